@@ -1,0 +1,5 @@
+import type { Argv } from 'yargs';
+import { modelsCommand } from './models.ts';
+
+/** Registration order is the order --help lists them. */
+export const commands: Array<(y: Argv) => Argv> = [modelsCommand];

@@ -1,0 +1,36 @@
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { errorMessage, isUserError } from '../core/errors.ts';
+import { commands } from './commands/index.ts';
+
+/** Every command module exports one of these; cli/commands/index.ts lists them. */
+export type CommandModule = (y: Argv) => Argv;
+
+async function main(argv: string[]): Promise<void> {
+  let cli: Argv = yargs(argv)
+    .scriptName('edgeprobe')
+    .usage('$0 <command> [options]\n\nDoes an explanation of a transformer survive compression, and was it valid at all? Measured on every edge device.')
+    .option('json', { type: 'boolean', default: false, describe: 'machine output: JSON lines on stdout (progress events, then one result line)' })
+    .strict()
+    .demandCommand(1, 'name a command; see --help')
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      process.stderr.write(`${y.help() && ''}error: ${msg}\nrun with --help for usage\n`);
+      process.exit(2);
+    });
+  for (const register of commands) cli = register(cli);
+  await cli.parseAsync();
+}
+
+main(hideBin(process.argv)).catch((err: unknown) => {
+  if (isUserError(err)) {
+    process.stderr.write(`error: ${err.message}\n${err.hint ? `fix: ${err.hint}\n` : ''}`);
+    process.exit(err.exitCode);
+  }
+  process.stderr.write(`edgeprobe failed unexpectedly: ${errorMessage(err)}\n${err instanceof Error && err.stack ? err.stack : ''}\n`);
+  process.exit(1);
+});

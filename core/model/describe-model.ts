@@ -1,0 +1,45 @@
+import { elementCount, dimsOf } from '../onnx/tensor-data.ts';
+import type { ModelDir } from './model-dir.ts';
+
+export interface ModelDescription {
+  name: string;
+  onnxPath: string;
+  sha256: string;
+  bytes: number;
+  demo: boolean;
+  irVersion: number;
+  opset: number;
+  nodeCount: number;
+  parameters: number;
+  opCounts: Record<string, number>;
+  inputs: string[];
+  outputs: string[];
+  layers: number;
+  attentionTensors: string[];
+  hiddenTensors: string[];
+  tokenizer: { source: string; vocabSize: number; maxLength: number };
+}
+
+export function describeModel(md: ModelDir): ModelDescription {
+  const g = md.model.proto.graph;
+  const opCounts: Record<string, number> = {};
+  for (const n of g.node) opCounts[n.opType] = (opCounts[n.opType] ?? 0) + 1;
+  return {
+    name: md.name,
+    onnxPath: md.onnxPath,
+    sha256: md.model.sha256,
+    bytes: md.model.bytes.byteLength,
+    demo: md.config.demo,
+    irVersion: Number(md.model.proto.irVersion),
+    opset: Number(md.model.proto.opsetImport.find((o) => !o.domain)?.version ?? 0),
+    nodeCount: g.node.length,
+    parameters: g.initializer.reduce((s, t) => s + elementCount(dimsOf(t)), 0),
+    opCounts,
+    inputs: g.input.map((i) => i.name),
+    outputs: g.output.map((o) => o.name),
+    layers: md.layers.layers,
+    attentionTensors: md.layers.attention,
+    hiddenTensors: md.layers.hidden,
+    tokenizer: { source: md.tokenizer.source, vocabSize: md.tokenizer.vocabSize, maxLength: md.tokenizer.maxLength },
+  };
+}

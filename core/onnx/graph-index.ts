@@ -1,0 +1,50 @@
+import type { GraphProto, NodeProto, TensorProto } from './proto.ts';
+
+/** Producer/consumer lookups over a graph, built once per analysis. */
+const CONSTANT_PASS_THROUGH = new Set(['Cast', 'DequantizeLinear', 'Identity']);
+
+export class GraphIndex {
+  readonly producer = new Map<string, { node: NodeProto; index: number }>();
+  readonly consumers = new Map<string, Array<{ node: NodeProto; index: number }>>();
+  readonly initializers = new Map<string, TensorProto>();
+
+  constructor(readonly graph: GraphProto) {
+    graph.initializer.forEach((t) => this.initializers.set(t.name, t));
+    graph.node.forEach((node, index) => {
+      for (const out of node.output) this.producer.set(out, { node, index });
+      for (const inp of node.input) {
+        if (!inp) continue;
+        const list = this.consumers.get(inp) ?? [];
+        list.push({ node, index });
+        this.consumers.set(inp, list);
+      }
+    });
+  }
+
+  consumersOf(tensor: string): Array<{ node: NodeProto; index: number }> {
+    return this.consumers.get(tensor) ?? [];
+  }
+
+  /** A tensor whose value is fixed at load time: an initializer or a Constant node's output. */
+  isConstant(tensor: string): boolean {
+    if (this.initializers.has(tensor)) return true;
+    const p = this.producer.get(tensor)?.node;
+    if (!p) return false;
+    if (p.opType === 'Constant') return true;
+    // variants wrap weights in Cast (fp16) or DequantizeLinear (int8); the result is still load-time data
+    return CONSTANT_PASS_THROUGH.has(p.opType) && p.input.every((i) => !i || this.isConstant(i));
+  }
+
+  /** Follows a weight through the casts and dequantization that variants insert, back to its initializer. */
+  weightInitializer(tensor: string): TensorProto | undefined {
+    let name = tensor;
+    for (let hops = 0; hops < 4; hops++) {
+      const init = this.initializers.get(name);
+      if (init) return init;
+      const p = this.producer.get(name)?.node;
+      if (!p || !['Cast', 'DequantizeLinear', 'Transpose'].includes(p.opType)) return undefined;
+      name = p.input[0];
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,107 @@
+import { UserError } from '../errors.ts';
+import { dimsOf } from './tensor-data.ts';
+import { GraphIndex } from './graph-index.ts';
+import type { GraphProto, NodeProto } from './proto.ts';
+
+/**
+ * Where a BERT-family encoder keeps what edgeprobe exposes, found from graph structure alone so that
+ * PyTorch exports, optimum exports and our own generated graphs (whose node names all differ) work.
+ *
+ * Rules (post-LayerNorm BERT blocks):
+ * - attention probabilities: each Softmax whose output is multiplied (MatMul) with a computed tensor,
+ *   i.e. applied to values; in topological order these are layers 1..L.
+ * - LayerNorm outputs: a LayerNormalization / SkipLayerNormalization node, or the decomposed form
+ *   ReduceMean(x) -> Sub(x, mean) -> ... -> Div -> Mul(gamma) -> Add(beta) that exporters write.
+ * - hidden state 0 (the embeddings output) is the last LayerNorm before the first Softmax; hidden state
+ *   l is the second LayerNorm after Softmax l (one after attention, one after the feed-forward block).
+ * - word embeddings: the Gather whose indices are the `input_ids` input.
+ */
+export interface LayerMap {
+  layers: number;
+  /** Softmax output tensor per layer (index 0 = layer 1). */
+  attention: string[];
+  /** hidden[0] = embeddings output, hidden[l] = output of layer l. */
+  hidden: string[];
+  wordEmbeddings?: string;
+  /** Initializer holding the word-embedding table, when found. */
+  wordEmbeddingTable?: { name: string; vocab: number; hidden: number };
+  /** Node indices per layer: first node of layer l+1's block .. Softmax, used to scope per-layer rewrites. */
+  softmaxNodes: string[];
+}
+
+const FUSED_ATTENTION_OPS = new Set(['Attention', 'MultiHeadAttention', 'PackedAttention', 'GroupQueryAttention', 'DecoderAttention']);
+
+export function detectLayers(graph: GraphProto, label = 'model'): LayerMap {
+  const g = new GraphIndex(graph);
+  const nodes = graph.node;
+  const softmaxes = nodes
+    .map((node, index) => ({ node, index }))
+    .filter(({ node }) => node.opType === 'Softmax' && g.consumersOf(node.output[0]).some(({ node: c }) => c.opType === 'MatMul' && !c.input.every((i) => g.isConstant(i))));
+  if (softmaxes.length === 0) {
+    const fused = nodes.find((n) => FUSED_ATTENTION_OPS.has(n.opType));
+    if (fused) {
+      throw new UserError(
+        `${label}: attention is fused into ${fused.opType} nodes, so there is no Softmax output to expose`,
+        'export the model without attention fusion (e.g. optimum with --no-post-process or optimization level O1, or torch.onnx.export before onnxruntime.transformers.optimizer)',
+      );
+    }
+    throw new UserError(`${label}: no attention Softmax found`, 'edgeprobe probes BERT-family encoders whose attention probabilities are a Softmax node');
+  }
+  const lnOutputs = findLayerNormOutputs(g, nodes);
+  const hidden: string[] = [];
+  const before = lnOutputs.filter((ln) => ln.index < softmaxes[0].index);
+  if (before.length === 0) throw new UserError(`${label}: no embedding LayerNorm before the first attention layer`, 'edgeprobe expects a BERT-style embeddings block ending in LayerNorm');
+  hidden.push(before[before.length - 1].tensor);
+  for (let l = 0; l < softmaxes.length; l++) {
+    const after = lnOutputs.filter((ln) => ln.index > softmaxes[l].index && (l + 1 >= softmaxes.length || ln.index < softmaxes[l + 1].index));
+    if (after.length < 2) {
+      throw new UserError(`${label}: layer ${l + 1} does not end in two LayerNorms (found ${after.length})`, 'edgeprobe supports post-LayerNorm BERT blocks (BERT, MiniLM, RoBERTa, DistilBERT)');
+    }
+    hidden.push(after[1].tensor);
+  }
+  const inputIds = graph.input.find((i) => i.name === 'input_ids')?.name ?? graph.input[0]?.name;
+  let wordEmbeddings: string | undefined;
+  let wordEmbeddingTable: LayerMap['wordEmbeddingTable'];
+  for (const { node } of g.consumersOf(inputIds ?? '')) {
+    if (node.opType !== 'Gather') continue;
+    const table = g.weightInitializer(node.input[0]);
+    wordEmbeddings = node.output[0];
+    if (table) {
+      const [vocab, h] = dimsOf(table);
+      wordEmbeddingTable = { name: table.name, vocab, hidden: h };
+    }
+    break;
+  }
+  return { layers: softmaxes.length, attention: softmaxes.map((s) => s.node.output[0]), hidden, wordEmbeddings, wordEmbeddingTable, softmaxNodes: softmaxes.map((s) => s.node.name) };
+}
+
+interface LnOutput { tensor: string; index: number }
+
+function findLayerNormOutputs(g: GraphIndex, nodes: NodeProto[]): LnOutput[] {
+  const out: LnOutput[] = [];
+  nodes.forEach((node, index) => {
+    if (node.opType === 'LayerNormalization' || node.opType === 'SkipLayerNormalization' || node.opType === 'SkipSimplifiedLayerNormalization') {
+      out.push({ tensor: node.output[0], index });
+      return;
+    }
+    if (node.opType !== 'ReduceMean') return;
+    const x = node.input[0];
+    const sub = g.consumersOf(node.output[0]).find(({ node: c }) => c.opType === 'Sub' && c.input[0] === x);
+    if (!sub) return; // the variance ReduceMean, or a pooling mean
+    const div = g.consumersOf(sub.node.output[0]).find(({ node: c }) => c.opType === 'Div' || c.opType === 'Mul');
+    if (!div) return;
+    // walk through the affine tail (Mul gamma, Add beta) to the LayerNorm's output
+    let tensor = div.node.output[0];
+    let last = div.index;
+    for (;;) {
+      const cs = g.consumersOf(tensor);
+      if (cs.length !== 1) break;
+      const c = cs[0];
+      if (!((c.node.opType === 'Mul' || c.node.opType === 'Add') && c.node.input.some((i) => i !== tensor && g.isConstant(i)))) break;
+      tensor = c.node.output[0];
+      last = c.index;
+    }
+    out.push({ tensor, index: last });
+  });
+  return out.sort((a, b) => a.index - b.index);
+}

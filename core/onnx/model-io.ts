@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { UserError } from '../errors.ts';
+import { MAX_KNOWN_IR_VERSION, onnx, type ModelProto } from './proto.ts';
+
+export interface LoadedModel {
+  path: string;
+  bytes: Uint8Array;
+  sha256: string;
+  proto: ModelProto;
+  /** Set when the file uses an IR version newer than the protobuf schema we decode with. */
+  warning?: string;
+}
+
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Decodes an ONNX file; every way a user can hand us a bad file ends in a UserError naming it. */
+export function loadOnnxFile(path: string): LoadedModel {
+  if (!existsSync(path)) {
+    throw new UserError(`ONNX model not found: ${path}`, 'pass a model directory that contains model.onnx, or the path to an .onnx file');
+  }
+  if (statSync(path).size === 0) throw new UserError(`ONNX model is empty: ${path}`, 'the file is 0 bytes; copy or download it again');
+  const bytes = readFileSync(path);
+  const proto = decodeOnnx(bytes, path);
+  const ir = Number(proto.irVersion);
+  const warning = ir > MAX_KNOWN_IR_VERSION
+    ? `${path} uses ONNX IR version ${ir}; edgeprobe rewrites graphs with the IR ${MAX_KNOWN_IR_VERSION} schema, so fields added later are not carried into variants`
+    : undefined;
+  return { path, bytes, sha256: sha256Hex(bytes), proto, warning };
+}
+
+export function decodeOnnx(bytes: Uint8Array, label: string): ModelProto {
+  let proto: ModelProto;
+  try {
+    proto = onnx.ModelProto.decode(bytes) as unknown as ModelProto;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new UserError(
+      `${label} is not a readable ONNX model (protobuf decode failed: ${reason})`,
+      'the file is truncated or not ONNX; re-export it or download it again and compare its sha256',
+    );
+  }
+  if (!proto.graph || proto.graph.node.length === 0 || proto.opsetImport.length === 0) {
+    throw new UserError(`${label} is not an ONNX model: it has no graph nodes or opset imports`, 'point edgeprobe at an .onnx export of the model');
+  }
+  return proto;
+}
+
+export function encodeOnnx(model: ModelProto): Uint8Array {
+  return onnx.ModelProto.encode(model as never).finish();
+}
+
+/** Writes the model and returns its sha256 and size, which variant manifests record. */
+export function saveOnnxFile(model: ModelProto, path: string): { sha256: string; bytes: number } {
+  const data = encodeOnnx(model);
+  writeFileSync(path, data);
+  return { sha256: sha256Hex(data), bytes: data.byteLength };
+}

@@ -1,0 +1,24 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './shared-data.ts';
+
+export interface CliRun { status: number | null; stdout: string; stderr: string }
+
+/** Runs the real CLI in a child process, as a user would. */
+export function runCli(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliRun {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'cli', 'main.ts'), ...args], {
+    cwd: opts.cwd ?? PROJECT_ROOT,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 120_000,
+    env: { ...process.env, ...opts.env },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The `result` line of a --json run. */
+export function jsonResult<T>(run: CliRun): T {
+  const lines = run.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; result?: T });
+  const last = lines.filter((l) => l.type === 'result').pop();
+  if (!last) throw new Error(`no result line in output:\n${run.stdout}\n${run.stderr}`);
+  return last.result as T;
+}
