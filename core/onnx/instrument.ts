@@ -6,6 +6,12 @@ export const EXPOSED_PREFIX = 'edgeprobe.';
 export const hiddenOutput = (l: number): string => `${EXPOSED_PREFIX}hidden.${l}`;
 export const attentionOutput = (l: number): string => `${EXPOSED_PREFIX}attention.${l}`;
 export const WORD_EMBEDDINGS_OUTPUT = `${EXPOSED_PREFIX}word_embeddings`;
+export const preNormOutput = (i: number): string => `${EXPOSED_PREFIX}prenorm.${i}`;
+
+export interface InstrumentOptions {
+  /** also expose every LayerNorm input (for the numeric health gate); off by default as it costs outputs */
+  preNorm?: boolean;
+}
 
 export interface InstrumentedModel {
   model: ModelProto;
@@ -15,10 +21,10 @@ export interface InstrumentedModel {
 /**
  * Returns a copy of the model whose run also yields, as float32 graph outputs:
  * `edgeprobe.hidden.{0..L}` [batch, seq, hidden], `edgeprobe.attention.{1..L}` [batch, heads, seq, seq]
- * and `edgeprobe.word_embeddings` [batch, seq, hidden]. Each exposed tensor passes through a Cast to
+ * and `edgeprobe.word_embeddings` [batch, seq, hidden]; with `preNorm`, `edgeprobe.prenorm.{i}` for each LayerNorm input. Each exposed tensor passes through a Cast to
  * float so the outputs have one type whether the variant computes in fp32 or fp16.
  */
-export function instrumentModel(source: ModelProto, label = 'model'): InstrumentedModel {
+export function instrumentModel(source: ModelProto, label = 'model', opts: InstrumentOptions = {}): InstrumentedModel {
   const model = cloneForEdit(source);
   const graph = model.graph;
   const layers = detectLayers(graph, label);
@@ -29,5 +35,6 @@ export function instrumentModel(source: ModelProto, label = 'model'): Instrument
   layers.hidden.forEach((t, l) => expose(t, hiddenOutput(l)));
   layers.attention.forEach((t, i) => expose(t, attentionOutput(i + 1)));
   if (layers.wordEmbeddings) expose(layers.wordEmbeddings, WORD_EMBEDDINGS_OUTPUT);
+  if (opts.preNorm) layers.preNorm.forEach((t, i) => expose(t, preNormOutput(i)));
   return { model, layers };
 }

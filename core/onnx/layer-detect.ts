@@ -23,6 +23,11 @@ export interface LayerMap {
   /** hidden[0] = embeddings output, hidden[l] = output of layer l. */
   hidden: string[];
   wordEmbeddings?: string;
+  /**
+   * Inputs of every LayerNorm (the un-normalised residual stream), in graph order. This is where fp16
+   * overflows first in BERT-family models, so the numeric health gate inspects them.
+   */
+  preNorm: string[];
   /** Initializer holding the word-embedding table, when found. */
   wordEmbeddingTable?: { name: string; vocab: number; hidden: number };
   /** Node indices per layer: first node of layer l+1's block .. Softmax, used to scope per-layer rewrites. */
@@ -72,16 +77,16 @@ export function detectLayers(graph: GraphProto, label = 'model'): LayerMap {
     }
     break;
   }
-  return { layers: softmaxes.length, attention: softmaxes.map((s) => s.node.output[0]), hidden, wordEmbeddings, wordEmbeddingTable, softmaxNodes: softmaxes.map((s) => s.node.name) };
+  return { layers: softmaxes.length, preNorm: lnOutputs.map((ln) => ln.input), attention: softmaxes.map((s) => s.node.output[0]), hidden, wordEmbeddings, wordEmbeddingTable, softmaxNodes: softmaxes.map((s) => s.node.name) };
 }
 
-interface LnOutput { tensor: string; index: number }
+interface LnOutput { tensor: string; index: number; input: string }
 
 function findLayerNormOutputs(g: GraphIndex, nodes: NodeProto[]): LnOutput[] {
   const out: LnOutput[] = [];
   nodes.forEach((node, index) => {
     if (node.opType === 'LayerNormalization' || node.opType === 'SkipLayerNormalization' || node.opType === 'SkipSimplifiedLayerNormalization') {
-      out.push({ tensor: node.output[0], index });
+      out.push({ tensor: node.output[0], index, input: node.input[0] });
       return;
     }
     if (node.opType !== 'ReduceMean') return;
@@ -101,7 +106,7 @@ function findLayerNormOutputs(g: GraphIndex, nodes: NodeProto[]): LnOutput[] {
       tensor = c.node.output[0];
       last = c.index;
     }
-    out.push({ tensor, index: last });
+    out.push({ tensor, index: last, input: x });
   });
   return out.sort((a, b) => a.index - b.index);
 }
