@@ -46,9 +46,19 @@ export function meanRows(data: Vec, width: number, start: number, end: number): 
   return out;
 }
 
-/** Indices of the k largest values, largest first (ties keep the lower index first). */
-export function topK(values: Vec, k: number): number[] {
-  const idx = Array.from({ length: values.length }, (_, i) => i);
-  idx.sort((i, j) => values[j] - values[i] || i - j);
-  return idx.slice(0, Math.min(k, idx.length));
+/**
+ * Indices (relative to `off`) of the k largest of values[off .. off+n), largest first; ties keep the
+ * lower index first. One pass with a small sorted buffer: k is small (1-10) and n can be a 30k vocabulary.
+ */
+export function topK(values: Vec, k: number, n = values.length, off = 0): number[] {
+  const best: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = values[off + i];
+    if (best.length === k && v <= values[off + best[k - 1]]) continue;
+    let pos = best.length;
+    while (pos > 0 && values[off + best[pos - 1]] < v) pos--;
+    best.splice(pos, 0, i);
+    if (best.length > k) best.pop();
+  }
+  return best;
 }

@@ -24,6 +24,8 @@ export interface BertGraphSpec {
   mlmHead?: boolean;
   /** per-layer multiplier on the feed-forward output weights, to plant large activations in a chosen layer */
   ffnScale?: Record<number, number>;
+  /** set every position-embedding row from `from` on to `value`: plants activations that only long inputs reach */
+  positionSpike?: { from: number; value: number };
   /** graph name recorded in the file */
   name?: string;
 }
@@ -98,7 +100,12 @@ export function buildBertGraph(spec: BertGraphSpec): ModelProto {
   inits.push(int64Tensor('embeddings/zero', [], [0]), int64Tensor('embeddings/step', [], [1]));
   nodes.push(node('Range', ['embeddings/zero', 'embeddings/seq_len', 'embeddings/step'], ['embeddings/positions']));
   nodes.push(node('Unsqueeze', ['embeddings/positions', 'embeddings/axes0'], ['embeddings/position_ids']));
-  nodes.push(node('Gather', [weight('embeddings.position.weight', [spec.maxPositions, H]), 'embeddings/position_ids'], ['embeddings/pos'], { axis: 0 }));
+  const positionTable = weight('embeddings.position.weight', [spec.maxPositions, H]);
+  if (spec.positionSpike) {
+    const data = new Float32Array(inits[inits.length - 1].rawData.buffer);
+    data.fill(spec.positionSpike.value, spec.positionSpike.from * H);
+  }
+  nodes.push(node('Gather', [positionTable, 'embeddings/position_ids'], ['embeddings/pos'], { axis: 0 }));
   nodes.push(node('Gather', [weight('embeddings.type.weight', [2, H]), 'token_type_ids'], ['embeddings/type'], { axis: 0 }));
   nodes.push(node('Add', ['embeddings/word', 'embeddings/pos'], ['embeddings/wp']));
   nodes.push(node('Add', ['embeddings/wp', 'embeddings/type'], ['embeddings/sum']));
