@@ -88,3 +88,20 @@ test('health gate passes the shared model over the sweep', { skip: needsShared }
   assert.equal(sweep.ok, true, JSON.stringify(sweep.points));
   assert.deepEqual(sweep.points.map((p) => p.seqLen), [8, 32, 128]);
 });
+
+test('fill-mask on the shared MLM model: fp32 accuracy equals the PyTorch reference on the same items', { skip: needsShared }, async () => {
+  const { readFileSync } = await import('node:fs');
+  const { readFillMaskItems, fillMaskAgreement, taskKind } = await import('../agent/compare/task-eval.ts');
+  const { SHARED_MLM_MODEL } = await import('./helpers/shared-data.ts');
+  const md = loadModelDir(SHARED_MLM_MODEL);
+  assert.equal(taskKind(md), 'fill-mask');
+  const file = join(SHARED_MLM_MODEL, 'fill_mask_eval.jsonl');
+  const n = 80;
+  // the reference accuracy: how often PyTorch's own top-1 (first of reference_top5_ids) is the target
+  const lines = readFileSync(file, 'utf8').trim().split('\n').slice(0, n).map((l) => JSON.parse(l) as { target_id: number; reference_top5_ids: number[] });
+  const expected = lines.filter((l) => l.reference_top5_ids[0] === l.target_id).length / n;
+  const [fp32] = await fillMaskAgreement(md, [{ name: 'fp32', onnxPath: md.onnxPath }], readFillMaskItems(file, md, n));
+  assert.equal(fp32.top1Accuracy, expected);
+  assert.equal(fp32.top1Agreement, 1);
+  assert.equal(fp32.top5Agreement, 1);
+});

@@ -1,0 +1,105 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { UserError } from '../../core/errors.ts';
+import type { ModelDir } from '../../core/model/model-dir.ts';
+import type { Progress } from '../../core/progress.ts';
+import { bertFeeds, tensorFloats } from '../../core/runtime/encoder-runner.ts';
+import { createSession } from '../../core/runtime/ort-session.ts';
+import { addPrediction, emptyCounts, summarize, type AgreementSummary } from './task-agreement.ts';
+
+/** One fill-mask item: token ids with one [MASK], its position, and the gold token id when known. */
+export interface FillMaskItem { ids: number[]; maskIndex: number; target?: number }
+
+export type TaskKind = 'fill-mask' | 'classification';
+
+export interface TaskAgreement extends AgreementSummary { task: TaskKind; variant: string }
+
+/** What task head a model has, from its `logits` output: [batch, seq, vocab] is masked-LM, [batch, labels] classification. */
+export function taskKind(md: ModelDir): TaskKind | null {
+  const out = md.model.proto.graph.output.find((o) => o.name === 'logits');
+  if (!out) return null;
+  const rank = out.type?.tensorType?.shape?.dim?.length;
+  if (rank === 3) return 'fill-mask';
+  if (rank === 2) return 'classification';
+  // exporters sometimes omit shapes: a masked-LM head ends in a vocabulary-wide MatMul, so trust the config
+  return md.config.raw.architectures && JSON.stringify(md.config.raw.architectures).includes('MaskedLM') ? 'fill-mask' : 'classification';
+}
+
+/**
+ * Reads fill-mask items: JSON lines with `input_ids`, `mask_index`, `target_id` (the format of
+ * fill_mask_eval.jsonl), or with `text` containing [MASK] (tokenized here) and optional `target`.
+ */
+export function readFillMaskItems(path: string, md: ModelDir, limit?: number): FillMaskItem[] {
+  if (!existsSync(path)) throw new UserError(`fill-mask file not found: ${path}`, 'pass a JSON-lines file with input_ids/mask_index/target_id or text with [MASK]');
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim());
+  if (lines.length === 0) throw new UserError(`${path} has no items`, 'add one JSON object per line');
+  const maskId = md.tokenizer.maskId;
+  const items = lines.slice(0, limit).map((line, i): FillMaskItem => {
+    let o: { input_ids?: number[]; mask_index?: number; target_id?: number; text?: string; target?: string };
+    try {
+      o = JSON.parse(line) as typeof o;
+    } catch {
+      throw new UserError(`${path} line ${i + 1} is not JSON`, 'each line must be one JSON object');
+    }
+    if (Array.isArray(o.input_ids) && typeof o.mask_index === 'number') return { ids: o.input_ids, maskIndex: o.mask_index, target: o.target_id };
+    if (typeof o.text === 'string' && maskId !== undefined) {
+      const ids = md.tokenizer.encode(o.text).ids;
+      const maskIndex = ids.indexOf(maskId);
+      if (maskIndex < 0) throw new UserError(`${path} line ${i + 1} has no [MASK] token`, 'put [MASK] where the word to predict stands');
+      const target = o.target !== undefined ? md.tokenizer.tokenId(o.target) : undefined;
+      return { ids, maskIndex, target };
+    }
+    throw new UserError(`${path} line ${i + 1} needs input_ids + mask_index, or text with [MASK]`, 'see docs/compare.md for the format');
+  });
+  return items;
+}
+
+/** Fill-mask agreement of each variant with the reference on the same items. */
+export async function fillMaskAgreement(ref: ModelDir, variants: ReadonlyArray<{ name: string; onnxPath: string }>, items: readonly FillMaskItem[], progress?: Progress, batchSize = 16): Promise<TaskAgreement[]> {
+  const refSession = await createSession(ref.onnxPath, ref.onnxPath);
+  const hasTargets = items.every((it) => it.target !== undefined);
+  const out: TaskAgreement[] = [];
+  for (const v of variants) {
+    const session = await createSession(v.onnxPath, v.onnxPath);
+    const acc = emptyCounts();
+    for (let i = 0; i < items.length; i += batchSize) {
+      const batch = items.slice(i, i + batchSize);
+      const { feeds, seqLen } = bertFeeds(session.inputNames, batch.map((b) => b.ids), ref.tokenizer.padId);
+      const [r, x] = [await refSession.run(feeds), await session.run(feeds)];
+      const rl = tensorFloats(r.logits);
+      const vl = tensorFloats(x.logits);
+      const V = r.logits.dims[2];
+      batch.forEach((it, b) => {
+        const off = (b * seqLen + it.maskIndex) * V;
+        addPrediction(acc, rl, vl, V, off, it.target);
+      });
+      progress?.step(`fill-mask ${v.name}`, Math.min(i + batchSize, items.length), items.length);
+    }
+    await session.release();
+    out.push({ task: 'fill-mask', variant: v.name, ...summarize(acc, hasTargets) });
+  }
+  await refSession.release();
+  return out;
+}
+
+/** Label agreement of each variant with the reference on user texts, for a classification head. */
+export async function classificationAgreement(ref: ModelDir, variants: ReadonlyArray<{ name: string; onnxPath: string }>, texts: readonly string[], batchSize = 16): Promise<TaskAgreement[]> {
+  const refSession = await createSession(ref.onnxPath, ref.onnxPath);
+  const ids = texts.map((t) => ref.tokenizer.encode(t).ids);
+  const out: TaskAgreement[] = [];
+  for (const v of variants) {
+    const session = await createSession(v.onnxPath, v.onnxPath);
+    const acc = emptyCounts();
+    for (let i = 0; i < ids.length; i += batchSize) {
+      const { feeds } = bertFeeds(session.inputNames, ids.slice(i, i + batchSize), ref.tokenizer.padId);
+      const [r, x] = [await refSession.run(feeds), await session.run(feeds)];
+      const C = r.logits.dims[1];
+      const rl = tensorFloats(r.logits);
+      const vl = tensorFloats(x.logits);
+      for (let b = 0; b < r.logits.dims[0]; b++) addPrediction(acc, rl, vl, C, b * C);
+    }
+    await session.release();
+    out.push({ task: 'classification', variant: v.name, ...summarize(acc, false) });
+  }
+  await refSession.release();
+  return out;
+}
