@@ -16,13 +16,13 @@ export function headMean(attention: ArrayLike<number>, heads: number, n: number)
   return out;
 }
 
-/** 0.5 A + 0.5 I with each row re-normalised to sum 1. */
-export function residualAdjusted(a: ArrayLike<number>, n: number): Float64Array {
+/** (1 - w) A + w I with each row re-normalised to sum 1; w = 0.5 in Abnar & Zuidema. */
+export function residualAdjusted(a: ArrayLike<number>, n: number, residualWeight = 0.5): Float64Array {
   const out = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     let sum = 0;
     for (let j = 0; j < n; j++) {
-      const v = 0.5 * a[i * n + j] + (i === j ? 0.5 : 0);
+      const v = (1 - residualWeight) * a[i * n + j] + (i === j ? residualWeight : 0);
       out[i * n + j] = v;
       sum += v;
     }
@@ -44,12 +44,15 @@ function matMul(a: Float64Array, b: Float64Array, n: number): Float64Array {
   return c;
 }
 
-/** Rollout after each layer: result[l - 1] = R_l for l = 1..L, from each layer's [heads, n, n] attention. */
-export function rollout(layers: ReadonlyArray<ArrayLike<number>>, heads: number, n: number): Float64Array[] {
+/**
+ * Rollout after each layer: result[l - 1] = R_l for l = 1..L, from each layer's [heads, n, n] attention.
+ * residualWeight 0 gives the plain product of attention matrices (no residual adjustment).
+ */
+export function rollout(layers: ReadonlyArray<ArrayLike<number>>, heads: number, n: number, residualWeight = 0.5): Float64Array[] {
   const out: Float64Array[] = [];
   let r: Float64Array | undefined;
   for (const att of layers) {
-    const adj = residualAdjusted(headMean(att, heads, n), n);
+    const adj = residualAdjusted(headMean(att, heads, n), n, residualWeight);
     r = r ? matMul(adj, r, n) : adj;
     out.push(r);
   }

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { collectActivations } from '../agent/probes/attention/activations.ts';
+import { identifiabilityCurve } from '../agent/probes/attention/identifiability.ts';
+import { learnedIdentifiability } from '../agent/probes/attention/learned-identifiability.ts';
+import { mixingCurve, rollout } from '../agent/probes/attention/rollout.ts';
+import { attentionStructure } from '../agent/probes/attention/structure.ts';
+import { loadModelDir } from '../core/model/model-dir.ts';
+import { layerParameters } from '../core/onnx/layer-detect.ts';
+import { GraphIndex } from '../core/onnx/graph-index.ts';
+import { cloneForEdit } from '../core/onnx/proto.ts';
+import { dimsOf, floatTensor } from '../core/onnx/tensor-data.ts';
+import { ensureGeneratedModel } from '../models/generated-models.ts';
+import { constantAttentionGraph, modelDirWith } from './helpers/attention-fixtures.ts';
+
+const TEXTS = ['the cat sat on the mat', 'a dog and a cat', 'water is cold in the winter and warm in the summer', 'the sun rises'];
+
+async function runFixture(diagonal: number) {
+  const tiny = loadModelDir(ensureGeneratedModel('tiny'));
+  const dir = modelDirWith(constantAttentionGraph({ layers: 3, diagonal, vocab: tiny.tokenizer.vocabSize }));
+  const md = loadModelDir(dir);
+  const seqs = TEXTS.map((t) => md.tokenizer.encode(t).ids);
+  // one sentence per batch: this graph has no attention mask, so padding would get attention weight
+  return collectActivations(md.model.proto, 'fixture', seqs, md.tokenizer.padId, { batchTokens: 1 });
+}
+
+test('hand-built graph with a large constant diagonal: identity attention, identifiability 1.0, rollout = I', async () => {
+  const acts = await runFixture(50);
+  assert.equal(acts.layers, 3);
+  for (const s of acts.sentences) {
+    for (const a of s.attention) for (let i = 0; i < s.n; i++) for (let j = 0; j < s.n; j++) assert.ok(Math.abs(a[i * s.n + j] - (i === j ? 1 : 0)) < 1e-6);
+    for (const r of rollout(s.attention, acts.heads, s.n)) for (let k = 0; k < s.n * s.n; k++) assert.ok(Math.abs(r[k] - (Math.floor(k / s.n) === k % s.n ? 1 : 0)) < 1e-6);
+  }
+  assert.deepEqual(identifiabilityCurve(acts), [1, 1, 1, 1]);
+  assert.deepEqual(learnedIdentifiability(acts, 1, 0.5).curve, [1, 1, 1, 1]);
+  const mix = mixingCurve(acts);
+  mix.selfContribution.forEach((x) => assert.ok(Math.abs(x - 1) < 1e-6));
+  const st = attentionStructure(acts, 0.5);
+  st.forEach((l) => { assert.ok(l.entropyRatio < 1e-6); assert.equal(l.dominantShare, 1); });
+});
+
+test('hand-built graph with constant zero scores: uniform attention, plain rollout rows 1/n', async () => {
+  const acts = await runFixture(0);
+  for (const s of acts.sentences) {
+    for (const a of s.attention) for (let k = 0; k < s.n * s.n; k++) assert.ok(Math.abs(a[k] - 1 / s.n) < 1e-7);
+    for (const r of rollout(s.attention, acts.heads, s.n, 0)) for (let k = 0; k < s.n * s.n; k++) assert.ok(Math.abs(r[k] - 1 / s.n) < 1e-6);
+    // residual rollout after 3 layers: 0.125 I + 0.875 / n
+    const r3 = rollout(s.attention, acts.heads, s.n)[2];
+    for (let i = 0; i < s.n; i++) for (let j = 0; j < s.n; j++) assert.ok(Math.abs(r3[i * s.n + j] - ((i === j ? 0.125 : 0) + 0.875 / s.n)) < 1e-6);
+  }
+  attentionStructure(acts, 0.5).forEach((l) => { assert.ok(Math.abs(l.entropyRatio - 1) < 1e-6); assert.equal(l.dominantShare, 0); });
+});
+
+test('generated BERT with zeroed query and key weights attends exactly uniformly (with padding in the batch)', async () => {
+  const base = loadModelDir(ensureGeneratedModel('tiny'));
+  const model = cloneForEdit(base.model.proto);
+  model.graph.initializer = model.graph.initializer.map((t) => (/attention\.(query|key)\.weight$/.test(t.name) ? floatTensor(t.name, dimsOf(t), new Float32Array(dimsOf(t).reduce((a, b) => a * b, 1))) : t));
+  const md = loadModelDir(modelDirWith(model));
+  const seqs = TEXTS.map((t) => md.tokenizer.encode(t).ids);
+  const acts = await collectActivations(md.model.proto, 'zeroed qk', seqs, md.tokenizer.padId);
+  for (const s of acts.sentences) for (const a of s.attention) for (let k = 0; k < a.length; k++) assert.ok(Math.abs(a[k] - 1 / s.n) < 1e-6, `weight ${a[k]} vs 1/${s.n}`);
+  // embeddings layer: every position is its own nearest input embedding
+  assert.equal(identifiabilityCurve(acts)[0], 1);
+});
+
+test('layerParameters finds each block\'s own weights and no shared constants', () => {
+  const md = loadModelDir(ensureGeneratedModel('tiny'));
+  const params = layerParameters(md.model.proto.graph, md.layers);
+  assert.equal(params.length, 2);
+  for (const [l, names] of params.entries()) {
+    assert.ok(names.length >= 12, `layer ${l + 1}: ${names.join(', ')}`);
+    for (const n of names) assert.ok(n.startsWith(`layer.${l}.`), `${n} is not in layer ${l + 1}`);
+    for (const w of ['attention.query.weight', 'attention.key.weight', 'attention.value.weight', 'attention.output.weight', 'ffn.up.weight', 'ffn.down.weight']) {
+      assert.ok(names.includes(`layer.${l}.${w}`), `layer ${l + 1} misses ${w}`);
+    }
+  }
+  const all = params.flat();
+  for (const shared of ['attn/scale', 'attn/split_shape', 'embeddings.word.weight', 'mask/neg']) assert.ok(!all.includes(shared));
+  // nodesBetween of hidden 0 and hidden 1 contains the layer-0 softmax but not the layer-1 one
+  const g = new GraphIndex(md.model.proto.graph);
+  const block = [...g.nodesBetween(md.layers.hidden[0], md.layers.hidden[1])].map((i) => md.model.proto.graph.node[i].output[0]);
+  assert.ok(block.includes(md.layers.attention[0]));
+  assert.ok(!block.includes(md.layers.attention[1]));
+});
