@@ -63,7 +63,7 @@ export async function runAttentionProbe(md: ModelDir, opts: AttentionProbeOption
   const sanity = opts.sanityChecks ?? true;
   const randomization = sanity ? await cascadingRandomization(md.model.proto, md.layers, sequences, padId, ref, opts.seed, t, progress) : undefined;
   const shuffled = sanity ? await shuffledControl(md.model.proto, sequences, padId, ref, base.structure, opts.seed, t, progress) : undefined;
-  const relation = tokenRelationVerdict(base.nearest, base.structure, randomization, shuffled, t);
+  const relation = tokenRelationVerdict(base.nearest, base.structure, randomization, shuffled, t, base.mixing);
   const common = (a: ReturnType<typeof analyse>, acts: Activations): Omit<AttentionProbeData, 'tokenRelation'> => ({
     corpus: corpusInfo,
     layers: acts.layers,
@@ -99,7 +99,7 @@ export async function runAttentionProbe(md: ModelDir, opts: AttentionProbeOption
     const a = analyse(acts, opts.seed, t);
     const cmp = compareActivations(ref, acts, t.survival.topK);
     const verdict = survivalVerdict(variant.name, cmp, base.nearest, a.nearest, t);
-    const rel = tokenRelationVerdict(a.nearest, a.structure, undefined, undefined, t);
+    const rel = tokenRelationVerdict(a.nearest, a.structure, undefined, undefined, t, a.mixing);
     records.push(attentionRecord({
       model, variant: { name: variant.name, sha256: vmd.model.sha256 },
       status: verdict.status, summary: `${verdict.summary} ${rel.summary}`, layers: [...verdict.failedLayers, ...verdict.degradedLayers].sort((x, y) => x - y),

@@ -1,5 +1,6 @@
 import type { LayerComparison } from './compare.ts';
 import type { RandomizationStep } from './randomization.ts';
+import type { MixingCurve } from './rollout.ts';
 import type { ShuffledControl } from './shuffled-control.ts';
 import type { LayerStructure } from './structure.ts';
 import type { AttentionThresholds, SurvivalLimits } from './thresholds.ts';
@@ -29,7 +30,7 @@ export function looksStructured(s: LayerStructure, t: AttentionThresholds): bool
 
 export function tokenRelationVerdict(
   identifiability: readonly number[], structure: readonly LayerStructure[], randomization: readonly RandomizationStep[] | undefined,
-  shuffled: ShuffledControl | undefined, t: AttentionThresholds,
+  shuffled: ShuffledControl | undefined, t: AttentionThresholds, mixing?: MixingCurve,
 ): TokenRelationVerdict {
   const L = structure.length;
   let upTo = 0;
@@ -42,6 +43,7 @@ export function tokenRelationVerdict(
   const steps = (xs: readonly RandomizationStep[]): string => xs.map((s) => `${s.randomizedFrom}-${L}`).join(', ');
   const parts = [`attention-as-token-relation is supported up to layer ${upTo} of ${L} (identifiability >= ${t.identifiability.supportedAt})`];
   if (flagged.length > 0) parts.push(`layers ${flagged.join(', ')} look structured but token identity is gone`);
+  if (mixing) parts.push(`rollout leaves each position ${(100 * mixing.selfContribution[L]).toFixed(1)}% of its own token by layer ${L} (${mixing.effectiveSources[L].toFixed(1)} effective source tokens)`);
   if (sanityPassed === true) parts.push('cascading randomization changes attention maps and rollout at every step');
   if (attFailed.length > 0) parts.push(`attention maps FAIL the randomization check: they barely change when layers ${steps(attFailed)} are randomized`);
   if (rollFailed.length > 0) parts.push(`rollout FAILS the randomization check: its token ranking is kept (Spearman > ${t.randomization.maxRolloutSpearman}) when layers ${steps(rollFailed)} are randomized`);
