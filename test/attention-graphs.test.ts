@@ -6,10 +6,11 @@ import { learnedIdentifiability } from '../agent/probes/attention/learned-identi
 import { mixingCurve, rollout } from '../agent/probes/attention/rollout.ts';
 import { attentionStructure } from '../agent/probes/attention/structure.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';
-import { layerParameters } from '../core/onnx/layer-detect.ts';
+import { DataType, node } from '../core/onnx/graph-builder.ts';
+import { detectLayers, layerParameters } from '../core/onnx/layer-detect.ts';
 import { GraphIndex } from '../core/onnx/graph-index.ts';
 import { cloneForEdit } from '../core/onnx/proto.ts';
-import { dimsOf, floatTensor } from '../core/onnx/tensor-data.ts';
+import { dimsOf, float16Tensor, floatTensor, readFloats } from '../core/onnx/tensor-data.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { constantAttentionGraph, modelDirWith } from './helpers/attention-fixtures.ts';
 
@@ -81,4 +82,20 @@ test('layerParameters finds each block\'s own weights and no shared constants', 
   const block = [...g.nodesBetween(md.layers.hidden[0], md.layers.hidden[1])].map((i) => md.model.proto.graph.node[i].output[0]);
   assert.ok(block.includes(md.layers.attention[0]));
   assert.ok(!block.includes(md.layers.attention[1]));
+});
+
+test('layerParameters follows weights through the Cast nodes an fp16 variant inserts', () => {
+  const md = loadModelDir(ensureGeneratedModel('tiny'));
+  const model = cloneForEdit(md.model.proto);
+  const casts: ReturnType<typeof node>[] = [];
+  model.graph.initializer = model.graph.initializer.map((t) => {
+    if (t.dims.length < 2 || t.dataType !== DataType.FLOAT) return t;
+    casts.push(node('Cast', [`${t.name}_fp16`], [t.name], { to: DataType.FLOAT }));
+    return float16Tensor(`${t.name}_fp16`, dimsOf(t), readFloats(t));
+  });
+  model.graph.node = [...casts, ...model.graph.node];
+  const params = layerParameters(model.graph, detectLayers(model.graph));
+  assert.ok(params[0].includes('layer.0.attention.query.weight_fp16'));
+  assert.ok(params[1].includes('layer.1.ffn.down.weight_fp16'));
+  assert.ok(!params.flat().includes('embeddings.word.weight_fp16'));
 });

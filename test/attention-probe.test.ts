@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Value } from '@sinclair/typebox/value';
+import { renderAttention } from '../cli/commands/probe-attention.ts';
 import { corpusFromFile } from '../agent/probes/attention/corpus.ts';
 import { AttentionProbeData } from '../agent/probes/attention/record.ts';
 import { runAttentionProbe } from '../agent/probes/attention/run-attention-probe.ts';
@@ -24,7 +25,7 @@ export function demoTextFile(count: number, seed = 3): string {
   return path;
 }
 
-test('tiny generated model: records for fp32 and every variant, schema-valid, verdicts ordered by damage', async () => {
+test('generated model with peaked attention: records for fp32 and every variant, schema-valid, verdicts ordered by damage', async () => {
   // larger initial weights give peaked, input-dependent attention (BERT-like 0.02 gives near-uniform maps
   // that stay near-uniform when redrawn, so the randomization check would have nothing to detect)
   const md = loadModelDir(ensureGeneratedModel('demo', { dir: join(GENERATED_DIR, 'demo-peaked'), overrides: { initStd: 0.4 } }));
@@ -49,4 +50,8 @@ test('tiny generated model: records for fp32 and every variant, schema-valid, ve
   assert.ok(copy.survival!.layers.every((l) => l.maxJs < 1e-9 && l.minTopKOverlap === 1));
   assert.equal(records[2].verdict.status, 'fails');
   assert.ok((records[2].verdict.layers ?? []).length > 0);
+  const text = renderAttention(records);
+  assert.match(text, /fp16\s+survives/);
+  assert.match(text, /int8-dynamic\s+fails/);
+  assert.match(text, /randomized layers/);
 });

@@ -8,6 +8,6 @@ export function probeCommand(y: Argv): Argv {
   return y.command('probe', 'run interpretability probes with their controls', (p) => {
     let g = p;
     for (const register of PROBE_SUBCOMMANDS) g = register(g);
-    return g.demandCommand(1, `name a probe: attention`);
+    return g.demandCommand(1, 'name a probe; see edgeprobe probe --help');
   });
 }

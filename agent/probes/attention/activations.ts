@@ -44,7 +44,7 @@ export async function collectActivations(model: ModelProto, label: string, seque
   const batchTokens = opts.batchTokens ?? 2048;
   const sentences = new Array<SentenceActivations>(sequences.length);
   let heads = 0;
-  let hiddenSize = 0;
+  let hiddenSize = layers.wordEmbeddingTable?.hidden ?? 0;
   let bad = 0;
   const stage = opts.stage ?? `attention: ${label}`;
   try {

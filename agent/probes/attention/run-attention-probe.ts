@@ -59,6 +59,7 @@ export async function runAttentionProbe(md: ModelDir, opts: AttentionProbeOption
 
   const started = performance.now();
   const ref = await collectActivations(md.model.proto, `${md.name} fp32`, sequences, padId, { progress, stage: 'fp32' });
+  progress?.info('fp32: identifiability (nearest and learned), rollout, structure');
   const base = analyse(ref, opts.seed, t);
   const sanity = opts.sanityChecks ?? true;
   const randomization = sanity ? await cascadingRandomization(md.model.proto, md.layers, sequences, padId, ref, opts.seed, t, progress) : undefined;
@@ -96,6 +97,7 @@ export async function runAttentionProbe(md: ModelDir, opts: AttentionProbeOption
     const vStart = performance.now();
     const vmd = loadModelDir(md.dir, { onnxPath: variant.onnxPath });
     const acts = await collectActivations(vmd.model.proto, `${md.name} ${variant.name}`, sequences, padId, { progress, stage: variant.name });
+    progress?.info(`${variant.name}: identifiability, rollout, structure, comparison with fp32`);
     const a = analyse(acts, opts.seed, t);
     const cmp = compareActivations(ref, acts, t.survival.topK);
     const verdict = survivalVerdict(variant.name, cmp, base.nearest, a.nearest, t);
