@@ -63,7 +63,7 @@ export function renderAttention(records: ProbeRecord[]): string {
         return [r.variant.name, r.verdict.status, f(Math.max(...s.map((l) => l.maxJs))), f(Math.min(...s.map((l) => l.minTopKOverlap))),
           rhos.length ? f(Math.min(...rhos)) : '-', f(Math.max(...s.map((l) => l.identifiabilityDrop))), (r.verdict.layers ?? []).join(',') || '-'];
       })]));
-    for (const r of variants) out.push(`${r.variant.name}: ${r.verdict.summary}`);
+    for (const r of variants) out.push(r.verdict.summary);
   }
   return out.join('\n');
 }

@@ -44,6 +44,7 @@ export function tokenRelationVerdict(
   const parts = [`attention-as-token-relation is supported up to layer ${upTo} of ${L} (identifiability >= ${t.identifiability.supportedAt})`];
   if (flagged.length > 0) parts.push(`layers ${flagged.join(', ')} look structured but token identity is gone`);
   if (mixing) parts.push(`rollout leaves each position ${(100 * mixing.selfContribution[L]).toFixed(1)}% of its own token by layer ${L} (${mixing.effectiveSources[L].toFixed(1)} effective source tokens)`);
+  if (sanityPassed === null) parts.push('sanity checks not run');
   if (sanityPassed === true) parts.push('cascading randomization changes attention maps and rollout at every step');
   if (attFailed.length > 0) parts.push(`attention maps FAIL the randomization check: they barely change when layers ${steps(attFailed)} are randomized`);
   if (rollFailed.length > 0) parts.push(`rollout FAILS the randomization check: its token ranking is kept (Spearman > ${t.randomization.maxRolloutSpearman}) when layers ${steps(rollFailed)} are randomized`);
