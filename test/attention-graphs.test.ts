@@ -16,9 +16,9 @@ import { constantAttentionGraph, modelDirWith } from './helpers/attention-fixtur
 
 const TEXTS = ['the cat sat on the mat', 'a dog and a cat', 'water is cold in the winter and warm in the summer', 'the sun rises'];
 
-async function runFixture(diagonal: number) {
+async function runFixture(diagonal: number | number[]) {
   const tiny = loadModelDir(ensureGeneratedModel('tiny'));
-  const dir = modelDirWith(constantAttentionGraph({ layers: 3, diagonal, vocab: tiny.tokenizer.vocabSize }));
+  const dir = modelDirWith(constantAttentionGraph({ layers: Array.isArray(diagonal) ? diagonal.length : 3, diagonal, vocab: tiny.tokenizer.vocabSize }));
   const md = loadModelDir(dir);
   const seqs = TEXTS.map((t) => md.tokenizer.encode(t).ids);
   // one sentence per batch: this graph has no attention mask, so padding would get attention weight
@@ -50,6 +50,28 @@ test('hand-built graph with constant zero scores: uniform attention, plain rollo
     for (let i = 0; i < s.n; i++) for (let j = 0; j < s.n; j++) assert.ok(Math.abs(r3[i * s.n + j] - ((i === j ? 0.125 : 0) + 0.875 / s.n)) < 1e-6);
   }
   attentionStructure(acts, 0.5).forEach((l) => { assert.ok(Math.abs(l.entropyRatio - 1) < 1e-6); assert.equal(l.dominantShare, 0); });
+});
+
+test('hand-built two-layer graph (scores ln3 I, then 0) matches the rollout computed by hand', async () => {
+  // layer 1: softmax of ln(3) on the diagonal -> A1 diag 3/(n+2), off-diagonal 1/(n+2)
+  //   Â1 = .5 A1 + .5 I: diag .5 + 1.5/(n+2), off .5/(n+2)   (rows already sum to 1)
+  // layer 2: zeros -> A2 = U (all 1/n); Â2 = .5 U + .5 I
+  // R2 = Â2 Â1 = .5 U Â1 + .5 Â1 = .5 U + .5 Â1, since Â1 is symmetric and row-stochastic (U Â1 = U)
+  //   diag .5/n + .25 + .75/(n+2), off .5/n + .25/(n+2)
+  //   e.g. n = 5: diag .1 + .25 + .75/7 = 0.457142..., off .1 + .25/7 = 0.135714...; row sum .457142 + 4 x .135714 = 1
+  const acts = await runFixture([Math.log(3), 0]);
+  for (const s of acts.sentences) {
+    const n = s.n;
+    const [r1, r2] = rollout(s.attention, acts.heads, n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const want1 = i === j ? 0.5 + 1.5 / (n + 2) : 0.5 / (n + 2);
+        const want2 = i === j ? 0.5 / n + 0.25 + 0.75 / (n + 2) : 0.5 / n + 0.25 / (n + 2);
+        assert.ok(Math.abs(r1[i * n + j] - want1) < 1e-6, `R1[${i}][${j}] n=${n}`);
+        assert.ok(Math.abs(r2[i * n + j] - want2) < 1e-6, `R2[${i}][${j}] = ${r2[i * n + j]} vs ${want2} (n=${n})`);
+      }
+    }
+  }
 });
 
 test('generated BERT with zeroed query and key weights attends exactly uniformly (with padding in the batch)', async () => {

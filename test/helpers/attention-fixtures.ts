@@ -23,11 +23,13 @@ export function modelDirWith(model: ModelProto, hidden = 16): string {
 
 /**
  * A hand-built encoder whose attention does not depend on the input: in every layer the Softmax input
- * is `diagonal` x I (built with EyeLike at run time so any sequence length works). diagonal 50 gives
+ * is `diagonal` x I (one value, or one per layer; built with EyeLike at run time so any sequence length
+ * works). diagonal 50 gives
  * identity attention (off-diagonal weight e^-50), 0 gives exactly uniform attention. Each block is
  * h_l = LN(LN(h_{l-1} + A h_{l-1})), so the layer detector sees BERT structure.
  */
-export function constantAttentionGraph(opts: { layers: number; diagonal: number; vocab: number; hidden?: number; maxPositions?: number }): ModelProto {
+export function constantAttentionGraph(opts: { layers: number; diagonal: number | number[]; vocab: number; hidden?: number; maxPositions?: number }): ModelProto {
+  const diagonals = Array.isArray(opts.diagonal) ? opts.diagonal : new Array<number>(opts.layers).fill(opts.diagonal);
   const H = opts.hidden ?? 16;
   const rng = new SeededRandom(5);
   const nodes = [];
@@ -36,7 +38,7 @@ export function constantAttentionGraph(opts: { layers: number; diagonal: number;
     floatTensor('pos', [opts.maxPositions ?? 32, H], rng.normalArray((opts.maxPositions ?? 32) * H, 1)),
     floatTensor('gamma', [H], new Float32Array(H).fill(1)),
     floatTensor('beta', [H], new Float32Array(H)),
-    floatTensor('diag', [], Float32Array.of(opts.diagonal)),
+    ...diagonals.map((d, l) => floatTensor(`diag${l + 1}`, [], Float32Array.of(d))),
     int64Tensor('idx1', [1], [1]), int64Tensor('ax0', [1], [0]), int64Tensor('ax1', [1], [1]), int64Tensor('ax01', [2], [0, 1]),
     int64Tensor('zero', [], [0]), int64Tensor('one', [], [1]),
   ];
@@ -52,11 +54,11 @@ export function constantAttentionGraph(opts: { layers: number; diagonal: number;
   nodes.push(node('Concat', ['s1', 's1'], ['ss'], { axis: 0 }));
   nodes.push(node('ConstantOfShape', ['ss'], ['zeros'], { value: floatTensor('v', [1], Float32Array.of(0)) }));
   nodes.push(node('EyeLike', ['zeros'], ['eye']));
-  nodes.push(node('Mul', ['eye', 'diag'], ['scores2d']));
-  nodes.push(node('Unsqueeze', ['scores2d', 'ax01'], ['scores']));
   let h = 'h0';
   for (let l = 1; l <= opts.layers; l++) {
-    nodes.push(node('Softmax', ['scores'], [`probs${l}`], { axis: -1 }));
+    nodes.push(node('Mul', ['eye', `diag${l}`], [`scores2d_${l}`]));
+    nodes.push(node('Unsqueeze', [`scores2d_${l}`, 'ax01'], [`scores${l}`]));
+    nodes.push(node('Softmax', [`scores${l}`], [`probs${l}`], { axis: -1 }));
     nodes.push(node('Unsqueeze', [h, 'ax1'], [`v${l}`]));
     nodes.push(node('MatMul', [`probs${l}`, `v${l}`], [`ctx4_${l}`]));
     nodes.push(node('Squeeze', [`ctx4_${l}`, 'ax1'], [`ctx${l}`]));
