@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { modelsCommand } from './models.ts';
+import { probeCommand } from './probe.ts';
 
 /** Registration order is the order --help lists them. */
-export const commands: Array<(y: Argv) => Argv> = [modelsCommand];
+export const commands: Array<(y: Argv) => Argv> = [modelsCommand, probeCommand];

@@ -47,4 +47,34 @@ export class GraphIndex {
     }
     return undefined;
   }
+
+  /**
+   * Indices of the nodes on a path from tensor `from` to tensor `to`: those computed from `from` that
+   * `to` depends on. With hidden states as the ends this is exactly one transformer block, whatever
+   * order the exporter wrote nodes in and however nodes are named.
+   */
+  nodesBetween(from: string, to: string): Set<number> {
+    const downstream = new Set<number>();
+    const stack = [from];
+    while (stack.length > 0) {
+      for (const { node, index } of this.consumersOf(stack.pop()!)) {
+        if (downstream.has(index)) continue;
+        downstream.add(index);
+        stack.push(...node.output);
+      }
+    }
+    const between = new Set<number>();
+    const back = [to];
+    const seen = new Set<string>();
+    while (back.length > 0) {
+      const t = back.pop()!;
+      if (seen.has(t) || t === from) continue;
+      seen.add(t);
+      const p = this.producer.get(t);
+      if (!p || !downstream.has(p.index)) continue;
+      between.add(p.index);
+      back.push(...p.node.input.filter(Boolean));
+    }
+    return between;
+  }
 }

@@ -1,7 +1,7 @@
 import { UserError } from '../errors.ts';
 import { dimsOf } from './tensor-data.ts';
 import { GraphIndex } from './graph-index.ts';
-import type { GraphProto, NodeProto } from './proto.ts';
+import { DataType, type GraphProto, type NodeProto } from './proto.ts';
 
 /**
  * Where a BERT-family encoder keeps what edgeprobe exposes, found from graph structure alone so that
@@ -109,4 +109,35 @@ function findLayerNormOutputs(g: GraphIndex, nodes: NodeProto[]): LnOutput[] {
     out.push({ tensor, index: last, input: x });
   });
   return out.sort((a, b) => a.index - b.index);
+}
+
+/**
+ * Float weight initializers that belong to each layer's block alone (index 0 = layer 1): consumed only
+ * by nodes between hidden state l-1 and hidden state l, found through the casts and dequantization
+ * variants insert. Constants shared between layers (scale, reshape shapes, the attention mask) and
+ * scalars are left out, so rewriting a layer's parameters never touches another layer.
+ */
+export function layerParameters(graph: GraphProto, map: LayerMap): string[][] {
+  const g = new GraphIndex(graph);
+  const owner = new Map<string, number>(); // initializer -> layer, or -1 when used outside one block
+  const blocks = Array.from({ length: map.layers }, (_, l) => g.nodesBetween(map.hidden[l], map.hidden[l + 1]));
+  graph.node.forEach((node, index) => {
+    const layer = blocks.findIndex((b) => b.has(index));
+    // a Cast/DequantizeLinear of a weight runs outside any block; its consumer inside the block counts
+    if (layer < 0 && node.output.every((o) => g.isConstant(o))) return;
+    for (const input of node.input) {
+      const init = input ? g.weightInitializer(input) : undefined;
+      if (!init) continue;
+      const prev = owner.get(init.name);
+      owner.set(init.name, prev === undefined || prev === layer ? layer : -1);
+    }
+  });
+  const out: string[][] = blocks.map(() => []);
+  for (const [name, layer] of owner) {
+    if (layer < 0) continue;
+    const t = g.initializers.get(name)!;
+    const isFloat = t.dataType === DataType.FLOAT || t.dataType === DataType.FLOAT16;
+    if (isFloat && dimsOf(t).reduce((a, b) => a * b, 1) > 1) out[layer].push(name);
+  }
+  return out;
 }

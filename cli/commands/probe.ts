@@ -1,0 +1,13 @@
+import type { Argv } from 'yargs';
+import { probeAttentionCommand } from './probe-attention.ts';
+
+/** `edgeprobe probe <kind>`: each probe registers its subcommand here. */
+const PROBE_SUBCOMMANDS: Array<(y: Argv) => Argv> = [probeAttentionCommand];
+
+export function probeCommand(y: Argv): Argv {
+  return y.command('probe', 'run interpretability probes with their controls', (p) => {
+    let g = p;
+    for (const register of PROBE_SUBCOMMANDS) g = register(g);
+    return g.demandCommand(1, 'name a probe; see edgeprobe probe --help');
+  });
+}
