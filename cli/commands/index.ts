@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { modelsCommand } from './models.ts';
+import { deployCommands } from './deploy.ts';
 
 /** Registration order is the order --help lists them. */
-export const commands: Array<(y: Argv) => Argv> = [modelsCommand];
+export const commands: Array<(y: Argv) => Argv> = [modelsCommand, deployCommands];
