@@ -97,6 +97,11 @@ function replay(): void {
     if (help.status !== 0 || !/edgeprobe <command>/.test(help.stdout)) throw new Error(`ENTRYPOINT + CMD failed:\n${help.stdout}\n${help.stderr}`);
     log(`ENTRYPOINT ${entry.args.join(' ')} ${cmd.args.join(' ')}: ok, ${help.stdout.split('\n').filter((l) => /^\s+edgeprobe \w/.test(l)).length} commands listed`);
 
+    // the native modules the image needs load from the copied node_modules (built in the build stage)
+    const natives = exec(['node', '-e', "require('onnxruntime-node'); new (require('better-sqlite3'))(':memory:').prepare('select 1').get()"]);
+    if (natives.status !== 0) throw new Error(`native modules do not load in the runtime stage:\n${natives.stderr}`);
+    log('runtime stage: onnxruntime-node and better-sqlite3 load');
+
     const hc = health.args.slice(health.args.indexOf('CMD') + 1);
     const noFile = exec(hc);
     if (noFile.status !== 1) throw new Error(`HEALTHCHECK without a running service should exit 1, got ${noFile.status}: ${noFile.stderr}`);

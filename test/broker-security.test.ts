@@ -3,11 +3,18 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { parse as parseYaml } from 'yaml';
 import { resolveAgentSettings } from '../core/config/agent-config.ts';
-import { needsMosquitto, startSecureMosquitto, type SecureBroker } from './helpers/secure-mosquitto.ts';
+import { CoordinatorConfig } from '../core/config/coordinator-config.ts';
+import { DEVICE_MESSAGE_KINDS, screenDeviceMessage, type AdmittedVia } from '../coordinator/security/index.ts';
+import { Value } from '@sinclair/typebox/value';
+import { PROJECT_ROOT } from './helpers/shared-data.ts';
+import { freePort, needsMosquitto, startSecureMosquitto, type SecureBroker } from './helpers/secure-mosquitto.ts';
 
 // Acceptance tests of issue 8 against a real Mosquitto running the shipped config and ACL.
+const HAVE_MOSQUITTO_SUB = spawnSync('sh', ['-c', 'command -v mosquitto_sub']).status === 0;
 const topic = (device: string, kind: string): string => `edgeprobe/v1/devices/${device}/${kind}`;
 
 function connect(url: string, opts: IClientOptions, timeoutMs = 5000): Promise<MqttClient> {
@@ -144,5 +151,52 @@ describe('shipped Mosquitto config (real broker)', { skip: needsMosquitto }, () 
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('the compose health check of the broker passes against it, and fails with no broker', { skip: HAVE_MOSQUITTO_SUB ? false : 'needs mosquitto_sub (apt-get install mosquitto-clients)' }, async () => {
+    const compose = parseYaml(readFileSync(join(PROJECT_ROOT, 'docker-compose.yml'), 'utf8')) as { services: { mosquitto: { healthcheck: { test: string[] } } } };
+    const [form, cmd] = compose.services.mosquitto.healthcheck.test;
+    assert.equal(form, 'CMD-SHELL');
+    assert.match(cmd, /-p 1883 /, 'checks the loopback listener');
+    const sh = (port: number) => spawnSync('sh', ['-c', cmd.replace('-p 1883 ', `-p ${port} `)], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(sh(broker.plainPort).status, 0);
+    assert.notEqual(sh(await freePort()).status, 0);
+  });
+
+  it('screens messages end to end: results of an unregistered device are refused and logged, nothing stored', async () => {
+    // A stand-in for the coordinator's message loop (the fleet coordinator is not in this branch): it calls
+    // screenDeviceMessage exactly as docs/security.md tells the coordinator to, with a Map as its store.
+    const config = Value.Default(CoordinatorConfig, {
+      configVersion: 1, admission: { allowDevices: ['pi-a'] }, policy: { models: [{ name: 'm', sha256: 'a'.repeat(64) }] },
+    }) as CoordinatorConfig;
+    const registrations = new Map<string, { via: AdmittedVia }>();
+    const stored: Array<{ deviceId: string; kind: string }> = [];
+    const logs: string[] = [];
+    const coord = await as('coordinator');
+    coord.on('message', (t, payload, packet) => {
+      const r = screenDeviceMessage({ topic: t, payload, userProperties: packet.properties?.userProperties },
+        { config, registrationOf: (id) => registrations.get(id) });
+      if (!r.ok) { logs.push(r.logLine); return; }
+      if (r.kind === 'register') registrations.set(r.deviceId, { via: r.admittedVia! });
+      stored.push({ deviceId: r.deviceId, kind: r.kind });
+    });
+    for (const k of DEVICE_MESSAGE_KINDS) await coord.subscribeAsync(`edgeprobe/v1/devices/+/${k}`, { qos: 1 });
+
+    const b = await as('pi-b'); // has a broker account but is not admitted by the coordinator
+    assert.equal(await publish(b, topic('pi-b', 'results'), JSON.stringify({ deviceId: 'pi-b', records: [] })), undefined, 'the broker lets pi-b use its own topic');
+    assert.equal(await publish(b, topic('pi-b', 'register'), JSON.stringify({ deviceId: 'pi-b' })), undefined);
+    await waitFor(() => logs.length >= 2);
+    assert.match(logs[0], /refused results from pi-b on edgeprobe\/v1\/devices\/pi-b\/results: not-registered/);
+    assert.match(logs[1], /refused register from pi-b .*not-admitted/);
+
+    const a = await as('pi-a');
+    await publish(a, topic('pi-a', 'results'), JSON.stringify({ deviceId: 'pi-a', records: [] })); // before registering
+    await publish(a, topic('pi-a', 'register'), JSON.stringify({ deviceId: 'pi-a' }));
+    await publish(a, topic('pi-a', 'results'), JSON.stringify({ deviceId: 'pi-a', records: [] }));
+    await waitFor(() => stored.length >= 2);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(stored, [{ deviceId: 'pi-a', kind: 'register' }, { deviceId: 'pi-a', kind: 'results' }]);
+    assert.equal(logs.length, 3);
+    assert.match(logs[2], /refused results from pi-a .*not-registered/);
   });
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { loadAgentConfig, resolveAgentSettings } from '../core/config/agent-config.ts';
 import { loadCoordinatorConfig, resolveCoordinatorSettings } from '../core/config/coordinator-config.ts';
 import { UserError } from '../core/errors.ts';
-import { writeHealthFile } from '../core/health/health-file.ts';
+import { checkHealthFile, startHealthBeacon, writeHealthFile } from '../core/health/health-file.ts';
 import { jsonResult, runCli } from './helpers/run-cli.ts';
 import { PROJECT_ROOT } from './helpers/shared-data.ts';
 import { needsMosquitto } from './helpers/secure-mosquitto.ts';
@@ -157,5 +157,24 @@ describe('deployment CLI', () => {
     assert.equal(runCli(['health', '--file', h, '--max-age', '90']).status, 1);
     assert.equal(existsSync(join(tmp, 'none.json')), false);
     assert.equal(runCli(['health', '--file', join(tmp, 'none.json')]).status, 1);
+  });
+
+  it('the health beacon rewrites the file with the current state until stopped', async () => {
+    const h = join(tmp, 'beacon.json');
+    let connected = true;
+    const stop = startHealthBeacon(h, 'agent', () => ({ ok: connected, detail: connected ? 'connected' : 'broker unreachable' }), 0.05);
+    try {
+      assert.equal(checkHealthFile(h, 5).healthy, true);
+      connected = false;
+      await new Promise((r) => setTimeout(r, 150));
+      const v = checkHealthFile(h, 5);
+      assert.equal(v.healthy, false);
+      assert.match(v.reason, /broker unreachable/);
+    } finally {
+      stop();
+    }
+    const last = readFileSync(h, 'utf8');
+    await new Promise((r) => setTimeout(r, 120));
+    assert.equal(readFileSync(h, 'utf8'), last, 'no writes after stop');
   });
 });
