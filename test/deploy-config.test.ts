@@ -79,7 +79,10 @@ describe('config files', () => {
     assert.equal(s.mqtt.password, 'sekret');
     const noFile = resolveAgentSettings({ broker: 'mqtt://localhost:1883', deviceId: 'pi-02' }, { EDGEPROBE_MQTT_PASSWORD: 'from-env' });
     assert.equal(noFile.mqtt.password, 'from-env');
-    userError(() => resolveAgentSettings({ broker: 'mqtt://localhost:1883', deviceId: 'pi-02' }, {}), /no MQTT password/);
+    userError(() => resolveAgentSettings({ broker: 'mqtts://broker.lan:8883', deviceId: 'pi-02' }, {}), /no MQTT password/);
+    const local = resolveAgentSettings({ broker: 'mqtt://127.0.0.1:1883', deviceId: 'pi-02' }, {});
+    assert.equal(local.mqtt.password, undefined, 'a broker on localhost may run without authentication');
+    assert.equal(local.mqtt.username, 'pi-02');
     userError(() => resolveAgentSettings({ config: file({ configVersion: 1, broker: { url: 'mqtts://b:8883', passwordFile: 'missing.pw' } }), deviceId: 'x' }, {}),
       /broker\.passwordFile points to .*missing\.pw, which does not exist/);
     userError(() => resolveAgentSettings({ broker: 'mqtts://b:8883' }, {}), /no device id/);

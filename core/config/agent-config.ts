@@ -28,13 +28,17 @@ export function loadAgentConfig(path: string): LoadedConfig<AgentConfig> {
   }
   if (v.broker) {
     checkBrokerConfig(cfg.path, 'broker', v.broker);
-    // The broker ACL lets a user publish only under edgeprobe/v1/devices/<its username>/...
-    if (v.broker.username && v.deviceId && v.broker.username !== v.deviceId) {
-      throw new UserError(`${cfg.path}: broker.username "${v.broker.username}" differs from deviceId "${v.deviceId}"`,
-        'remove broker.username (it defaults to deviceId): the broker only lets a device publish under its own username');
-    }
+    if (v.deviceId) checkDeviceUsername(cfg.path, v.broker, v.deviceId);
   }
   return cfg;
+}
+
+/** The broker ACL lets a user publish only under edgeprobe/v1/devices/<its username>/..., so they must match. */
+function checkDeviceUsername(file: string, broker: BrokerConfig, deviceId: string): void {
+  if (broker.username && broker.username !== deviceId) {
+    throw new UserError(`${file}: broker.username "${broker.username}" differs from deviceId "${deviceId}"`,
+      'remove broker.username (it defaults to deviceId): the broker only lets a device publish under its own username');
+  }
 }
 
 /** What the agent runs with after CLI flags (which win) are merged over the config file. */
@@ -66,9 +70,7 @@ export function resolveAgentSettings(flags: { broker?: string; deviceId?: string
   const broker: BrokerConfig = { ...(v.broker ?? { url: '' }), ...(flags.broker ? { url: flags.broker } : {}) };
   if (!broker.url) throw new UserError('no broker URL', `pass --broker mqtts://HOST:8883 or set broker.url in the agent config`);
   checkBrokerConfig(cfg.path, 'broker', broker);
-  if (broker.username && broker.username !== deviceId) {
-    throw new UserError(`${cfg.path}: broker.username "${broker.username}" differs from the device id "${deviceId}"`, 'remove broker.username; it defaults to the device id');
-  }
+  checkDeviceUsername(cfg.path, broker, deviceId);
   return {
     deviceId,
     brokerUrl: broker.url,

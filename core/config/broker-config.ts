@@ -44,19 +44,22 @@ export function checkBrokerConfig(file: string, field: string, b: BrokerConfig):
 
 /**
  * mqtt.js options for a configured broker: reads the password and TLS files (UserError naming the field
- * when one is missing), MQTT v5, certificate verification always on.
+ * when one is missing), MQTT v5, certificate verification always on. The password may be omitted only
+ * for a broker on localhost.
  */
 export function mqttClientOptions(cfg: LoadedConfig<unknown>, field: string, b: BrokerConfig, username: string,
   env: NodeJS.ProcessEnv = process.env): IClientOptions {
   const password = b.passwordFile
     ? readReferencedFile(cfg, `${field}.passwordFile`, b.passwordFile).toString('utf8').trim()
     : env[PASSWORD_ENV];
-  if (!password) {
+  // A broker on this machine may run without authentication (development, tests with an embedded broker);
+  // a remote one never should, so a missing password there is a config mistake caught before connecting.
+  if (!password && !LOOPBACK_HOSTS.has(new URL(b.url).hostname)) {
     throw new UserError(`${cfg.path}: no MQTT password for ${username}`, `set ${field}.passwordFile or the ${PASSWORD_ENV} environment variable`);
   }
   const opts: IClientOptions = {
     username,
-    password,
+    ...(password ? { password } : {}),
     protocolVersion: 5,
     clean: true,
     reconnectPeriod: 5000,
