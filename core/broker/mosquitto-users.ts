@@ -51,7 +51,7 @@ export function addBrokerUser(opts: AddUserOptions): AddedUser {
   const run = spawnSync(tool, args, { input: `${password}\n${password}\n`, encoding: 'utf8' });
   if (run.error) {
     throw new UserError(`cannot run ${tool}: ${run.error.message}`,
-      'install Mosquitto (apt-get install mosquitto), or run this where the broker runs (docker compose run --rm mosquitto mosquitto_passwd ...; see docs/deploy.md)');
+      'install Mosquitto (apt-get install mosquitto), or hash with the broker image (docs/deploy.md, "Users")');
   }
   if (run.status !== 0) {
     throw new UserError(`${tool} failed for ${passwdFile}: ${(run.stderr || run.stdout).trim()}`, 'check that the password file is writable and not a directory');
