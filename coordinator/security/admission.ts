@@ -1,0 +1,56 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { COORDINATOR_USERNAME } from '../../core/config/broker-config.ts';
+import type { AdmissionConfig } from '../../core/config/coordinator-config.ts';
+import { reject, type Decision } from './decision.ts';
+
+/** How a device was admitted; stored with its registration so a later config change can revoke it. */
+export type AdmittedVia = 'allow-list' | 'device-token' | 'fleet-token';
+
+export interface RegistrationRequest {
+  deviceId: string;
+  /** the pre-shared registration token from the register message, if any */
+  token?: unknown;
+}
+
+/**
+ * Decides a register message. A per-device token, when configured for this device, is required even if the
+ * device is also allow-listed (the stronger rule wins); then the allow-list; then the fleet-wide token.
+ * Tokens are compared as sha256 digests in constant time; the config holds only digests.
+ */
+export function decideRegistration(a: AdmissionConfig, req: RegistrationRequest): Decision<{ via: AdmittedVia }> {
+  const { deviceId } = req;
+  if (deviceId === COORDINATOR_USERNAME) return reject('reserved-id', `"${COORDINATOR_USERNAME}" cannot register as a device`);
+  const token = typeof req.token === 'string' && req.token.length > 0 ? req.token : undefined;
+  const perDevice = a.deviceTokenSha256[deviceId];
+  if (perDevice) {
+    return token && digestEquals(token, perDevice)
+      ? { ok: true, via: 'device-token' }
+      : reject('bad-token', `${deviceId} has a registration token configured and sent ${token ? 'a wrong one' : 'none'}`);
+  }
+  if (a.allowDevices.includes(deviceId)) return { ok: true, via: 'allow-list' };
+  if (a.fleetTokenSha256 && token) {
+    return digestEquals(token, a.fleetTokenSha256)
+      ? { ok: true, via: 'fleet-token' }
+      : reject('bad-token', `${deviceId} sent a wrong fleet registration token`);
+  }
+  return reject('not-admitted', `${deviceId} is not in admission.allowDevices and sent no valid registration token`);
+}
+
+/**
+ * Whether messages (results, progress, status, heartbeat) from a device may be processed: it must have
+ * registered, and the route that admitted it must still be in the config (removing a device from the
+ * allow-list or its token revokes it at the next coordinator start).
+ */
+export function checkRegistered(a: AdmissionConfig, deviceId: string, registration: { via: AdmittedVia } | undefined): Decision {
+  if (!registration) return reject('not-registered', `${deviceId} has not registered (or its registration was refused)`);
+  const still = registration.via === 'allow-list' ? a.allowDevices.includes(deviceId)
+    : registration.via === 'device-token' ? deviceId in a.deviceTokenSha256
+      : Boolean(a.fleetTokenSha256);
+  return still ? { ok: true } : reject('revoked', `${deviceId} was admitted by ${registration.via}, which the current admission config no longer grants`);
+}
+
+function digestEquals(token: string, expectedHex: string): boolean {
+  const got = createHash('sha256').update(token, 'utf8').digest();
+  const want = Buffer.from(expectedHex, 'hex');
+  return want.length === got.length && timingSafeEqual(got, want);
+}

@@ -1,0 +1,75 @@
+import type { CoordinatorConfig } from '../../core/config/coordinator-config.ts';
+import { checkRegistered, decideRegistration, type AdmittedVia } from './admission.ts';
+import { reject, type Rejection } from './decision.ts';
+import { brokerUsernameFrom, checkIdentity } from './identity.ts';
+import { checkPayloadSize } from './payload-limits.ts';
+import { parseDeviceTopic, type DeviceMessageKind } from './topics.ts';
+
+export interface InboundMessage {
+  topic: string;
+  payload: Uint8Array;
+  /** mqtt.js `packet.properties?.userProperties` */
+  userProperties?: Record<string, string | string[]>;
+}
+
+export interface ScreenContext {
+  config: Pick<CoordinatorConfig, 'admission' | 'limits' | 'identity'>;
+  /** the stored registration of a device, if it has one (from the coordinator's store) */
+  registrationOf: (deviceId: string) => { via: AdmittedVia } | undefined;
+}
+
+export type Accepted = {
+  ok: true;
+  deviceId: string;
+  kind: DeviceMessageKind;
+  /** the parsed JSON object; its schema is still the fleet protocol's to check */
+  body: Record<string, unknown>;
+  /** register messages only: how the device was admitted; store it with the registration */
+  admittedVia?: AdmittedVia;
+};
+export type Refused = Rejection & { topic: string; deviceId?: string; kind?: DeviceMessageKind; logLine: string };
+
+/**
+ * Every message a device publishes goes through here before the coordinator stores or acts on it, in
+ * this order: topic shape, size (before parsing), JSON object, identity (body vs topic vs broker
+ * username), then admission (register) or registration (everything else). A Refused message must be
+ * logged (`logLine`) and dropped: nothing of it is stored.
+ */
+export function screenDeviceMessage(msg: InboundMessage, ctx: ScreenContext): Accepted | Refused {
+  const refuse = (r: Rejection, deviceId?: string, kind?: DeviceMessageKind): Refused => ({
+    ...r, topic: msg.topic, deviceId, kind,
+    logLine: `security: refused ${kind ?? 'message'} from ${deviceId ?? '?'} on ${msg.topic}: ${r.code}: ${r.reason}`,
+  });
+  const t = parseDeviceTopic(msg.topic);
+  if (!t) return refuse(reject('bad-topic', 'not a device topic of protocol v1'));
+  const { deviceId, kind } = t;
+  const size = checkPayloadSize(ctx.config.limits, kind, msg.payload.byteLength);
+  if (!size.ok) return refuse(size, deviceId, kind);
+
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(msg.payload).toString('utf8'));
+  } catch {
+    return refuse(reject('bad-json', 'payload is not JSON'), deviceId, kind);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return refuse(reject('bad-json', 'payload is not a JSON object'), deviceId, kind);
+  const obj = body as Record<string, unknown>;
+
+  const id = checkIdentity(ctx.config.identity, {
+    topicDeviceId: deviceId,
+    envelopeDeviceId: obj.deviceId,
+    brokerUsername: brokerUsernameFrom(msg.userProperties, ctx.config.identity.usernameProperty),
+  });
+  if (!id.ok) return refuse(id, deviceId, kind);
+
+  if (kind === 'register') {
+    const adm = decideRegistration(ctx.config.admission, { deviceId, token: obj.registrationToken });
+    if (!adm.ok) return refuse(adm, deviceId, kind);
+    // The token has done its job; it must not be stored with the registration.
+    const { registrationToken: _dropped, ...rest } = obj;
+    return { ok: true, deviceId, kind, body: rest, admittedVia: adm.via };
+  }
+  const reg = checkRegistered(ctx.config.admission, deviceId, ctx.registrationOf(deviceId));
+  if (!reg.ok) return refuse(reg, deviceId, kind);
+  return { ok: true, deviceId, kind, body: obj };
+}

@@ -1,0 +1,75 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { IClientOptions } from 'mqtt';
+import { UserError } from '../errors.ts';
+import { readReferencedFile, type LoadedConfig } from './load-config.ts';
+
+/** Device ids are MQTT usernames and topic levels: no `/`, `+`, `#` or spaces (the broker ACL relies on it). */
+export const DEVICE_ID_PATTERN = '^[a-zA-Z0-9_-]{1,64}$';
+export const DEVICE_ID_RE = new RegExp(DEVICE_ID_PATTERN);
+/** The protocol's coordinator username; the broker ACL gives job-publish rights to this name only. */
+export const COORDINATOR_USERNAME = 'coordinator';
+/** Where a password comes from when no passwordFile is configured (docker/systemd secrets can set it). */
+export const PASSWORD_ENV = 'EDGEPROBE_MQTT_PASSWORD';
+
+export const BrokerConfig = Type.Object({
+  url: Type.String({ pattern: '^(mqtts?|wss?)://[^\\s]+$', description: 'a broker URL such as mqtts://broker.local:8883' }),
+  username: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'the MQTT username (devices: the device id)' })),
+  passwordFile: Type.Optional(Type.String({ minLength: 1, description: `a file holding the MQTT password (or set ${PASSWORD_ENV})` })),
+  caFile: Type.Optional(Type.String({ minLength: 1, description: 'the PEM CA certificate that signed the broker certificate' })),
+  certFile: Type.Optional(Type.String({ minLength: 1, description: 'a PEM client certificate (with keyFile), for brokers that require one' })),
+  keyFile: Type.Optional(Type.String({ minLength: 1, description: 'the PEM key of certFile' })),
+}, { additionalProperties: false });
+export type BrokerConfig = Static<typeof BrokerConfig>;
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+/**
+ * Checks what a schema cannot: plaintext MQTT only to this machine (a password sent in clear over a
+ * network is a password given away), and client cert/key given together.
+ */
+export function checkBrokerConfig(file: string, field: string, b: BrokerConfig): void {
+  const url = new URL(b.url);
+  const plain = url.protocol === 'mqtt:' || url.protocol === 'ws:';
+  if (plain && !LOOPBACK_HOSTS.has(url.hostname)) {
+    throw new UserError(`${file}: ${field}.url is plain ${url.protocol}// to ${url.hostname}; the password would cross the network unencrypted`,
+      `use mqtts://${url.hostname}:8883 and set ${field}.caFile (plain MQTT is only accepted to localhost)`);
+  }
+  if (plain && (b.caFile || b.certFile)) {
+    throw new UserError(`${file}: ${field}.caFile/certFile are set but ${field}.url is plain ${url.protocol}//`, `use mqtts:// (port 8883) or remove the TLS files`);
+  }
+  if (Boolean(b.certFile) !== Boolean(b.keyFile)) {
+    throw new UserError(`${file}: ${field}.certFile and ${field}.keyFile must be given together`, 'set both, or neither');
+  }
+}
+
+/**
+ * mqtt.js options for a configured broker: reads the password and TLS files (UserError naming the field
+ * when one is missing), MQTT v5, certificate verification always on. The password may be omitted only
+ * for a broker on localhost.
+ */
+export function mqttClientOptions(cfg: LoadedConfig<unknown>, field: string, b: BrokerConfig, username: string,
+  env: NodeJS.ProcessEnv = process.env): IClientOptions {
+  const password = b.passwordFile
+    ? readReferencedFile(cfg, `${field}.passwordFile`, b.passwordFile).toString('utf8').trim()
+    : env[PASSWORD_ENV];
+  // A broker on this machine may run without authentication (development, tests with an embedded broker);
+  // a remote one never should, so a missing password there is a config mistake caught before connecting.
+  if (!password && !LOOPBACK_HOSTS.has(new URL(b.url).hostname)) {
+    throw new UserError(`${cfg.path}: no MQTT password for ${username}`, `set ${field}.passwordFile or the ${PASSWORD_ENV} environment variable`);
+  }
+  const opts: IClientOptions = {
+    username,
+    ...(password ? { password } : {}),
+    protocolVersion: 5,
+    clean: true,
+    reconnectPeriod: 5000,
+    connectTimeout: 15_000,
+    rejectUnauthorized: true,
+  };
+  if (b.caFile) opts.ca = readReferencedFile(cfg, `${field}.caFile`, b.caFile);
+  if (b.certFile && b.keyFile) {
+    opts.cert = readReferencedFile(cfg, `${field}.certFile`, b.certFile);
+    opts.key = readReferencedFile(cfg, `${field}.keyFile`, b.keyFile);
+  }
+  return opts;
+}
