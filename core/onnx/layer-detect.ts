@@ -1,7 +1,7 @@
 import { UserError } from '../errors.ts';
 import { dimsOf } from './tensor-data.ts';
 import { GraphIndex } from './graph-index.ts';
-import type { GraphProto, NodeProto } from './proto.ts';
+import { DataType, type GraphProto, type NodeProto } from './proto.ts';
 
 /**
  * Where a BERT-family encoder keeps what edgeprobe exposes, found from graph structure alone so that
@@ -29,6 +29,7 @@ export interface LayerMap {
   softmaxNodes: string[];
 }
 
+const QUANTIZED_TYPES = new Set<number>([DataType.INT8, DataType.UINT8]);
 const FUSED_ATTENTION_OPS = new Set(['Attention', 'MultiHeadAttention', 'PackedAttention', 'GroupQueryAttention', 'DecoderAttention']);
 
 export function detectLayers(graph: GraphProto, label = 'model'): LayerMap {
@@ -65,7 +66,7 @@ export function detectLayers(graph: GraphProto, label = 'model'): LayerMap {
   for (const { node } of g.consumersOf(inputIds ?? '')) {
     if (node.opType !== 'Gather') continue;
     const table = g.weightInitializer(node.input[0]);
-    wordEmbeddings = node.output[0];
+    wordEmbeddings = table && QUANTIZED_TYPES.has(table.dataType) ? g.dequantizedOutput(node.output[0]) : node.output[0];
     if (table) {
       const [vocab, h] = dimsOf(table);
       wordEmbeddingTable = { name: table.name, vocab, hidden: h };
