@@ -1,5 +1,7 @@
 import type { Argv } from 'yargs';
+import { benchCommand } from './bench.ts';
+import { deviceCommand } from './device.ts';
 import { modelsCommand } from './models.ts';
 
 /** Registration order is the order --help lists them. */
-export const commands: Array<(y: Argv) => Argv> = [modelsCommand];
+export const commands: Array<(y: Argv) => Argv> = [modelsCommand, benchCommand, deviceCommand];

@@ -1,7 +1,10 @@
 import type { Argv } from 'yargs';
 import { loadModelDir } from '../../core/model/model-dir.ts';
 import { describeModel, type ModelDescription } from '../../core/model/describe-model.ts';
-import { emitResult, textTable } from '../output.ts';
+import { ensureVariants, parseVariantNames } from '../../agent/compress/ensure-variants.ts';
+import { VARIANT_NAMES } from '../../agent/compress/variant-types.ts';
+import { fetchModel } from '../../agent/fetch-model.ts';
+import { emitResult, progressFor, textTable } from '../output.ts';
 
 export function modelsCommand(y: Argv): Argv {
   return y.command('models', 'inspect and compress models', (m) => m
@@ -12,7 +15,42 @@ export function modelsCommand(y: Argv): Argv {
       const d = describeModel(md);
       emitResult({ json: args.json as boolean }, d, () => renderDescription(d));
     })
-    .demandCommand(1, 'name a models subcommand: inspect, compress'));
+    .command('compress <model>', 'write compressed variants (fp16, int8-dynamic, int8-weight) with manifests', (c) => c
+      .positional('model', { type: 'string', demandOption: true, describe: 'model directory (ONNX + tokenizer files) or .onnx file' })
+      .option('variants', { type: 'string', default: 'fp16,int8-dynamic,int8-weight', describe: `comma list of: ${VARIANT_NAMES.join(', ')}` })
+      .option('out', { type: 'string', describe: 'output directory (default: the edgeprobe cache, keyed by the model sha256)' }),
+    async (args) => {
+      const names = parseVariantNames(args.variants as string);
+      const md = loadModelDir(args.model as string);
+      const progress = progressFor({ json: args.json as boolean });
+      const variants = await ensureVariants(md, names, { outDir: args.out as string | undefined, progress });
+      progress.done();
+      emitResult({ json: args.json as boolean }, variants, () => textTable([
+        ['variant', 'MB', 'x fp32', 'file'],
+        ...variants.map((v) => [v.name, v.manifest.bytes / 1e6, v.manifest.bytes / md.model.bytes.byteLength, v.onnxPath]),
+      ]));
+    })
+    .command('fetch <url>', 'download a published model file or archive, refusing it unless its sha256 matches', (c) => c
+      .positional('url', { type: 'string', demandOption: true, describe: 'http(s) URL of an .onnx file or a .tar.gz/.tgz/.tar model archive' })
+      .option('sha256', { type: 'string', demandOption: true, describe: 'the published sha256 of the file' })
+      .option('dir', { type: 'string', describe: 'where to put it (default: the edgeprobe cache)' }),
+    async (args) => {
+      const progress = progressFor({ json: args.json as boolean });
+      const r = await fetchModel(args.url as string, args.sha256 as string, { dir: args.dir as string | undefined, progress });
+      progress.done();
+      emitResult({ json: args.json as boolean }, r, () => `downloaded ${r.bytes} bytes, sha256 ok\n${r.path}${r.extractedTo ? `\nunpacked to ${r.extractedTo}` : ''}`);
+    })
+    .command('encode <model>', 'tokenize a text as the model will see it (ids, pieces, truncation)', (c) => c
+      .positional('model', { type: 'string', demandOption: true, describe: 'model directory (ONNX + tokenizer files)' })
+      .option('text', { type: 'string', demandOption: true, describe: 'the text to encode' }),
+    async (args) => {
+      const md = loadModelDir(args.model as string);
+      const enc = md.tokenizer.encode(args.text as string);
+      const progress = progressFor({ json: args.json as boolean });
+      if (enc.truncated) progress.warn(`the text has ${enc.fullLength} tokens but ${md.name} takes at most ${md.tokenizer.maxLength}; it was truncated to the first ${md.tokenizer.maxLength} (ending in [SEP])`);
+      emitResult({ json: args.json as boolean }, enc, () => `${enc.tokens.join(' ')}\n${enc.ids.join(' ')}`);
+    })
+    .demandCommand(1, 'name a models subcommand: inspect, compress, fetch, encode'));
 }
 
 function renderDescription(d: ModelDescription): string {

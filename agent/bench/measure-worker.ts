@@ -1,0 +1,104 @@
+/**
+ * Child process that measures ONE variant, so its peak RSS is that variant's alone (a parent that loaded
+ * fp32 first would report fp32's peak for every later variant). Started by measure-in-child.ts over IPC.
+ */
+import { loadModelDir } from '../../core/model/model-dir.ts';
+import { instrumentModel, hiddenOutput } from '../../core/onnx/instrument.ts';
+import { encodeOnnx } from '../../core/onnx/model-io.ts';
+import { percentiles, mean } from '../../core/numeric/stats.ts';
+import { bertFeeds, tensorFloats } from '../../core/runtime/encoder-runner.ts';
+import { createSession, type ort } from '../../core/runtime/ort-session.ts';
+import type { BenchmarkSettings } from './benchmark-data.ts';
+import { benchmarkSequence } from './bench-inputs.ts';
+
+export interface WorkerRequest {
+  modelDir: string;
+  onnxPath: string;
+  settings: BenchmarkSettings;
+  /** also time the instrumented graph (done for fp32) */
+  timeInstrumented: boolean;
+  driftSentences: string[];
+}
+
+export interface WorkerResult {
+  loadMs: number;
+  latencyMs: { p50: number; p90: number; p99: number; mean: number; queries: number; durationS: number };
+  throughput: { batch: number; batches: number; sequencesPerS: number };
+  peakRssMB: number;
+  baselineRssMB: number;
+  instrumentedP50Ms?: number;
+  /** last hidden state rows of the real tokens of each drift sentence, [tokens, hidden] flattened */
+  driftHidden: number[][];
+  hidden: number;
+}
+
+type Session = ort.InferenceSession;
+
+/** Single-stream queries until both minimum count and minimum duration are met; returns ms per query. */
+async function loadgenSingleStream(session: Session, feeds: Record<string, ort.Tensor>, s: BenchmarkSettings): Promise<{ samples: number[]; durationS: number }> {
+  for (let i = 0; i < s.warmup; i++) await session.run(feeds);
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < s.minQueries || performance.now() - start < s.minDurationS * 1000) {
+    const t = performance.now();
+    await session.run(feeds);
+    samples.push(performance.now() - t);
+  }
+  return { samples, durationS: (performance.now() - start) / 1000 };
+}
+
+export async function measureVariant(req: WorkerRequest): Promise<WorkerResult> {
+  const s = req.settings;
+  const baselineRssMB = process.memoryUsage().rss / 2 ** 20;
+  const md = loadModelDir(req.modelDir, { onnxPath: req.onnxPath });
+  const sessionOpts = { threads: s.threads, executionProviders: [s.executionProvider] };
+  const t0 = performance.now();
+  const session = await createSession(req.onnxPath, req.onnxPath, sessionOpts);
+  const loadMs = performance.now() - t0;
+  const seq = benchmarkSequence(md.tokenizer, s.seqLen);
+  const single = bertFeeds(session.inputNames, [seq], md.tokenizer.padId).feeds;
+  const { samples, durationS } = await loadgenSingleStream(session, single, s);
+  const [p50, p90, p99] = percentiles(samples, [50, 90, 99]);
+  const batchFeeds = bertFeeds(session.inputNames, Array.from({ length: s.batch }, () => seq), md.tokenizer.padId).feeds;
+  await session.run(batchFeeds);
+  const minBatches = Math.max(3, Math.ceil(s.minQueries / s.batch));
+  let batches = 0;
+  const tb = performance.now();
+  while (batches < minBatches || performance.now() - tb < (s.minDurationS * 1000) / 2) { await session.run(batchFeeds); batches++; }
+  const sequencesPerS = (batches * s.batch) / ((performance.now() - tb) / 1000);
+  // maxRSS is in kilobytes; read before the instrumented session adds its own memory
+  const peakRssMB = process.resourceUsage().maxRSS / 1024;
+
+  const inst = instrumentModel(md.model.proto, req.onnxPath);
+  const instSession = await createSession(encodeOnnx(inst.model), `${req.onnxPath} (instrumented)`, sessionOpts);
+  let instrumentedP50Ms: number | undefined;
+  if (req.timeInstrumented) {
+    const instFeeds = bertFeeds(instSession.inputNames, [seq], md.tokenizer.padId).feeds;
+    const r = await loadgenSingleStream(instSession, instFeeds, s);
+    instrumentedP50Ms = percentiles(r.samples, [50])[0];
+  }
+  // drift inputs: one sentence per run, so no padding enters the comparison
+  const lastName = hiddenOutput(inst.layers.layers);
+  const driftHidden: number[][] = [];
+  let hidden = 0;
+  for (const text of req.driftSentences) {
+    const ids = md.tokenizer.encode(text).ids;
+    const out = await instSession.run(bertFeeds(instSession.inputNames, [ids], md.tokenizer.padId).feeds);
+    hidden = Number(out[lastName].dims[2]);
+    driftHidden.push(Array.from(tensorFloats(out[lastName])));
+  }
+  return {
+    loadMs, latencyMs: { p50, p90, p99, mean: mean(samples), queries: samples.length, durationS },
+    throughput: { batch: s.batch, batches, sequencesPerS }, peakRssMB, baselineRssMB, instrumentedP50Ms, driftHidden, hidden,
+  };
+}
+
+process.on('message', (msg: WorkerRequest) => {
+  measureVariant(msg).then(
+    (result) => { process.send?.({ ok: true, result }, () => process.exit(0)); },
+    (err: unknown) => {
+      const e = err as Error & { hint?: string; name?: string };
+      process.send?.({ ok: false, error: { message: e.message, hint: e.hint, userError: e.name === 'UserError', stack: e.stack } }, () => process.exit(1));
+    },
+  );
+});
