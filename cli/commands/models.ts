@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { UserError } from '../../core/errors.ts';
 import { loadModelDir } from '../../core/model/model-dir.ts';
 import { describeModel, type ModelDescription } from '../../core/model/describe-model.ts';
 import { ensureVariants, parseVariantNames } from '../../agent/compress/ensure-variants.ts';
@@ -44,8 +45,10 @@ export function modelsCommand(y: Argv): Argv {
       .positional('model', { type: 'string', demandOption: true, describe: 'model directory (ONNX + tokenizer files)' })
       .option('text', { type: 'string', demandOption: true, describe: 'the text to encode' }),
     async (args) => {
+      const text = args.text as string;
+      if (text.trim().length === 0) throw new UserError('--text is empty', 'give --text at least one word, e.g. --text "the cat sat"');
       const md = loadModelDir(args.model as string);
-      const enc = md.tokenizer.encode(args.text as string);
+      const enc = md.tokenizer.encode(text);
       const progress = progressFor({ json: args.json as boolean });
       if (enc.truncated) progress.warn(`the text has ${enc.fullLength} tokens but ${md.name} takes at most ${md.tokenizer.maxLength}; it was truncated to the first ${md.tokenizer.maxLength} (ending in [SEP])`);
       emitResult({ json: args.json as boolean }, enc, () => `${enc.tokens.join(' ')}\n${enc.ids.join(' ')}`);

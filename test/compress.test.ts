@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { ensureVariants, parseVariantNames } from '../agent/compress/ensure-variants.ts';
+import { dequantize, quantizePerColumn, quantizePerRow, quantizePerTensor } from '../agent/compress/int8-quantize.ts';
+import type { VariantName } from '../agent/compress/variant-types.ts';
+import { loadModelDir, type ModelDir } from '../core/model/model-dir.ts';
+import { cosine, meanRows } from '../core/numeric/vectors.ts';
+import { attentionOutput, hiddenOutput, instrumentModel, WORD_EMBEDDINGS_OUTPUT } from '../core/onnx/instrument.ts';
+import { encodeOnnx, loadOnnxFile } from '../core/onnx/model-io.ts';
+import { bertFeeds, tensorFloats } from '../core/runtime/encoder-runner.ts';
+import { createSession } from '../core/runtime/ort-session.ts';
+import { ensureGeneratedModel } from '../models/generated-models.ts';
+import { SHARED_MODEL, needsShared } from './helpers/shared-data.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-compress-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+const SENTENCES = ['the cat sat on the mat.', 'a dog is a domesticated carnivore.', 'an oak is a tree that produces acorns.'];
+const ALL: VariantName[] = ['fp32', 'fp16', 'int8-dynamic', 'int8-weight'];
+
+test('per-tensor quantization: round trip error is at most scale/2 on a hand-made tensor', () => {
+  const w = Float32Array.of(-1.27, 0.5, 0.004, 1.0, -0.333, 0);
+  const q = quantizePerTensor(w);
+  // max |w| = 1.27 -> scale = 1.27 / 127 = 0.01; 0.5 -> 50, 0.004 -> round(0.4) = 0, -0.333 -> round(-33.3) = -33
+  assert.ok(Math.abs(q.scales[0] - 0.01) < 1e-9);
+  assert.deepEqual(Array.from(q.values), [-127, 50, 0, 100, -33, 0]);
+  const back = dequantize(q, w.length);
+  for (let i = 0; i < w.length; i++) assert.ok(Math.abs(back[i] - w[i]) <= q.scales[0] / 2 + 1e-7, `element ${i}`);
+});
+
+test('per-column scales are max |w| of each column / 127, computed by hand', () => {
+  // [3 rows, 2 cols]: column 0 = 0.5, -2.54, 1 -> scale 0.02; column 1 = 0.127, 0, -0.0635 -> scale 0.001
+  const w = Float32Array.of(0.5, 0.127, -2.54, 0, 1, -0.0635);
+  const q = quantizePerColumn(w, 3, 2);
+  assert.ok(Math.abs(q.scales[0] - 0.02) < 1e-8 && Math.abs(q.scales[1] - 0.001) < 1e-9);
+  // 0.5/0.02 = 25, 0.127/0.001 = 127, -2.54/0.02 = -127, 1/0.02 = 50, -0.0635/0.001 = -63.5 -> -63 (round half up)
+  assert.deepEqual(Array.from(q.values), [25, 127, -127, 0, 50, -63]);
+  // per tensor, column 1 would have scale 0.02 and lose its small values: per column keeps them within scale/2
+  const back = dequantize(q, 2);
+  for (let i = 0; i < w.length; i++) assert.ok(Math.abs(back[i] - w[i]) <= q.scales[i % 2] / 2 + 1e-7);
+  assert.equal(quantizePerTensor(w).values[5], Math.round(-0.0635 / 0.02));
+});
+
+test('per-row scales, and an all-zero row dequantizes to zeros', () => {
+  const q = quantizePerRow(Float32Array.of(0, 0, 0.254, -0.127), 2, 2);
+  assert.deepEqual(Array.from(q.scales).map((s) => +s.toFixed(6)), [1, 0.002]);
+  // row 1: scale 0.254/127 = 0.002; -0.127/0.002 = -63.5 rounds to -63 -> -0.126 (error 0.001 = scale/2)
+  assert.deepEqual(Array.from(q.values), [0, 0, 127, -63]);
+  assert.deepEqual(Array.from(dequantize(q, 2)).map((v) => +v.toFixed(6)), [0, 0, 0.254, -0.126]);
+});
+
+test('unknown variant names are refused with the valid list', () => {
+  assert.deepEqual(parseVariantNames('fp16, int8-dynamic,fp16'), ['fp16', 'int8-dynamic']);
+  assert.throws(() => parseVariantNames('fp16,int4'), (e: Error & { hint?: string }) => /int4/.test(e.message) && /fp16, int8-dynamic, int8-weight/.test(e.hint ?? ''));
+});
+
+interface RunOut { pooled: Float32Array[]; rowsOk: boolean }
+
+/** Runs the instrumented variant; checks shapes and attention row sums, returns mean-pooled last hidden states. */
+async function runInstrumented(md: ModelDir, onnxPath: string): Promise<RunOut> {
+  const vmd = loadModelDir(md.dir, { onnxPath });
+  const { model, layers } = instrumentModel(vmd.model.proto, onnxPath);
+  const session = await createSession(encodeOnnx(model), onnxPath);
+  const pooled: Float32Array[] = [];
+  for (const text of SENTENCES) {
+    const ids = md.tokenizer.encode(text).ids;
+    const out = await session.run(bertFeeds(session.inputNames, [ids], md.tokenizer.padId).feeds);
+    const S = ids.length;
+    const H = layers.wordEmbeddingTable!.hidden;
+    for (let l = 0; l <= layers.layers; l++) assert.deepEqual(out[hiddenOutput(l)].dims, [1, S, H], `${onnxPath} hidden ${l}`);
+    assert.deepEqual(out[WORD_EMBEDDINGS_OUTPUT].dims, [1, S, H]);
+    for (let l = 1; l <= layers.layers; l++) {
+      const t = out[attentionOutput(l)];
+      assert.deepEqual([t.dims[0], t.dims[2], t.dims[3]], [1, S, S]);
+      const a = tensorFloats(t);
+      for (let r = 0; r < a.length / S; r++) {
+        let sum = 0;
+        for (let c = 0; c < S; c++) sum += a[r * S + c];
+        assert.ok(Math.abs(sum - 1) < 1e-4, `${onnxPath} layer ${l} row ${r} sums to ${sum}`);
+      }
+    }
+    pooled.push(meanRows(tensorFloats(out[hiddenOutput(layers.layers)]), H, 0, S));
+  }
+  return { pooled, rowsOk: true };
+}
+
+test('tiny model: every variant loads, runs instrumented with the right shapes, and is reused from its manifest', async () => {
+  const md = loadModelDir(ensureGeneratedModel('tiny'));
+  const outDir = join(tmp, 'tiny');
+  const variants = await ensureVariants(md, ALL, { outDir });
+  assert.deepEqual(variants.map((v) => v.name), ALL);
+  assert.equal(variants[0].onnxPath, md.onnxPath);
+  for (const v of variants) {
+    assert.equal(v.manifest.source.sha256, md.model.sha256);
+    assert.equal(loadOnnxFile(v.onnxPath).sha256, v.manifest.sha256);
+    const r = await runInstrumented(md, v.onnxPath);
+    assert.equal(r.pooled.length, SENTENCES.length);
+  }
+  const manifest = JSON.parse(readFileSync(join(outDir, 'int8-dynamic.manifest.json'), 'utf8')) as { method: string; compute: string; bytes: number };
+  assert.match(manifest.method, /DynamicQuantizeLinear/);
+  const again = await ensureVariants(md, ['int8-dynamic'], { outDir });
+  assert.equal(again[0].manifest.createdAt, variants[2].manifest.createdAt, 'an up-to-date variant is reused, not rebuilt');
+});
+
+test('shared model: variant sizes, pooled cosine to fp32, instrumentation on every variant', { skip: needsShared }, async () => {
+  const md = loadModelDir(SHARED_MODEL);
+  const variants = await ensureVariants(md, ALL, { outDir: join(tmp, 'shared') });
+  const runs = new Map<string, RunOut>();
+  for (const v of variants) runs.set(v.name, await runInstrumented(md, v.onnxPath));
+  const fp32 = runs.get('fp32')!.pooled;
+  const minCos = (name: string): number => Math.min(...runs.get(name)!.pooled.map((p, i) => cosine(p, fp32[i])));
+  const ratio = (name: string): number => variants.find((v) => v.name === name)!.manifest.bytes / md.model.bytes.byteLength;
+  assert.ok(minCos('fp16') >= 0.999, `fp16 cosine ${minCos('fp16')}`);
+  assert.ok(minCos('int8-dynamic') >= 0.99, `int8-dynamic cosine ${minCos('int8-dynamic')}`);
+  assert.ok(minCos('int8-weight') >= 0.99, `int8-weight cosine ${minCos('int8-weight')}`);
+  assert.ok(ratio('fp16') < 0.51, `fp16 size ratio ${ratio('fp16')}`);
+  assert.ok(ratio('int8-dynamic') <= 0.30, `int8-dynamic size ratio ${ratio('int8-dynamic')}`);
+  assert.ok(ratio('int8-weight') <= 0.30, `int8-weight size ratio ${ratio('int8-weight')}`);
+});
