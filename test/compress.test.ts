@@ -119,3 +119,23 @@ test('shared model: variant sizes, pooled cosine to fp32, instrumentation on eve
   assert.ok(ratio('int8-dynamic') <= 0.30, `int8-dynamic size ratio ${ratio('int8-dynamic')}`);
   assert.ok(ratio('int8-weight') <= 0.30, `int8-weight size ratio ${ratio('int8-weight')}`);
 });
+
+test('fp16-compute form: runs on the CPU EP, stays instrumentable (layer detection looks through its Casts), close to fp32', async () => {
+  const md = loadModelDir(ensureGeneratedModel('demo'));
+  const [fp32, fp16c] = await ensureVariants(md, ['fp32', 'fp16'], { outDir: join(tmp, 'demo-cuda'), executionProvider: 'cuda' });
+  assert.match(fp16c.onnxPath, /fp16-compute\.onnx$/);
+  assert.equal(fp16c.manifest.parameters.form, 'compute');
+  assert.match(fp16c.manifest.compute, /not validated/);
+  const proto = loadOnnxFile(fp16c.onnxPath).proto;
+  const types = new Map(proto.graph.initializer.map((t) => [t.name, t.dataType]));
+  assert.equal(types.get('embeddings.word.weight'), 10, 'word table stored as FLOAT16 (10)');
+  // Softmax stays fp32: its input is a Cast to FLOAT (1)
+  const byOutput = new Map(proto.graph.node.flatMap((n) => n.output.map((o) => [o, n] as const)));
+  const softmax = proto.graph.node.find((n) => n.opType === 'Softmax')!;
+  const feeder = byOutput.get(softmax.input[0])!;
+  assert.equal(feeder.opType, 'Cast');
+  assert.equal(Number(feeder.attribute[0].i), 1);
+  const a = await runInstrumented(md, fp32.onnxPath);
+  const b = await runInstrumented(md, fp16c.onnxPath);
+  b.pooled.forEach((p, i) => assert.ok(cosine(p, a.pooled[i]) > 0.999, `sentence ${i}: ${cosine(p, a.pooled[i])}`));
+});

@@ -26,7 +26,8 @@ export interface WorkerResult {
   throughput: { batch: number; batches: number; sequencesPerS: number };
   peakRssMB: number;
   baselineRssMB: number;
-  instrumentedP50Ms?: number;
+  /** p50 of plain and instrumented queries run alternately (fp32 only) */
+  instrumented?: { plainP50Ms: number; p50Ms: number };
   /** last hidden state rows of the real tokens of each drift sentence, [tokens, hidden] flattened */
   driftHidden: number[][];
   hidden: number;
@@ -71,11 +72,23 @@ export async function measureVariant(req: WorkerRequest): Promise<WorkerResult> 
 
   const inst = instrumentModel(md.model.proto, req.onnxPath);
   const instSession = await createSession(encodeOnnx(inst.model), `${req.onnxPath} (instrumented)`, sessionOpts);
-  let instrumentedP50Ms: number | undefined;
+  let instrumented: WorkerResult['instrumented'];
   if (req.timeInstrumented) {
+    // plain and instrumented queries alternate, so load from other processes hits both alike
     const instFeeds = bertFeeds(instSession.inputNames, [seq], md.tokenizer.padId).feeds;
-    const r = await loadgenSingleStream(instSession, instFeeds, s);
-    instrumentedP50Ms = percentiles(r.samples, [50])[0];
+    for (let i = 0; i < s.warmup; i++) await instSession.run(instFeeds);
+    const plainMs: number[] = [];
+    const instMs: number[] = [];
+    const start = performance.now();
+    while (plainMs.length < s.minQueries || performance.now() - start < s.minDurationS * 1000) {
+      let t = performance.now();
+      await session.run(single);
+      plainMs.push(performance.now() - t);
+      t = performance.now();
+      await instSession.run(instFeeds);
+      instMs.push(performance.now() - t);
+    }
+    instrumented = { plainP50Ms: percentiles(plainMs, [50])[0], p50Ms: percentiles(instMs, [50])[0] };
   }
   // drift inputs: one sentence per run, so no padding enters the comparison
   const lastName = hiddenOutput(inst.layers.layers);
@@ -89,7 +102,7 @@ export async function measureVariant(req: WorkerRequest): Promise<WorkerResult> 
   }
   return {
     loadMs, latencyMs: { p50, p90, p99, mean: mean(samples), queries: samples.length, durationS },
-    throughput: { batch: s.batch, batches, sequencesPerS }, peakRssMB, baselineRssMB, instrumentedP50Ms, driftHidden, hidden,
+    throughput: { batch: s.batch, batches, sequencesPerS }, peakRssMB, baselineRssMB, instrumented, driftHidden, hidden,
   };
 }
 

@@ -31,7 +31,7 @@ export async function runBenchmark(md: ModelDir, names: VariantName[], opts: Ben
     settings.seqLen = md.tokenizer.maxLength;
   }
   const ordered: VariantName[] = ['fp32', ...names.filter((n) => n !== 'fp32')];
-  const variants = await ensureVariants(md, ordered, { outDir, progress });
+  const variants = await ensureVariants(md, ordered, { outDir, progress, executionProvider: settings.executionProvider });
   const records: ProbeRecord[] = [];
   let reference: { variant: Variant; result: WorkerResult } | undefined;
   for (const [i, variant] of variants.entries()) {
@@ -72,7 +72,7 @@ function benchmarkData(variant: Variant, r: WorkerResult, ref: { variant: Varian
     sizeRatio: variant.manifest.bytes / ref.variant.manifest.bytes,
     speedupVsFp32: ref.result.latencyMs.p50 / r.latencyMs.p50,
     drift: isRef ? null : drift(ref.result, r),
-    ...(r.instrumentedP50Ms !== undefined ? { instrumented: { p50Ms: r.instrumentedP50Ms, ratioToPlain: r.instrumentedP50Ms / r.latencyMs.p50 } } : {}),
+    ...(r.instrumented ? { instrumented: { p50Ms: r.instrumented.p50Ms, plainP50Ms: r.instrumented.plainP50Ms, ratioToPlain: r.instrumented.p50Ms / r.instrumented.plainP50Ms } } : {}),
   };
 }
 

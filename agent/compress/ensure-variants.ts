@@ -8,11 +8,28 @@ import type { ModelProto } from '../../core/onnx/proto.ts';
 import { cacheDir } from '../../core/paths.ts';
 import type { Progress } from '../../core/progress.ts';
 import { EDGEPROBE_VERSION } from '../../core/version.ts';
+import { computeInFp16 } from './fp16-compute-graph.ts';
 import { storeWeightsFp16 } from './fp16-graph.ts';
 import { quantizeInt8 } from './int8-graph.ts';
 import { VARIANT_NAMES, type Variant, type VariantManifest, type VariantName } from './variant-types.ts';
 
-export interface EnsureVariantsOptions { outDir?: string; progress?: Progress }
+export interface EnsureVariantsOptions {
+  outDir?: string;
+  progress?: Progress;
+  /** execution provider the variants are for (default 'cpu'); 'cuda'/'tensorrt' make fp16 compute in fp16 */
+  executionProvider?: string;
+  /** override the fp16 form chosen from the execution provider */
+  fp16Form?: Fp16Form;
+}
+
+/** 'storage': fp16 weights cast up at load (CPU). 'compute': the graph computes in fp16 (GPUs with fp16 kernels). */
+export type Fp16Form = 'storage' | 'compute';
+
+const FP16_COMPUTE_EPS = new Set(['cuda', 'tensorrt']);
+
+export function fp16FormFor(executionProvider: string): Fp16Form {
+  return FP16_COMPUTE_EPS.has(executionProvider) ? 'compute' : 'storage';
+}
 
 /** Bumped when a rewrite changes, so cached variants made by older code are rebuilt. */
 const RECIPE_VERSION = 1;
@@ -24,11 +41,18 @@ interface Recipe {
   build?: (source: ModelProto, label: string) => { model: ModelProto; stats: object };
 }
 
+const FP16_COMPUTE: Recipe = {
+  method: 'float tensors computed in FLOAT16 except Softmax, LayerNorm statistics (ReduceMean/Pow/Sqrt and the ops consuming them) and ConstantOfShape, with Casts where precisions meet; inputs/outputs float32',
+  parameters: { recipe: RECIPE_VERSION, form: 'compute', minElements: 16, io: 'float32', fp32Ops: ['Softmax', 'ReduceMean', 'Pow', 'Sqrt', 'LayerNormalization', 'SkipLayerNormalization', 'ConstantOfShape'] },
+  compute: 'fp16 compute (Softmax and LayerNorm statistics in fp32) for execution providers with fp16 kernels; checked on the CPU EP only, where onnxruntime runs nodes without fp16 kernels in fp32, so fp16 arithmetic on a GPU is not validated by edgeprobe\'s tests',
+  build: (m) => computeInFp16(m),
+};
+
 const RECIPES: Record<VariantName, Recipe> = {
   fp32: { method: 'source model, unchanged', parameters: {}, compute: 'fp32' },
   fp16: {
     method: 'float initializers (>= 16 elements) stored as FLOAT16, each followed by Cast to FLOAT',
-    parameters: { recipe: RECIPE_VERSION, minElements: 16, io: 'float32' },
+    parameters: { recipe: RECIPE_VERSION, form: 'storage', minElements: 16, io: 'float32' },
     compute: 'fp16 storage, cast to fp32 at load (CPU EP has no fp16 kernels); onnxruntime constant-folds the Casts, so compute is fp32 with fp16-rounded weights',
     build: (m) => storeWeightsFp16(m),
   },
@@ -61,15 +85,17 @@ export function variantsDir(sourceSha256: string): string {
   return cacheDir('variants', sourceSha256.slice(0, 16));
 }
 
-function manifestPath(dir: string, name: VariantName): string { return join(dir, `${name}.manifest.json`); }
+/** `fp16-compute` is stored beside `fp16` (same variant name, different form), so both can be cached. */
+function fileStem(name: VariantName, recipe: Recipe): string { return recipe === FP16_COMPUTE ? 'fp16-compute' : name; }
 
-function readReusable(dir: string, name: VariantName, md: ModelDir): Variant | undefined {
-  const path = manifestPath(dir, name);
-  const onnxPath = join(dir, `${name}.onnx`);
+function readReusable(dir: string, name: VariantName, recipe: Recipe, md: ModelDir): Variant | undefined {
+  const stem = fileStem(name, recipe);
+  const path = join(dir, `${stem}.manifest.json`);
+  const onnxPath = join(dir, `${stem}.onnx`);
   if (!existsSync(path) || !existsSync(onnxPath)) return undefined;
   let manifest: VariantManifest;
   try { manifest = JSON.parse(readFileSync(path, 'utf8')) as VariantManifest; } catch { return undefined; }
-  if (manifest.source?.sha256 !== md.model.sha256 || !isDeepStrictEqual(manifest.parameters, RECIPES[name].parameters)) return undefined;
+  if (manifest.source?.sha256 !== md.model.sha256 || !isDeepStrictEqual(manifest.parameters, recipe.parameters)) return undefined;
   // a partly written or edited file is rebuilt rather than trusted
   if (statSync(onnxPath).size !== manifest.bytes || sha256Hex(readFileSync(onnxPath)) !== manifest.sha256) return undefined;
   return { name, onnxPath, manifest };
@@ -86,23 +112,25 @@ export async function ensureVariants(md: ModelDir, names: VariantName[], opts: E
   const out: Variant[] = [];
   for (const [i, name] of names.entries()) {
     opts.progress?.step('variants', i, names.length, name);
-    const recipe = RECIPES[name];
+    const fp16Form = opts.fp16Form ?? fp16FormFor(opts.executionProvider ?? 'cpu');
+    const recipe = name === 'fp16' && fp16Form === 'compute' ? FP16_COMPUTE : RECIPES[name];
     if (!recipe) throw new UserError(`unknown variant "${String(name)}"`, `valid variants: ${VARIANT_NAMES.join(', ')}`);
     const base = { variant: name, method: recipe.method, parameters: recipe.parameters, source, compute: recipe.compute, edgeprobeVersion: EDGEPROBE_VERSION };
     if (!recipe.build) {
       out.push({ name, onnxPath: md.onnxPath, manifest: { ...base, sha256: source.sha256, bytes: source.bytes, createdAt: new Date().toISOString() } });
       continue;
     }
-    const reused = readReusable(dir, name, md);
+    const reused = readReusable(dir, name, recipe, md);
     if (reused) { out.push(reused); continue; }
     ensureWritable(dir);
     const { model, stats } = recipe.build(md.model.proto, md.onnxPath);
-    const onnxPath = join(dir, `${name}.onnx`);
+    const stem = fileStem(name, recipe);
+    const onnxPath = join(dir, `${stem}.onnx`);
     // write beside and rename, so a crash never leaves a half file under the final name
     const saved = saveOnnxFile(model, `${onnxPath}.tmp`);
     renameSync(`${onnxPath}.tmp`, onnxPath);
     const manifest: VariantManifest = { ...base, parameters: recipe.parameters, sha256: saved.sha256, bytes: saved.bytes, createdAt: new Date().toISOString() };
-    writeFileSync(manifestPath(dir, name), `${JSON.stringify({ ...manifest, stats }, null, 2)}\n`);
+    writeFileSync(join(dir, `${stem}.manifest.json`), `${JSON.stringify({ ...manifest, stats }, null, 2)}\n`);
     out.push({ name, onnxPath, manifest });
   }
   opts.progress?.step('variants', names.length, names.length);

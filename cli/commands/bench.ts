@@ -17,6 +17,7 @@ export function benchCommand(y: Argv): Argv {
     .option('min-duration-s', { type: 'number', default: 5, describe: '...and at least this many seconds (LoadGen style: both must be met)' })
     .option('batch', { type: 'number', default: 8, describe: 'batch size for the throughput run' })
     .option('warmup', { type: 'number', default: 5, describe: 'untimed queries before timing' })
+    .option('ep', { type: 'string', default: 'cpu', choices: ['cpu', 'cuda', 'tensorrt'], describe: 'onnxruntime execution provider (cuda/tensorrt also make fp16 compute in fp16)' })
     .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: all cores)' })
     .option('out', { type: 'string', describe: 'where variants are written (default: the edgeprobe cache)' }),
   async (args) => {
@@ -31,6 +32,7 @@ export function benchCommand(y: Argv): Argv {
       minDurationS: positive('min-duration-s', args.minDurationS, 0),
       batch: Math.round(positive('batch', args.batch, 1)),
       warmup: Math.round(positive('warmup', args.warmup, 0)),
+      executionProvider: args.ep as string,
       threads: args.threads === undefined ? undefined : Math.round(positive('threads', args.threads, 1)),
     };
     const md = loadModelDir(args.model as string);

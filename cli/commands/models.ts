@@ -19,12 +19,13 @@ export function modelsCommand(y: Argv): Argv {
     .command('compress <model>', 'write compressed variants (fp16, int8-dynamic, int8-weight) with manifests', (c) => c
       .positional('model', { type: 'string', demandOption: true, describe: 'model directory (ONNX + tokenizer files) or .onnx file' })
       .option('variants', { type: 'string', default: 'fp16,int8-dynamic,int8-weight', describe: `comma list of: ${VARIANT_NAMES.join(', ')}` })
-      .option('out', { type: 'string', describe: 'output directory (default: the edgeprobe cache, keyed by the model sha256)' }),
+      .option('out', { type: 'string', describe: 'output directory (default: the edgeprobe cache, keyed by the model sha256)' })
+      .option('ep', { type: 'string', default: 'cpu', choices: ['cpu', 'cuda', 'tensorrt'], describe: 'execution provider the variants are for: cuda/tensorrt write fp16 as an fp16-compute graph' }),
     async (args) => {
       const names = parseVariantNames(args.variants as string);
       const md = loadModelDir(args.model as string);
       const progress = progressFor({ json: args.json as boolean });
-      const variants = await ensureVariants(md, names, { outDir: args.out as string | undefined, progress });
+      const variants = await ensureVariants(md, names, { outDir: args.out as string | undefined, progress, executionProvider: args.ep as string });
       progress.done();
       emitResult({ json: args.json as boolean }, variants, () => textTable([
         ['variant', 'MB', 'x fp32', 'file'],

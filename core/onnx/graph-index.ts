@@ -35,6 +35,11 @@ export class GraphIndex {
     return CONSTANT_PASS_THROUGH.has(p.opType) && p.input.every((i) => !i || this.isConstant(i));
   }
 
+  /** Consumers of a tensor, looking through Cast nodes (which fp16-compute graphs put between ops). */
+  consumersThroughCasts(tensor: string, depth = 2): Array<{ node: NodeProto; index: number }> {
+    return this.consumersOf(tensor).flatMap((c) => (c.node.opType === 'Cast' && depth > 0 ? this.consumersThroughCasts(c.node.output[0], depth - 1) : [c]));
+  }
+
   /**
    * The float tensor an int8 Gather's rows become: through DequantizeLinear, or through Cast followed by
    * the per-row scale Mul that int8 embedding tables use. Returns the input when no dequantization follows.

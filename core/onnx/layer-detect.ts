@@ -37,7 +37,7 @@ export function detectLayers(graph: GraphProto, label = 'model'): LayerMap {
   const nodes = graph.node;
   const softmaxes = nodes
     .map((node, index) => ({ node, index }))
-    .filter(({ node }) => node.opType === 'Softmax' && g.consumersOf(node.output[0]).some(({ node: c }) => c.opType === 'MatMul' && !c.input.every((i) => g.isConstant(i))));
+    .filter(({ node }) => node.opType === 'Softmax' && g.consumersThroughCasts(node.output[0]).some(({ node: c }) => c.opType === 'MatMul' && !c.input.every((i) => g.isConstant(i))));
   if (softmaxes.length === 0) {
     const fused = nodes.find((n) => FUSED_ATTENTION_OPS.has(n.opType));
     if (fused) {
@@ -95,7 +95,8 @@ function findLayerNormOutputs(g: GraphIndex, nodes: NodeProto[]): LnOutput[] {
     let tensor = div.node.output[0];
     let last = div.index;
     for (;;) {
-      const cs = g.consumersOf(tensor);
+      // an fp16-compute graph casts the normalised tensor back to fp16 between Div and the affine tail
+      const cs = g.consumersThroughCasts(tensor);
       if (cs.length !== 1) break;
       const c = cs[0];
       if (!((c.node.opType === 'Mul' || c.node.opType === 'Add') && c.node.input.some((i) => i !== tensor && g.isConstant(i)))) break;
