@@ -139,3 +139,25 @@ test('fp16-compute form: runs on the CPU EP, stays instrumentable (layer detecti
   const b = await runInstrumented(md, fp16c.onnxPath);
   b.pooled.forEach((p, i) => assert.ok(cosine(p, a.pooled[i]) > 0.999, `sentence ${i}: ${cosine(p, a.pooled[i])}`));
 });
+
+test('tied MLM decoder (Transpose of the word table) is quantized too, and the top-1 fill-mask token survives', async () => {
+  const dir = ensureGeneratedModel('tiny', { dir: join(tmp, 'tiny-mlm-model'), overrides: { mlmHead: true } });
+  const md = loadModelDir(dir);
+  const [fp32, int8] = await ensureVariants(md, ['fp32', 'int8-dynamic'], { outDir: join(tmp, 'tiny-mlm') });
+  const proto = loadOnnxFile(int8.onnxPath).proto;
+  // no float copy of the word table is left: the Transpose is gone and the decoder reads a pre-transposed int8 matrix
+  assert.ok(!proto.graph.node.some((n) => n.opType === 'Transpose' && n.input[0] === 'embeddings.word.weight'));
+  assert.ok(!proto.graph.initializer.some((t) => t.name === 'embeddings.word.weight'));
+  assert.ok(proto.graph.initializer.some((t) => t.name === 'embeddings.word.weight.tq8' && t.dataType === 3));
+  const ids = md.tokenizer.encode('the cat sat on the [MASK].').ids;
+  const top1 = async (path: string): Promise<number[]> => {
+    const s = await createSession(path, path);
+    const out = await s.run(bertFeeds(s.inputNames, [ids], md.tokenizer.padId).feeds);
+    const V = Number(out.logits.dims[2]);
+    const d = tensorFloats(out.logits);
+    return ids.map((_, i) => { let best = 0; for (let v = 1; v < V; v++) if (d[i * V + v] > d[i * V + best]) best = v; return best; });
+  };
+  const [a, b] = [await top1(fp32.onnxPath), await top1(int8.onnxPath)];
+  const agree = a.filter((t, i) => t === b[i]).length / a.length;
+  assert.ok(agree >= 0.75, `top-1 agreement ${agree}`);
+});

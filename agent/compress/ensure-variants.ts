@@ -32,7 +32,7 @@ export function fp16FormFor(executionProvider: string): Fp16Form {
 }
 
 /** Bumped when a rewrite changes, so cached variants made by older code are rebuilt. */
-const RECIPE_VERSION = 1;
+const RECIPE_VERSION = 3;
 
 interface Recipe {
   method: string;

@@ -3,7 +3,7 @@ import { DataType, node } from '../../core/onnx/graph-builder.ts';
 import { cloneForEdit, type ModelProto, type NodeProto, type TensorProto } from '../../core/onnx/proto.ts';
 import { floatTensor, int8Tensor, readFloats } from '../../core/onnx/tensor-data.ts';
 import { quantizePerColumn, quantizePerRow, quantizePerTensor, type QuantizedTensor } from './int8-quantize.ts';
-import { findWeightSites, pruneUnusedInitializers, type WeightSite } from './weight-sites.ts';
+import { findWeightSites, pruneUnused, transpose2d, type WeightSite } from './weight-sites.ts';
 
 export type Int8Mode = 'dynamic' | 'weight-only';
 
@@ -38,19 +38,20 @@ export function quantizeInt8(source: ModelProto, opts: Int8Options, label = 'mod
   const sites = findWeightSites(graph).filter((s) => s.kind === 'matmul' || (opts.embeddings ?? true));
   const bySite = new Map(sites.map((s) => [s.node, s]));
   const added: TensorProto[] = [];
-  const quantized = new Map<string, { q: string; scale: string; zp: string }>();
+  const quantized = new Map<string, QNames>();
   const dynamicInputs = new Map<string, { xq: string; xs: string; xzp: string }>();
   const stats: Int8Stats = { matmuls: 0, gathers: 0, quantizedParameters: 0 };
 
   /** quantized initializers for a weight, made once even when several nodes share it */
-  const weightTensors = (site: WeightSite): { q: string; scale: string; zp: string } => {
-    const key = `${site.weight.name}|${site.kind}`;
+  const weightTensors = (site: WeightSite): QNames => {
+    const key = `${site.weight.name}|${site.kind}|${site.transposed}`;
     const done = quantized.get(key);
     if (done) return done;
-    const w = readFloats(site.weight);
+    // a transposed weight is stored pre-transposed, so the Transpose node and its float input go away
+    const w = site.transposed ? transpose2d(readFloats(site.weight), site.cols, site.rows) : readFloats(site.weight);
     const qt: QuantizedTensor = site.kind === 'gather' ? quantizePerRow(w, site.rows, site.cols)
       : perChannel ? quantizePerColumn(w, site.rows, site.cols) : quantizePerTensor(w);
-    const base = `${site.weight.name}.${site.kind === 'gather' ? 'rowq8' : 'q8'}`;
+    const base = `${site.weight.name}.${site.kind === 'gather' ? 'rowq8' : site.transposed ? 'tq8' : 'q8'}`;
     const names = { q: base, scale: `${base}.scale`, zp: `${base}.zero_point` };
     added.push(int8Tensor(names.q, [site.rows, site.cols], qt.values));
     const scaleDims = site.kind === 'gather' ? [site.rows, 1] : qt.axis === null ? [] : [site.cols];
@@ -66,9 +67,9 @@ export function quantizeInt8(source: ModelProto, opts: Int8Options, label = 'mod
     const site = bySite.get(n);
     if (!site) { out.push(n); continue; }
     const t = weightTensors(site);
-    const y = n.output[0];
-    const p = `${n.name || y}/edgeprobe_q8`;
+    const p = `${n.name || n.output[0]}/edgeprobe_q8`;
     if (site.kind === 'gather') {
+      const y = n.output[0];
       const ids = n.input[1];
       out.push(node('Gather', [t.q, ids], [`${p}/rows_q`], { axis: 0 }, `${p}/Gather`));
       out.push(node('Cast', [`${p}/rows_q`], [`${p}/rows_f`], { to: DataType.FLOAT }, `${p}/Cast`));
@@ -78,30 +79,42 @@ export function quantizeInt8(source: ModelProto, opts: Int8Options, label = 'mod
       continue;
     }
     stats.matmuls++;
-    const x = n.input[0];
-    if (opts.mode === 'weight-only') {
-      const axis: Record<string, number> = perChannel ? { axis: 1 } : {};
-      out.push(node('DequantizeLinear', [t.q, t.scale, t.zp], [`${p}/W`], axis, `${p}/DequantizeLinear`));
-      out.push(node('MatMul', [x, `${p}/W`], [y], {}, n.name || `${p}/MatMul`));
-      continue;
-    }
+    // a Gemm's bias is added after the product, as the Gemm did
+    const y = site.bias ? `${p}/product` : n.output[0];
+    out.push(...(opts.mode === 'weight-only' ? weightOnlyMatMul(n.input[0], t, y, p, perChannel) : dynamicMatMul(n.input[0], t, y, p)));
+    if (site.bias) out.push(node('Add', [y, site.bias], [n.output[0]], {}, `${p}/Bias`));
+  }
+  graph.node = out;
+  graph.initializer.push(...added);
+  pruneUnused(graph);
+  return { model, stats };
+
+  function dynamicMatMul(x: string, t: QNames, y: string, p: string): NodeProto[] {
+    const nodes: NodeProto[] = [];
     let dq = dynamicInputs.get(x);
     if (!dq) {
       // one activation quantization per input tensor, shared by e.g. the Q, K and V projections
       const xp = `${x}/edgeprobe_dql`;
       dq = { xq: `${xp}/q`, xs: `${xp}/scale`, xzp: `${xp}/zero_point` };
-      out.push(node('DynamicQuantizeLinear', [x], [dq.xq, dq.xs, dq.xzp], {}, `${xp}/DynamicQuantizeLinear`));
+      nodes.push(node('DynamicQuantizeLinear', [x], [dq.xq, dq.xs, dq.xzp], {}, `${xp}/DynamicQuantizeLinear`));
       dynamicInputs.set(x, dq);
     }
-    out.push(node('MatMulInteger', [dq.xq, t.q, dq.xzp, t.zp], [`${p}/int32`], {}, `${p}/MatMulInteger`));
-    out.push(node('Cast', [`${p}/int32`], [`${p}/float`], { to: DataType.FLOAT }, `${p}/Cast`));
-    out.push(node('Mul', [dq.xs, t.scale], [`${p}/scale`], {}, `${p}/ScaleProduct`));
-    out.push(node('Mul', [`${p}/float`, `${p}/scale`], [y], {}, `${p}/Rescale`));
+    nodes.push(node('MatMulInteger', [dq.xq, t.q, dq.xzp, t.zp], [`${p}/int32`], {}, `${p}/MatMulInteger`));
+    nodes.push(node('Cast', [`${p}/int32`], [`${p}/float`], { to: DataType.FLOAT }, `${p}/Cast`));
+    nodes.push(node('Mul', [dq.xs, t.scale], [`${p}/scale`], {}, `${p}/ScaleProduct`));
+    nodes.push(node('Mul', [`${p}/float`, `${p}/scale`], [y], {}, `${p}/Rescale`));
+    return nodes;
   }
-  graph.node = out;
-  graph.initializer.push(...added);
-  pruneUnusedInitializers(graph);
-  return { model, stats };
+}
+
+interface QNames { q: string; scale: string; zp: string }
+
+function weightOnlyMatMul(x: string, t: QNames, y: string, p: string, perChannel: boolean): NodeProto[] {
+  const axis: Record<string, number> = perChannel ? { axis: 1 } : {};
+  return [
+    node('DequantizeLinear', [t.q, t.scale, t.zp], [`${p}/W`], axis, `${p}/DequantizeLinear`),
+    node('MatMul', [x, `${p}/W`], [y], {}, `${p}/MatMul`),
+  ];
 }
 
 /** Per-axis DequantizeLinear needs opset 13; raising a model's opset could change other ops' semantics. */
