@@ -38,6 +38,8 @@ test('runBenchmark on the demo model: one valid record per variant, fp32 first',
   }
   const [fp32, int8, fp16] = records.map((r) => r.data as BenchmarkData);
   assert.equal(fp32.drift, null);
+  assert.equal(fp32.pairedWithFp32, undefined);
+  for (const d of [int8, fp16]) assert.ok(Math.abs(d.speedupVsFp32 - d.pairedWithFp32!.fp32P50Ms / d.pairedWithFp32!.p50Ms) < 1e-12);
   assert.equal(fp32.sizeRatio, 1);
   assert.ok(fp32.instrumented && fp32.instrumented.ratioToPlain > 0);
   // the demo model's random weights still give fp16 near-identical and int8 close pooled embeddings

@@ -29,8 +29,10 @@ export const BenchmarkData = Type.Object({
   baselineRssMB: Type.Number(),
   sizeBytes: Type.Integer(),
   sizeRatio: Type.Number({ description: 'bytes / fp32 bytes' }),
-  /** fp32 p50 / this p50: > 1 is faster than fp32 */
+  /** fp32 p50 / this p50 (> 1 is faster than fp32), from pairedWithFp32 when present */
   speedupVsFp32: Type.Number(),
+  /** p50s of fp32 and this variant queried alternately in this variant's process (not for fp32 itself) */
+  pairedWithFp32: Type.Optional(Type.Object({ fp32P50Ms: Type.Number(), p50Ms: Type.Number() })),
   /** against fp32 on a fixed sentence set; null for fp32 itself */
   drift: Type.Union([Type.Null(), Type.Object({
     sentences: Type.Integer(),

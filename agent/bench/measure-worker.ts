@@ -15,8 +15,10 @@ export interface WorkerRequest {
   modelDir: string;
   onnxPath: string;
   settings: BenchmarkSettings;
-  /** also time the instrumented graph (done for fp32) */
+  /** also time the instrumented graph against the plain one, alternating (done for fp32) */
   timeInstrumented: boolean;
+  /** fp32 file to time alternately with this variant, for a paired speed-up (unset for fp32 itself) */
+  referenceOnnxPath?: string;
   driftSentences: string[];
 }
 
@@ -28,6 +30,8 @@ export interface WorkerResult {
   baselineRssMB: number;
   /** p50 of plain and instrumented queries run alternately (fp32 only) */
   instrumented?: { plainP50Ms: number; p50Ms: number };
+  /** p50 of fp32 and of this variant queried alternately in this process */
+  paired?: { referenceP50Ms: number; p50Ms: number };
   /** last hidden state rows of the real tokens of each drift sentence, [tokens, hidden] flattened */
   driftHidden: number[][];
   hidden: number;
@@ -46,6 +50,27 @@ async function loadgenSingleStream(session: Session, feeds: Record<string, ort.T
     samples.push(performance.now() - t);
   }
   return { samples, durationS: (performance.now() - start) / 1000 };
+}
+
+/**
+ * Queries two sessions alternately (a, b, a, b, ...) under the LoadGen stopping rule and returns both
+ * p50s. Load from other processes then hits both alike, so their ratio is far steadier on a shared
+ * machine than two runs made one after the other.
+ */
+async function alternate(a: Session, feedsA: Record<string, ort.Tensor>, b: Session, feedsB: Record<string, ort.Tensor>, s: BenchmarkSettings): Promise<{ aP50: number; bP50: number }> {
+  for (let i = 0; i < s.warmup; i++) { await a.run(feedsA); await b.run(feedsB); }
+  const aMs: number[] = [];
+  const bMs: number[] = [];
+  const start = performance.now();
+  while (aMs.length < s.minQueries || performance.now() - start < s.minDurationS * 1000) {
+    let t = performance.now();
+    await a.run(feedsA);
+    aMs.push(performance.now() - t);
+    t = performance.now();
+    await b.run(feedsB);
+    bMs.push(performance.now() - t);
+  }
+  return { aP50: percentiles(aMs, [50])[0], bP50: percentiles(bMs, [50])[0] };
 }
 
 export async function measureVariant(req: WorkerRequest): Promise<WorkerResult> {
@@ -67,28 +92,22 @@ export async function measureVariant(req: WorkerRequest): Promise<WorkerResult> 
   const tb = performance.now();
   while (batches < minBatches || performance.now() - tb < (s.minDurationS * 1000) / 2) { await session.run(batchFeeds); batches++; }
   const sequencesPerS = (batches * s.batch) / ((performance.now() - tb) / 1000);
-  // maxRSS is in kilobytes; read before the instrumented session adds its own memory
+  // maxRSS is in kilobytes; read before the instrumented and fp32 reference sessions add their memory
   const peakRssMB = process.resourceUsage().maxRSS / 1024;
 
   const inst = instrumentModel(md.model.proto, req.onnxPath);
   const instSession = await createSession(encodeOnnx(inst.model), `${req.onnxPath} (instrumented)`, sessionOpts);
   let instrumented: WorkerResult['instrumented'];
   if (req.timeInstrumented) {
-    // plain and instrumented queries alternate, so load from other processes hits both alike
     const instFeeds = bertFeeds(instSession.inputNames, [seq], md.tokenizer.padId).feeds;
-    for (let i = 0; i < s.warmup; i++) await instSession.run(instFeeds);
-    const plainMs: number[] = [];
-    const instMs: number[] = [];
-    const start = performance.now();
-    while (plainMs.length < s.minQueries || performance.now() - start < s.minDurationS * 1000) {
-      let t = performance.now();
-      await session.run(single);
-      plainMs.push(performance.now() - t);
-      t = performance.now();
-      await instSession.run(instFeeds);
-      instMs.push(performance.now() - t);
-    }
-    instrumented = { plainP50Ms: percentiles(plainMs, [50])[0], p50Ms: percentiles(instMs, [50])[0] };
+    const r = await alternate(session, single, instSession, instFeeds, s);
+    instrumented = { plainP50Ms: r.aP50, p50Ms: r.bP50 };
+  }
+  let paired: WorkerResult['paired'];
+  if (req.referenceOnnxPath) {
+    const ref = await createSession(req.referenceOnnxPath, req.referenceOnnxPath, sessionOpts);
+    const r = await alternate(ref, bertFeeds(ref.inputNames, [seq], md.tokenizer.padId).feeds, session, single, s);
+    paired = { referenceP50Ms: r.aP50, p50Ms: r.bP50 };
   }
   // drift inputs: one sentence per run, so no padding enters the comparison
   const lastName = hiddenOutput(inst.layers.layers);
@@ -102,7 +121,7 @@ export async function measureVariant(req: WorkerRequest): Promise<WorkerResult> 
   }
   return {
     loadMs, latencyMs: { p50, p90, p99, mean: mean(samples), queries: samples.length, durationS },
-    throughput: { batch: s.batch, batches, sequencesPerS }, peakRssMB, baselineRssMB, instrumented, driftHidden, hidden,
+    throughput: { batch: s.batch, batches, sequencesPerS }, peakRssMB, baselineRssMB, instrumented, paired, driftHidden, hidden,
   };
 }
 

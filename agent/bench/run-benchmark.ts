@@ -39,6 +39,7 @@ export async function runBenchmark(md: ModelDir, names: VariantName[], opts: Ben
     const started = performance.now();
     const result = await measureInChild({
       modelDir: md.dir, onnxPath: variant.onnxPath, settings, timeInstrumented: variant.name === 'fp32', driftSentences: DRIFT_SENTENCES,
+      referenceOnnxPath: variant.name === 'fp32' ? undefined : variants[0].onnxPath,
     });
     reference ??= { variant, result };
     const data = benchmarkData(variant, result, reference, settings);
@@ -70,7 +71,9 @@ function benchmarkData(variant: Variant, r: WorkerResult, ref: { variant: Varian
     baselineRssMB: r.baselineRssMB,
     sizeBytes: variant.manifest.bytes,
     sizeRatio: variant.manifest.bytes / ref.variant.manifest.bytes,
-    speedupVsFp32: ref.result.latencyMs.p50 / r.latencyMs.p50,
+    // paired (alternating) p50s when measured; the sequential runs' ratio otherwise
+    speedupVsFp32: r.paired ? r.paired.referenceP50Ms / r.paired.p50Ms : ref.result.latencyMs.p50 / r.latencyMs.p50,
+    ...(r.paired ? { pairedWithFp32: { fp32P50Ms: r.paired.referenceP50Ms, p50Ms: r.paired.p50Ms } } : {}),
     drift: isRef ? null : drift(ref.result, r),
     ...(r.instrumented ? { instrumented: { p50Ms: r.instrumented.p50Ms, plainP50Ms: r.instrumented.plainP50Ms, ratioToPlain: r.instrumented.p50Ms / r.instrumented.plainP50Ms } } : {}),
   };
