@@ -30,7 +30,7 @@ export function modelsCommand(y: Argv): Argv {
       emitResult({ json: args.json as boolean }, variants, () => textTable([
         ['variant', 'MB', 'x fp32', 'file'],
         ...variants.map((v) => [v.name, v.manifest.bytes / 1e6, v.manifest.bytes / md.model.bytes.byteLength, v.onnxPath]),
-      ]));
+      ]) + variants.map((v) => `\n${v.name}: ${v.manifest.compute}`).join(''));
     })
     .command('fetch <url>', 'download a published model file or archive, refusing it unless its sha256 matches', (c) => c
       .positional('url', { type: 'string', demandOption: true, describe: 'http(s) URL of an .onnx file or a .tar.gz/.tgz/.tar model archive' })
