@@ -7,7 +7,7 @@ import { ensureVariants, parseVariantNames } from '../agent/compress/ensure-vari
 import { dequantize, quantizePerColumn, quantizePerRow, quantizePerTensor } from '../agent/compress/int8-quantize.ts';
 import type { VariantName } from '../agent/compress/variant-types.ts';
 import { loadModelDir, type ModelDir } from '../core/model/model-dir.ts';
-import { cosine, meanRows } from '../core/numeric/vectors.ts';
+import { cosine, maxAbsDiff, meanRows } from '../core/numeric/vectors.ts';
 import { attentionOutput, hiddenOutput, instrumentModel, WORD_EMBEDDINGS_OUTPUT } from '../core/onnx/instrument.ts';
 import { encodeOnnx, loadOnnxFile } from '../core/onnx/model-io.ts';
 import { bertFeeds, tensorFloats } from '../core/runtime/encoder-runner.ts';
@@ -56,7 +56,7 @@ test('unknown variant names are refused with the valid list', () => {
   assert.throws(() => parseVariantNames('fp16,int4'), (e: Error & { hint?: string }) => /int4/.test(e.message) && /fp16, int8-dynamic, int8-weight/.test(e.hint ?? ''));
 });
 
-interface RunOut { pooled: Float32Array[]; rowsOk: boolean }
+interface RunOut { pooled: Float32Array[]; wordEmbeddings: Float32Array[] }
 
 /** Runs the instrumented variant; checks shapes and attention row sums, returns mean-pooled last hidden states. */
 async function runInstrumented(md: ModelDir, onnxPath: string): Promise<RunOut> {
@@ -64,6 +64,7 @@ async function runInstrumented(md: ModelDir, onnxPath: string): Promise<RunOut> 
   const { model, layers } = instrumentModel(vmd.model.proto, onnxPath);
   const session = await createSession(encodeOnnx(model), onnxPath);
   const pooled: Float32Array[] = [];
+  const wordEmbeddings: Float32Array[] = [];
   for (const text of SENTENCES) {
     const ids = md.tokenizer.encode(text).ids;
     const out = await session.run(bertFeeds(session.inputNames, [ids], md.tokenizer.padId).feeds);
@@ -82,8 +83,9 @@ async function runInstrumented(md: ModelDir, onnxPath: string): Promise<RunOut> 
       }
     }
     pooled.push(meanRows(tensorFloats(out[hiddenOutput(layers.layers)]), H, 0, S));
+    wordEmbeddings.push(tensorFloats(out[WORD_EMBEDDINGS_OUTPUT]));
   }
-  return { pooled, rowsOk: true };
+  return { pooled, wordEmbeddings };
 }
 
 test('tiny model: every variant loads, runs instrumented with the right shapes, and is reused from its manifest', async () => {
@@ -92,11 +94,16 @@ test('tiny model: every variant loads, runs instrumented with the right shapes, 
   const variants = await ensureVariants(md, ALL, { outDir });
   assert.deepEqual(variants.map((v) => v.name), ALL);
   assert.equal(variants[0].onnxPath, md.onnxPath);
+  const runs: RunOut[] = [];
   for (const v of variants) {
     assert.equal(v.manifest.source.sha256, md.model.sha256);
     assert.equal(loadOnnxFile(v.onnxPath).sha256, v.manifest.sha256);
-    const r = await runInstrumented(md, v.onnxPath);
-    assert.equal(r.pooled.length, SENTENCES.length);
+    runs.push(await runInstrumented(md, v.onnxPath));
+  }
+  // the exposed word embeddings of int8 variants are the dequantized rows, not the raw int8 Gather output:
+  // per-row symmetric int8 keeps every value within scale/2 = max|row| / 254 of fp32 (< 0.01 for tiny's weights)
+  for (const k of [2, 3]) {
+    runs[k].wordEmbeddings.forEach((e, i) => assert.ok(maxAbsDiff(e, runs[0].wordEmbeddings[i]) < 0.01, `${ALL[k]} sentence ${i}: ${maxAbsDiff(e, runs[0].wordEmbeddings[i])}`));
   }
   const manifest = JSON.parse(readFileSync(join(outDir, 'int8-dynamic.manifest.json'), 'utf8')) as { method: string; compute: string; bytes: number };
   assert.match(manifest.method, /DynamicQuantizeLinear/);
