@@ -1,7 +1,11 @@
 import type { Argv } from 'yargs';
+import { UserError } from '../../core/errors.ts';
 import { loadModelDir } from '../../core/model/model-dir.ts';
 import { describeModel, type ModelDescription } from '../../core/model/describe-model.ts';
-import { emitResult, textTable } from '../output.ts';
+import { ensureVariants, parseVariantNames } from '../../agent/compress/ensure-variants.ts';
+import { VARIANT_NAMES } from '../../agent/compress/variant-types.ts';
+import { fetchModel } from '../../agent/fetch-model.ts';
+import { emitResult, progressFor, textTable } from '../output.ts';
 
 export function modelsCommand(y: Argv): Argv {
   return y.command('models', 'inspect and compress models', (m) => m
@@ -12,7 +16,45 @@ export function modelsCommand(y: Argv): Argv {
       const d = describeModel(md);
       emitResult({ json: args.json as boolean }, d, () => renderDescription(d));
     })
-    .demandCommand(1, 'name a models subcommand: inspect, compress'));
+    .command('compress <model>', 'write compressed variants (fp16, int8-dynamic, int8-weight) with manifests', (c) => c
+      .positional('model', { type: 'string', demandOption: true, describe: 'model directory (ONNX + tokenizer files) or .onnx file' })
+      .option('variants', { type: 'string', default: 'fp16,int8-dynamic,int8-weight', describe: `comma list of: ${VARIANT_NAMES.join(', ')}` })
+      .option('out', { type: 'string', describe: 'output directory (default: the edgeprobe cache, keyed by the model sha256)' })
+      .option('ep', { type: 'string', default: 'cpu', choices: ['cpu', 'cuda', 'tensorrt'], describe: 'execution provider the variants are for: cuda/tensorrt write fp16 as an fp16-compute graph' }),
+    async (args) => {
+      const names = parseVariantNames(args.variants as string);
+      const md = loadModelDir(args.model as string);
+      const progress = progressFor({ json: args.json as boolean });
+      const variants = await ensureVariants(md, names, { outDir: args.out as string | undefined, progress, executionProvider: args.ep as string });
+      progress.done();
+      emitResult({ json: args.json as boolean }, variants, () => textTable([
+        ['variant', 'MB', 'x fp32', 'file'],
+        ...variants.map((v) => [v.name, v.manifest.bytes / 1e6, v.manifest.bytes / md.model.bytes.byteLength, v.onnxPath]),
+      ]) + variants.map((v) => `\n${v.name}: ${v.manifest.compute}`).join(''));
+    })
+    .command('fetch <url>', 'download a published model file or archive, refusing it unless its sha256 matches', (c) => c
+      .positional('url', { type: 'string', demandOption: true, describe: 'http(s) URL of an .onnx file or a .tar.gz/.tgz/.tar model archive' })
+      .option('sha256', { type: 'string', demandOption: true, describe: 'the published sha256 of the file' })
+      .option('dir', { type: 'string', describe: 'where to put it (default: the edgeprobe cache)' }),
+    async (args) => {
+      const progress = progressFor({ json: args.json as boolean });
+      const r = await fetchModel(args.url as string, args.sha256 as string, { dir: args.dir as string | undefined, progress });
+      progress.done();
+      emitResult({ json: args.json as boolean }, r, () => `downloaded ${r.bytes} bytes, sha256 ok\n${r.path}${r.extractedTo ? `\nunpacked to ${r.extractedTo}` : ''}`);
+    })
+    .command('encode <model>', 'tokenize a text as the model will see it (ids, pieces, truncation)', (c) => c
+      .positional('model', { type: 'string', demandOption: true, describe: 'model directory (ONNX + tokenizer files)' })
+      .option('text', { type: 'string', demandOption: true, describe: 'the text to encode' }),
+    async (args) => {
+      const text = args.text as string;
+      if (text.trim().length === 0) throw new UserError('--text is empty', 'give --text at least one word, e.g. --text "the cat sat"');
+      const md = loadModelDir(args.model as string);
+      const enc = md.tokenizer.encode(text);
+      const progress = progressFor({ json: args.json as boolean });
+      if (enc.truncated) progress.warn(`the text has ${enc.fullLength} tokens but ${md.name} takes at most ${md.tokenizer.maxLength}; it was truncated to the first ${md.tokenizer.maxLength} (ending in [SEP])`);
+      emitResult({ json: args.json as boolean }, enc, () => `${enc.tokens.join(' ')}\n${enc.ids.join(' ')}`);
+    })
+    .demandCommand(1, 'name a models subcommand: inspect, compress, fetch, encode'));
 }
 
 function renderDescription(d: ModelDescription): string {

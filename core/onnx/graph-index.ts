@@ -35,6 +35,27 @@ export class GraphIndex {
     return CONSTANT_PASS_THROUGH.has(p.opType) && p.input.every((i) => !i || this.isConstant(i));
   }
 
+  /** Consumers of a tensor, looking through Cast nodes (which fp16-compute graphs put between ops). */
+  consumersThroughCasts(tensor: string, depth = 2): Array<{ node: NodeProto; index: number }> {
+    return this.consumersOf(tensor).flatMap((c) => (c.node.opType === 'Cast' && depth > 0 ? this.consumersThroughCasts(c.node.output[0], depth - 1) : [c]));
+  }
+
+  /**
+   * The float tensor an int8 Gather's rows become: through DequantizeLinear, or through Cast followed by
+   * the per-row scale Mul that int8 embedding tables use. Returns the input when no dequantization follows.
+   */
+  dequantizedOutput(tensor: string): string {
+    const only = (t: string): NodeProto | undefined => {
+      const cs = this.consumersOf(t);
+      return cs.length === 1 ? cs[0].node : undefined;
+    };
+    const next = only(tensor);
+    if (next?.opType === 'DequantizeLinear') return next.output[0];
+    if (next?.opType !== 'Cast') return tensor;
+    const scale = only(next.output[0]);
+    return scale?.opType === 'Mul' ? scale.output[0] : next.output[0];
+  }
+
   /** Follows a weight through the casts and dequantization that variants insert, back to its initializer. */
   weightInitializer(tensor: string): TensorProto | undefined {
     let name = tensor;

@@ -34,6 +34,7 @@ export interface LayerMap {
   softmaxNodes: string[];
 }
 
+const QUANTIZED_TYPES = new Set<number>([DataType.INT8, DataType.UINT8]);
 const FUSED_ATTENTION_OPS = new Set(['Attention', 'MultiHeadAttention', 'PackedAttention', 'GroupQueryAttention', 'DecoderAttention']);
 
 export function detectLayers(graph: GraphProto, label = 'model'): LayerMap {
@@ -41,7 +42,7 @@ export function detectLayers(graph: GraphProto, label = 'model'): LayerMap {
   const nodes = graph.node;
   const softmaxes = nodes
     .map((node, index) => ({ node, index }))
-    .filter(({ node }) => node.opType === 'Softmax' && g.consumersOf(node.output[0]).some(({ node: c }) => c.opType === 'MatMul' && !c.input.every((i) => g.isConstant(i))));
+    .filter(({ node }) => node.opType === 'Softmax' && g.consumersThroughCasts(node.output[0]).some(({ node: c }) => c.opType === 'MatMul' && !c.input.every((i) => g.isConstant(i))));
   if (softmaxes.length === 0) {
     const fused = nodes.find((n) => FUSED_ATTENTION_OPS.has(n.opType));
     if (fused) {
@@ -70,7 +71,7 @@ export function detectLayers(graph: GraphProto, label = 'model'): LayerMap {
   for (const { node } of g.consumersOf(inputIds ?? '')) {
     if (node.opType !== 'Gather') continue;
     const table = g.weightInitializer(node.input[0]);
-    wordEmbeddings = node.output[0];
+    wordEmbeddings = table && QUANTIZED_TYPES.has(table.dataType) ? g.dequantizedOutput(node.output[0]) : node.output[0];
     if (table) {
       const [vocab, h] = dimsOf(table);
       wordEmbeddingTable = { name: table.name, vocab, hidden: h };
@@ -99,7 +100,8 @@ function findLayerNormOutputs(g: GraphIndex, nodes: NodeProto[]): LnOutput[] {
     let tensor = div.node.output[0];
     let last = div.index;
     for (;;) {
-      const cs = g.consumersOf(tensor);
+      // an fp16-compute graph casts the normalised tensor back to fp16 between Div and the affine tail
+      const cs = g.consumersThroughCasts(tensor);
       if (cs.length !== 1) break;
       const c = cs[0];
       if (!((c.node.opType === 'Mul' || c.node.opType === 'Add') && c.node.input.some((i) => i !== tensor && g.isConstant(i)))) break;

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from './shared-data.ts';
 
@@ -21,4 +21,20 @@ export function jsonResult<T>(run: CliRun): T {
   const last = lines.filter((l) => l.type === 'result').pop();
   if (!last) throw new Error(`no result line in output:\n${run.stdout}\n${run.stderr}`);
   return last.result as T;
+}
+
+/** Like runCli but without blocking this process, for tests that serve something (an HTTP server) to the CLI. */
+export function runCliAsync(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'cli', 'main.ts'), ...args], {
+      cwd: opts.cwd ?? PROJECT_ROOT,
+      env: { ...process.env, ...opts.env },
+      timeout: opts.timeoutMs ?? 120_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }

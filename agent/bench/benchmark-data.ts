@@ -1,0 +1,46 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** Options of one benchmark run; every field is recorded with the result so numbers can be compared. */
+export const BenchmarkSettings = Type.Object({
+  seqLen: Type.Integer({ minimum: 2 }),
+  batch: Type.Integer({ minimum: 1 }),
+  warmup: Type.Integer({ minimum: 0 }),
+  /** MLPerf LoadGen style: single-stream runs until BOTH the query count and the duration are reached */
+  minQueries: Type.Integer({ minimum: 1 }),
+  minDurationS: Type.Number({ minimum: 0 }),
+  threads: Type.Optional(Type.Integer({ minimum: 1 })),
+  executionProvider: Type.String(),
+});
+export type BenchmarkSettings = Static<typeof BenchmarkSettings>;
+
+const Latency = Type.Object({ p50: Type.Number(), p90: Type.Number(), p99: Type.Number(), mean: Type.Number(), queries: Type.Integer(), durationS: Type.Number() });
+
+/** `data` of a ProbeRecord with probe 'benchmark': one variant of one model on one device. */
+export const BenchmarkData = Type.Object({
+  settings: BenchmarkSettings,
+  variant: Type.String(),
+  /** how the variant computed (from its manifest), e.g. "fp16 storage, cast to fp32 at load" */
+  compute: Type.String(),
+  loadMs: Type.Number(),
+  latencyMs: Latency,
+  throughput: Type.Object({ batch: Type.Integer(), batches: Type.Integer(), sequencesPerS: Type.Number() }),
+  /** peak resident set of the child process that measured only this variant, and its RSS before loading */
+  peakRssMB: Type.Number(),
+  baselineRssMB: Type.Number(),
+  sizeBytes: Type.Integer(),
+  sizeRatio: Type.Number({ description: 'bytes / fp32 bytes' }),
+  /** fp32 p50 / this p50 (> 1 is faster than fp32), from pairedWithFp32 when present */
+  speedupVsFp32: Type.Number(),
+  /** p50s of fp32 and this variant queried alternately in this variant's process (not for fp32 itself) */
+  pairedWithFp32: Type.Optional(Type.Object({ fp32P50Ms: Type.Number(), p50Ms: Type.Number() })),
+  /** against fp32 on a fixed sentence set; null for fp32 itself */
+  drift: Type.Union([Type.Null(), Type.Object({
+    sentences: Type.Integer(),
+    pooledCosineMean: Type.Number(),
+    pooledCosineMin: Type.Number(),
+    maxAbsDiffLastHidden: Type.Number(),
+  })]),
+  /** fp32 only: p50 of the instrumented graph (all hidden states and attention exposed) and of the plain graph, queried alternately */
+  instrumented: Type.Optional(Type.Object({ p50Ms: Type.Number(), plainP50Ms: Type.Number(), ratioToPlain: Type.Number() })),
+});
+export type BenchmarkData = Static<typeof BenchmarkData>;

@@ -1,0 +1,28 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../../core/errors.ts';
+import type { WorkerRequest, WorkerResult } from './measure-worker.ts';
+
+const WORKER = fileURLToPath(new URL('./measure-worker.ts', import.meta.url));
+
+interface WorkerReply { ok: boolean; result?: WorkerResult; error?: { message: string; hint?: string; userError: boolean; stack?: string } }
+
+/** Runs measure-worker.ts in a fresh Node process (TypeScript via tsx) and returns its measurements. */
+export function measureInChild(req: WorkerRequest): Promise<WorkerResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(WORKER, [], { execArgv: ['--import', import.meta.resolve('tsx')], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let stderr = '';
+    let settled = false;
+    child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('message', (reply: WorkerReply) => {
+      settled = true;
+      if (reply.ok && reply.result) resolve(reply.result);
+      else if (reply.error?.userError) reject(new UserError(reply.error.message, reply.error.hint));
+      else reject(new Error(`benchmark worker failed on ${req.onnxPath}: ${reply.error?.message}\n${reply.error?.stack ?? ''}`));
+    });
+    child.on('exit', (code) => {
+      if (!settled) reject(new Error(`benchmark worker for ${req.onnxPath} exited with code ${code} before reporting\n${stderr.slice(-2000)}`));
+    });
+    child.send(req);
+  });
+}

@@ -1,0 +1,136 @@
+/**
+ * Child process that measures ONE variant, so its peak RSS is that variant's alone (a parent that loaded
+ * fp32 first would report fp32's peak for every later variant). Started by measure-in-child.ts over IPC.
+ */
+import { loadModelDir } from '../../core/model/model-dir.ts';
+import { instrumentModel, hiddenOutput } from '../../core/onnx/instrument.ts';
+import { encodeOnnx } from '../../core/onnx/model-io.ts';
+import { percentiles, mean } from '../../core/numeric/stats.ts';
+import { bertFeeds, tensorFloats } from '../../core/runtime/encoder-runner.ts';
+import { createSession, type ort } from '../../core/runtime/ort-session.ts';
+import type { BenchmarkSettings } from './benchmark-data.ts';
+import { benchmarkSequence } from './bench-inputs.ts';
+
+export interface WorkerRequest {
+  modelDir: string;
+  onnxPath: string;
+  settings: BenchmarkSettings;
+  /** also time the instrumented graph against the plain one, alternating (done for fp32) */
+  timeInstrumented: boolean;
+  /** fp32 file to time alternately with this variant, for a paired speed-up (unset for fp32 itself) */
+  referenceOnnxPath?: string;
+  driftSentences: string[];
+}
+
+export interface WorkerResult {
+  loadMs: number;
+  latencyMs: { p50: number; p90: number; p99: number; mean: number; queries: number; durationS: number };
+  throughput: { batch: number; batches: number; sequencesPerS: number };
+  peakRssMB: number;
+  baselineRssMB: number;
+  /** p50 of plain and instrumented queries run alternately (fp32 only) */
+  instrumented?: { plainP50Ms: number; p50Ms: number };
+  /** p50 of fp32 and of this variant queried alternately in this process */
+  paired?: { referenceP50Ms: number; p50Ms: number };
+  /** last hidden state rows of the real tokens of each drift sentence, [tokens, hidden] flattened */
+  driftHidden: number[][];
+  hidden: number;
+}
+
+type Session = ort.InferenceSession;
+
+/** Single-stream queries until both minimum count and minimum duration are met; returns ms per query. */
+async function loadgenSingleStream(session: Session, feeds: Record<string, ort.Tensor>, s: BenchmarkSettings): Promise<{ samples: number[]; durationS: number }> {
+  for (let i = 0; i < s.warmup; i++) await session.run(feeds);
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < s.minQueries || performance.now() - start < s.minDurationS * 1000) {
+    const t = performance.now();
+    await session.run(feeds);
+    samples.push(performance.now() - t);
+  }
+  return { samples, durationS: (performance.now() - start) / 1000 };
+}
+
+/**
+ * Queries two sessions alternately (a, b, a, b, ...) under the LoadGen stopping rule and returns both
+ * p50s. Load from other processes then hits both alike, so their ratio is far steadier on a shared
+ * machine than two runs made one after the other.
+ */
+async function alternate(a: Session, feedsA: Record<string, ort.Tensor>, b: Session, feedsB: Record<string, ort.Tensor>, s: BenchmarkSettings): Promise<{ aP50: number; bP50: number }> {
+  for (let i = 0; i < s.warmup; i++) { await a.run(feedsA); await b.run(feedsB); }
+  const aMs: number[] = [];
+  const bMs: number[] = [];
+  const start = performance.now();
+  while (aMs.length < s.minQueries || performance.now() - start < s.minDurationS * 1000) {
+    let t = performance.now();
+    await a.run(feedsA);
+    aMs.push(performance.now() - t);
+    t = performance.now();
+    await b.run(feedsB);
+    bMs.push(performance.now() - t);
+  }
+  return { aP50: percentiles(aMs, [50])[0], bP50: percentiles(bMs, [50])[0] };
+}
+
+export async function measureVariant(req: WorkerRequest): Promise<WorkerResult> {
+  const s = req.settings;
+  const baselineRssMB = process.memoryUsage().rss / 2 ** 20;
+  const md = loadModelDir(req.modelDir, { onnxPath: req.onnxPath });
+  const sessionOpts = { threads: s.threads, executionProviders: [s.executionProvider] };
+  const t0 = performance.now();
+  const session = await createSession(req.onnxPath, req.onnxPath, sessionOpts);
+  const loadMs = performance.now() - t0;
+  const seq = benchmarkSequence(md.tokenizer, s.seqLen);
+  const single = bertFeeds(session.inputNames, [seq], md.tokenizer.padId).feeds;
+  const { samples, durationS } = await loadgenSingleStream(session, single, s);
+  const [p50, p90, p99] = percentiles(samples, [50, 90, 99]);
+  const batchFeeds = bertFeeds(session.inputNames, Array.from({ length: s.batch }, () => seq), md.tokenizer.padId).feeds;
+  await session.run(batchFeeds);
+  const minBatches = Math.max(3, Math.ceil(s.minQueries / s.batch));
+  let batches = 0;
+  const tb = performance.now();
+  while (batches < minBatches || performance.now() - tb < (s.minDurationS * 1000) / 2) { await session.run(batchFeeds); batches++; }
+  const sequencesPerS = (batches * s.batch) / ((performance.now() - tb) / 1000);
+  // maxRSS is in kilobytes; read before the instrumented and fp32 reference sessions add their memory
+  const peakRssMB = process.resourceUsage().maxRSS / 1024;
+
+  const inst = instrumentModel(md.model.proto, req.onnxPath);
+  const instSession = await createSession(encodeOnnx(inst.model), `${req.onnxPath} (instrumented)`, sessionOpts);
+  let instrumented: WorkerResult['instrumented'];
+  if (req.timeInstrumented) {
+    const instFeeds = bertFeeds(instSession.inputNames, [seq], md.tokenizer.padId).feeds;
+    const r = await alternate(session, single, instSession, instFeeds, s);
+    instrumented = { plainP50Ms: r.aP50, p50Ms: r.bP50 };
+  }
+  let paired: WorkerResult['paired'];
+  if (req.referenceOnnxPath) {
+    const ref = await createSession(req.referenceOnnxPath, req.referenceOnnxPath, sessionOpts);
+    const r = await alternate(ref, bertFeeds(ref.inputNames, [seq], md.tokenizer.padId).feeds, session, single, s);
+    paired = { referenceP50Ms: r.aP50, p50Ms: r.bP50 };
+  }
+  // drift inputs: one sentence per run, so no padding enters the comparison
+  const lastName = hiddenOutput(inst.layers.layers);
+  const driftHidden: number[][] = [];
+  let hidden = 0;
+  for (const text of req.driftSentences) {
+    const ids = md.tokenizer.encode(text).ids;
+    const out = await instSession.run(bertFeeds(instSession.inputNames, [ids], md.tokenizer.padId).feeds);
+    hidden = Number(out[lastName].dims[2]);
+    driftHidden.push(Array.from(tensorFloats(out[lastName])));
+  }
+  return {
+    loadMs, latencyMs: { p50, p90, p99, mean: mean(samples), queries: samples.length, durationS },
+    throughput: { batch: s.batch, batches, sequencesPerS }, peakRssMB, baselineRssMB, instrumented, paired, driftHidden, hidden,
+  };
+}
+
+process.on('message', (msg: WorkerRequest) => {
+  measureVariant(msg).then(
+    (result) => { process.send?.({ ok: true, result }, () => process.exit(0)); },
+    (err: unknown) => {
+      const e = err as Error & { hint?: string; name?: string };
+      process.send?.({ ok: false, error: { message: e.message, hint: e.hint, userError: e.name === 'UserError', stack: e.stack } }, () => process.exit(1));
+    },
+  );
+});

@@ -1,0 +1,147 @@
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { UserError } from '../../core/errors.ts';
+import type { ModelDir } from '../../core/model/model-dir.ts';
+import { saveOnnxFile, sha256Hex } from '../../core/onnx/model-io.ts';
+import type { ModelProto } from '../../core/onnx/proto.ts';
+import { cacheDir } from '../../core/paths.ts';
+import type { Progress } from '../../core/progress.ts';
+import { EDGEPROBE_VERSION } from '../../core/version.ts';
+import { computeInFp16 } from './fp16-compute-graph.ts';
+import { storeWeightsFp16 } from './fp16-graph.ts';
+import { quantizeInt8 } from './int8-graph.ts';
+import { VARIANT_NAMES, type Variant, type VariantManifest, type VariantName } from './variant-types.ts';
+
+export interface EnsureVariantsOptions {
+  outDir?: string;
+  progress?: Progress;
+  /** execution provider the variants are for (default 'cpu'); 'cuda'/'tensorrt' make fp16 compute in fp16 */
+  executionProvider?: string;
+  /** override the fp16 form chosen from the execution provider */
+  fp16Form?: Fp16Form;
+}
+
+/** 'storage': fp16 weights cast up at load (CPU). 'compute': the graph computes in fp16 (GPUs with fp16 kernels). */
+export type Fp16Form = 'storage' | 'compute';
+
+const FP16_COMPUTE_EPS = new Set(['cuda', 'tensorrt']);
+
+export function fp16FormFor(executionProvider: string): Fp16Form {
+  return FP16_COMPUTE_EPS.has(executionProvider) ? 'compute' : 'storage';
+}
+
+/** Bumped when a rewrite changes, so cached variants made by older code are rebuilt. */
+const RECIPE_VERSION = 3;
+
+interface Recipe {
+  method: string;
+  parameters: Record<string, unknown>;
+  compute: string;
+  build?: (source: ModelProto, label: string) => { model: ModelProto; stats: object };
+}
+
+const FP16_COMPUTE: Recipe = {
+  method: 'float tensors computed in FLOAT16 except Softmax, LayerNorm statistics (ReduceMean/Pow/Sqrt and the ops consuming them) and ConstantOfShape, with Casts where precisions meet; inputs/outputs float32',
+  parameters: { recipe: RECIPE_VERSION, form: 'compute', minElements: 16, io: 'float32', fp32Ops: ['Softmax', 'ReduceMean', 'Pow', 'Sqrt', 'LayerNormalization', 'SkipLayerNormalization', 'ConstantOfShape'] },
+  compute: 'fp16 compute (Softmax and LayerNorm statistics in fp32) for execution providers with fp16 kernels; checked on the CPU EP only, where onnxruntime runs nodes without fp16 kernels in fp32, so fp16 arithmetic on a GPU is not validated by edgeprobe\'s tests',
+  build: (m) => computeInFp16(m),
+};
+
+const RECIPES: Record<VariantName, Recipe> = {
+  fp32: { method: 'source model, unchanged', parameters: {}, compute: 'fp32' },
+  fp16: {
+    method: 'float initializers (>= 16 elements) stored as FLOAT16, each followed by Cast to FLOAT',
+    parameters: { recipe: RECIPE_VERSION, form: 'storage', minElements: 16, io: 'float32' },
+    compute: 'fp16 storage, cast to fp32 at load (CPU EP has no fp16 kernels); onnxruntime constant-folds the Casts, so compute is fp32 with fp16-rounded weights',
+    build: (m) => storeWeightsFp16(m),
+  },
+  'int8-dynamic': {
+    method: 'MatMul weights int8 symmetric (DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul, as onnxruntime quantize_dynamic); embedding tables int8 per row (Gather -> Cast -> Mul row scale)',
+    parameters: { recipe: RECIPE_VERSION, weights: 'int8 symmetric', activations: 'uint8 asymmetric, per tensor, at run time', perChannel: true, embeddings: 'int8 per row' },
+    compute: 'int8 x uint8 matmuls with int32 accumulation (onnxruntime fuses them into DynamicQuantizeMatMul / MatMulIntegerToFloat); everything else fp32',
+    build: (m, label) => quantizeInt8(m, { mode: 'dynamic', perChannel: true, embeddings: true }, label),
+  },
+  'int8-weight': {
+    method: 'MatMul weights int8 symmetric per output channel behind DequantizeLinear(axis=1); embedding tables int8 per row (Gather -> Cast -> Mul row scale)',
+    parameters: { recipe: RECIPE_VERSION, weights: 'int8 symmetric', activations: 'fp32', perChannel: true, embeddings: 'int8 per row' },
+    compute: 'weight-only int8: weights dequantized to fp32 for the matmul (onnxruntime fuses DequantizeLinear+MatMul into MatMulNBits); activations fp32',
+    build: (m, label) => quantizeInt8(m, { mode: 'weight-only', perChannel: true, embeddings: true }, label),
+  },
+};
+
+/** Parses a comma list of variant names; an unknown name is a UserError listing the valid ones. */
+export function parseVariantNames(list: string | readonly string[], flag = '--variants'): VariantName[] {
+  const names = (typeof list === 'string' ? list.split(',') : list.flatMap((s) => s.split(','))).map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new UserError(`${flag} is empty`, `name one or more of: ${VARIANT_NAMES.join(', ')}`);
+  for (const n of names) {
+    if (!(VARIANT_NAMES as readonly string[]).includes(n)) throw new UserError(`unknown variant "${n}" in ${flag}`, `valid variants: ${VARIANT_NAMES.join(', ')}`);
+  }
+  return [...new Set(names)] as VariantName[];
+}
+
+/** Default home of a source model's variants: keyed by the source's content, not its path. */
+export function variantsDir(sourceSha256: string): string {
+  return cacheDir('variants', sourceSha256.slice(0, 16));
+}
+
+/** `fp16-compute` is stored beside `fp16` (same variant name, different form), so both can be cached. */
+function fileStem(name: VariantName, recipe: Recipe): string { return recipe === FP16_COMPUTE ? 'fp16-compute' : name; }
+
+function readReusable(dir: string, name: VariantName, recipe: Recipe, md: ModelDir): Variant | undefined {
+  const stem = fileStem(name, recipe);
+  const path = join(dir, `${stem}.manifest.json`);
+  const onnxPath = join(dir, `${stem}.onnx`);
+  if (!existsSync(path) || !existsSync(onnxPath)) return undefined;
+  let manifest: VariantManifest;
+  try { manifest = JSON.parse(readFileSync(path, 'utf8')) as VariantManifest; } catch { return undefined; }
+  if (manifest.source?.sha256 !== md.model.sha256 || !isDeepStrictEqual(manifest.parameters, recipe.parameters)) return undefined;
+  // a partly written or edited file is rebuilt rather than trusted
+  if (statSync(onnxPath).size !== manifest.bytes || sha256Hex(readFileSync(onnxPath)) !== manifest.sha256) return undefined;
+  return { name, onnxPath, manifest };
+}
+
+/**
+ * Makes (or reuses) the named variants of a model directory's FP32 model and returns them in the order
+ * asked. Each is `<name>.onnx` plus `<name>.manifest.json` under `outDir` (default: the cache, because
+ * model directories may be read-only). `fp32` is the source file itself, with a manifest.
+ */
+export async function ensureVariants(md: ModelDir, names: VariantName[], opts: EnsureVariantsOptions = {}): Promise<Variant[]> {
+  const dir = resolve(opts.outDir ?? variantsDir(md.model.sha256));
+  const source = { path: md.onnxPath, sha256: md.model.sha256, bytes: md.model.bytes.byteLength };
+  const out: Variant[] = [];
+  for (const [i, name] of names.entries()) {
+    opts.progress?.step('variants', i, names.length, name);
+    const fp16Form = opts.fp16Form ?? fp16FormFor(opts.executionProvider ?? 'cpu');
+    const recipe = name === 'fp16' && fp16Form === 'compute' ? FP16_COMPUTE : RECIPES[name];
+    if (!recipe) throw new UserError(`unknown variant "${String(name)}"`, `valid variants: ${VARIANT_NAMES.join(', ')}`);
+    const base = { variant: name, method: recipe.method, parameters: recipe.parameters, source, compute: recipe.compute, edgeprobeVersion: EDGEPROBE_VERSION };
+    if (!recipe.build) {
+      out.push({ name, onnxPath: md.onnxPath, manifest: { ...base, sha256: source.sha256, bytes: source.bytes, createdAt: new Date().toISOString() } });
+      continue;
+    }
+    const reused = readReusable(dir, name, recipe, md);
+    if (reused) { out.push(reused); continue; }
+    ensureWritable(dir);
+    const { model, stats } = recipe.build(md.model.proto, md.onnxPath);
+    const stem = fileStem(name, recipe);
+    const onnxPath = join(dir, `${stem}.onnx`);
+    // write beside and rename, so a crash never leaves a half file under the final name
+    const saved = saveOnnxFile(model, `${onnxPath}.tmp`);
+    renameSync(`${onnxPath}.tmp`, onnxPath);
+    const manifest: VariantManifest = { ...base, parameters: recipe.parameters, sha256: saved.sha256, bytes: saved.bytes, createdAt: new Date().toISOString() };
+    writeFileSync(join(dir, `${stem}.manifest.json`), `${JSON.stringify({ ...manifest, stats }, null, 2)}\n`);
+    out.push({ name, onnxPath, manifest });
+  }
+  opts.progress?.step('variants', names.length, names.length);
+  return out;
+}
+
+function ensureWritable(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    throw new UserError(`cannot write variants to ${dir}: ${(err as Error).message}`, 'pass --out DIR with a writable directory, or set EDGEPROBE_CACHE');
+  }
+}
