@@ -10,9 +10,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { Variant, VariantName } from '../agent/compress/variant-types.ts';
-import { builtInCorpus } from '../agent/probes/attention/corpus.ts';
+import { builtInCorpus } from '../agent/corpus/sentence-corpus.ts';
 import { runAttentionProbe } from '../agent/probes/attention/run-attention-probe.ts';
-import { loadEnsureVariants } from '../agent/probes/attention/variant-source.ts';
+import { ensureVariants } from '../agent/compress/ensure-variants.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';
 import { createProgress } from '../core/progress.ts';
 import { noisyVariant } from '../test/helpers/attention-fixtures.ts';
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   let variants: Variant[];
   if (existsSync(join(ROOT, 'agent', 'compress', 'ensure-variants.ts'))) {
-    variants = await (await loadEnsureVariants())(md, NAMES, { progress });
+    variants = await ensureVariants(md, NAMES, { progress });
     notes.push('variants from ensureVariants (fp16, int8-dynamic, int8-weight)');
   } else {
     variants = NAMES.map((name, k) => ({ ...noisyVariant(md, 0.01 * (k + 1), k + 1), name }));

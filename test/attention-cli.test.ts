@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Value } from '@sinclair/typebox/value';
-import { builtInCorpus, corpusFromFile, encodeCorpus } from '../agent/probes/attention/corpus.ts';
+import { builtInCorpus, corpusFromFile, encodeCorpus } from '../agent/corpus/sentence-corpus.ts';
 import { AttentionProbeData } from '../agent/probes/attention/record.ts';
 import { loadAttentionThresholds } from '../agent/probes/attention/thresholds.ts';
 import { UserError } from '../core/errors.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Value } from '@sinclair/typebox/value';
 import { renderAttention } from '../cli/commands/probe-attention.ts';
-import { corpusFromFile } from '../agent/probes/attention/corpus.ts';
+import { corpusFromFile } from '../agent/corpus/sentence-corpus.ts';
 import { AttentionProbeData } from '../agent/probes/attention/record.ts';
 import { runAttentionProbe } from '../agent/probes/attention/run-attention-probe.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';

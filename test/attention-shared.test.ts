@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { builtInCorpus } from '../agent/probes/attention/corpus.ts';
+import { builtInCorpus } from '../agent/corpus/sentence-corpus.ts';
 import type { AttentionProbeData } from '../agent/probes/attention/record.ts';
 import { runAttentionProbe } from '../agent/probes/attention/run-attention-probe.ts';
-import { loadEnsureVariants } from '../agent/probes/attention/variant-source.ts';
+import { ensureVariants } from '../agent/compress/ensure-variants.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';
 import { noisyVariant } from './helpers/attention-fixtures.ts';
 import { PROJECT_ROOT, SHARED_MODEL, needsShared } from './helpers/shared-data.ts';
@@ -35,7 +35,7 @@ test('shared model: embedding-layer identifiability 1.0, randomization changes t
 
 test('shared model: every real compressed variant gets a verdict', { skip: needsShared || (!HAVE_COMPRESSION && 'agent/compress/ensure-variants.ts is not merged yet') }, async () => {
   const md = loadModelDir(SHARED_MODEL);
-  const variants = await (await loadEnsureVariants())(md, ['fp16', 'int8-dynamic', 'int8-weight']);
+  const variants = await ensureVariants(md, ['fp16', 'int8-dynamic', 'int8-weight']);
   const records = await runAttentionProbe(md, { corpus: builtInCorpus(1, 40), variants, seed: 1, sanityChecks: false });
   assert.deepEqual(records.map((r) => r.variant.name), ['fp32', 'fp16', 'int8-dynamic', 'int8-weight']);
   for (const r of records.slice(1)) assert.ok(['survives', 'degrades', 'fails'].includes(r.verdict.status), `${r.variant.name}: ${r.verdict.status}`);

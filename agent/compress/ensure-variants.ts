@@ -70,10 +70,15 @@ const RECIPES: Record<VariantName, Recipe> = {
   },
 };
 
-/** Parses a comma list of variant names; an unknown name is a UserError listing the valid ones. */
+/**
+ * Parses a comma list of variant names; an unknown name is a UserError listing the valid ones.
+ * `none` means no variant (probes then run on fp32 alone).
+ */
 export function parseVariantNames(list: string | readonly string[], flag = '--variants'): VariantName[] {
-  const names = (typeof list === 'string' ? list.split(',') : list.flatMap((s) => s.split(','))).map((s) => s.trim()).filter(Boolean);
-  if (names.length === 0) throw new UserError(`${flag} is empty`, `name one or more of: ${VARIANT_NAMES.join(', ')}`);
+  const raw = (typeof list === 'string' ? list.split(',') : list.flatMap((s) => s.split(','))).map((s) => s.trim()).filter(Boolean);
+  if (raw.length === 1 && raw[0] === 'none') return [];
+  const names = raw;
+  if (names.length === 0) throw new UserError(`${flag} is empty`, `name one or more of: ${VARIANT_NAMES.join(', ')}, or none`);
   for (const n of names) {
     if (!(VARIANT_NAMES as readonly string[]).includes(n)) throw new UserError(`unknown variant "${n}" in ${flag}`, `valid variants: ${VARIANT_NAMES.join(', ')}`);
   }

@@ -1,9 +1,10 @@
 import type { Argv } from 'yargs';
 import { benchCommand } from './bench.ts';
+import { compareCommand } from './compare.ts';
 import { deployCommands } from './deploy.ts';
 import { deviceCommand } from './device.ts';
 import { modelsCommand } from './models.ts';
 import { probeCommand } from './probe.ts';
 
 /** Registration order is the order --help lists them. */
-export const commands: Array<(y: Argv) => Argv> = [modelsCommand, benchCommand, deviceCommand, probeCommand, deployCommands];
+export const commands: Array<(y: Argv) => Argv> = [modelsCommand, benchCommand, deviceCommand, probeCommand, compareCommand, deployCommands];

@@ -1,10 +1,10 @@
 import type { Argv } from 'yargs';
 import { loadModelDir } from '../../core/model/model-dir.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
-import { builtInCorpus, corpusFromFile } from '../../agent/probes/attention/corpus.ts';
+import { builtInCorpus, corpusFromFile } from '../../agent/corpus/sentence-corpus.ts';
 import type { AttentionProbeData } from '../../agent/probes/attention/record.ts';
 import { runAttentionProbe } from '../../agent/probes/attention/run-attention-probe.ts';
-import { loadEnsureVariants, parseVariantNames } from '../../agent/probes/attention/variant-source.ts';
+import { ensureVariants, parseVariantNames } from '../../agent/compress/ensure-variants.ts';
 import { emitResult, formatNumber, progressFor, textTable } from '../output.ts';
 
 /** `edgeprobe probe attention`: token identifiability, mixing, sanity checks and compression survival. */
@@ -26,7 +26,7 @@ export function probeAttentionCommand(y: Argv): Argv {
     const corpus = args.text ? corpusFromFile(args.text as string, seed, count) : builtInCorpus(seed, count ?? 200);
     const md = loadModelDir(args.model as string);
     const wanted = names.filter((n) => n !== 'fp32');
-    const variants = wanted.length > 0 ? await (await loadEnsureVariants())(md, wanted, { progress }) : [];
+    const variants = wanted.length > 0 ? await ensureVariants(md, wanted, { progress }) : [];
     const records = await runAttentionProbe(md, { corpus, variants, seed, sanityChecks: args.sanity as boolean, thresholdsPath: args.thresholds as string | undefined, progress });
     emitResult({ json }, records, () => renderAttention(records));
   });

@@ -6,7 +6,7 @@ import type { ProbeRecord } from '../../../core/results/probe-record.ts';
 import type { Variant } from '../../compress/variant-types.ts';
 import { collectActivations, type Activations } from './activations.ts';
 import { compareActivations } from './compare.ts';
-import { encodeCorpus, type Corpus } from './corpus.ts';
+import { encodeCorpus, type Corpus } from '../../corpus/sentence-corpus.ts';
 import { identifiabilityCurve } from './identifiability.ts';
 import { learnedIdentifiability } from './learned-identifiability.ts';
 import { cascadingRandomization } from './randomization.ts';

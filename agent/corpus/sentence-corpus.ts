@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../../../core/errors.ts';
-import { SeededRandom } from '../../../core/numeric/seeded-random.ts';
-import type { TextEncoder } from '../../../core/tokenizer/text-encoder.ts';
+import { UserError } from '../../core/errors.ts';
+import { SeededRandom } from '../../core/numeric/seeded-random.ts';
+import type { TextEncoder } from '../../core/tokenizer/text-encoder.ts';
 
 /** The built-in sentences: written for edgeprobe (not taken from a dataset), 5-54 tokens with the BERT WordPiece vocabulary. */
 export const BUILT_IN_CORPUS_PATH = join(dirname(fileURLToPath(import.meta.url)), 'corpus-sentences.txt');
