@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { compareVariants, type CompareData } from '../agent/compare/compare-variants.ts';
 import { findJump } from '../agent/compare/jump-rule.ts';
 import { addPrediction, emptyCounts, summarize } from '../agent/compare/task-agreement.ts';
-import { healthSweep } from '../agent/compare/health-sweep.ts';
+import { healthSweep } from '../agent/health/health-sweep.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';
 import { tensorHealth, FP16_MAX } from '../core/numeric/tensor-health.ts';
 import { ensureGeneratedModel, GENERATED_DIR } from '../models/generated-models.ts';
@@ -104,4 +104,24 @@ test('fill-mask on the shared MLM model: fp32 accuracy equals the PyTorch refere
   assert.equal(fp32.top1Accuracy, expected);
   assert.equal(fp32.top1Agreement, 1);
   assert.equal(fp32.top5Agreement, 1);
+});
+
+test('the attention probe records a variant that fails the health gate as invalid, with the reason', async () => {
+  const { runAttentionProbe } = await import('../agent/probes/attention/run-attention-probe.ts');
+  const { ensureVariants } = await import('../agent/compress/ensure-variants.ts');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = ensureGeneratedModel('demo', { dir: join(GENERATED_DIR, 'demo-position-spike'), overrides: { positionSpike: { from: 40, value: 7e4 } } });
+  const md = loadModelDir(dir);
+  const variants = await ensureVariants(md, ['fp16'], { outDir: mkdtempSync(join(tmpdir(), 'ep-spike-')) });
+  const corpus = { source: 'built-in' as const, seed: 1, sentences: SENTENCES };
+  const records = await runAttentionProbe(md, { corpus, variants, seed: 1, sanityChecks: false });
+  const [fp32, fp16] = records;
+  // fp32 computes the large values exactly; only fp16 arithmetic would overflow them
+  assert.equal(fp32.health?.ok, true, JSON.stringify(fp32.health));
+  assert.notEqual(fp32.verdict.status, 'invalid');
+  assert.equal(fp16.verdict.status, 'invalid');
+  assert.equal(fp16.health?.ok, false);
+  assert.ok(fp16.health!.reasons.some((r) => /seq (64|128)/.test(r)), fp16.health!.reasons.join('\n'));
+  assert.ok(!fp16.health!.reasons.some((r) => /seq 8:/.test(r)), 'short inputs never reach the planted positions');
 });

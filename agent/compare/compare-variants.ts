@@ -5,7 +5,7 @@ import { InstrumentedRunner } from '../../core/runtime/instrumented-runner.ts';
 import type { Variant } from '../compress/variant-types.ts';
 import { DivergenceAccumulator, type LayerDivergence } from './layer-divergence.ts';
 import { DEFAULT_JUMP_RULE, findJump, type JumpResult, type JumpRule } from './jump-rule.ts';
-import { healthSweep, type HealthSweep } from './health-sweep.ts';
+import { healthSweep, type HealthSweep } from '../health/health-sweep.ts';
 
 export interface CompareData {
   reference: string;

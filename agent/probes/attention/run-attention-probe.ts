@@ -7,6 +7,7 @@ import type { Variant } from '../../compress/variant-types.ts';
 import { collectActivations, type Activations } from './activations.ts';
 import { compareActivations } from './compare.ts';
 import { encodeCorpus, type Corpus } from '../../corpus/sentence-corpus.ts';
+import { healthGate } from '../../health/health-sweep.ts';
 import { identifiabilityCurve } from './identifiability.ts';
 import { learnedIdentifiability } from './learned-identifiability.ts';
 import { cascadingRandomization } from './randomization.ts';
@@ -74,10 +75,12 @@ export async function runAttentionProbe(md: ModelDir, opts: AttentionProbeOption
     structure: a.structure,
     thresholdsFile,
   });
+  // numeric health gate: the probe's own NaN/Inf check plus a sequence-length sweep of every exposed tensor
+  const refHealth = await healthGate(md, 'fp32', ref.health);
   records.push(attentionRecord({
     model, variant: { name: 'fp32', sha256: md.model.sha256 },
     status: relation.status, summary: relation.summary, layers: relation.unsupportedLayers,
-    health: ref.health, durationS: (performance.now() - started) / 1000,
+    health: refHealth, durationS: (performance.now() - started) / 1000,
     data: {
       ...common(base, ref),
       tokenRelation: { supportedUpToLayer: relation.supportedUpToLayer, structuredButUnidentifiable: relation.structuredButUnidentifiable, unsupportedLayers: relation.unsupportedLayers, sanityPassed: relation.sanityPassed },
@@ -105,7 +108,7 @@ export async function runAttentionProbe(md: ModelDir, opts: AttentionProbeOption
     records.push(attentionRecord({
       model, variant: { name: variant.name, sha256: vmd.model.sha256 },
       status: verdict.status, summary: `${verdict.summary} ${rel.summary}`, layers: [...verdict.failedLayers, ...verdict.degradedLayers].sort((x, y) => x - y),
-      health: acts.health, durationS: (performance.now() - vStart) / 1000,
+      health: await healthGate(vmd, variant.name, acts.health), durationS: (performance.now() - vStart) / 1000,
       data: {
         ...common(a, acts),
         tokenRelation: { supportedUpToLayer: rel.supportedUpToLayer, structuredButUnidentifiable: rel.structuredButUnidentifiable, unsupportedLayers: rel.unsupportedLayers, sanityPassed: null },

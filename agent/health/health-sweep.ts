@@ -55,3 +55,14 @@ export async function healthSweep(md: ModelDir, opts: { fp16Compute: boolean; le
   }
   return { ok: points.every((p) => p.ok), points, skippedLengths: wanted.filter((l) => !lengths.includes(l)) };
 }
+
+/** The record-level health of a probe result: the probe's own checks joined with the sweep's. */
+export function gateHealth(own: { ok: boolean; reasons: string[] } | undefined, sweep: HealthSweep): { ok: boolean; reasons: string[] } {
+  const reasons = [...(own?.reasons ?? []), ...sweep.points.filter((p) => !p.ok).flatMap((p) => p.problems.map((x) => `seq ${p.seqLen}: ${x}`))];
+  return { ok: (own?.ok ?? true) && sweep.ok, reasons };
+}
+
+/** Runs the sweep on a model file (fp16 variants are judged as if computed in fp16, as on a GPU). */
+export async function healthGate(md: ModelDir, variantName: string, own?: { ok: boolean; reasons: string[] }): Promise<{ ok: boolean; reasons: string[] }> {
+  return gateHealth(own, await healthSweep(md, { fp16Compute: variantName === 'fp16' }));
+}
