@@ -36,6 +36,8 @@ export const BenchmarkData = Type.Object({
   sizeBytes: Type.Integer(),
   output: Type.String(),
   onnxruntime: Type.String(),
+  /** the model is a generated random-weight model (config.json edgeprobe_demo) */
+  demoModel: Type.Boolean(),
   fingerprint: Fingerprint,
 });
 export type BenchmarkData = Static<typeof BenchmarkData>;
@@ -111,6 +113,7 @@ export const benchmarkRunner: ProbeRunner = async function* benchmark(ctx: Probe
       sizeBytes: ctx.variant.manifest.bytes,
       output,
       onnxruntime: ORT_VERSION,
+      demoModel: ctx.reference.config.demo,
       fingerprint,
     };
     const healthy = nonFinite.count === 0;

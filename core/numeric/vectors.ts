@@ -52,3 +52,18 @@ export function topK(values: Vec, k: number): number[] {
   idx.sort((i, j) => values[j] - values[i] || i - j);
   return idx.slice(0, Math.min(k, idx.length));
 }
+
+/** Per-coordinate median of equally long vectors: a reference that one outlying vector cannot drag. */
+export function elementwiseMedian(rows: readonly Vec[]): Float64Array {
+  if (rows.length === 0) throw new Error('elementwiseMedian needs at least one vector');
+  const width = rows[0].length;
+  const out = new Float64Array(width);
+  const col = new Array<number>(rows.length);
+  for (let j = 0; j < width; j++) {
+    for (let i = 0; i < rows.length; i++) col[i] = rows[i][j];
+    col.sort((a, b) => a - b);
+    const m = col.length >> 1;
+    out[j] = col.length % 2 ? col[m] : (col[m - 1] + col[m]) / 2;
+  }
+  return out;
+}
