@@ -201,7 +201,7 @@ export class Agent {
     clearInterval(this.heartbeatTimer);
     this.active?.abort.abort();
     // an aborted job stops at its next record and stays unfinished in SQLite, so the next start resumes it
-    await Promise.race([this.pumping, new Promise((r) => setTimeout(r, 10_000))]);
+    await Promise.race([this.pumping, new Promise((r) => setTimeout(r, 10_000).unref())]);
     const client = this.client;
     if (client?.connected) {
       const offline = this.outbox.message('status', { state: 'offline' });
