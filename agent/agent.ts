@@ -5,8 +5,6 @@ import { decodeMessage, encodeMessage } from '../core/protocol/codec.ts';
 import type { Message } from '../core/protocol/messages.ts';
 import { deviceTopic } from '../core/protocol/topics.ts';
 import type { AgentConfig } from './config/agent-config.ts';
-import { resolveAllowedModel } from './config/model-source.ts';
-import { executeJob } from './jobs/executor.ts';
 import { checkPlan } from './jobs/plan-check.ts';
 import { registeredProbes } from './jobs/probe-registry.ts';
 import { variantProvider } from './jobs/variant-provider.ts';
@@ -56,12 +54,8 @@ export class Agent {
 
   async start(): Promise<void> {
     const { opts } = this;
-    const allowedModels = [];
-    for (const m of opts.config.models) {
-      // generated models are hashed here; a URL model is announced by its pin and fetched on first use
-      const sha256 = m.sha256 ?? (await resolveAllowedModel(m)).sha256;
-      allowedModels.push({ name: m.name, sha256 });
-    }
+    // announced by their pins; a generated model without a pin is hashed on first use, not at start-up
+    const allowedModels = opts.config.models.map((m) => ({ name: m.name, sha256: m.sha256 ?? null }));
     const probes = registeredProbes().filter((p) => opts.config.probes.includes(p));
     this.outbox.enqueue(this.topic('register'), 'register', { profile: deviceProfile(), allowed: { models: allowedModels, probes } });
 
@@ -176,6 +170,8 @@ export class Agent {
       this.active = { jobId, abort };
       this.opts.log.info('job started', { job: jobId });
       try {
+        // loaded with the first job: model loading, onnxruntime and probes stay out of an idle agent's memory
+        const { executeJob } = await import('./jobs/executor.ts');
         const state = await executeJob(job, {
           deviceId: this.opts.deviceId, config: this.opts.config, jobs: this.jobs, outbox: this.outbox, log: this.opts.log,
           queued: () => this.publisher?.drain(),

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { UserError } from '../../core/errors.ts';
 import { ProbeKind } from '../../core/results/probe-record.ts';
 import { VariantNameSchema } from '../../core/protocol/plan.ts';
@@ -43,7 +43,8 @@ export function loadAgentConfig(path: string | undefined): AgentConfig {
   const text = readFileSync(path, 'utf8');
   let raw: unknown;
   try {
-    raw = ['.yaml', '.yml'].includes(extname(path).toLowerCase()) ? parseYaml(text) : JSON.parse(text);
+    // yaml is required only for YAML configs: every megabyte counts on an idle agent
+    raw = ['.yaml', '.yml'].includes(extname(path).toLowerCase()) ? (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text) : JSON.parse(text);
   } catch (err) {
     throw new UserError(`agent config ${path} does not parse: ${(err as Error).message}`, 'fix the syntax (JSON, or YAML for .yaml/.yml files)');
   }

@@ -1,18 +1,22 @@
 import type { Argv } from 'yargs';
-import { Agent } from '../../agent/agent.ts';
-import { loadAgentConfig } from '../../agent/config/agent-config.ts';
 import { createDaemonLog } from '../../core/daemon-log.ts';
 import { UserError } from '../../core/errors.ts';
 import { isValidDeviceId } from '../../core/protocol/topics.ts';
-import { Coordinator, connectCoordinatorClient } from '../../coordinator/coordinator.ts';
-import { runDemo } from '../../coordinator/demo/run-demo.ts';
-import { dispatchQueued } from '../../coordinator/dispatch.ts';
-import { buildComparison } from '../../coordinator/report/comparison.ts';
 import { DEFAULT_TOLERANCE } from '../../coordinator/report/consistency.ts';
-import { renderComparison, renderComparisonCsv } from '../../coordinator/report/render.ts';
-import { openStore } from '../../coordinator/store/sqlite-store.ts';
-import { loadPlanFile, submitJob } from '../../coordinator/submit-job.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
+
+// Handlers import their modules when they run: an idle agent on a small device should not carry the
+// coordinator, the report or an embedded broker in memory.
+const coordinatorModules = async () => ({
+  ...(await import('../../coordinator/store/sqlite-store.ts')),
+  ...(await import('../../coordinator/submit-job.ts')),
+  ...(await import('../../coordinator/coordinator.ts')),
+  ...(await import('../../coordinator/dispatch.ts')),
+});
+const reportModules = async () => ({
+  ...(await import('../../coordinator/report/comparison.ts')),
+  ...(await import('../../coordinator/report/render.ts')),
+});
 
 const DEFAULT_DB = '.edgeprobe/fleet.sqlite';
 const password = (): string | undefined => process.env.EDGEPROBE_MQTT_PASSWORD || undefined;
@@ -41,6 +45,8 @@ export function fleetCommands(y: Argv): Argv {
     async (args) => {
       const deviceId = args['device-id'] as string;
       if (!isValidDeviceId(deviceId)) throw new UserError(`invalid --device-id ${JSON.stringify(deviceId)}`, 'use 1-64 letters, digits, _ or - (it is also the MQTT username and a topic level)');
+      const { Agent } = await import('../../agent/agent.ts');
+      const { loadAgentConfig } = await import('../../agent/config/agent-config.ts');
       const config = loadAgentConfig(args.config as string | undefined);
       const log = createDaemonLog(`agent ${deviceId}`, args.json as boolean);
       const agent = new Agent({ broker: checkBroker(args.broker as string), deviceId, config, stateDir: (args['state-dir'] as string | undefined) ?? `.edgeprobe/agents/${deviceId}`, log, password: password() });
@@ -53,6 +59,7 @@ export function fleetCommands(y: Argv): Argv {
       .option('db', { type: 'string', default: DEFAULT_DB, describe: 'SQLite file' })
       .option('dispatch-interval', { type: 'number', default: 1, describe: 'seconds between dispatch and timeout checks' }),
     async (args) => {
+      const { Coordinator, openStore } = await coordinatorModules();
       const log = createDaemonLog('coordinator', args.json as boolean);
       const coordinator = new Coordinator({ broker: checkBroker(args.broker as string), store: openStore(args.db as string), log, password: password(), dispatchIntervalMs: (args['dispatch-interval'] as number) * 1000 });
       await coordinator.start();
@@ -67,6 +74,7 @@ export function fleetCommands(y: Argv): Argv {
         .option('timeout', { type: 'number', default: 600, describe: 'seconds a device may be silent on the job before a retry' })
         .option('attempts', { type: 'number', default: 3, describe: 'dispatch attempts per device' }),
       async (args) => {
+        const { loadPlanFile, openStore, submitJob, connectCoordinatorClient, dispatchQueued } = await coordinatorModules();
         const plan = loadPlanFile(args.plan as string);
         const store = openStore(args.db as string);
         try {
@@ -87,7 +95,8 @@ export function fleetCommands(y: Argv): Argv {
       .command('list', 'jobs and their state on each device', (c) => c
         .option('db', { type: 'string', default: DEFAULT_DB, describe: 'the coordinator\'s SQLite file' })
         .option('job', { type: 'string', describe: 'only this job' }),
-      (args) => {
+      async (args) => {
+        const { openStore } = await coordinatorModules();
         const store = openStore(args.db as string);
         try {
           const targets = store.jobTargets(args.job as string | undefined);
@@ -99,7 +108,8 @@ export function fleetCommands(y: Argv): Argv {
       })
       .command('devices', 'registered devices: profile, online state, last heartbeat', (c) => c
         .option('db', { type: 'string', default: DEFAULT_DB, describe: 'the coordinator\'s SQLite file' }),
-      (args) => {
+      async (args) => {
+        const { openStore } = await coordinatorModules();
         const store = openStore(args.db as string);
         try {
           const devices = store.devices();
@@ -117,7 +127,9 @@ export function fleetCommands(y: Argv): Argv {
       .option('db', { type: 'string', default: DEFAULT_DB, describe: 'the coordinator\'s SQLite file' })
       .option('csv', { type: 'boolean', default: false, describe: 'CSV rows instead of the table' })
       .option('tolerance', { type: 'number', default: DEFAULT_TOLERANCE, describe: 'relative L2 above which a device\'s outputs count as an outlier' }),
-    (args) => {
+    async (args) => {
+      const { openStore } = await coordinatorModules();
+      const { buildComparison, renderComparison, renderComparisonCsv } = await reportModules();
       const store = openStore(args.db as string);
       try {
         const report = buildComparison(store.results(), store.devices(), args.tolerance as number);
@@ -129,6 +141,8 @@ export function fleetCommands(y: Argv): Argv {
     })
     .command('demo', 'DEMO: embedded broker, coordinator and two local agents on a generated model; prints the comparison', (c) => c,
     async (args) => {
+      const { runDemo } = await import('../../coordinator/demo/run-demo.ts');
+      const { renderComparison } = await reportModules();
       const progress = progressFor({ json: args.json as boolean });
       const r = await runDemo(progress);
       emitResult({ json: args.json as boolean }, r, () => [

@@ -1,6 +1,5 @@
 import type { Argv } from 'yargs';
-import { loadModelDir } from '../../core/model/model-dir.ts';
-import { describeModel, type ModelDescription } from '../../core/model/describe-model.ts';
+import type { ModelDescription } from '../../core/model/describe-model.ts';
 import { emitResult, textTable } from '../output.ts';
 
 export function modelsCommand(y: Argv): Argv {
@@ -8,6 +7,9 @@ export function modelsCommand(y: Argv): Argv {
     .command('inspect <model>', 'show the graph, detected layers, tokenizer and sizes of a model directory', (c) => c
       .positional('model', { type: 'string', demandOption: true, describe: 'model directory (ONNX + tokenizer files) or .onnx file' }),
     async (args) => {
+      // imported on use, so commands that never touch a model (e.g. `edgeprobe agent` at idle) stay small
+      const { loadModelDir } = await import('../../core/model/model-dir.ts');
+      const { describeModel } = await import('../../core/model/describe-model.ts');
       const md = loadModelDir(args.model as string);
       const d = describeModel(md);
       emitResult({ json: args.json as boolean }, d, () => renderDescription(d));

@@ -27,7 +27,7 @@ export const RegisterPayload = Type.Object({
   profile: DeviceProfile,
   /** what this agent's config allows, so a coordinator can show it; the agent still checks every job itself */
   allowed: Type.Object({
-    models: Type.Array(Type.Object({ name: Type.String(), sha256: Sha256 }), { maxItems: 256 }),
+    models: Type.Array(Type.Object({ name: Type.String(), sha256: Type.Union([Sha256, Type.Null()]) }), { maxItems: 256 }),
     probes: Type.Array(ProbeKind),
   }),
 });
