@@ -19,8 +19,9 @@ export interface CoordinatorOptions {
 
 export const COORDINATOR_USERNAME = 'coordinator';
 
-export function connectCoordinatorClient(broker: string, clientId: string, username?: string, password?: string): MqttClient {
-  return mqtt.connect(broker, { clientId, clean: false, reconnectPeriod: 1000, connectTimeout: 10_000, username: username ?? COORDINATOR_USERNAME, password });
+/** `persistent`: the broker keeps the session's subscriptions and queued messages while the client is away. */
+export function connectCoordinatorClient(broker: string, clientId: string, opts: { persistent: boolean; username?: string; password?: string }): MqttClient {
+  return mqtt.connect(broker, { clientId, clean: !opts.persistent, reconnectPeriod: 1000, connectTimeout: 10_000, username: opts.username ?? COORDINATOR_USERNAME, password: opts.password });
 }
 
 /** Subscribes to every device topic, ingests into the store, and dispatches jobs. */
@@ -37,7 +38,7 @@ export class Coordinator {
 
   start(): Promise<void> {
     const { opts } = this;
-    const client = connectCoordinatorClient(opts.broker, 'edgeprobe-coordinator', opts.username, opts.password);
+    const client = connectCoordinatorClient(opts.broker, 'edgeprobe-coordinator', { persistent: true, username: opts.username, password: opts.password });
     this.client = client;
     client.on('message', (topic, payload) => {
       // hold this turn's PUBACKs (mqtt.js writes them after this handler) until the batch is committed

@@ -196,3 +196,24 @@ describe('cross-device consistency and its kernels', () => {
     assert.match(two.note ?? '', /third device/);
   });
 });
+
+describe('fleet CLI user errors', () => {
+  test('bad flags and unknown devices end in error + fix lines, exit 2, no stack trace', async () => {
+    const { runCli } = await import('./helpers/run-cli.ts');
+    const db = join(tmp, 'cli.sqlite');
+    const cases: Array<[string[], RegExp]> = [
+      [['agent', '--broker', 'http://x', '--device-id', 'a'], /broker URL http:\/\/x is not an MQTT URL/],
+      [['agent', '--broker', 'mqtt://x', '--device-id', 'a/b'], /invalid --device-id "a\/b"/],
+      [['agent', '--broker', 'mqtt://x', '--device-id', 'a', '--config', join(tmp, 'nope.json')], /agent config not found/],
+      [['jobs', 'submit', '--devices', 'pi-9', '--plan', 'configs/plan.example.json', '--db', db], /device pi-9 has never registered/],
+      [['jobs', 'submit', '--devices', 'pi-9', '--plan', join(tmp, 'nope.json'), '--db', db], /plan file not found/],
+    ];
+    for (const [args, pattern] of cases) {
+      const run = runCli(args);
+      assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
+      assert.match(run.stderr, pattern);
+      assert.match(run.stderr, /\nfix: /);
+      assert.doesNotMatch(run.stderr, /\.ts:\d+:\d+/);
+    }
+  });
+});

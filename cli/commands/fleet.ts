@@ -82,8 +82,15 @@ export function fleetCommands(y: Argv): Argv {
           const jobId = submitJob(store, devices, plan, { timeoutS: args.timeout as number, maxAttempts: args.attempts as number });
           let dispatched = 0;
           if (args.broker) {
-            const client = connectCoordinatorClient(checkBroker(args.broker as string), `edgeprobe-submit-${process.pid}`, undefined, password());
-            await new Promise<void>((resolve, reject) => { client.once('connect', () => resolve()); client.once('error', reject); });
+            const client = connectCoordinatorClient(checkBroker(args.broker as string), `edgeprobe-submit-${process.pid}`, { persistent: false, password: password() });
+            const reached = await new Promise<boolean>((resolve) => {
+              const t = setTimeout(() => resolve(false), 10_000);
+              client.once('connect', () => { clearTimeout(t); resolve(true); });
+            });
+            if (!reached) {
+              await client.endAsync(true);
+              throw new UserError(`job ${jobId} is stored but broker ${args.broker as string} was not reachable within 10 s`, 'the running coordinator dispatches it on its next round; or check the broker URL and retry with --broker');
+            }
             dispatched = await dispatchQueued(store, client, createDaemonLog('submit', args.json as boolean));
             await client.endAsync();
           }
