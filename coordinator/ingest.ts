@@ -27,6 +27,8 @@ export class Ingest {
       return false;
     }
     const msg = decoded.message;
+    // apply messages in arrival order: a job's "completed" must not be visible before its last results
+    if (msg.type !== 'results') this.flush();
     if (msg.type !== 'register' && !this.store.isKnownDevice(msg.deviceId)) {
       this.reject(topic, msg.deviceId, msg.messageId, `unknown device ${msg.deviceId}: it never registered`, now);
       return false;

@@ -88,7 +88,13 @@ describe('fleet end to end', { skip: needsMosquitto }, () => {
     assert.ok(coordinator.alive && agents.get('dev-a')!.alive && agents.get('dev-b')!.alive, 'everyone survives the outage');
     assert.match(agents.get('dev-a')!.output, /broker unreachable/);
     await broker.restart();
-    await waitUntil(() => Object.values(states(jobId)).every((s) => s === 'completed'), 40_000, `${jobId} completed after the outage`);
+    try {
+      await waitUntil(() => Object.values(states(jobId)).every((s) => s === 'completed'), 40_000, `${jobId} completed after the outage`);
+    } catch (err) {
+      const tail = (p: CliProcess): string => p.output.split('\n').slice(-25).join('\n');
+      throw new Error(`${(err as Error).message}; states ${JSON.stringify(states(jobId))}; results a=${resultsOf(jobId, 'dev-a').length} b=${resultsOf(jobId, 'dev-b').length}
+--- coordinator\n${tail(coordinator)}\n--- dev-a\n${tail(agents.get('dev-a')!)}\n--- dev-b\n${tail(agents.get('dev-b')!)}\n--- mosquitto\n${broker.log}`);
+    }
     await waitUntil(() => resultsOf(jobId, 'dev-a').length >= 8 && resultsOf(jobId, 'dev-b').length >= 8, 20_000, 'all results');
     for (const d of ['dev-a', 'dev-b']) {
       const keys = resultsOf(jobId, d).map((r) => r.recordKey);

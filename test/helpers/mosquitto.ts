@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
 export const MOSQUITTO_BIN = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
@@ -46,6 +46,8 @@ export class Mosquitto {
     writeFileSync(join(dir, 'mosquitto.conf'), [
       `listener ${port} 127.0.0.1`,
       'allow_anonymous true',
+      // started as root Mosquitto drops to user "mosquitto", which cannot write the temp dir's persistence file
+      `user ${userInfo().username}`,
       'persistence true',
       `persistence_location ${dir}/`,
       'autosave_interval 1',
