@@ -46,6 +46,8 @@ export async function executeJob(job: StoredJob, deps: ExecutorDeps, signal: Abo
     let variants;
     try {
       const resolved = await resolveAllowedModel(allowed);
+      // the config may leave a generated model unpinned; a plan's pin is still honoured
+      if (m.sha256 && m.sha256 !== resolved.sha256) throw new Error(`model ${m.name} has sha256 ${resolved.sha256}, the plan pins ${m.sha256}`);
       reference = loadModelDir(resolved.dir, { onnxPath: resolved.onnxPath });
       variants = await variantProvider().ensure(reference, plan.variants);
     } catch (err) {
