@@ -21,3 +21,13 @@ export async function dispatchQueued(store: FleetStore, client: MqttClient, log:
   }
   return due.length;
 }
+
+/** Tells every device still working on the job to stop; the agent answers with a `cancelled` progress message. */
+export async function cancelJob(store: FleetStore, client: MqttClient, jobId: string, log: DaemonLog): Promise<string[]> {
+  const targets = store.cancelJob(jobId, Date.now());
+  for (const t of targets) {
+    await client.publishAsync(deviceTopic(t.deviceId, 'jobs'), encodeMessage(makeMessage(t.deviceId, t.seq, 'job-cancel', { jobId })), { qos: 1 });
+    log.info('job cancel sent', { job: jobId, device: t.deviceId });
+  }
+  return targets.map((t) => t.deviceId);
+}

@@ -118,4 +118,17 @@ describe('fleet end to end', { skip: needsMosquitto }, () => {
     assert.equal(keys.length, 8);
     assert.equal(new Set(keys).size, 8);
   });
+
+  test('a job cancelled mid-run stops on the device', async () => {
+    const plan = writePlan('cancel', { models: [{ name: 'tiny' }], variants: ['fp32'], probes: ['benchmark'], benchmark: { runs: 3, batchSizes: [1, 2, 3, 4, 5, 6, 7, 8], cooldownMs: 700 } });
+    const jobId = submit('dev-b', plan);
+    await waitUntil(() => resultsOf(jobId, 'dev-b').length >= 1, 30_000, 'a first result');
+    const run = runCli(['jobs', 'cancel', '--job', jobId, '--db', db, '--broker', broker.url, '--json']);
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(jsonResult<{ devices: string[] }>(run).devices, ['dev-b']);
+    await agents.get('dev-b')!.waitFor(new RegExp(`job cancelled job=${jobId}`));
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(states(jobId)['dev-b'], 'cancelled');
+    assert.ok(resultsOf(jobId, 'dev-b').length < 8, 'the device stopped');
+  });
 });

@@ -26,6 +26,21 @@ function checkBroker(url: string): string {
   return url;
 }
 
+/** A short-lived coordinator-side connection (clean session) for one command. */
+async function connectOnce(broker: string, hint: string) {
+  const { connectCoordinatorClient } = await coordinatorModules();
+  const client = connectCoordinatorClient(checkBroker(broker), `edgeprobe-cli-${process.pid}`, { persistent: false, password: password() });
+  const reached = await new Promise<boolean>((resolve) => {
+    const t = setTimeout(() => resolve(false), 10_000);
+    client.once('connect', () => { clearTimeout(t); resolve(true); });
+  });
+  if (!reached) {
+    await client.endAsync(true);
+    throw new UserError(`broker ${broker} was not reachable within 10 s`, hint);
+  }
+  return client;
+}
+
 /** Runs until SIGINT/SIGTERM, then stops gracefully (the agent announces offline, the coordinator flushes). */
 function untilSignal(stop: () => Promise<void>): Promise<void> {
   return new Promise((resolve) => {
@@ -74,7 +89,7 @@ export function fleetCommands(y: Argv): Argv {
         .option('timeout', { type: 'number', default: 600, describe: 'seconds a device may be silent on the job before a retry' })
         .option('attempts', { type: 'number', default: 3, describe: 'dispatch attempts per device' }),
       async (args) => {
-        const { loadPlanFile, openStore, submitJob, connectCoordinatorClient, dispatchQueued } = await coordinatorModules();
+        const { loadPlanFile, openStore, submitJob, dispatchQueued } = await coordinatorModules();
         const plan = loadPlanFile(args.plan as string);
         const store = openStore(args.db as string);
         try {
@@ -82,19 +97,29 @@ export function fleetCommands(y: Argv): Argv {
           const jobId = submitJob(store, devices, plan, { timeoutS: args.timeout as number, maxAttempts: args.attempts as number });
           let dispatched = 0;
           if (args.broker) {
-            const client = connectCoordinatorClient(checkBroker(args.broker as string), `edgeprobe-submit-${process.pid}`, { persistent: false, password: password() });
-            const reached = await new Promise<boolean>((resolve) => {
-              const t = setTimeout(() => resolve(false), 10_000);
-              client.once('connect', () => { clearTimeout(t); resolve(true); });
-            });
-            if (!reached) {
-              await client.endAsync(true);
-              throw new UserError(`job ${jobId} is stored but broker ${args.broker as string} was not reachable within 10 s`, 'the running coordinator dispatches it on its next round; or check the broker URL and retry with --broker');
-            }
+            const client = await connectOnce(args.broker as string, `job ${jobId} is stored: the running coordinator dispatches it on its next round (or check the broker URL)`);
             dispatched = await dispatchQueued(store, client, createDaemonLog('submit', args.json as boolean));
             await client.endAsync();
           }
           emitResult({ json: args.json as boolean }, { jobId, devices, dispatched }, () => `${jobId} submitted to ${devices.join(', ')}${args.broker ? ` (${dispatched} dispatched now)` : ' (the coordinator dispatches it to online devices)'}`);
+        } finally {
+          store.close();
+        }
+      })
+      .command('cancel', 'cancel a job on every device still working on it', (c) => c
+        .option('job', { type: 'string', demandOption: true, describe: 'job id (see jobs list)' })
+        .option('db', { type: 'string', default: DEFAULT_DB, describe: 'the coordinator\'s SQLite file' })
+        .option('broker', { type: 'string', demandOption: true, describe: 'MQTT broker URL, to tell the devices' }),
+      async (args) => {
+        const { openStore, cancelJob } = await coordinatorModules();
+        const store = openStore(args.db as string);
+        try {
+          const jobId = args.job as string;
+          if (store.jobTargets(jobId).length === 0) throw new UserError(`no job ${jobId} in ${args.db as string}`, 'see `edgeprobe jobs list` for job ids');
+          const client = await connectOnce(args.broker as string, 'check the broker URL; nothing was cancelled');
+          const devices = await cancelJob(store, client, jobId, createDaemonLog('cancel', args.json as boolean));
+          await client.endAsync();
+          emitResult({ json: args.json as boolean }, { jobId, devices }, () => (devices.length === 0 ? `${jobId} had already finished everywhere` : `${jobId} cancelled on ${devices.join(', ')}`));
         } finally {
           store.close();
         }
@@ -129,7 +154,7 @@ export function fleetCommands(y: Argv): Argv {
           store.close();
         }
       })
-      .demandCommand(1, 'name a jobs subcommand: submit, list, devices'))
+      .demandCommand(1, 'name a jobs subcommand: submit, cancel, list, devices'))
     .command('report', 'compare devices x variants: latency, size, drift, probe verdicts, cross-device consistency', (c) => c
       .option('db', { type: 'string', default: DEFAULT_DB, describe: 'the coordinator\'s SQLite file' })
       .option('csv', { type: 'boolean', default: false, describe: 'CSV rows instead of the table' })

@@ -178,6 +178,15 @@ export class SqliteStore implements FleetStore {
     })();
   }
 
+  cancelJob(jobId: string, nowMs: number): Array<{ deviceId: string; seq: number }> {
+    return this.db.transaction(() => {
+      const open = this.db.prepare<[string], { deviceId: string }>(`SELECT device_id AS deviceId FROM job_targets WHERE job_id = ? AND state NOT IN (${FINAL_SQL})`).all(jobId);
+      this.db.prepare(`UPDATE job_targets SET state = 'cancelled', detail = 'cancelled by the operator', activity_ms = ? WHERE job_id = ? AND state NOT IN (${FINAL_SQL})`).run(nowMs, jobId);
+      const seq = this.db.prepare<[string], { out_seq: number }>('UPDATE devices SET out_seq = out_seq + 1 WHERE device_id = ? RETURNING out_seq');
+      return open.map((o) => ({ deviceId: o.deviceId, seq: seq.get(o.deviceId)!.out_seq }));
+    })();
+  }
+
   devices(): DeviceRow[] {
     const rows = this.db.prepare<[], { deviceId: string; profile: string; allowed: string; first: number; last: number; online: number; heartbeat: string | null }>(
       'SELECT device_id AS deviceId, profile, allowed, first_seen_ms AS first, last_seen_ms AS last, online, heartbeat FROM devices ORDER BY device_id').all();

@@ -62,6 +62,9 @@ export interface FleetStore {
   /** Targets silent for longer than their job's timeout: back to queued while attempts remain, else timed-out. */
   expireSilent(nowMs: number): { retried: number; timedOut: number };
 
+  /** Marks the job's unfinished targets cancelled; returns the devices to notify, with their next sequence number. */
+  cancelJob(jobId: string, nowMs: number): Array<{ deviceId: string; seq: number }>;
+
   devices(): DeviceRow[];
   jobTargets(jobId?: string): JobTargetRow[];
   results(): StoredResult[];
