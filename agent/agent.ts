@@ -57,7 +57,7 @@ export class Agent {
     // announced by their pins; a generated model without a pin is hashed on first use, not at start-up
     const allowedModels = opts.config.models.map((m) => ({ name: m.name, sha256: m.sha256 ?? null }));
     const probes = registeredProbes().filter((p) => opts.config.probes.includes(p));
-    this.outbox.enqueue(this.topic('register'), 'register', { profile: deviceProfile(), allowed: { models: allowedModels, probes } });
+    const register = { profile: deviceProfile(), allowed: { models: allowedModels, probes } };
 
     const will = this.outbox.message('status', { state: 'offline' });
     const client = mqtt.connect(opts.broker, {
@@ -74,6 +74,8 @@ export class Agent {
     client.on('connect', () => {
       opts.log.info('connected', { broker: opts.broker, pending: this.outbox.count() });
       client.subscribe(this.topic('jobs'), { qos: 1 });
+      // on every connect: a coordinator whose database was replaced learns about this device again
+      this.outbox.enqueue(this.topic('register'), 'register', register);
       this.publisher!.reset();
       this.publisher!.drain();
       const online = this.outbox.message('status', { state: 'online' });

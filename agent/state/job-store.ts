@@ -32,9 +32,8 @@ export class JobStore {
 
   /** Jobs accepted but not finished, oldest first: what a restarted agent resumes. */
   unfinished(): StoredJob[] {
-    const rows = this.db.prepare<[], { jobId: string }>(
-      `SELECT job_id AS jobId FROM jobs WHERE state NOT IN (${FINAL_STATES.map(() => '?').join(',')}) ORDER BY received_at`,
-    ).all(...(FINAL_STATES as unknown as [])) as Array<{ jobId: string }>;
+    const finals = FINAL_STATES.map((st) => `'${st}'`).join(', ');
+    const rows = this.db.prepare<[], { jobId: string }>(`SELECT job_id AS jobId FROM jobs WHERE state NOT IN (${finals}) ORDER BY received_at`).all();
     return rows.map((r) => this.get(r.jobId)!);
   }
 
