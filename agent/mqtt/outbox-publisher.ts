@@ -1,5 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import type { DaemonLog } from '../../core/daemon-log.ts';
+import { parseTopic, RETAINED_KINDS } from '../../core/protocol/topics.ts';
 import type { Outbox } from '../state/outbox.ts';
 
 /**
@@ -21,7 +22,9 @@ export class OutboxPublisher {
     for (const row of this.outbox.pending(this.cursor, room)) {
       this.cursor = row.id;
       this.inflight++;
-      this.client.publish(row.topic, row.body, { qos: 1 }, (err) => {
+      const kind = parseTopic(row.topic)?.kind;
+      const retain = kind !== undefined && RETAINED_KINDS.includes(kind);
+      this.client.publish(row.topic, row.body, { qos: 1, retain }, (err) => {
         this.inflight--;
         if (err) {
           // not acknowledged: rewind so the next drain offers it again (the coordinator dedupes by message id)

@@ -16,6 +16,12 @@ export type DeviceTopicKind = (typeof DEVICE_TOPIC_KINDS)[number];
 export type CoordinatorTopicKind = 'jobs';
 export type TopicKind = DeviceTopicKind | CoordinatorTopicKind;
 
+/**
+ * Retained kinds: a coordinator that subscribes later (first start, new database, broker restart
+ * without persistence) still gets every device's latest profile and online state.
+ */
+export const RETAINED_KINDS: readonly TopicKind[] = ['register', 'status'];
+
 export function isValidDeviceId(id: string): boolean {
   return DEVICE_ID_RE.test(id);
 }
