@@ -46,10 +46,11 @@ describe('fleet end to end', { skip: needsMosquitto }, () => {
     cfg = join(work, 'agent.json');
     writeFileSync(cfg, JSON.stringify({ models: [{ name: 'tiny', generated: 'tiny' }], probes: ['benchmark'], heartbeatS: 1 }));
     broker = await Mosquitto.start();
+    // devices first, coordinator later: it learns them from their retained register and status messages
+    await Promise.all(['dev-a', 'dev-b'].map((id) => startAgent(id).waitFor(/connected/)));
     coordinator = new CliProcess('coordinator', ['coordinator', '--broker', broker.url, '--db', db, '--dispatch-interval', '0.5']);
     await coordinator.waitFor(/coordinator listening/);
     store = openStore(db);
-    await Promise.all(['dev-a', 'dev-b'].map((id) => startAgent(id).waitFor(/connected/)));
     await waitUntil(() => store.devices().filter((d) => d.online).length === 2, 20_000, 'two devices online');
   });
 
