@@ -32,7 +32,7 @@ function userError(fn: () => unknown, message: RegExp): void {
 
 describe('config files', () => {
   it('the shipped examples are valid', () => {
-    const a = loadAgentConfig(join(PROJECT_ROOT, 'configs', 'agent.example.json'));
+    const a = loadAgentConfig(join(PROJECT_ROOT, 'configs', 'agent.deploy.example.json'));
     assert.equal(a.value.deviceId, 'pi-01');
     const c = loadCoordinatorConfig(join(PROJECT_ROOT, 'configs', 'coordinator.example.json'));
     assert.deepEqual(c.value.admission.allowDevices, ['pi-01', 'pi-02']);

@@ -3,8 +3,9 @@ import { benchCommand } from './bench.ts';
 import { compareCommand } from './compare.ts';
 import { deployCommands } from './deploy.ts';
 import { deviceCommand } from './device.ts';
+import { fleetCommands } from './fleet.ts';
 import { modelsCommand } from './models.ts';
 import { probeCommand } from './probe.ts';
 
 /** Registration order is the order --help lists them. */
-export const commands: Array<(y: Argv) => Argv> = [modelsCommand, benchCommand, deviceCommand, probeCommand, compareCommand, deployCommands];
+export const commands: Array<(y: Argv) => Argv> = [modelsCommand, benchCommand, deviceCommand, probeCommand, compareCommand, fleetCommands, deployCommands];

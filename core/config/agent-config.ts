@@ -4,7 +4,7 @@ import { UserError } from '../errors.ts';
 import { BrokerConfig, DEVICE_ID_PATTERN, DEVICE_ID_RE, COORDINATOR_USERNAME, checkBrokerConfig, mqttClientOptions } from './broker-config.ts';
 import { loadConfigFile, readReferencedFile, configPath, type LoadedConfig } from './load-config.ts';
 
-export const AGENT_CONFIG_EXAMPLE = 'configs/agent.example.json';
+export const AGENT_CONFIG_EXAMPLE = 'configs/agent.deploy.example.json';
 
 export const AgentConfig = Type.Object({
   configVersion: Type.Literal(1, { description: '1' }),

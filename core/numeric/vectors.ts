@@ -73,3 +73,18 @@ export function topKOverlap(a: Vec, b: Vec, k: number, n = a.length, offA = 0, o
   for (const i of ta) if (tb.has(i)) shared++;
   return shared / kk;
 }
+
+/** Per-coordinate median of equally long vectors: a reference that one outlying vector cannot drag. */
+export function elementwiseMedian(rows: readonly Vec[]): Float64Array {
+  if (rows.length === 0) throw new Error('elementwiseMedian needs at least one vector');
+  const width = rows[0].length;
+  const out = new Float64Array(width);
+  const col = new Array<number>(rows.length);
+  for (let j = 0; j < width; j++) {
+    for (let i = 0; i < rows.length; i++) col[i] = rows[i][j];
+    col.sort((a, b) => a - b);
+    const m = col.length >> 1;
+    out[j] = col.length % 2 ? col[m] : (col[m - 1] + col[m]) / 2;
+  }
+  return out;
+}

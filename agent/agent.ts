@@ -1,0 +1,211 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import type { DaemonLog } from '../core/daemon-log.ts';
+import { errorMessage } from '../core/errors.ts';
+import { decodeMessage, encodeMessage } from '../core/protocol/codec.ts';
+import type { Message } from '../core/protocol/messages.ts';
+import { deviceTopic } from '../core/protocol/topics.ts';
+import type { AgentConfig } from './config/agent-config.ts';
+import { checkPlan } from './jobs/plan-check.ts';
+import { registeredProbes } from './jobs/probe-registry.ts';
+import { variantProvider } from './jobs/variant-provider.ts';
+import { OutboxPublisher } from './mqtt/outbox-publisher.ts';
+import { FINAL_STATES, JobStore } from './state/job-store.ts';
+import { Outbox } from './state/outbox.ts';
+import { openStateDb, type StateDb } from './state/state-db.ts';
+import { deviceProfile, heartbeat } from './telemetry/device-info.ts';
+
+export interface AgentOptions {
+  broker: string;
+  deviceId: string;
+  config: AgentConfig;
+  stateDir: string;
+  log: DaemonLog;
+  /** MQTT credentials; the username defaults to the device id (what broker ACLs key on) */
+  username?: string;
+  password?: string;
+}
+
+/**
+ * One device: keeps an MQTT session, announces itself, runs the jobs it is sent one at a time, and
+ * delivers everything through the SQLite outbox. All job state is in SQLite, so the process can be
+ * killed at any point and restarted.
+ */
+export class Agent {
+  private readonly db: StateDb;
+  private readonly outbox: Outbox;
+  private readonly jobs: JobStore;
+  private client?: MqttClient;
+  private publisher?: OutboxPublisher;
+  private heartbeatTimer?: NodeJS.Timeout;
+  private readonly queue: string[] = [];
+  private active?: { jobId: string; abort: AbortController };
+  private pumping?: Promise<void>;
+  private stopped = false;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.db = openStateDb(opts.stateDir);
+    this.outbox = new Outbox(this.db, opts.deviceId);
+    this.jobs = new JobStore(this.db);
+  }
+
+  private topic(kind: Parameters<typeof deviceTopic>[1]): string {
+    return deviceTopic(this.opts.deviceId, kind);
+  }
+
+  async start(): Promise<void> {
+    const { opts } = this;
+    // announced by their pins; a generated model without a pin is hashed on first use, not at start-up
+    const allowedModels = opts.config.models.map((m) => ({ name: m.name, sha256: m.sha256 ?? null }));
+    const probes = registeredProbes().filter((p) => opts.config.probes.includes(p));
+    const register = { profile: deviceProfile(), allowed: { models: allowedModels, probes } };
+
+    const will = this.outbox.message('status', { state: 'offline' });
+    const client = mqtt.connect(opts.broker, {
+      clientId: `edgeprobe-agent-${opts.deviceId}`,
+      clean: false,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      username: opts.username ?? opts.deviceId,
+      password: opts.password,
+      will: { topic: this.topic('status'), payload: Buffer.from(encodeMessage(will)), qos: 1, retain: true },
+    });
+    this.client = client;
+    this.publisher = new OutboxPublisher(client, this.outbox, opts.log);
+    client.on('connect', () => {
+      opts.log.info('connected', { broker: opts.broker, pending: this.outbox.count() });
+      client.subscribe(this.topic('jobs'), { qos: 1 });
+      // on every connect: a coordinator whose database was replaced learns about this device again
+      this.outbox.enqueue(this.topic('register'), 'register', register);
+      this.publisher!.reset();
+      this.publisher!.drain();
+      const online = this.outbox.message('status', { state: 'online' });
+      client.publish(this.topic('status'), encodeMessage(online), { qos: 1, retain: true });
+    });
+    client.on('offline', () => opts.log.warn('broker unreachable, results stay in the outbox', { pending: this.outbox.count() }));
+    client.on('error', (err) => opts.log.warn('mqtt error', { error: err.message }));
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+
+    const beatS = opts.config.heartbeatS ?? 30;
+    this.heartbeatTimer = setInterval(() => void this.beat(), beatS * 1000);
+    for (const job of this.jobs.unfinished()) {
+      opts.log.info('resuming job', { job: job.jobId, state: job.state });
+      this.queue.push(job.jobId);
+    }
+    void this.pump();
+  }
+
+  private async beat(): Promise<void> {
+    if (!this.client?.connected) return;
+    try {
+      const hb = this.outbox.message('heartbeat', await heartbeat(this.outbox.count(), this.active?.jobId ?? null));
+      this.client.publish(this.topic('heartbeat'), encodeMessage(hb), { qos: 0 });
+    } catch (err) {
+      this.opts.log.warn('heartbeat failed', { error: errorMessage(err) });
+    }
+  }
+
+  private onMessage(topic: string, raw: Buffer): void {
+    const decoded = decodeMessage(topic, raw);
+    if (!decoded.ok) {
+      this.opts.log.warn('rejected message', { topic, reason: decoded.reason });
+      return;
+    }
+    const msg = decoded.message;
+    if (msg.deviceId !== this.opts.deviceId) return;
+    if (msg.type === 'job') this.onJob(msg as Message<'job'>);
+    else if (msg.type === 'job-cancel') this.onCancel(msg as Message<'job-cancel'>);
+  }
+
+  private onJob(msg: Message<'job'>): void {
+    const { jobId, attempt, plan } = msg.payload;
+    const progressTopic = this.topic('progress');
+    const existing = this.jobs.get(jobId);
+    if (existing) {
+      // a redelivery or a coordinator retry: never run twice; repeat a final state the coordinator may have missed
+      this.jobs.setAttempt(jobId, attempt);
+      if (FINAL_STATES.includes(existing.state)) {
+        this.outbox.enqueue(progressTopic, 'progress', { jobId, attempt, state: existing.state, done: 0, total: 0, detail: existing.detail ?? undefined });
+        this.publisher?.drain();
+      }
+      this.opts.log.info('job already known', { job: jobId, state: existing.state, attempt });
+      return;
+    }
+    const check = checkPlan(plan, this.opts.config, variantProvider());
+    if (!check.ok) {
+      this.outbox.enqueue(progressTopic, 'progress', { jobId, attempt, state: 'rejected', done: 0, total: 0, detail: check.reason },
+        () => this.jobs.insert(jobId, attempt, plan, 'rejected', check.reason));
+      this.publisher?.drain();
+      this.opts.log.warn('job rejected', { job: jobId, reason: check.reason });
+      return;
+    }
+    this.outbox.enqueue(progressTopic, 'progress', { jobId, attempt, state: 'accepted', done: 0, total: 0 },
+      () => this.jobs.insert(jobId, attempt, plan, 'accepted'));
+    this.publisher?.drain();
+    this.opts.log.info('job accepted', { job: jobId, attempt });
+    this.queue.push(jobId);
+    void this.pump();
+  }
+
+  private onCancel(msg: Message<'job-cancel'>): void {
+    const { jobId } = msg.payload;
+    const job = this.jobs.get(jobId);
+    if (!job || FINAL_STATES.includes(job.state)) return;
+    if (this.active?.jobId === jobId) this.active.abort.abort();
+    this.outbox.enqueue(this.topic('progress'), 'progress', { jobId, attempt: job.attempt, state: 'cancelled', done: 0, total: 0 },
+      () => this.jobs.setState(jobId, 'cancelled'));
+    this.publisher?.drain();
+    this.opts.log.info('job cancelled', { job: jobId });
+  }
+
+  /** Runs queued jobs one after another: a device benchmarks one thing at a time or its numbers mean nothing. */
+  private pump(): Promise<void> {
+    this.pumping ??= this.runQueue().finally(() => { this.pumping = undefined; });
+    return this.pumping;
+  }
+
+  private async runQueue(): Promise<void> {
+    while (!this.stopped && this.queue.length > 0) {
+      const jobId = this.queue.shift()!;
+      const job = this.jobs.get(jobId);
+      if (!job || FINAL_STATES.includes(job.state)) continue;
+      const abort = new AbortController();
+      this.active = { jobId, abort };
+      this.opts.log.info('job started', { job: jobId });
+      try {
+        // loaded with the first job: model loading, onnxruntime and probes stay out of an idle agent's memory
+        const { executeJob } = await import('./jobs/executor.ts');
+        const state = await executeJob(job, {
+          deviceId: this.opts.deviceId, config: this.opts.config, jobs: this.jobs, outbox: this.outbox, log: this.opts.log,
+          queued: () => this.publisher?.drain(),
+        }, abort.signal);
+        this.opts.log.info('job finished', { job: jobId, state });
+      } catch (err) {
+        this.opts.log.error('job crashed', { job: jobId, error: errorMessage(err) });
+        this.outbox.enqueue(this.topic('progress'), 'progress', { jobId, attempt: job.attempt, state: 'failed', done: 0, total: 0, detail: errorMessage(err).slice(0, 2000) },
+          () => this.jobs.setState(jobId, 'failed', errorMessage(err)));
+        this.publisher?.drain();
+      }
+      this.active = undefined;
+    }
+  }
+
+  pendingMessages(): number {
+    return this.outbox.count();
+  }
+
+  /** Graceful stop: announce offline (a clean disconnect does not fire the last will), then close. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.heartbeatTimer);
+    this.active?.abort.abort();
+    // an aborted job stops at its next record and stays unfinished in SQLite, so the next start resumes it
+    await Promise.race([this.pumping, new Promise((r) => setTimeout(r, 10_000).unref())]);
+    const client = this.client;
+    if (client?.connected) {
+      const offline = this.outbox.message('status', { state: 'offline' });
+      await client.publishAsync(this.topic('status'), encodeMessage(offline), { qos: 1, retain: true }).catch(() => undefined);
+    }
+    await client?.endAsync().catch(() => undefined);
+    this.db.close();
+  }
+}

@@ -1,0 +1,64 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../../core/errors.ts';
+import { resolveOnnxPath } from '../../core/model/model-dir.ts';
+import { sha256Hex } from '../../core/onnx/model-io.ts';
+import { cacheDir } from '../../core/paths.ts';
+import { ensureGeneratedModel } from '../../models/generated-models.ts';
+import type { AllowedModel } from './agent-config.ts';
+
+export interface ResolvedModel { name: string; dir: string; onnxPath: string; sha256: string }
+
+/** Hashing a model is the slow part; one check per process and file is enough. */
+const verified = new Map<string, ResolvedModel>();
+
+/**
+ * Turns an allowed model into a local model directory whose ONNX file has the pinned sha256.
+ * A model whose bytes differ from its pin is refused: the plan names a model, the config decides what that is.
+ */
+export async function resolveAllowedModel(m: AllowedModel): Promise<ResolvedModel> {
+  const cached = verified.get(m.name);
+  if (cached) return cached;
+  let resolved: ResolvedModel;
+  if ('path' in m) {
+    const { dir, onnxPath } = resolveOnnxPath(m.path);
+    resolved = { name: m.name, dir, onnxPath, sha256: verifySha(onnxPath, m.sha256, m.name) };
+  } else if ('generated' in m) {
+    const dir = ensureGeneratedModel(m.generated);
+    const onnxPath = join(dir, 'model.onnx');
+    resolved = { name: m.name, dir, onnxPath, sha256: verifySha(onnxPath, m.sha256, m.name) };
+  } else {
+    resolved = await downloadModel(m);
+  }
+  verified.set(m.name, resolved);
+  return resolved;
+}
+
+function verifySha(path: string, expected: string | undefined, name: string): string {
+  const actual = sha256Hex(readFileSync(path));
+  if (expected && actual !== expected) {
+    throw new UserError(`model ${name}: ${path} has sha256 ${actual}, the agent config pins ${expected}`, 'the file changed since it was allowed; restore it or update the sha256 in the agent config');
+  }
+  return actual;
+}
+
+async function fetchVerified(url: string, sha256: string, dest: string): Promise<void> {
+  if (existsSync(dest) && sha256Hex(readFileSync(dest)) === sha256) return;
+  const res = await fetch(url);
+  if (!res.ok) throw new UserError(`download of ${url} failed: HTTP ${res.status}`, 'check the URL in the agent config and the network');
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const actual = sha256Hex(bytes);
+  if (actual !== sha256) throw new UserError(`${url} has sha256 ${actual}, the agent config pins ${sha256}`, 'the file at the URL changed or the pin is wrong; nothing was written');
+  writeFileSync(`${dest}.tmp`, bytes);
+  renameSync(`${dest}.tmp`, dest);
+}
+
+/** URL models land in the cache under their sha256, so a second agent or a restart reuses them. */
+async function downloadModel(m: Extract<AllowedModel, { url: string }>): Promise<ResolvedModel> {
+  const dir = cacheDir('models', m.sha256);
+  mkdirSync(dir, { recursive: true });
+  const onnxPath = join(dir, 'model.onnx');
+  await fetchVerified(m.url, m.sha256, onnxPath);
+  for (const f of m.files) await fetchVerified(f.url, f.sha256, join(dir, f.name));
+  return { name: m.name, dir, onnxPath, sha256: m.sha256 };
+}

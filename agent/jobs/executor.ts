@@ -1,0 +1,94 @@
+import { errorMessage } from '../../core/errors.ts';
+import type { DaemonLog } from '../../core/daemon-log.ts';
+import { loadModelDir } from '../../core/model/model-dir.ts';
+import { payloadProblem } from '../../core/protocol/codec.ts';
+import type { JobState } from '../../core/protocol/messages.ts';
+import { deviceTopic } from '../../core/protocol/topics.ts';
+import type { AgentConfig } from '../config/agent-config.ts';
+import { resolveAllowedModel } from '../config/model-source.ts';
+import type { JobStore, StoredJob } from '../state/job-store.ts';
+import type { Outbox } from '../state/outbox.ts';
+import { probeRunner } from './probe-registry.ts';
+import { variantProvider } from './variant-provider.ts';
+
+export interface ExecutorDeps {
+  deviceId: string;
+  config: AgentConfig;
+  jobs: JobStore;
+  outbox: Outbox;
+  log: DaemonLog;
+  /** called after messages were queued, so the publisher sends them now */
+  queued(): void;
+}
+
+/**
+ * Runs a plan item by item (model x variant x probe). Each record is queued in the same transaction
+ * that marks it done, and each finished item gets a marker, so a restarted agent skips what was
+ * already queued: nothing is lost and nothing is produced twice.
+ */
+export async function executeJob(job: StoredJob, deps: ExecutorDeps, signal: AbortSignal): Promise<JobState> {
+  const { jobs, outbox, deviceId } = deps;
+  const plan = job.plan;
+  const total = plan.models.length * plan.variants.length * plan.probes.length;
+  let done = 0;
+  const failures: string[] = [];
+  const progress = (state: JobState, detail?: string, alsoInTransaction?: () => void): void => {
+    const payload = { jobId: job.jobId, attempt: job.attempt, state, done, total, ...(detail ? { detail: detail.slice(0, 2000) } : {}) };
+    outbox.enqueue(deviceTopic(deviceId, 'progress'), 'progress', payload, alsoInTransaction);
+    deps.queued();
+  };
+  jobs.setState(job.jobId, 'running');
+  progress('running', 'started');
+
+  for (const m of plan.models) {
+    const allowed = deps.config.models.find((a) => a.name === m.name)!;
+    let reference;
+    let variants;
+    try {
+      const resolved = await resolveAllowedModel(allowed);
+      // the config may leave a generated model unpinned; a plan's pin is still honoured
+      if (m.sha256 && m.sha256 !== resolved.sha256) throw new Error(`model ${m.name} has sha256 ${resolved.sha256}, the plan pins ${m.sha256}`);
+      reference = loadModelDir(resolved.dir, { onnxPath: resolved.onnxPath });
+      variants = await variantProvider().ensure(reference, plan.variants);
+    } catch (err) {
+      failures.push(`${m.name}: ${errorMessage(err)}`);
+      done += plan.variants.length * plan.probes.length;
+      progress('running', `model ${m.name} failed: ${errorMessage(err)}`);
+      continue;
+    }
+    for (const variant of variants) {
+      const model = variant.onnxPath === reference.onnxPath ? reference : loadModelDir(reference.dir, { onnxPath: variant.onnxPath });
+      for (const probe of plan.probes) {
+        if (signal.aborted) return 'cancelled';
+        const item = `${m.name}/${variant.name}/${probe}`;
+        if (jobs.hasRecord(job.jobId, `${item}/done`)) { done++; continue; }
+        try {
+          const runner = await probeRunner(probe);
+          let index = 0;
+          const ctx = { reference, model, variant, modelName: m.name, plan, signal, note: (d: string) => progress('running', `${item}: ${d}`) };
+          for await (const record of runner(ctx)) {
+            const recordKey = `${item}/${index++}`;
+            if (jobs.hasRecord(job.jobId, recordKey)) continue;
+            const payload = { jobId: job.jobId, recordKey, record };
+            const problem = payloadProblem('results', payload);
+            if (problem) throw new Error(`probe ${probe} produced an invalid record: ${problem}`);
+            outbox.enqueue(deviceTopic(deviceId, 'results'), 'results', payload, () => jobs.markRecord(job.jobId, recordKey));
+            deps.queued();
+          }
+          if (signal.aborted) return 'cancelled';
+          jobs.markRecord(job.jobId, `${item}/done`);
+        } catch (err) {
+          failures.push(`${item}: ${errorMessage(err)}`);
+          deps.log.warn('item failed', { job: job.jobId, item, error: errorMessage(err) });
+        }
+        done++;
+        progress('running', `${item} finished`);
+      }
+    }
+  }
+  const state: JobState = failures.length === 0 ? 'completed' : 'failed';
+  const detail = failures.length === 0 ? `${total} items` : failures.join('; ');
+  // the final state and its message commit together: a crash here cannot finish a job silently
+  progress(state, detail, () => jobs.setState(job.jobId, state, detail));
+  return state;
+}

@@ -1,0 +1,62 @@
+import { encodeMessage, makeMessage } from '../../core/protocol/codec.ts';
+import type { Message, MessageType, PayloadOf } from '../../core/protocol/messages.ts';
+import type { StateDb } from './state-db.ts';
+
+export interface OutboxRow { id: number; messageId: string; topic: string; body: string }
+
+/**
+ * Messages are written here before they are published and deleted only when the broker acknowledged
+ * them (PUBACK), so a crash or an outage at any point loses nothing; a resend after a crash can
+ * duplicate, which the coordinator absorbs by message id.
+ */
+export class Outbox {
+  private readonly nextSeqStmt;
+  private readonly insertStmt;
+  private readonly deleteStmt;
+  private readonly pendingStmt;
+  private readonly countStmt;
+
+  constructor(private readonly db: StateDb, private readonly deviceId: string) {
+    this.nextSeqStmt = db.prepare<[], { value: number }>("UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value");
+    this.insertStmt = db.prepare('INSERT INTO outbox (message_id, topic, body, created_at) VALUES (?, ?, ?, ?)');
+    this.deleteStmt = db.prepare('DELETE FROM outbox WHERE id = ?');
+    this.pendingStmt = db.prepare<[number, number], OutboxRow>('SELECT id, message_id AS messageId, topic, body FROM outbox WHERE id > ? ORDER BY id LIMIT ?');
+    this.countStmt = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM outbox');
+  }
+
+  /** The next sequence number, persisted so it keeps increasing across restarts. */
+  nextSeq(): number {
+    return this.nextSeqStmt.get()!.value;
+  }
+
+  /** A message with a fresh id and sequence number (not stored: for heartbeats and status). */
+  message<T extends MessageType>(type: T, payload: PayloadOf<T>): Message<T> {
+    return makeMessage(this.deviceId, this.nextSeq(), type, payload);
+  }
+
+  /**
+   * Stores a message for delivery. `alsoInTransaction` runs in the same transaction (e.g. marking a
+   * job record as queued), so a crash cannot leave one without the other.
+   */
+  enqueue<T extends MessageType>(topic: string, type: T, payload: PayloadOf<T>, alsoInTransaction?: () => void): Message<T> {
+    return this.db.transaction(() => {
+      const msg = this.message(type, payload);
+      this.insertStmt.run(msg.messageId, topic, encodeMessage(msg), msg.sentAt);
+      alsoInTransaction?.();
+      return msg;
+    })();
+  }
+
+  acknowledge(id: number): void {
+    this.deleteStmt.run(id);
+  }
+
+  /** Pending messages after `afterId`, oldest first. */
+  pending(afterId: number, limit: number): OutboxRow[] {
+    return this.pendingStmt.all(afterId, limit);
+  }
+
+  count(): number {
+    return this.countStmt.get()!.n;
+  }
+}

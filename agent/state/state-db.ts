@@ -1,0 +1,42 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { migrate } from '../../core/sqlite-migrate.ts';
+
+/**
+ * The agent's durable state: outbox of unacknowledged messages, jobs and which of their records are
+ * already queued, and the message sequence counter. WAL with synchronous=FULL: a result the agent has
+ * computed survives a power cut once written, which is the point of store-and-forward.
+ */
+const MIGRATIONS = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+   INSERT INTO meta (key, value) VALUES ('seq', 0);
+   CREATE TABLE outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     message_id TEXT NOT NULL UNIQUE,
+     topic TEXT NOT NULL,
+     body TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE jobs (
+     job_id TEXT PRIMARY KEY,
+     attempt INTEGER NOT NULL,
+     plan TEXT NOT NULL,
+     state TEXT NOT NULL,
+     detail TEXT,
+     received_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE job_records (job_id TEXT NOT NULL, record_key TEXT NOT NULL, PRIMARY KEY (job_id, record_key));`,
+];
+
+export type StateDb = Database.Database;
+
+export function openStateDb(stateDir: string): StateDb {
+  mkdirSync(stateDir, { recursive: true });
+  const db = new Database(join(stateDir, 'agent.sqlite'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  migrate(db, MIGRATIONS);
+  return db;
+}

@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Aedes } from 'aedes';
+import { Agent } from '../../agent/agent.ts';
+import type { AgentConfig } from '../../agent/config/agent-config.ts';
+import { variantProvider } from '../../agent/jobs/variant-provider.ts';
+import { createDaemonLog } from '../../core/daemon-log.ts';
+import type { JobPlan } from '../../core/protocol/plan.ts';
+import type { Progress } from '../../core/progress.ts';
+import { ensureGeneratedModel } from '../../models/generated-models.ts';
+import { Coordinator } from '../coordinator.ts';
+import { buildComparison, type ComparisonReport } from '../report/comparison.ts';
+import { openStore } from '../store/sqlite-store.ts';
+import { FINAL_TARGET_STATES, type JobTargetRow } from '../store/store.ts';
+import { submitJob } from '../submit-job.ts';
+
+export const DEMO_DEVICES = ['demo-device-a', 'demo-device-b'];
+
+export interface DemoResult { report: ComparisonReport; targets: JobTargetRow[]; broker: string; seconds: number }
+
+/**
+ * The whole fleet in one process on loopback: an embedded aedes broker, the coordinator with a SQLite
+ * file in a temp dir, two agents with their own state dirs, one plan, the comparison. Everything is
+ * torn down at the end, also on failure.
+ */
+export async function runDemo(progress: Progress, timeoutMs = 50_000): Promise<DemoResult> {
+  const started = Date.now();
+  const work = mkdtempSync(join(tmpdir(), 'edgeprobe-demo-'));
+  const quiet = createDaemonLog('demo', false, () => {});
+  progress.info('DEMO: a generated random-weight BERT model (models/generated/demo), an embedded MQTT broker and two agents on this machine.');
+  ensureGeneratedModel('demo');
+
+  const broker = await Aedes.createBroker();
+  const server = createServer(broker.handle);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const store = openStore(join(work, 'fleet.sqlite'));
+  const coordinator = new Coordinator({ broker: url, store, log: quiet, dispatchIntervalMs: 250 });
+  const config: AgentConfig = { models: [{ name: 'demo', generated: 'demo' }], probes: ['benchmark'], heartbeatS: 5, source: '(demo)' };
+  const agents = DEMO_DEVICES.map((deviceId) => new Agent({ broker: url, deviceId, config, stateDir: join(work, deviceId), log: quiet }));
+  try {
+    await coordinator.start();
+    progress.info(`broker ${url}; coordinator store ${join(work, 'fleet.sqlite')}`);
+    for (const a of agents) await a.start();
+    await waitFor(() => store.devices().filter((d) => d.online).length === agents.length, 15_000, 'both demo agents to register');
+    const plan: JobPlan = { models: [{ name: 'demo' }], variants: [...variantProvider().names], probes: ['benchmark'], benchmark: { runs: 30, warmup: 3, batchSizes: [1, 4] } };
+    const jobId = submitJob(store, DEMO_DEVICES, plan, { timeoutS: 60, maxAttempts: 2 });
+    coordinator.dispatchSoon();
+    progress.info(`submitted ${jobId}: models ${plan.models.map((m) => m.name).join(',')} x variants ${plan.variants.join(',')} x probes ${plan.probes.join(',')}`);
+    await waitFor(() => {
+      const t = store.jobTargets(jobId);
+      const finished = t.filter((x) => FINAL_TARGET_STATES.includes(x.state)).length;
+      progress.step('devices finished', finished, t.length);
+      return finished === t.length;
+    }, Math.max(5000, timeoutMs - (Date.now() - started)), 'the demo job to finish on both devices');
+    await waitFor(() => agents.every((a) => a.pendingMessages() === 0), 5000, 'the agents\' outboxes to drain');
+    await new Promise((r) => setTimeout(r, 100));
+    const report = buildComparison(store.results(), store.devices());
+    return { report, targets: store.jobTargets(jobId), broker: url, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    for (const a of agents) await a.stop().catch(() => undefined);
+    await coordinator.stop().catch(() => undefined);
+    await new Promise<void>((r) => broker.close(() => r()));
+    server.close();
+    rmSync(work, { recursive: true, force: true });
+    progress.done();
+  }
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`demo timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,231 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { migrate } from '../../core/sqlite-migrate.ts';
+import type { PayloadOf } from '../../core/protocol/messages.ts';
+import type { JobPlan } from '../../core/protocol/plan.ts';
+import type { ProbeRecord } from '../../core/results/probe-record.ts';
+import { FINAL_TARGET_STATES, type Dispatch, type DeviceRow, type FleetStore, type JobTargetRow, type NewJob, type ResultRow, type StoredResult, type TargetState } from './store.ts';
+
+const MIGRATIONS = [
+  `CREATE TABLE devices (
+     device_id TEXT PRIMARY KEY,
+     profile TEXT NOT NULL,
+     allowed TEXT NOT NULL,
+     first_seen_ms INTEGER NOT NULL,
+     last_seen_ms INTEGER NOT NULL,
+     online INTEGER NOT NULL DEFAULT 0,
+     heartbeat TEXT,
+     out_seq INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE jobs (
+     job_id TEXT PRIMARY KEY,
+     plan TEXT NOT NULL,
+     created_ms INTEGER NOT NULL,
+     timeout_s REAL NOT NULL,
+     max_attempts INTEGER NOT NULL
+   );
+   CREATE TABLE job_targets (
+     job_id TEXT NOT NULL REFERENCES jobs(job_id),
+     device_id TEXT NOT NULL,
+     state TEXT NOT NULL,
+     attempt INTEGER NOT NULL DEFAULT 0,
+     done INTEGER NOT NULL DEFAULT 0,
+     total INTEGER NOT NULL DEFAULT 0,
+     detail TEXT,
+     progress_seq INTEGER NOT NULL DEFAULT -1,
+     activity_ms INTEGER,
+     PRIMARY KEY (job_id, device_id)
+   );
+   CREATE TABLE results (
+     id INTEGER PRIMARY KEY,
+     message_id TEXT NOT NULL UNIQUE,
+     device_id TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     sent_at TEXT NOT NULL,
+     job_id TEXT NOT NULL,
+     record_key TEXT NOT NULL,
+     probe TEXT NOT NULL,
+     model_name TEXT NOT NULL,
+     variant_name TEXT NOT NULL,
+     record TEXT NOT NULL,
+     received_ms INTEGER NOT NULL,
+     UNIQUE (device_id, job_id, record_key)
+   );
+   CREATE INDEX results_by_model ON results (model_name, variant_name, probe);
+   CREATE TABLE rejected_messages (
+     id INTEGER PRIMARY KEY,
+     topic TEXT NOT NULL,
+     device_id TEXT,
+     message_id TEXT,
+     reason TEXT NOT NULL,
+     received_ms INTEGER NOT NULL
+   );`,
+];
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const FINAL_SQL = FINAL_TARGET_STATES.map((s) => `'${s}'`).join(', ');
+
+/** The SQLite engine: WAL so `edgeprobe report` and `jobs submit` can read and write while the coordinator runs. */
+export class SqliteStore implements FleetStore {
+  private readonly db: Database.Database;
+  private readonly stmts;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db, MIGRATIONS);
+    const d = this.db;
+    this.stmts = {
+      insertResult: d.prepare(`INSERT OR IGNORE INTO results (message_id, device_id, seq, sent_at, job_id, record_key, probe, model_name, variant_name, record, received_ms)
+        VALUES (@messageId, @deviceId, @seq, @sentAt, @jobId, @recordKey, @probe, @modelName, @variantName, @record, @receivedMs)`),
+      touchTarget: d.prepare(`UPDATE job_targets SET activity_ms = ? WHERE job_id = ? AND device_id = ? AND state NOT IN (${FINAL_SQL})`),
+      touchDevice: d.prepare('UPDATE devices SET last_seen_ms = ? WHERE device_id = ?'),
+      known: d.prepare('SELECT 1 FROM devices WHERE device_id = ?'),
+    };
+  }
+
+  ingestResults(rows: ResultRow[], nowMs: number): { inserted: number; duplicates: number } {
+    return this.db.transaction(() => {
+      let inserted = 0;
+      const touched = new Set<string>();
+      for (const r of rows) {
+        const res = this.stmts.insertResult.run({
+          messageId: r.messageId, deviceId: r.deviceId, seq: r.seq, sentAt: r.sentAt, jobId: r.jobId, recordKey: r.recordKey,
+          probe: r.record.probe, modelName: r.record.model.name, variantName: r.record.variant.name, record: JSON.stringify(r.record), receivedMs: nowMs,
+        });
+        inserted += res.changes;
+        touched.add(`${r.jobId}\u0000${r.deviceId}`);
+      }
+      for (const key of touched) {
+        const [jobId, deviceId] = key.split('\u0000');
+        this.stmts.touchTarget.run(nowMs, jobId, deviceId);
+        this.stmts.touchDevice.run(nowMs, deviceId);
+      }
+      return { inserted, duplicates: rows.length - inserted };
+    })();
+  }
+
+  isKnownDevice(deviceId: string): boolean {
+    return this.stmts.known.get(deviceId) !== undefined;
+  }
+
+  registerDevice(deviceId: string, p: PayloadOf<'register'>, nowMs: number): void {
+    this.db.prepare(`INSERT INTO devices (device_id, profile, allowed, first_seen_ms, last_seen_ms, online) VALUES (?, ?, ?, ?, ?, 1)
+      ON CONFLICT (device_id) DO UPDATE SET profile = excluded.profile, allowed = excluded.allowed, last_seen_ms = excluded.last_seen_ms, online = 1`)
+      .run(deviceId, JSON.stringify(p.profile), JSON.stringify(p.allowed), nowMs, nowMs);
+  }
+
+  setOnline(deviceId: string, online: boolean, nowMs: number): void {
+    this.db.prepare('UPDATE devices SET online = ?, last_seen_ms = MAX(last_seen_ms, ?) WHERE device_id = ?').run(online ? 1 : 0, nowMs, deviceId);
+  }
+
+  recordHeartbeat(deviceId: string, hb: PayloadOf<'heartbeat'>, nowMs: number): void {
+    this.db.prepare('UPDATE devices SET heartbeat = ?, last_seen_ms = ?, online = 1 WHERE device_id = ?').run(JSON.stringify(hb), nowMs, deviceId);
+    if (hb.activeJobId) this.stmts.touchTarget.run(nowMs, hb.activeJobId, deviceId);
+  }
+
+  recordProgress(deviceId: string, seq: number, p: PayloadOf<'progress'>, nowMs: number): void {
+    // 'accepted'/'running' never overwrite a final state; done/total 0 means "state only" (a repeated final state)
+    this.db.prepare(`UPDATE job_targets SET state = @state, progress_seq = @seq, activity_ms = @now, detail = COALESCE(@detail, detail),
+        done = CASE WHEN @total > 0 THEN @done ELSE done END, total = CASE WHEN @total > 0 THEN @total ELSE total END
+      WHERE job_id = @jobId AND device_id = @deviceId AND progress_seq < @seq
+        AND (state NOT IN (${FINAL_SQL}) OR @state IN (${FINAL_SQL}))`)
+      .run({ state: p.state, seq, now: nowMs, detail: p.detail ?? null, done: p.done, total: p.total, jobId: p.jobId, deviceId });
+    this.stmts.touchDevice.run(nowMs, deviceId);
+  }
+
+  recordRejected(topic: string, deviceId: string | null, messageId: string | null, reason: string, nowMs: number): void {
+    this.db.prepare('INSERT INTO rejected_messages (topic, device_id, message_id, reason, received_ms) VALUES (?, ?, ?, ?, ?)').run(topic, deviceId, messageId, reason.slice(0, 2000), nowMs);
+  }
+
+  createJob(job: NewJob, nowMs: number): void {
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO jobs (job_id, plan, created_ms, timeout_s, max_attempts) VALUES (?, ?, ?, ?, ?)')
+        .run(job.jobId, JSON.stringify(job.plan), nowMs, job.timeoutS, job.maxAttempts);
+      const t = this.db.prepare("INSERT INTO job_targets (job_id, device_id, state) VALUES (?, ?, 'queued')");
+      for (const d of job.devices) t.run(job.jobId, d);
+    })();
+  }
+
+  claimDispatches(nowMs: number): Dispatch[] {
+    return this.db.transaction(() => {
+      const rows = this.db.prepare<[], { jobId: string; deviceId: string; attempt: number; plan: string }>(
+        `SELECT t.job_id AS jobId, t.device_id AS deviceId, t.attempt, j.plan FROM job_targets t
+         JOIN jobs j ON j.job_id = t.job_id JOIN devices d ON d.device_id = t.device_id
+         WHERE t.state = 'queued' AND d.online = 1 ORDER BY j.created_ms`).all();
+      const mark = this.db.prepare("UPDATE job_targets SET state = 'dispatched', attempt = ?, activity_ms = ? WHERE job_id = ? AND device_id = ? AND state = 'queued'");
+      const seq = this.db.prepare<[string], { out_seq: number }>('UPDATE devices SET out_seq = out_seq + 1 WHERE device_id = ? RETURNING out_seq');
+      return rows.map((r) => {
+        mark.run(r.attempt + 1, nowMs, r.jobId, r.deviceId);
+        return { jobId: r.jobId, deviceId: r.deviceId, attempt: r.attempt + 1, plan: JSON.parse(r.plan) as JobPlan, seq: seq.get(r.deviceId)!.out_seq };
+      });
+    })();
+  }
+
+  expireSilent(nowMs: number): { retried: number; timedOut: number } {
+    return this.db.transaction(() => {
+      const silent = `FROM job_targets t JOIN jobs j ON j.job_id = t.job_id
+        WHERE t.state IN ('dispatched', 'accepted', 'running') AND t.activity_ms < @now - j.timeout_s * 1000`;
+      const timedOut = this.db.prepare(`UPDATE job_targets SET state = 'timed-out', detail = 'no progress within the timeout after ' || attempt || ' attempt(s)'
+        WHERE rowid IN (SELECT t.rowid ${silent} AND t.attempt >= j.max_attempts)`).run({ now: nowMs }).changes;
+      const retried = this.db.prepare(`UPDATE job_targets SET state = 'queued'
+        WHERE rowid IN (SELECT t.rowid ${silent} AND t.attempt < j.max_attempts)`).run({ now: nowMs }).changes;
+      return { retried, timedOut };
+    })();
+  }
+
+  cancelJob(jobId: string, nowMs: number): Array<{ deviceId: string; seq: number }> {
+    return this.db.transaction(() => {
+      const open = this.db.prepare<[string], { deviceId: string }>(`SELECT device_id AS deviceId FROM job_targets WHERE job_id = ? AND state NOT IN (${FINAL_SQL})`).all(jobId);
+      this.db.prepare(`UPDATE job_targets SET state = 'cancelled', detail = 'cancelled by the operator', activity_ms = ? WHERE job_id = ? AND state NOT IN (${FINAL_SQL})`).run(nowMs, jobId);
+      const seq = this.db.prepare<[string], { out_seq: number }>('UPDATE devices SET out_seq = out_seq + 1 WHERE device_id = ? RETURNING out_seq');
+      return open.map((o) => ({ deviceId: o.deviceId, seq: seq.get(o.deviceId)!.out_seq }));
+    })();
+  }
+
+  devices(): DeviceRow[] {
+    const rows = this.db.prepare<[], { deviceId: string; profile: string; allowed: string; first: number; last: number; online: number; heartbeat: string | null }>(
+      'SELECT device_id AS deviceId, profile, allowed, first_seen_ms AS first, last_seen_ms AS last, online, heartbeat FROM devices ORDER BY device_id').all();
+    return rows.map((r) => ({
+      deviceId: r.deviceId, profile: JSON.parse(r.profile), allowed: JSON.parse(r.allowed), firstSeen: iso(r.first), lastSeen: iso(r.last),
+      online: r.online === 1, heartbeat: r.heartbeat ? JSON.parse(r.heartbeat) : null,
+    }));
+  }
+
+  jobTargets(jobId?: string): JobTargetRow[] {
+    const rows = this.db.prepare<[string | null, string | null], Omit<JobTargetRow, 'createdAt'> & { created: number }>(
+      `SELECT t.job_id AS jobId, t.device_id AS deviceId, t.state AS state, t.attempt, t.done, t.total, t.detail, j.created_ms AS created
+       FROM job_targets t JOIN jobs j ON j.job_id = t.job_id WHERE (? IS NULL OR t.job_id = ?) ORDER BY j.created_ms, t.device_id`).all(jobId ?? null, jobId ?? null);
+    return rows.map(({ created, ...r }) => ({ ...r, state: r.state as TargetState, createdAt: iso(created) }));
+  }
+
+  results(): StoredResult[] {
+    const rows = this.db.prepare<[], { messageId: string; deviceId: string; seq: number; sentAt: string; jobId: string; recordKey: string; record: string; received: number }>(
+      `SELECT message_id AS messageId, device_id AS deviceId, seq, sent_at AS sentAt, job_id AS jobId, record_key AS recordKey, record, received_ms AS received
+       FROM results ORDER BY id`).all();
+    return rows.map(({ record, received, ...r }) => ({ ...r, record: JSON.parse(record) as ProbeRecord, receivedAt: iso(received) }));
+  }
+
+  counts(): { results: number; rejected: number; devices: number } {
+    const one = (sql: string): number => (this.db.prepare<[], { n: number }>(sql).get()!).n;
+    return { results: one('SELECT COUNT(*) AS n FROM results'), rejected: one('SELECT COUNT(*) AS n FROM rejected_messages'), devices: one('SELECT COUNT(*) AS n FROM devices') };
+  }
+
+  rejected(limit: number): Array<{ topic: string; deviceId: string | null; reason: string; receivedAt: string }> {
+    return this.db.prepare<[number], { topic: string; deviceId: string | null; reason: string; received: number }>(
+      'SELECT topic, device_id AS deviceId, reason, received_ms AS received FROM rejected_messages ORDER BY id DESC LIMIT ?').all(limit)
+      .map(({ received, ...r }) => ({ ...r, receivedAt: iso(received) }));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+export function openStore(path: string): FleetStore {
+  return new SqliteStore(path);
+}

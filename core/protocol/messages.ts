@@ -1,0 +1,105 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { ProbeKind, ProbeRecord } from '../results/probe-record.ts';
+import { JobPlan } from './plan.ts';
+import { DEVICE_ID_PATTERN, PROTOCOL_VERSION, type TopicKind } from './topics.ts';
+
+/** Largest message either side accepts (bytes of the UTF-8 JSON); a ProbeRecord's `data` must fit in it. */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+
+const UUID = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+const ISO_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$';
+const JobId = Type.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$' });
+const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });
+
+export const DeviceProfile = Type.Object({
+  hostname: Type.String({ maxLength: 256 }),
+  platform: Type.String({ maxLength: 64 }),
+  arch: Type.String({ maxLength: 64 }),
+  cpuModel: Type.String({ maxLength: 256 }),
+  cores: Type.Integer({ minimum: 0 }),
+  memoryBytes: Type.Number({ minimum: 0 }),
+  nodeVersion: Type.String({ maxLength: 64 }),
+  agentVersion: Type.String({ maxLength: 64 }),
+});
+export type DeviceProfile = Static<typeof DeviceProfile>;
+
+export const RegisterPayload = Type.Object({
+  profile: DeviceProfile,
+  /** what this agent's config allows, so a coordinator can show it; the agent still checks every job itself */
+  allowed: Type.Object({
+    models: Type.Array(Type.Object({ name: Type.String(), sha256: Type.Union([Sha256, Type.Null()]) }), { maxItems: 256 }),
+    probes: Type.Array(ProbeKind),
+  }),
+});
+export const StatusPayload = Type.Object({ state: Type.Union([Type.Literal('online'), Type.Literal('offline')]) });
+export const HeartbeatPayload = Type.Object({
+  loadPercent: Type.Number(),
+  memUsedBytes: Type.Number({ minimum: 0 }),
+  memTotalBytes: Type.Number({ minimum: 0 }),
+  /** null where the OS exposes no sensor (most VMs and containers) */
+  temperatureC: Type.Union([Type.Number(), Type.Null()]),
+  rssBytes: Type.Number({ minimum: 0 }),
+  uptimeS: Type.Number({ minimum: 0 }),
+  outboxPending: Type.Integer({ minimum: 0 }),
+  activeJobId: Type.Union([JobId, Type.Null()]),
+});
+export const JobState = Type.Union([
+  Type.Literal('accepted'), Type.Literal('running'), Type.Literal('completed'),
+  Type.Literal('failed'), Type.Literal('rejected'), Type.Literal('cancelled'),
+]);
+export type JobState = Static<typeof JobState>;
+export const ProgressPayload = Type.Object({
+  jobId: JobId,
+  attempt: Type.Integer({ minimum: 1 }),
+  state: JobState,
+  done: Type.Integer({ minimum: 0 }),
+  total: Type.Integer({ minimum: 0 }),
+  detail: Type.Optional(Type.String({ maxLength: 2000 })),
+});
+export const ResultsPayload = Type.Object({
+  jobId: JobId,
+  /** unique within the job on this device (model/variant/probe/index): a resend never makes a second row */
+  recordKey: Type.String({ minLength: 1, maxLength: 512 }),
+  record: ProbeRecord,
+});
+export const JobPayload = Type.Object({ jobId: JobId, attempt: Type.Integer({ minimum: 1 }), plan: JobPlan });
+export const JobCancelPayload = Type.Object({ jobId: JobId });
+
+export const MESSAGE_PAYLOADS = {
+  register: RegisterPayload,
+  status: StatusPayload,
+  heartbeat: HeartbeatPayload,
+  progress: ProgressPayload,
+  results: ResultsPayload,
+  job: JobPayload,
+  'job-cancel': JobCancelPayload,
+} as const satisfies Record<string, TSchema>;
+export type MessageType = keyof typeof MESSAGE_PAYLOADS;
+export type PayloadOf<T extends MessageType> = Static<(typeof MESSAGE_PAYLOADS)[T]>;
+
+/** Which message types may appear on which topic kind. */
+export const TYPES_ON_TOPIC: Record<TopicKind, readonly MessageType[]> = {
+  register: ['register'],
+  status: ['status'],
+  heartbeat: ['heartbeat'],
+  progress: ['progress'],
+  results: ['results'],
+  jobs: ['job', 'job-cancel'],
+};
+
+export const Envelope = Type.Object({
+  schemaVersion: Type.Literal(PROTOCOL_VERSION),
+  messageId: Type.String({ pattern: UUID }),
+  deviceId: Type.String({ pattern: DEVICE_ID_PATTERN }),
+  sentAt: Type.String({ pattern: ISO_TIME }),
+  /** per device and sender, increasing; persisted by the agent so it keeps increasing across restarts */
+  seq: Type.Integer({ minimum: 0 }),
+  type: Type.Union(Object.keys(MESSAGE_PAYLOADS).map((k) => Type.Literal(k))),
+  payload: Type.Unknown(),
+});
+export type Envelope = Static<typeof Envelope>;
+
+export interface Message<T extends MessageType = MessageType> extends Omit<Envelope, 'type' | 'payload'> {
+  type: T;
+  payload: PayloadOf<T>;
+}

@@ -1,0 +1,50 @@
+/**
+ * MQTT topics of protocol v1. Every device topic sits under `edgeprobe/v1/devices/<deviceId>/` so a
+ * broker ACL can pin a device to its own subtree with `%u` (the device id is its MQTT username).
+ */
+export const PROTOCOL_VERSION = 1;
+export const TOPIC_ROOT = 'edgeprobe/v1/devices';
+
+/** Device ids double as MQTT usernames and topic levels: no wildcards, slashes or spaces. */
+export const DEVICE_ID_PATTERN = '^[a-zA-Z0-9_-]{1,64}$';
+const DEVICE_ID_RE = new RegExp(DEVICE_ID_PATTERN);
+
+/** What devices publish. */
+export const DEVICE_TOPIC_KINDS = ['register', 'status', 'heartbeat', 'progress', 'results'] as const;
+export type DeviceTopicKind = (typeof DEVICE_TOPIC_KINDS)[number];
+/** What the coordinator publishes to one device. */
+export type CoordinatorTopicKind = 'jobs';
+export type TopicKind = DeviceTopicKind | CoordinatorTopicKind;
+
+/**
+ * Retained kinds: a coordinator that subscribes later (first start, new database, broker restart
+ * without persistence) still gets every device's latest profile and online state.
+ */
+export const RETAINED_KINDS: readonly TopicKind[] = ['register', 'status'];
+
+export function isValidDeviceId(id: string): boolean {
+  return DEVICE_ID_RE.test(id);
+}
+
+export function deviceTopic(deviceId: string, kind: TopicKind): string {
+  if (!isValidDeviceId(deviceId)) throw new Error(`invalid device id ${JSON.stringify(deviceId)}`);
+  return `${TOPIC_ROOT}/${deviceId}/${kind}`;
+}
+
+/** Subscriptions of the coordinator: one per device-published kind, so it never receives its own job messages. */
+export function coordinatorSubscriptions(): string[] {
+  return DEVICE_TOPIC_KINDS.map((k) => `${TOPIC_ROOT}/+/${k}`);
+}
+
+export interface ParsedTopic { deviceId: string; kind: TopicKind }
+
+/** Splits a protocol topic; undefined for anything outside protocol v1. */
+export function parseTopic(topic: string): ParsedTopic | undefined {
+  const prefix = `${TOPIC_ROOT}/`;
+  if (!topic.startsWith(prefix)) return undefined;
+  const rest = topic.slice(prefix.length).split('/');
+  if (rest.length !== 2 || !isValidDeviceId(rest[0])) return undefined;
+  const kind = rest[1] as TopicKind;
+  if (kind !== 'jobs' && !(DEVICE_TOPIC_KINDS as readonly string[]).includes(kind)) return undefined;
+  return { deviceId: rest[0], kind };
+}

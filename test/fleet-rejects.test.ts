@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import mqtt, { type MqttClient } from 'mqtt';
+import { encodeMessage, makeMessage } from '../core/protocol/codec.ts';
+import { deviceTopic } from '../core/protocol/topics.ts';
+import { openStore } from '../coordinator/store/sqlite-store.ts';
+import type { FleetStore } from '../coordinator/store/store.ts';
+import { ensureGeneratedModel } from '../models/generated-models.ts';
+import { CliProcess, killAllCliProcesses, waitUntil } from './helpers/fleet-processes.ts';
+import { Mosquitto, needsMosquitto } from './helpers/mosquitto.ts';
+import { jsonResult, runCli } from './helpers/run-cli.ts';
+
+const heartbeat = { loadPercent: 1, memUsedBytes: 1, memTotalBytes: 2, temperatureC: null, rssBytes: 1, uptimeS: 1, outboxPending: 0, activeJobId: null };
+
+// Bad input, one kind per test, against real processes: each is rejected and logged, and the receiver keeps running.
+describe('fleet rejects bad messages and plans', { skip: needsMosquitto }, () => {
+  let broker: Mosquitto;
+  let work: string;
+  let db: string;
+  let store: FleetStore;
+  let coordinator: CliProcess;
+  let agent: CliProcess;
+  let client: MqttClient;
+
+  const rejectedWith = async (pattern: RegExp): Promise<void> => {
+    await waitUntil(() => store.rejected(50).some((r) => pattern.test(r.reason)), 10_000, `a rejection matching ${pattern}`);
+    await coordinator.waitFor(new RegExp(`rejected message.*${pattern.source}`));
+    assert.ok(coordinator.alive, 'the coordinator keeps running');
+  };
+  const submit = (plan: unknown): string => {
+    const path = join(work, `plan-${Date.now()}.json`);
+    writeFileSync(path, JSON.stringify(plan));
+    const run = runCli(['jobs', 'submit', '--devices', 'dev-r', '--plan', path, '--db', db, '--broker', broker.url, '--json']);
+    assert.equal(run.status, 0, run.stderr);
+    return jsonResult<{ jobId: string }>(run).jobId;
+  };
+  const target = (jobId: string) => store.jobTargets(jobId)[0];
+
+  before(async () => {
+    ensureGeneratedModel('tiny');
+    work = mkdtempSync(join(tmpdir(), 'edgeprobe-fleet-rejects-'));
+    db = join(work, 'fleet.sqlite');
+    const cfg = join(work, 'agent.json');
+    writeFileSync(cfg, JSON.stringify({ models: [{ name: 'tiny', generated: 'tiny' }], probes: ['benchmark'], heartbeatS: 1 }));
+    broker = await Mosquitto.start();
+    coordinator = new CliProcess('coordinator', ['coordinator', '--broker', broker.url, '--db', db, '--dispatch-interval', '0.5']);
+    await coordinator.waitFor(/coordinator listening/);
+    store = openStore(db);
+    agent = new CliProcess('dev-r', ['agent', '--broker', broker.url, '--device-id', 'dev-r', '--config', cfg, '--state-dir', join(work, 'dev-r')]);
+    await waitUntil(() => store.devices().some((d) => d.deviceId === 'dev-r' && d.online), 20_000, 'dev-r registered');
+    client = await mqtt.connectAsync(broker.url, { clientId: 'edgeprobe-test-intruder' });
+  });
+
+  after(async () => {
+    await client?.endAsync();
+    await killAllCliProcesses();
+    store?.close();
+    await broker?.dispose();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  test('malformed JSON', async () => {
+    await client.publishAsync(deviceTopic('dev-r', 'results'), '{"schemaVersion": 1, "messageId": ', { qos: 1 });
+    await rejectedWith(/malformed JSON/);
+  });
+
+  test('wrong schema version', async () => {
+    const msg = { ...makeMessage('dev-r', 1, 'heartbeat', heartbeat), schemaVersion: 2 };
+    await client.publishAsync(deviceTopic('dev-r', 'heartbeat'), JSON.stringify(msg), { qos: 1 });
+    await rejectedWith(/unsupported schemaVersion 2/);
+  });
+
+  test('oversized payload', async () => {
+    const big = JSON.stringify({ ...makeMessage('dev-r', 1, 'heartbeat', heartbeat), padding: 'x'.repeat(300 * 1024) });
+    await client.publishAsync(deviceTopic('dev-r', 'heartbeat'), big, { qos: 1 });
+    await rejectedWith(/oversized: \d+ bytes > limit 262144/);
+  });
+
+  test('payload that breaks its schema', async () => {
+    const msg = makeMessage('dev-r', 1, 'heartbeat', { ...heartbeat, loadPercent: 'high' as unknown as number });
+    await client.publishAsync(deviceTopic('dev-r', 'heartbeat'), JSON.stringify(msg), { qos: 1 });
+    await rejectedWith(/bad heartbeat payload: payload\/loadPercent/);
+  });
+
+  test('unknown device', async () => {
+    await client.publishAsync(deviceTopic('ghost', 'heartbeat'), encodeMessage(makeMessage('ghost', 1, 'heartbeat', heartbeat)), { qos: 1 });
+    await rejectedWith(/unknown device ghost/);
+    assert.ok(!store.devices().some((d) => d.deviceId === 'ghost'));
+  });
+
+  test('malformed job message on an agent\'s jobs topic', async () => {
+    await client.publishAsync(deviceTopic('dev-r', 'jobs'), 'rm -rf /', { qos: 1 });
+    await agent.waitFor(/rejected message.*malformed JSON/);
+    assert.ok(agent.alive);
+  });
+
+  test('a job whose plan the agent does not allow is rejected; the agent keeps running', async () => {
+    const bad = submit({ models: [{ name: 'secret-model' }], variants: ['fp32'], probes: ['benchmark'] });
+    await waitUntil(() => target(bad)?.state === 'rejected', 20_000, 'the plan rejected');
+    assert.match(target(bad).detail ?? '', /model secret-model is not allowed/);
+    await agent.waitFor(/job rejected/);
+    const probe = submit({ models: [{ name: 'tiny' }], variants: ['fp32'], probes: ['attention'] });
+    await waitUntil(() => target(probe)?.state === 'rejected', 20_000, 'the probe rejected');
+    assert.match(target(probe).detail ?? '', /probe attention is not allowed/);
+    // after all of the above both sides still work: a good job completes
+    const good = submit({ models: [{ name: 'tiny' }], variants: ['fp32'], probes: ['benchmark'], benchmark: { runs: 2 } });
+    await waitUntil(() => target(good)?.state === 'completed', 30_000, 'a good job completes');
+    assert.ok(agent.alive && coordinator.alive);
+  });
+
+  test('a plan file that breaks the plan schema is refused at submit with a clear error', () => {
+    const path = join(work, 'bad-plan.json');
+    writeFileSync(path, JSON.stringify({ models: [{ name: 'tiny' }], variants: ['fp64'], probes: ['benchmark'], command: 'ls' }));
+    const run = runCli(['jobs', 'submit', '--devices', 'dev-r', '--plan', path, '--db', db]);
+    assert.equal(run.status, 2);
+    assert.match(run.stderr, /error: plan .*bad-plan\.json: field/);
+    assert.match(run.stderr, /fix: /);
+    assert.doesNotMatch(run.stderr, /at .*\.ts:\d+/, 'no stack trace');
+  });
+});

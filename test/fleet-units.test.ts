@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { loadAgentConfig, type AgentConfig } from '../agent/config/agent-config.ts';
+import { checkPlan } from '../agent/jobs/plan-check.ts';
+import { fp32OnlyProvider } from '../agent/jobs/variant-provider.ts';
+import { JobStore } from '../agent/state/job-store.ts';
+import { Outbox } from '../agent/state/outbox.ts';
+import { openStateDb } from '../agent/state/state-db.ts';
+import { isUserError } from '../core/errors.ts';
+import { RandomProjection } from '../core/numeric/random-projection.ts';
+import { elementwiseMedian } from '../core/numeric/vectors.ts';
+import { decodeMessage, encodeMessage, makeMessage } from '../core/protocol/codec.ts';
+import { MAX_MESSAGE_BYTES } from '../core/protocol/messages.ts';
+import { deviceTopic, parseTopic } from '../core/protocol/topics.ts';
+import type { ProbeRecord } from '../core/results/probe-record.ts';
+import { crossDeviceConsistency } from '../coordinator/report/consistency.ts';
+import { SqliteStore } from '../coordinator/store/sqlite-store.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-fleet-units-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+const SHA = 'a'.repeat(64);
+const record = (): ProbeRecord => ({
+  recordVersion: 1, probe: 'benchmark', model: { name: 'm', sha256: SHA }, variant: { name: 'fp32', sha256: SHA },
+  verdict: { status: 'measured', summary: 's' }, durationS: 0.1, createdAt: new Date().toISOString(), data: {},
+});
+
+describe('protocol', () => {
+  test('topics round-trip and refuse ids that could escape a device subtree', () => {
+    assert.equal(deviceTopic('pi-01', 'results'), 'edgeprobe/v1/devices/pi-01/results');
+    assert.deepEqual(parseTopic('edgeprobe/v1/devices/pi-01/jobs'), { deviceId: 'pi-01', kind: 'jobs' });
+    assert.equal(parseTopic('edgeprobe/v1/devices/pi-01/other'), undefined);
+    assert.equal(parseTopic('edgeprobe/v2/devices/pi-01/results'), undefined);
+    assert.throws(() => deviceTopic('a/+', 'results'));
+    assert.throws(() => deviceTopic('x'.repeat(65), 'results'));
+  });
+
+  test('a valid message decodes to its typed payload', () => {
+    const msg = makeMessage('pi-01', 7, 'results', { jobId: 'job-1', recordKey: 'm/fp32/benchmark/0', record: record() });
+    const r = decodeMessage(deviceTopic('pi-01', 'results'), Buffer.from(encodeMessage(msg)));
+    assert.ok(r.ok);
+    assert.equal(r.message.seq, 7);
+    assert.equal(r.message.type, 'results');
+  });
+
+  test('each kind of bad message is refused with its reason', () => {
+    const topic = deviceTopic('pi-01', 'status');
+    const ok = makeMessage('pi-01', 1, 'status', { state: 'online' });
+    const reason = (t: string, raw: string): string => { const r = decodeMessage(t, raw); assert.ok(!r.ok); return r.reason; };
+    assert.match(reason(topic, '{nope'), /malformed JSON/);
+    assert.match(reason(topic, JSON.stringify({ ...ok, schemaVersion: 3 })), /unsupported schemaVersion 3/);
+    assert.match(reason(topic, 'x'.repeat(MAX_MESSAGE_BYTES + 1)), /oversized/);
+    assert.match(reason(topic, JSON.stringify({ ...ok, messageId: 'not-a-uuid' })), /envelope\/messageId/);
+    assert.match(reason(deviceTopic('pi-02', 'status'), JSON.stringify(ok)), /does not match topic device pi-02/);
+    assert.match(reason(deviceTopic('pi-01', 'results'), JSON.stringify(ok)), /status message is not allowed on the results topic/);
+    assert.match(reason(topic, JSON.stringify({ ...ok, payload: { state: 'asleep' } })), /bad status payload/);
+    assert.match(reason('other/topic', JSON.stringify(ok)), /not a protocol v1 topic/);
+  });
+
+  test('a job plan cannot smuggle a command or a path', () => {
+    const job = (plan: unknown): boolean => decodeMessage(deviceTopic('pi-01', 'jobs'), JSON.stringify(makeMessage('pi-01', 1, 'job', { jobId: 'j1', attempt: 1, plan } as never))).ok;
+    assert.ok(job({ models: [{ name: 'demo' }], variants: ['fp32'], probes: ['benchmark'] }));
+    assert.ok(!job({ models: [{ name: 'demo' }], variants: ['fp32'], probes: ['benchmark'], command: 'sh -c x' }));
+    assert.ok(!job({ models: [{ name: '../../etc/passwd' }], variants: ['fp32'], probes: ['benchmark'] }));
+    assert.ok(!job({ models: [{ name: 'demo' }], variants: ['fp8'], probes: ['benchmark'] }));
+  });
+});
+
+describe('agent', () => {
+  const config: AgentConfig = { models: [{ name: 'demo', generated: 'demo', sha256: SHA }], probes: ['benchmark'], source: 'test' };
+
+  test('plans are checked against the config: model, sha256 pin, variant, probe', () => {
+    const base = { models: [{ name: 'demo' }], variants: ['fp32' as const], probes: ['benchmark' as const] };
+    assert.deepEqual(checkPlan(base, config, fp32OnlyProvider), { ok: true });
+    const reason = (p: typeof base): string => { const r = checkPlan(p, config, fp32OnlyProvider); assert.ok(!r.ok); return r.reason; };
+    assert.match(reason({ ...base, models: [{ name: 'other' }] }), /model other is not allowed/);
+    assert.match(reason({ ...base, models: [{ name: 'demo', sha256: 'b'.repeat(64) } as never] }), /pins sha256 b+ but this agent allows a+/);
+    assert.match(reason({ ...base, variants: ['fp16' as never] }), /variant fp16 is not available/);
+    assert.match(reason({ ...base, probes: ['attention' as never] }), /probe attention is not allowed/);
+  });
+
+  test('the outbox keeps messages until acknowledged and numbers them in order across reopen', () => {
+    const dir = join(tmp, 'agent-state');
+    let db = openStateDb(dir);
+    let outbox = new Outbox(db, 'pi-01');
+    const jobs = new JobStore(db);
+    jobs.insert('j1', 1, { models: [{ name: 'demo' }], variants: ['fp32'], probes: ['benchmark'] }, 'running');
+    const a = outbox.enqueue(deviceTopic('pi-01', 'results'), 'results', { jobId: 'j1', recordKey: 'k0', record: record() }, () => jobs.markRecord('j1', 'k0'));
+    const b = outbox.enqueue(deviceTopic('pi-01', 'progress'), 'progress', { jobId: 'j1', attempt: 1, state: 'running', done: 1, total: 2 });
+    assert.ok(b.seq > a.seq);
+    // a failing side effect rolls the message back with it
+    assert.throws(() => outbox.enqueue(deviceTopic('pi-01', 'results'), 'results', { jobId: 'j1', recordKey: 'k0', record: record() }, () => jobs.markRecord('j1', 'k0')));
+    assert.equal(outbox.count(), 2);
+    const rows = outbox.pending(0, 10);
+    outbox.acknowledge(rows[0].id);
+    db.close();
+    db = openStateDb(dir); // "restart"
+    outbox = new Outbox(db, 'pi-01');
+    assert.deepEqual(outbox.pending(0, 10).map((r) => r.messageId), [b.messageId]);
+    assert.ok(outbox.nextSeq() > b.seq, 'sequence numbers keep increasing after a restart');
+    assert.deepEqual(new JobStore(db).unfinished().map((j) => j.jobId), ['j1']);
+    db.close();
+  });
+
+  test('a bad agent config is a UserError naming the file and field', () => {
+    const path = join(tmp, 'agent.json');
+    writeFileSync(path, JSON.stringify({ models: [{ name: 'x', path: 'models/x' }], probes: ['benchmark'] }));
+    assert.throws(() => loadAgentConfig(path), (e) => isUserError(e) && /agent\.json: field \/models\/0/.test(e.message));
+    writeFileSync(path, JSON.stringify({ models: [{ name: 'x', url: 'https://h/m.onnx', sha256: SHA, files: [{ name: 'tokenizer.json', url: 'https://h/t.json', sha256: SHA }] }], probes: ['benchmark'] }));
+    assert.equal(loadAgentConfig(path).models.length, 1, 'a URL model with pinned files is accepted');
+    assert.throws(() => loadAgentConfig(join(tmp, 'missing.json')), (e) => isUserError(e) && /not found/.test(e.message));
+  });
+});
+
+describe('coordinator store', () => {
+  const store = new SqliteStore(join(tmp, 'fleet.sqlite'));
+  after(() => store.close());
+  const profile = { hostname: 'h', platform: 'linux', arch: 'arm64', cpuModel: 'c', cores: 4, memoryBytes: 1, nodeVersion: 'v20', agentVersion: '0.1.0' };
+  const row = (messageId: string, recordKey: string) => ({ messageId, deviceId: 'pi-01', seq: 1, sentAt: new Date().toISOString(), jobId: 'j1', recordKey, record: record() });
+
+  test('ingest is idempotent by message id and by record key', () => {
+    store.registerDevice('pi-01', { profile, allowed: { models: [], probes: ['benchmark'] } }, 1000);
+    const id = (n: number): string => `00000000-0000-4000-8000-00000000000${n}`;
+    assert.deepEqual(store.ingestResults([row(id(1), 'k0'), row(id(2), 'k1')], 2000), { inserted: 2, duplicates: 0 });
+    // same message resent; and the same record under a new id (re-queued after a crash)
+    assert.deepEqual(store.ingestResults([row(id(1), 'k0'), row(id(3), 'k1')], 3000), { inserted: 0, duplicates: 2 });
+    assert.equal(store.counts().results, 2);
+  });
+
+  test('dispatch claims once, progress applies by sequence, silence retries then times out', () => {
+    store.createJob({ jobId: 'j2', plan: { models: [{ name: 'm' }], variants: ['fp32'], probes: ['benchmark'] }, devices: ['pi-01'], timeoutS: 10, maxAttempts: 2 }, 0);
+    const first = store.claimDispatches(1000);
+    assert.deepEqual(first.map((d) => [d.jobId, d.attempt]), [['j2', 1]]);
+    assert.deepEqual(store.claimDispatches(1000), [], 'a claimed target is not dispatched twice');
+    store.recordProgress('pi-01', 10, { jobId: 'j2', attempt: 1, state: 'running', done: 1, total: 2 }, 2000);
+    store.recordProgress('pi-01', 9, { jobId: 'j2', attempt: 1, state: 'accepted', done: 0, total: 0 }, 2001);
+    assert.equal(store.jobTargets('j2')[0].state, 'running', 'an older progress message does not win');
+    assert.deepEqual(store.expireSilent(2000 + 9_000), { retried: 0, timedOut: 0 });
+    assert.deepEqual(store.expireSilent(2000 + 11_000), { retried: 1, timedOut: 0 });
+    assert.equal(store.claimDispatches(13_100)[0].attempt, 2);
+    assert.deepEqual(store.expireSilent(13_100 + 11_000), { retried: 0, timedOut: 1 });
+    assert.equal(store.jobTargets('j2')[0].state, 'timed-out');
+  });
+
+  test('devices offline are not dispatched to', () => {
+    store.setOnline('pi-01', false, 50_000);
+    store.createJob({ jobId: 'j3', plan: { models: [{ name: 'm' }], variants: ['fp32'], probes: ['benchmark'] }, devices: ['pi-01'], timeoutS: 10, maxAttempts: 1 }, 50_000);
+    assert.deepEqual(store.claimDispatches(50_001), []);
+    store.setOnline('pi-01', true, 50_002);
+    assert.equal(store.claimDispatches(50_003).length, 1);
+  });
+});
+
+describe('cross-device consistency and its kernels', () => {
+  test('elementwise median: odd and even counts by hand', () => {
+    assert.deepEqual([...elementwiseMedian([[1, 10], [3, 30], [2, 20]])], [2, 20]);
+    assert.deepEqual([...elementwiseMedian([[1, 0], [3, 4]])], [2, 2]);
+  });
+
+  test('random projection is linear, seeded, and keeps lengths in expectation', () => {
+    const p = new RandomProjection(64, 32, 5);
+    const q = new RandomProjection(64, 32, 5);
+    const a = Array.from({ length: 64 }, (_, i) => Math.sin(i));
+    const b = Array.from({ length: 64 }, (_, i) => Math.cos(3 * i));
+    assert.deepEqual(p.project(a), q.project(a), 'same seed, same fingerprint on every device');
+    const sum = p.project(a.map((x, i) => x + 2 * b[i]));
+    const lin = p.project(a).map((x, i) => x + 2 * p.project(b)[i]);
+    sum.forEach((x, i) => assert.ok(Math.abs(x - lin[i]) < 1e-9));
+    // E[|Pv|^2] = |v|^2: averaged over 200 seeds the ratio is within a few percent of 1
+    let ratio = 0;
+    for (let s = 0; s < 200; s++) ratio += new RandomProjection(64, 32, s).project(a).reduce((t, x) => t + x * x, 0) / a.reduce((t, x) => t + x * x, 0);
+    assert.ok(Math.abs(ratio / 200 - 1) < 0.05, `mean ratio ${ratio / 200}`);
+  });
+
+  test('a planted deviation on one of three devices is flagged with the tolerance used', () => {
+    const base = [[1, 2, 3, 4], [2, 0, 1, 1]];
+    const off = base.map((v) => v.map((x) => x * 1.01)); // 1% relative drift
+    const r = crossDeviceConsistency([
+      { deviceId: 'a', vectors: base, exactSha256: 'x' },
+      { deviceId: 'b', vectors: base, exactSha256: 'x' },
+      { deviceId: 'c', vectors: off, exactSha256: 'y' },
+    ], 1e-3);
+    assert.equal(r.identical, false);
+    assert.deepEqual(r.outliers, ['c']);
+    assert.equal(r.tolerance, 1e-3);
+    // median = base, so c's relative L2 is exactly 0.01
+    assert.ok(Math.abs(r.drift.find((d) => d.deviceId === 'c')!.relL2 - 0.01) < 1e-12);
+    assert.equal(r.drift.find((d) => d.deviceId === 'a')!.relL2, 0);
+    const loose = crossDeviceConsistency([{ deviceId: 'a', vectors: base, exactSha256: 'x' }, { deviceId: 'c', vectors: off, exactSha256: 'y' }], 0.1);
+    assert.deepEqual(loose.outliers, [], 'within a looser tolerance nothing is flagged');
+    const two = crossDeviceConsistency([{ deviceId: 'a', vectors: base, exactSha256: 'x' }, { deviceId: 'c', vectors: off, exactSha256: 'y' }], 1e-3);
+    assert.deepEqual(two.outliers, ['a', 'c']);
+    assert.match(two.note ?? '', /third device/);
+  });
+});
+
+describe('fleet CLI user errors', () => {
+  test('bad flags and unknown devices end in error + fix lines, exit 2, no stack trace', async () => {
+    const { runCli } = await import('./helpers/run-cli.ts');
+    const db = join(tmp, 'cli.sqlite');
+    const cases: Array<[string[], RegExp]> = [
+      [['agent', '--broker', 'http://x', '--device-id', 'a'], /broker URL http:\/\/x is not an MQTT URL/],
+      [['agent', '--broker', 'mqtt://x', '--device-id', 'a/b'], /invalid --device-id "a\/b"/],
+      [['agent', '--broker', 'mqtt://x', '--device-id', 'a', '--config', join(tmp, 'nope.json')], /agent config not found/],
+      [['jobs', 'submit', '--devices', 'pi-9', '--plan', 'configs/plan.example.json', '--db', db], /device pi-9 has never registered/],
+      [['jobs', 'submit', '--devices', 'pi-9', '--plan', join(tmp, 'nope.json'), '--db', db], /plan file not found/],
+    ];
+    for (const [args, pattern] of cases) {
+      const run = runCli(args);
+      assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
+      assert.match(run.stderr, pattern);
+      assert.match(run.stderr, /\nfix: /);
+      assert.doesNotMatch(run.stderr, /\.ts:\d+:\d+/);
+    }
+  });
+});
