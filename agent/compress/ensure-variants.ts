@@ -32,7 +32,7 @@ export function fp16FormFor(executionProvider: string): Fp16Form {
 }
 
 /** Bumped when a rewrite changes, so cached variants made by older code are rebuilt. */
-const RECIPE_VERSION = 3;
+const RECIPE_VERSION = 4; // 4: tied masked-LM decoders reuse the embedding table's int8 rows
 
 interface Recipe {
   method: string;
