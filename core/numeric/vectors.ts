@@ -46,9 +46,19 @@ export function meanRows(data: Vec, width: number, start: number, end: number): 
   return out;
 }
 
-/** Indices of the k largest values, largest first (ties keep the lower index first). */
+/**
+ * Indices of the k largest values, largest first (ties keep the lower index first). One pass with a
+ * k-long sorted buffer: O(n k) worst case but ~O(n) for the k = 10 of the probes, instead of sorting n.
+ */
 export function topK(values: Vec, k: number): number[] {
-  const idx = Array.from({ length: values.length }, (_, i) => i);
-  idx.sort((i, j) => values[j] - values[i] || i - j);
-  return idx.slice(0, Math.min(k, idx.length));
+  const m = Math.min(k, values.length);
+  const idx: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    let pos: number;
+    if (idx.length < m) { idx.push(i); pos = idx.length - 1; } else if (v > values[idx[m - 1]]) { idx[m - 1] = i; pos = m - 1; } else continue;
+    // bubble up past strictly smaller values; equal values stay ahead (they have lower indices)
+    while (pos > 0 && values[idx[pos - 1]] < v) { idx[pos] = idx[pos - 1]; idx[pos - 1] = i; pos--; }
+  }
+  return idx;
 }
