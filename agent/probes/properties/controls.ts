@@ -70,7 +70,8 @@ export function categoryGroups(gold: Targets, labels: readonly string[] | undefi
     return { group: Int32Array.from(labels, (l) => idx.get(l)!), groups: names.length, source: `norm-set categories (${names.length})` };
   }
   const rows = gold.nonzero.map((index, i) => ({ index, value: Array.from(index, (b) => gold.values[i * gold.q + b]) }));
-  const km = kMeans(rows, gold.q, Math.min(clusters, gold.n), { seed });
+  // at least ~5 concepts per cluster on average, so small sets do not get singleton 'categories'
+  const km = kMeans(rows, gold.q, Math.max(2, Math.min(clusters, Math.floor(gold.n / 5))), { seed });
   return { group: km.assignment, groups: km.k, source: `k-means on the norms (k=${km.k})` };
 }
 
