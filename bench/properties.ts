@@ -3,7 +3,8 @@
  * properties suite (all controls, all layers) per norm set and for the three sets together, with peak
  * RSS; writes bench/results/properties.json (+ properties-records.json with the full records) and
  * prints the markdown tables used in docs/properties.md.
- * Usage: EDGEPROBE_SHARED=/work/shared npx tsx bench/properties.ts [--variants fp32,int8-dynamic] [--layers all]
+ * Usage: EDGEPROBE_SHARED=/work/shared npx tsx bench/properties.ts [--variants fp32,int8-dynamic] [--layers all] [--tag name]
+ * (--tag writes bench/results/properties-<tag>.json instead, e.g. for a reduced-layer budget run)
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -29,6 +30,8 @@ const md = loadModelDir(join(shared, 'models', 'wordnet-bert-small'));
 const progress = createProgress('lines');
 const cfg = loadPropertiesConfig();
 const rssMb = (): number => process.resourceUsage().maxRSS / 1024;
+const tag = arg('tag');
+const base = tag ? `properties-${tag}` : 'properties';
 const rows: Array<{ metric: string; value: number; unit: string; target?: string; pass?: boolean }> = [];
 
 // 1. PLSR (nested component search) + 10-fold CV on McRae, one layer, embeddings already computed
@@ -67,8 +70,8 @@ const notes = [
   `load average at the end: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} (the machine is shared)`,
 ];
 const cpu = cpus();
-writeFileSync(join(root, 'bench', 'results', 'properties.json'), `${JSON.stringify({ topic: 'properties', title: 'Property inference (PLSR, all controls)', when: new Date().toISOString(), machine: { cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, node: process.version }, rows, notes }, null, 2)}\n`);
-writeFileSync(join(root, 'bench', 'results', 'properties-records.json'), `${JSON.stringify(records, null, 1)}\n`);
+writeFileSync(join(root, 'bench', 'results', `${base}.json`), `${JSON.stringify({ topic: base, title: `Property inference (PLSR, all controls${tag ? `, ${tag}` : ''})`, when: new Date().toISOString(), machine: { cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, node: process.version }, rows, notes }, null, 2)}\n`);
+writeFileSync(join(root, 'bench', 'results', `${base}-records.json`), `${JSON.stringify(records, null, 1)}\n`);
 
 const table = controlsTableRows(records);
 const paper = [['norm set', 'source', 'Sys', 'Upper', 'Shuffle', 'Shuf-Upper', 'Rand'], ...Object.entries(PAPER_VALUES).map(([k, v]) => [k, 'paper', ...v.map(String)])];

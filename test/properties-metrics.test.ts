@@ -38,15 +38,14 @@ test('neighbourhood accuracy@k: the true concept among the k nearest gold vector
   // predictions: concept 0 predicted at [1,0.1,0] (nearest gold: concept 0) -> hit;
   // concept 1 predicted at [1,0,0] (nearest: concept 0) -> miss; concept 3 predicted at [0,0,1] -> miss
   const pred = Float64Array.from([1, 0.1, 0, 1, 0, 0, 0, 0, 1]);
-  assert.deepEqual(neighbourhoodHits(pred, [0, 1, 3], gold, 1), [1, 0, 0]);
+  assert.deepEqual(neighbourhoodHits(pred, [0, 1, 3], gold, 1).all, [1, 0, 0]);
   // with k = 2, concept 1's prediction [1,0,0]: cos to 0 = 1, to 3 = 0.707, to 1 = 0 -> still a miss
-  assert.deepEqual(neighbourhoodHits(pred, [0, 1, 3], gold, 2), [1, 0, 0]);
+  assert.deepEqual(neighbourhoodHits(pred, [0, 1, 3], gold, 2).all, [1, 0, 0]);
   // restricting candidates (other-category only) to {1, 2}: a prediction [1,0.1,0] of concept 1 has
   // cos 0.0995 to it and 0 to concept 2 -> hit at k=1, though concepts 0 and 3 (excluded) are nearer
-  assert.deepEqual(neighbourhoodHits(pred.subarray(0, 3), [1], gold, 1, () => [1, 2]), [1]);
-  assert.deepEqual(neighbourhoodHits(pred.subarray(0, 3), [1], gold, 1), [0]);
+  assert.deepEqual(neighbourhoodHits(pred.subarray(0, 3), [1], gold, 1, () => [1, 2]), { all: [0], restricted: [1] });
   // a constant prediction scores nothing, whatever the order
-  assert.deepEqual(neighbourhoodHits(new Float64Array(6), [0, 1], gold, 1), [0, 0]);
+  assert.deepEqual(neighbourhoodHits(new Float64Array(6), [0, 1], gold, 1).all, [0, 0]);
 });
 
 test('bootstrap CI over concepts brackets the mean and narrows with more concepts', () => {

@@ -42,15 +42,18 @@ export function scoreConcepts(predictions: Float64Array, gold: Targets, o: Score
     headline.push(o.metric === 'f1' ? f1AtK(pr, g, o.k) : conceptSpearman(pr, g));
   }
   const truth = Array.from({ length: n }, (_, i) => i);
-  const neighbourhood = neighbourhoodHits(predictions, truth, gold, o.neighbourhoodK);
-  let neighbourhoodOtherCategory: number[] | undefined;
+  let others: ((t: number) => readonly number[]) | undefined;
   if (o.group) {
     const group = o.group;
     const byGroup = new Map<number, number[]>();
-    group.forEach((g, i) => { const l = byGroup.get(g) ?? []; l.push(i); byGroup.set(g, l); });
-    const others = new Map([...byGroup.keys()].map((g) => [g, truth.filter((i) => group[i] !== g)]));
-    neighbourhoodOtherCategory = neighbourhoodHits(predictions, truth, gold, o.neighbourhoodK, (t) => others.get(group[t]));
+    group.forEach((g) => byGroup.set(g, []));
+    const lists = new Map([...byGroup.keys()].map((g) => [g, truth.filter((i) => group[i] !== g)]));
+    others = (t) => lists.get(group[t])!;
   }
+  // one pass gives NA against all concepts and against other-category concepts only
+  const na = neighbourhoodHits(predictions, truth, gold, o.neighbourhoodK, others);
+  const neighbourhood = na.all;
+  const neighbourhoodOtherCategory = na.restricted;
   const perAttribute = o.metric === 'spearman' ? attributeSpearman(predictions, gold.values, n, q) : undefined;
   return { headline, neighbourhood, neighbourhoodOtherCategory, perAttribute };
 }

@@ -39,30 +39,49 @@ export function attributeSpearman(predicted: Float64Array, gold: Float64Array, n
 /**
  * Neighbourhood accuracy@k: for prediction i (of concept truth[i]) 1 when the true concept is among
  * the k gold vectors most cosine-similar to the prediction, among the candidates (default all concepts;
- * `candidates(truth)` can restrict them, e.g. to the true one plus other-category concepts). Ties count
+ * `candidates(truth)` gives a second, restricted count, e.g. against other-category concepts only). Ties count
  * against the prediction, so a constant prediction cannot score by index order. The gold matrix is
  * read through its sparse structure (dot products over nonzeros), which keeps this O(nnz) per prediction.
  */
-export function neighbourhoodHits(predicted: Float64Array, truth: readonly number[], gold: Targets, k = 10, candidates?: (truth: number) => readonly number[] | undefined): number[] {
+export function neighbourhoodHits(predicted: Float64Array, truth: readonly number[], gold: Targets, k = 10, candidates?: (truth: number) => readonly number[] | undefined): { all: number[]; restricted?: number[] } {
   const { n, q } = gold;
   const goldNorm = new Float64Array(n);
   for (let j = 0; j < n; j++) { let s = 0; for (let b = 0; b < q; b++) s += gold.values[j * q + b] ** 2; goldNorm[j] = Math.sqrt(s); }
+  // the sparse part as flat CSR arrays: this loop runs n x nnz-per-row times per prediction
+  const rowPtr = new Int32Array(n + 1);
+  for (let j = 0; j < n; j++) rowPtr[j + 1] = rowPtr[j] + gold.nonzero[j].length;
+  const col = new Int32Array(rowPtr[n]);
+  const val = new Float64Array(rowPtr[n]);
+  for (let j = 0; j < n; j++) gold.nonzero[j].forEach((b, x) => { col[rowPtr[j] + x] = b; val[rowPtr[j] + x] = gold.sparse[j * q + b]; });
   const groups = gold.shift?.groups ?? 0;
   const dots = new Float64Array(n);
   const centroidDots = new Float64Array(groups);
-  return truth.map((t, i) => {
+  const all: number[] = [];
+  const restricted: number[] = [];
+  for (let i = 0; i < truth.length; i++) {
+    const t = truth[i];
     const off = i * q;
-    for (let j = 0; j < n; j++) { let s = 0; const o = j * q; for (const b of gold.nonzero[j]) s += predicted[off + b] * gold.sparse[o + b]; dots[j] = s; }
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let x = rowPtr[j]; x < rowPtr[j + 1]; x++) s += predicted[off + col[x]] * val[x];
+      dots[j] = s;
+    }
     if (gold.shift) {
       const { centroids, group } = gold.shift;
       for (let g = 0; g < groups; g++) { let s = 0; for (let b = 0; b < q; b++) s += predicted[off + b] * centroids[g * q + b]; centroidDots[g] = s; }
       for (let j = 0; j < n; j++) dots[j] -= centroidDots[group[j]];
     }
-    const cos = (j: number): number => (goldNorm[j] === 0 ? 0 : dots[j] / goldNorm[j]);
-    const own = cos(t);
-    const pool = candidates?.(t);
+    for (let j = 0; j < n; j++) dots[j] = goldNorm[j] === 0 ? 0 : dots[j] / goldNorm[j];
+    const own = dots[t];
     let better = 0;
-    if (pool) { for (const j of pool) if (j !== t && cos(j) >= own) better++; } else for (let j = 0; j < n; j++) if (j !== t && cos(j) >= own) better++;
-    return better < k ? 1 : 0;
-  });
+    for (let j = 0; j < n; j++) if (j !== t && dots[j] >= own) better++;
+    all.push(better < k ? 1 : 0);
+    const pool = candidates?.(t);
+    if (pool) {
+      let b2 = 0;
+      for (let x = 0; x < pool.length; x++) { const j = pool[x]; if (j !== t && dots[j] >= own) b2++; }
+      restricted.push(b2 < k ? 1 : 0);
+    }
+  }
+  return { all, restricted: candidates ? restricted : undefined };
 }
