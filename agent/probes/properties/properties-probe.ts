@@ -10,6 +10,7 @@ import type { PropertiesData } from './records.ts';
 import { parseLayers, runPropertiesProbe } from './run-properties.ts';
 import { variantModelDirs } from './variants.ts';
 import { compareToFp32 } from './verdict.ts';
+import { healthGate } from '../../health/health-sweep.ts';
 
 export interface PropertiesProbeOptions {
   md: ModelDir;
@@ -46,6 +47,9 @@ export async function runPropertiesProbes(o: PropertiesProbeOptions): Promise<Pr
   const records: ProbeRecord[] = [];
   const fp32 = new Map<string, PropertiesData>();
   for (const v of variants) {
+    // numeric health gate, once per variant: concept embeddings from broken numbers mean nothing
+    const health = await healthGate(v.md, v.name);
+    if (!health.ok) o.progress?.warn(`${v.name}: numeric health gate failed (${health.reasons[0]}); its property results are recorded as invalid`);
     for (const { set, preprocess } of sets) {
       const start = performance.now();
       const data = await runPropertiesProbe({
@@ -54,13 +58,13 @@ export async function runPropertiesProbes(o: PropertiesProbeOptions): Promise<Pr
       });
       if (v.name === 'fp32') fp32.set(set.name, data);
       else if (fp32.has(set.name)) data.comparedToFp32 = compareToFp32(fp32.get(set.name)!, data);
-      records.push(toRecord(o.md, v.md, v.name, data, (performance.now() - start) / 1000));
+      records.push(toRecord(o.md, v.md, v.name, data, (performance.now() - start) / 1000, health));
     }
   }
   return records;
 }
 
-function toRecord(source: ModelDir, md: ModelDir, variant: string, data: PropertiesData, durationS: number): ProbeRecord {
+function toRecord(source: ModelDir, md: ModelDir, variant: string, data: PropertiesData, durationS: number, health: { ok: boolean; reasons: string[] }): ProbeRecord {
   const best = data.layers.find((l) => l.layer === data.bestLayer)!;
   const failing = data.layers.filter((l) => !l.passes).map((l) => l.layer).filter((l) => l.startsWith('L')).map((l) => Number(l.slice(1)));
   const change = data.comparedToFp32;
@@ -73,10 +77,11 @@ function toRecord(source: ModelDir, md: ModelDir, variant: string, data: Propert
     model: { name: source.name, sha256: source.model.sha256 },
     variant: { name: variant, sha256: md.model.sha256 },
     verdict: {
-      status: best.passes ? 'passes-controls' : 'fails-controls',
-      summary: `${data.normSet.name}, best layer ${best.summary}.${changeText}`.slice(0, 2000),
+      status: !health.ok ? 'invalid' : best.passes ? 'passes-controls' : 'fails-controls',
+      summary: `${health.ok ? '' : `invalid: ${health.reasons.slice(0, 3).join('; ')}. `}${data.normSet.name}, best layer ${best.summary}.${changeText}`.slice(0, 2000),
       layers: failing,
     },
+    health,
     durationS,
     createdAt: new Date().toISOString(),
     data,
