@@ -63,6 +63,10 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
     const broken = FIXTURE_VARIANTS.filter((v) => v !== 'fp32' && attentionStatus(v) === 'fails');
     assert.ok(broken.length > 0, 'the fixture has a variant whose attention explanation fails (int8 on the peaked model)');
     for (const v of broken) assert.match(await page.locator(`table.verdicts tr[data-variant="${v}"] td.advice`).innerText(), /do not explain with this variant/);
+    const lost = await page.locator('[data-headline="bad"]').innerText();
+    for (const v of broken) assert.ok(lost.includes(v), `headline "Loses its explanations" names ${v}: ${lost}`);
+    const kept = FIXTURE_VARIANTS.filter((v) => v !== 'fp32' && attentionStatus(v) === 'survives');
+    for (const v of kept) assert.ok((await page.locator('[data-headline="good"]').innerText()).includes(v));
     // fleet and matrix: both devices
     for (const d of ['pi-01', 'pi-02']) {
       assert.equal(await page.locator(`#fleet tr[data-device="${d}"]`).count(), 1, `fleet row ${d}`);
@@ -94,6 +98,8 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
     await page.locator('#verdicts').screenshot({ path: join(ARTIFACTS, 'dashboard-verdicts.png') });
     await page.locator('#attention').screenshot({ path: join(ARTIFACTS, 'dashboard-attention.png') });
     await page.locator('#maps').screenshot({ path: join(ARTIFACTS, 'dashboard-maps.png') });
+    await page.locator('#matrix').screenshot({ path: join(ARTIFACTS, 'dashboard-matrix.png') });
+    await page.locator('#drift').screenshot({ path: join(ARTIFACTS, 'dashboard-drift.png') });
   });
 
   test('a new result and job progress appear without a reload (server-sent events)', async () => {

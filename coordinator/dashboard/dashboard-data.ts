@@ -33,6 +33,9 @@ export interface ExplanationSummary {
   attentionSummary: string | null;
   /** layers the verdict points at, from the worst device */
   attentionLayers: number[];
+  /** fp32 and each variant: deepest layer whose attention still reads as a relation between input tokens, of `layerCount` */
+  tokenRelationUpTo: number | null;
+  layerCount: number | null;
   properties: VerdictStatus | null;
   /** compare probe: layer where the variant's hidden-state error jumps (null: grows evenly or not run) */
   jumpLayer: number | null;
@@ -119,7 +122,7 @@ function explanationSummaries(attention: AttentionView[], compare: CompareView[]
   const rows = new Map<string, ExplanationSummary>();
   const row = (model: string, variant: string): ExplanationSummary => {
     const k = `${model}\u0000${variant}`;
-    if (!rows.has(k)) rows.set(k, { model, variant, attention: null, attentionSummary: null, attentionLayers: [], properties: null, jumpLayer: null, lastLayerRelL2: null, devices: [] });
+    if (!rows.has(k)) rows.set(k, { model, variant, attention: null, attentionSummary: null, attentionLayers: [], tokenRelationUpTo: null, layerCount: null, properties: null, jumpLayer: null, lastLayerRelL2: null, devices: [] });
     return rows.get(k)!;
   };
   for (const r of results) {
@@ -128,6 +131,8 @@ function explanationSummaries(attention: AttentionView[], compare: CompareView[]
   }
   for (const a of attention) {
     const s = row(a.model, a.variant);
+    s.tokenRelationUpTo = Math.min(s.tokenRelationUpTo ?? a.supportedUpToLayer, a.supportedUpToLayer);
+    s.layerCount = a.layers;
     const w = worse(s.attention, a.status);
     if (w !== s.attention) {
       s.attention = w;

@@ -11,7 +11,7 @@ export function resetCharts() {
   charts.clear();
 }
 
-/** series: [{ label, data: number|null per x, colour?, dashed? }] */
+/** series: [{ label, data: number|null per x, colour?, dashed?, reference?, pointColours? }] */
 export function lineChart({ title, xLabel, yLabel, labels, series, logY = false, yMin, yMax, name }) {
   const canvas = el('canvas', { role: 'img', 'aria-label': title });
   const box = el('figure', { class: 'chart', 'data-chart': name ?? title }, el('figcaption', {}, title), el('div', { class: 'canvas-box' }, canvas));
@@ -19,10 +19,13 @@ export function lineChart({ title, xLabel, yLabel, labels, series, logY = false,
     type: 'line',
     data: {
       labels,
+      // the reference (fp32) is a wide pale band underneath, so variants that match it stay visible on top
       datasets: series.map((s, i) => ({
         label: s.label, data: s.data.map((v) => (v === null || (logY && v <= 0) ? null : v)),
-        borderColor: s.colour ?? variantColour(s.label, i), backgroundColor: s.colour ?? variantColour(s.label, i),
-        borderDash: s.dashed ? [6, 4] : undefined, borderWidth: 2, pointRadius: 3, spanGaps: true,
+        borderColor: s.reference ? 'rgba(31,41,55,0.25)' : s.colour ?? variantColour(s.label, i),
+        backgroundColor: s.reference ? 'rgba(31,41,55,0.35)' : s.colour ?? variantColour(s.label, i),
+        pointBackgroundColor: s.pointColours, pointBorderColor: s.pointColours,
+        borderDash: s.dashed ? [6, 4] : undefined, borderWidth: s.reference ? 9 : 2, pointRadius: s.pointColours ? 5 : 3, spanGaps: true, order: s.reference ? 1 : 0,
       })),
     },
     options: {
@@ -30,7 +33,7 @@ export function lineChart({ title, xLabel, yLabel, labels, series, logY = false,
       plugins: { legend: { position: 'bottom' }, tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${fmt(c.parsed.y, 4)}` } } },
       scales: {
         x: { title: { display: true, text: xLabel } },
-        y: { type: logY ? 'logarithmic' : 'linear', min: yMin, max: yMax, title: { display: true, text: yLabel } },
+        y: { type: logY ? 'logarithmic' : 'linear', min: yMin, max: yMax, title: { display: true, text: yLabel }, ticks: logY ? { callback: (v) => (Math.log10(v) % 1 === 0 ? Number(v).toExponential(0) : '') } : {} },
       },
     },
   });

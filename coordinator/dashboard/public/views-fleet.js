@@ -9,12 +9,17 @@ function median(xs) {
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
+const layerList = (ls) => (ls.length === 0 ? '' : ls.length === 1 ? `layer ${ls[0]}` : `layers ${ls.join(', ')}`);
+
 /** One sentence an operator can act on. */
 function advice(s) {
   if (s.variant === 'fp32') {
-    return s.attention ? 'reference model: the baseline every variant is judged against' : 'reference model';
+    if (s.tokenRelationUpTo === null) return 'reference model (attention probe not run)';
+    return s.tokenRelationUpTo >= s.layerCount
+      ? `reference: attention reads as a relation between input tokens in all ${s.layerCount} layers`
+      : `reference: even in fp32, attention reads as a relation between input tokens only up to layer ${s.tokenRelationUpTo} of ${s.layerCount}; deeper maps mix positions, in every variant`;
   }
-  const where = s.attentionLayers.length ? ` (layer ${s.attentionLayers.join(', ')})` : '';
+  const where = s.attentionLayers.length ? ` (${layerList(s.attentionLayers)})` : '';
   switch (s.attention) {
     case 'survives': return 'attention explanations match fp32: safe to explain with this variant';
     case 'degrades': return `attention explanations drift from fp32${where}: check before relying on them`;
@@ -22,6 +27,18 @@ function advice(s) {
     case 'invalid': return 'numbers broke (NaN/Inf/overflow): do not deploy';
     default: return 'attention probe not run on this variant';
   }
+}
+
+/** "Keeps its explanations: fp16 · Drifts: … · Loses them: …" for one model. */
+function headline(rows) {
+  const group = (statuses) => rows.filter((s) => s.variant !== 'fp32' && statuses.includes(s.attention));
+  const item = (s) => el('span', { class: 'variant-name' }, s.variant, s.attentionLayers.length && s.attention !== 'survives' ? el('span', { class: 'muted' }, ` (${layerList(s.attentionLayers)})`) : '');
+  const part = (cls, label, list) => (list.length ? el('div', { class: `headline ${cls}`, 'data-headline': cls }, el('strong', {}, label), ' ', list.map((s, i) => [i ? ', ' : '', item(s)])) : null);
+  return el('div', { class: 'headlines' },
+    part('good', 'Keeps its explanations:', group(['survives'])),
+    part('warn', 'Explanations drift:', group(['degrades'])),
+    part('bad', 'Loses its explanations:', group(['fails'])),
+    part('broken', 'Broken numbers:', group(['invalid'])));
 }
 
 export function verdictsView(data) {
@@ -32,14 +49,15 @@ export function verdictsView(data) {
     const bench = data.comparison.rows.filter((r) => r.model === model);
     return el('div', { class: 'model-block' },
       el('h3', {}, `model ${model}`),
+      headline(rows),
       el('table', { class: 'grid verdicts', 'data-model': model },
         el('thead', {}, el('tr', {}, ['variant', 'attention explanation vs fp32', 'what it means', 'hidden-state error at last layer (rel. L2)', 'error jumps at layer', 'property inference', 'p50 latency (median of devices)', 'size', 'devices'].map((h) => el('th', {}, h)))),
         el('tbody', {}, rows.map((s) => {
           const b = bench.filter((r) => r.variant === s.variant);
           const fp32Baseline = s.variant === 'fp32' && s.attention;
-          return el('tr', { 'data-variant': s.variant, class: `row-${VERDICTS[s.attention]?.cls ?? 'none'}` },
+          return el('tr', { 'data-variant': s.variant, class: s.variant === 'fp32' ? 'row-ref' : `row-${VERDICTS[s.attention]?.cls ?? 'none'}` },
             el('th', { scope: 'row', class: 'variant-name' }, s.variant),
-            el('td', {}, fp32Baseline ? el('span', { class: 'badge ref' }, 'reference') : badge(s.attention, s.attentionLayers.length && s.attention !== 'survives' ? `@ layer ${s.attentionLayers.join(',')}` : '')),
+            el('td', {}, fp32Baseline ? el('span', { class: 'badge ref', 'data-verdict': s.attention }, 'reference') : badge(s.attention)),
             el('td', { class: 'advice', title: s.attentionSummary ?? '' }, advice(s)),
             el('td', { class: 'num' }, s.variant === 'fp32' ? '0 (reference)' : fmt(s.lastLayerRelL2)),
             el('td', { class: 'num' }, s.variant === 'fp32' ? '–' : s.lastLayerRelL2 === null ? 'not run' : s.jumpLayer === null ? 'none (even growth)' : String(s.jumpLayer)),
@@ -89,14 +107,15 @@ export function matrixView(data) {
         el('tbody', {}, variants.map((v) => el('tr', { 'data-variant': v }, el('th', { scope: 'row', class: 'variant-name' }, v), devices.map((d) => {
           const r = rows.find((x) => x.deviceId === d && x.variant === v);
           if (!r) return el('td', { class: 'empty' }, '–');
-          const statuses = Object.values(r.verdicts);
+          // fp32's attention verdict judges the model itself (token relation), not compression: no cell colour
+          const statuses = Object.entries(r.verdicts).filter(([p]) => !(v === 'fp32' && p === 'attention')).map(([, x]) => x);
           const worst = WORST.find((w) => statuses.includes(w));
           return el('td', { class: `cell-${VERDICTS[worst]?.cls ?? 'none'}`, 'data-device': d },
             el('div', { class: 'big' }, ms(r.p50Ms)),
             el('div', {}, `p90 ${ms(r.p90Ms)} · ${mb(r.sizeBytes)}`),
             el('div', {}, `output drift vs fp32: ${v === 'fp32' ? '0 (ref.)' : fmt(r.driftVsFp32)}`),
             r.crossDeviceOutlier ? el('div', { class: 'badge bad' }, `cross-device outlier (${fmt(r.driftVsFleet)})`) : null,
-            el('div', { class: 'badges' }, Object.entries(r.verdicts).map(([p, s]) => el('span', {}, `${p} `, badge(s)))));
+            el('div', { class: 'badges' }, Object.entries(r.verdicts).map(([p, s]) => el('span', {}, `${p} `, v === 'fp32' && p === 'attention' ? el('span', { class: 'badge ref' }, 'reference') : badge(s)))));
         }))))));
   });
   return section('matrix', 'Variants × devices', 'Latency (batch 1, p50 and p90), file size, output drift against fp32 on the same device (relative L2 of the pooled outputs) and each probe\'s verdict. Cell colour: the worst verdict in the cell.',

@@ -33,7 +33,8 @@ export function mapsView(data, state, rerender, api) {
   m.layer = layers.includes(Number(m.layer)) ? Number(m.layer) : layers[layers.length - 1];
   m.head = Number(m.head ?? 0);
   const sentences = baked ? [baked.sentence] : state.sentences;
-  m.sentence = m.sentence ?? sentences[0] ?? '';
+  // the shortest sample keeps the default map readable
+  m.sentence = m.sentence ?? [...sentences].sort((a, b) => a.length - b.length)[0] ?? '';
   const heads = data.attention.find((a) => a.model === m.model)?.heads ?? baked?.maps[0]?.heads ?? 1;
   const target = el('div', { class: 'map-target' });
   const controls = el('div', { class: 'controls' },

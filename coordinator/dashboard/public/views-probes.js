@@ -3,6 +3,7 @@
 import { barChart, heatLegend, heatTable, lineChart } from './charts.js';
 import { badge, byVariant, el, fmt, section, select, uniq } from './dom.js';
 
+const STATUS_COLOURS = { survives: '#16a34a', degrades: '#f59e0b', fails: '#dc2626' };
 const layerLabels = (n, from = 0) => Array.from({ length: n - from + 1 }, (_, i) => (i + from === 0 ? 'emb' : `L${i + from}`));
 
 /** Devices with records for the model; `state.device[model]` remembers the operator's choice. */
@@ -22,13 +23,14 @@ export function attentionView(data, state, rerender) {
     const maxJs = Math.max(1e-9, ...variants.flatMap((v) => v.survival.flatMap((l) => l.jsPerHead)));
     return el('div', { class: 'model-block', 'data-model': model }, el('h3', {}, `model ${model} `, control),
       el('div', { class: 'verdict-line' }, recs.map((r) => el('span', { class: 'verdict-chip', title: r.summary }, `${r.variant}: `, r.variant === 'fp32' ? el('span', { class: 'badge ref' }, `token relation up to layer ${r.supportedUpToLayer}`) : badge(r.status)))),
+      el('p', { class: 'muted' }, 'Grey band: fp32. A variant line on the band matches fp32.'),
       el('div', { class: 'charts' },
         lineChart({ name: `identifiability-${model}`, title: 'Token identifiability per layer (higher = attention still points at input tokens)', xLabel: 'layer (emb = embeddings)', yLabel: 'fraction of tokens identifiable', labels: layerLabels(L), yMin: 0, yMax: 1,
-          series: recs.map((r) => ({ label: r.variant, data: r.nearest })) }),
+          series: recs.map((r) => ({ label: r.variant, data: r.nearest, reference: r.variant === 'fp32' })) }),
         lineChart({ name: `rollout-${model}`, title: 'Rollout self-contribution per layer (share of a position that is still its own token)', xLabel: 'layer (emb = embeddings)', yLabel: 'self-contribution (0-1)', labels: layerLabels(L), yMin: 0, yMax: 1,
-          series: recs.map((r) => ({ label: r.variant, data: r.selfContribution })) }),
-        variants.length ? lineChart({ name: `survival-${model}`, title: 'Attention survival: JS divergence from fp32, worst head per layer (lower = kept)', xLabel: 'layer', yLabel: 'JS divergence (nats, log scale)', labels: layerLabels(L, 1), logY: true,
-          series: variants.map((r) => ({ label: r.variant, data: r.survival.map((l) => l.maxJs) })) }) : null),
+          series: recs.map((r) => ({ label: r.variant, data: r.selfContribution, reference: r.variant === 'fp32' })) }),
+        variants.length ? lineChart({ name: `survival-${model}`, title: 'Attention survival: JS divergence from fp32, worst head per layer (lower = kept; dot colour = layer verdict)', xLabel: 'layer', yLabel: 'JS divergence (nats, log scale)', labels: layerLabels(L, 1), logY: true,
+          series: variants.map((r) => ({ label: r.variant, data: r.survival.map((l) => l.maxJs), pointColours: r.survival.map((l) => STATUS_COLOURS[l.status] ?? '#6b7280') })) }) : null),
       variants.length ? el('div', { class: 'heads' }, el('h4', {}, 'JS divergence from fp32 per head (rows: layers; red outline: layer judged "fails")'),
         heatLegend('JS (nats)', 0, maxJs, 12, 'sqrt colour scale'),
         el('div', { class: 'heat-row' }, variants.map((v) => el('div', {}, el('div', { class: 'heat-title' }, v.variant, ' ', badge(v.status)),
