@@ -11,7 +11,7 @@ import { startDashboardServer, type DashboardServer } from '../coordinator/dashb
 import { SqliteStore } from '../coordinator/store/sqlite-store.ts';
 import { submitJob } from '../coordinator/submit-job.ts';
 import { ARTIFACTS, CHROMIUM, DeviceFeeder, launchChromium } from './helpers/dashboard-browser.ts';
-import { FIXTURE_VARIANTS, runRealProbes, type RealRecords } from './helpers/dashboard-fixtures.ts';
+import { FIXTURE_VARIANTS, propertiesSchemaSample, runRealProbes, type RealRecords } from './helpers/dashboard-fixtures.ts';
 
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} missing (apt-get install chromium)`;
 
@@ -37,7 +37,7 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
     feeder.progress('pi-01', jobId, 'completed', 12, 12, '12 items');
     feeder.results('pi-02', jobId, recs.benchmarkSecondDevice);
     feeder.progress('pi-02', jobId, 'running', 2, 12, 'benchmark finished');
-    maps = new AttentionMapService({ [recs.md.name]: recs.md.dir });
+    maps = new AttentionMapService({ [recs.md.name]: recs.md.dir }, recs.variantsDir);
     server = await startDashboardServer({ store, host: '127.0.0.1', port: 0, changes: feeder.ingest.changes, maps });
     browser = await launchChromium();
     page = await browser.newPage();
@@ -89,6 +89,7 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
     // attention heat maps computed on demand: fp32 beside the variant, S x S cells
     await page.waitForSelector('table[data-heat="map-variant"]', { timeout: 20_000 });
     const tokens = await page.locator('table[data-heat="map-fp32"] tbody tr').count();
+    assert.match(await page.locator('#maps .sha-check').innerText(), /same variant file as the devices/);
     assert.ok(tokens >= 3);
     assert.equal(await page.locator('table[data-heat="map-fp32"] tbody td').count(), tokens * tokens);
     // properties: absent here, said so; jobs with progress
@@ -160,6 +161,24 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
     assert.match(await p.locator('#status').innerText(), /static report/);
     await p.screenshot({ path: join(ARTIFACTS, 'report-full.png'), fullPage: true });
     await browser.setOffline(false);
+    await p.close();
+  });
+
+  test('the properties view lays out a record of the properties probe\'s schema like the paper\'s table', async () => {
+    const fp32 = recs.attention[0];
+    const sample = ['mcrae', 'binder'].map((set, i) => ({ messageId: `sample-${i}`, deviceId: 'pi-01', seq: 1000 + i, sentAt: '', jobId, recordKey: `p${i}`, receivedAt: '',
+      record: propertiesSchemaSample(fp32.model, fp32.variant, set as 'mcrae' | 'binder') }));
+    const file = join(dir, 'properties.html');
+    writeFileSync(file, renderHtmlReport(buildDashboardData([...store.results(), ...sample], store.devices(), store.jobTargets())));
+    const p = await browser.newPage();
+    await p.goto(`file://${file}`);
+    await p.waitForSelector('body[data-rendered]');
+    const header = await p.locator('#properties table.paper-table thead th').allInnerTexts();
+    assert.deepEqual(header.slice(5, 11), ['Sys', 'Upper', 'Shuffle', 'Shuf-Upper', 'Rand', 'Cat-destroyed']);
+    assert.deepEqual(await p.locator('#properties table.paper-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-norms'))), ['mcrae', 'binder']);
+    assert.equal(await p.locator('#properties figure.chart').count(), 2);
+    assert.equal(await p.locator('table.verdicts tr[data-variant="fp32"] td').nth(4).innerText(), 'passes controls');
+    await p.locator('#properties').screenshot({ path: join(ARTIFACTS, 'dashboard-properties.png') });
     await p.close();
   });
 });

@@ -31,10 +31,13 @@ export interface AttentionMapPair {
 }
 
 const MAX_TOKENS = 48;
+const MAX_SENTENCE_CHARS = 500;
 
 export class AttentionMapService {
   private readonly runners = new Map<string, Promise<{ runner: InstrumentedRunner; sha256: string }>>();
   private readonly models = new Map<string, ModelDir>();
+  /** one computation at a time: a burst of requests queues instead of loading many sessions at once */
+  private queue: Promise<unknown> = Promise.resolve();
 
   /** `dirs`: model name (as the agents' configs and the records call it) -> local model directory */
   constructor(dirs: Record<string, string>, private readonly variantsDir?: string) {
@@ -62,7 +65,13 @@ export class AttentionMapService {
   }
 
   /** Throws UserError for an unknown model/variant or a layer out of range (the server answers 400). */
-  async maps(model: string, variant: string, sentence: string, layer: number): Promise<AttentionMapPair> {
+  maps(model: string, variant: string, sentence: string, layer: number): Promise<AttentionMapPair> {
+    const run = this.queue.then(() => this.compute(model, variant, sentence, layer));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async compute(model: string, variant: string, sentence: string, layer: number): Promise<AttentionMapPair> {
     const md = this.models.get(model);
     if (!md) throw new UserError(`no local copy of model ${model} on the coordinator`, `start the dashboard with --model ${model}=DIR (known: ${this.modelNames().join(', ') || 'none'})`);
     if (!(VARIANT_NAMES as readonly string[]).includes(variant)) throw new UserError(`unknown variant ${variant}`, `use one of ${VARIANT_NAMES.join(', ')}`);
@@ -70,6 +79,7 @@ export class AttentionMapService {
     if (!Number.isInteger(layer) || layer < 1 || layer > L) throw new UserError(`layer ${layer} is out of range`, `use 1..${L}`);
     const text = sentence.trim();
     if (!text) throw new UserError('empty sentence', 'type a sentence');
+    if (text.length > MAX_SENTENCE_CHARS) throw new UserError(`sentence of ${text.length} characters`, `use at most ${MAX_SENTENCE_CHARS} (maps show the first ${MAX_TOKENS} tokens)`);
     const enc = md.tokenizer.encode(text);
     const ids = enc.ids.slice(0, MAX_TOKENS);
     const tokens = enc.tokens.slice(0, MAX_TOKENS);

@@ -47,6 +47,7 @@ export interface AttentionView {
   model: string;
   deviceId: string;
   variant: string;
+  variantSha256: string;
   status: VerdictStatus;
   summary: string;
   layers: number;
@@ -100,7 +101,7 @@ function attentionViews(results: readonly StoredResult[]): AttentionView[] {
   return latest(results, 'attention').map(({ deviceId, record }) => {
     const d = record.data as AttentionProbeData;
     return {
-      model: record.model.name, deviceId, variant: record.variant.name, status: record.verdict.status, summary: record.verdict.summary,
+      model: record.model.name, deviceId, variant: record.variant.name, variantSha256: record.variant.sha256, status: record.verdict.status, summary: record.verdict.summary,
       layers: d.layers, heads: d.heads, nearest: d.identifiability.nearest, learned: d.identifiability.learned,
       selfContribution: d.mixing.selfContribution, supportedUpToLayer: d.tokenRelation.supportedUpToLayer,
       survival: d.survival ? d.survival.layers.map((l) => ({ layer: l.layer, maxJs: l.maxJs, jsPerHead: l.jsPerHead, status: l.status })) : null,

@@ -36,9 +36,20 @@ function render() {
   status.className = isReport ? 'status report' : 'status live';
   const main = document.getElementById('main');
   const scrollY = window.scrollY;
+  // one view failing on a record it cannot read must not take the others down
+  const safe = (id, view) => {
+    try {
+      return view();
+    } catch (err) {
+      console.error(err);
+      return el('section', { id }, el('p', { class: 'error' }, `${id}: this view failed to render (${err.message ?? err})`));
+    }
+  };
   main.replaceChildren(
-    verdictsView(data), fleetView(data), matrixView(data), attentionView(data, state, render), compareView(data, state, render),
-    mapsView(data, state, render, api), propertiesView(data), outliersView(data), jobsView(data));
+    safe('verdicts', () => verdictsView(data)), safe('fleet', () => fleetView(data)), safe('matrix', () => matrixView(data)),
+    safe('attention', () => attentionView(data, state, render)), safe('drift', () => compareView(data, state, render)),
+    safe('maps', () => mapsView(data, state, render, api)), safe('properties', () => propertiesView(data)),
+    safe('outliers', () => outliersView(data)), safe('jobs', () => jobsView(data)));
   window.scrollTo(0, scrollY);
   document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
 }

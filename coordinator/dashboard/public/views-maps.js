@@ -8,9 +8,19 @@ function mapTable(name, tokens, matrix) {
   return heatTable({ name, cornerLabel: 'query \\ key', rowLabels: tokens, colLabels: tokens, values: matrix, scale: (x) => Math.sqrt(x), hue: 220, showValues: false });
 }
 
-function pairView(pair, head) {
+/** The coordinator rebuilt the variant itself: say whether it is byte-identical to what the devices ran. */
+function shaCheck(pair, recorded) {
+  const shas = uniq(recorded.filter((a) => a.model === pair.model && a.variant === pair.variant).map((a) => a.variantSha256));
+  if (shas.length === 0) return el('p', { class: 'sha-check muted' }, `no device has recorded ${pair.variant} yet; maps from the coordinator's build (sha256 ${pair.variantSha256.slice(0, 12)}…)`);
+  return shas.every((s) => s === pair.variantSha256)
+    ? el('p', { class: 'sha-check muted' }, `same variant file as the devices ran (sha256 ${pair.variantSha256.slice(0, 12)}…)`)
+    : el('p', { class: 'sha-check error' }, `the coordinator's ${pair.variant} (sha256 ${pair.variantSha256.slice(0, 12)}…) differs from the devices' (${shas.map((s) => `${s.slice(0, 12)}…`).join(', ')}): maps may not match their records`);
+}
+
+function pairView(pair, head, recorded) {
   const h = Math.min(head, pair.heads - 1);
   return el('div', { class: 'map-pair', 'data-map': `${pair.variant}-L${pair.layer}-h${h}` },
+    shaCheck(pair, recorded),
     heatLegend('attention weight', 0, 1, 220, 'sqrt colour scale'),
     el('div', { class: 'heat-row' },
       el('div', {}, el('div', { class: 'heat-title' }, `fp32 · layer ${pair.layer} · head ${h}`), mapTable('map-fp32', pair.tokens, pair.fp32[h])),
@@ -47,10 +57,10 @@ export function mapsView(data, state, rerender, api) {
         el('datalist', { id: 'sample-sentences' }, sentences.map((s) => el('option', { value: s })))));
   if (baked) {
     const pair = baked.maps.find((p) => p.variant === m.variant && p.layer === m.layer);
-    target.append(pair ? pairView(pair, m.head) : el('p', { class: 'empty' }, 'not in this report'));
+    target.append(pair ? pairView(pair, m.head, data.attention) : el('p', { class: 'empty' }, 'not in this report'));
   } else {
     target.append(el('p', { class: 'muted' }, 'computing…'));
-    api.maps(m).then((pair) => target.replaceChildren(pairView(pair, m.head))).catch((err) => target.replaceChildren(el('p', { class: 'error' }, String(err.message ?? err))));
+    api.maps(m).then((pair) => target.replaceChildren(pairView(pair, m.head, data.attention))).catch((err) => target.replaceChildren(el('p', { class: 'error' }, String(err.message ?? err))));
   }
   return section('maps', 'Attention heat maps', 'Attention weights of one head for one sentence (rows: the token attending, columns: the token attended to), fp32 beside the chosen variant. Computed from the model, not from device records: they depend on model and variant bytes only.', controls, target);
 }
