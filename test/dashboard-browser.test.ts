@@ -160,6 +160,7 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
     assert.ok(await p.locator('table[data-heat="map-variant"] tbody td').count() > 0, 'baked heat maps');
     assert.match(await p.locator('#status').innerText(), /static report/);
     await p.screenshot({ path: join(ARTIFACTS, 'report-full.png'), fullPage: true });
+    await p.locator('#maps').screenshot({ path: join(ARTIFACTS, 'report-maps.png') });
     await browser.setOffline(false);
     await p.close();
   });

@@ -67,8 +67,8 @@ export function heatColour(t, hue = 12) {
  * A heat map as a table: rows x cols with labels, each cell coloured by scale(value) and showing the
  * value unless `showValues` is false (attention maps: the tooltip has it).
  */
-export function heatTable({ rowLabels, colLabels, values, scale, hue, showValues = true, cornerLabel = '', name, mark, cellClass }) {
-  return el('table', { class: `heat${showValues ? '' : ' compact'}`, 'data-heat': name },
+export function heatTable({ rowLabels, colLabels, values, scale, hue, showValues = true, cornerLabel = '', name, mark, cellClass, cellPx }) {
+  return el('table', { class: `heat${showValues ? '' : ' compact'}`, 'data-heat': name, style: cellPx ? `--cell:${cellPx}px` : undefined },
     el('thead', {}, el('tr', {}, el('th', { class: 'corner' }, cornerLabel), colLabels.map((c) => el('th', { scope: 'col' }, c)))),
     el('tbody', {}, rowLabels.map((r, i) => el('tr', {}, el('th', { scope: 'row' }, r), colLabels.map((_, j) => {
       const v = values[i][j];

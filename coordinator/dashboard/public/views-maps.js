@@ -4,8 +4,11 @@
 import { heatLegend, heatTable } from './charts.js';
 import { el, fmt, section, select, uniq } from './dom.js';
 
-function mapTable(name, tokens, matrix) {
-  return heatTable({ name, cornerLabel: 'query \\ key', rowLabels: tokens, colLabels: tokens, values: matrix, scale: (x) => Math.sqrt(x), hue: 220, showValues: false });
+/** Big cells for short sentences, small ones for long: the pair should fit side by side. */
+const cellPx = (n) => Math.max(10, Math.min(28, Math.floor(380 / n)));
+
+function mapTable(name, tokens, matrix, hue = 220) {
+  return heatTable({ name, cornerLabel: 'query \\ key', rowLabels: tokens, colLabels: tokens, values: matrix, scale: (x) => Math.sqrt(x), hue, showValues: false, cellPx: cellPx(tokens.length) });
 }
 
 /** The coordinator rebuilt the variant itself: say whether it is byte-identical to what the devices ran. */
@@ -21,10 +24,12 @@ function pairView(pair, head, recorded) {
   const h = Math.min(head, pair.heads - 1);
   return el('div', { class: 'map-pair', 'data-map': `${pair.variant}-L${pair.layer}-h${h}` },
     shaCheck(pair, recorded),
-    heatLegend('attention weight', 0, 1, 220, 'sqrt colour scale'),
+    el('div', { class: 'heat-row' }, heatLegend('attention weight', 0, 1, 220, 'sqrt colour scale'), heatLegend('|variant - fp32|', 0, 1, 12, 'sqrt colour scale')),
     el('div', { class: 'heat-row' },
       el('div', {}, el('div', { class: 'heat-title' }, `fp32 · layer ${pair.layer} · head ${h}`), mapTable('map-fp32', pair.tokens, pair.fp32[h])),
-      el('div', {}, el('div', { class: 'heat-title' }, `${pair.variant} · layer ${pair.layer} · head ${h}`), mapTable('map-variant', pair.tokens, pair.compressed[h]))),
+      el('div', {}, el('div', { class: 'heat-title' }, `${pair.variant} · layer ${pair.layer} · head ${h}`), mapTable('map-variant', pair.tokens, pair.compressed[h])),
+      el('div', {}, el('div', { class: 'heat-title' }, `difference (where ${pair.variant} moved attention)`),
+        mapTable('map-diff', pair.tokens, pair.fp32[h].map((row, q) => row.map((x, k) => Math.abs(pair.compressed[h][q][k] - x))), 12))),
     el('p', { class: 'muted' }, `JS divergence fp32 vs ${pair.variant} per head (nats, mean over query tokens): `, pair.jsPerHead.map((x, i) => `h${i} ${fmt(x)}`).join(' · ')));
 }
 
