@@ -35,7 +35,7 @@ test('NaN values and duplicate rows are warned about by line and skipped', () =>
 test('a feature set empty after the thresholds is a UserError naming them', () => {
   const p = write('sparse.csv', 'concept,feature,value\ncat,a,1\ndog,b,1\nfox,c,1\n');
   assert.throws(() => buildNormSet(loadGenericNorms(p), { ...prep, minConceptsPerFeature: 2 }, () => {}),
-    (e: unknown) => e instanceof UserError && /no feature of custom .* left after the thresholds: minConceptsPerFeature 2/.test(e.message) && /lower the thresholds/.test(e.hint ?? ''));
+    (e: unknown) => e instanceof UserError && /no feature of sparse .* left after the thresholds: minConceptsPerFeature 2/.test(e.message) && /lower the thresholds/.test(e.hint ?? ''));
 });
 
 test('concepts whose word has pieces outside the vocabulary are reported as missing', async () => {

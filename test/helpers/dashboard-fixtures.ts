@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareVariants } from '../../agent/compare/compare-variants.ts';
@@ -7,6 +7,7 @@ import type { Variant } from '../../agent/compress/variant-types.ts';
 import { builtInCorpus } from '../../agent/corpus/sentence-corpus.ts';
 import { benchmarkRunner } from '../../agent/jobs/benchmark-runner.ts';
 import { runAttentionProbe } from '../../agent/probes/attention/run-attention-probe.ts';
+import { runPropertiesProbes } from '../../agent/probes/properties/properties-probe.ts';
 import { loadModelDir, type ModelDir } from '../../core/model/model-dir.ts';
 import type { JobPlan } from '../../core/protocol/plan.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
@@ -52,20 +53,34 @@ export async function runRealProbes(): Promise<RealRecords> {
 }
 
 /**
- * NOT a probe run: the properties probe is written on another branch (agent/probes/properties). Until it
- * is merged, this record in its schema (records.ts there) carries the paper's own McRae and Binder figures
- * so the browser test can check the properties view renders; replace it by a real run after the merge.
+ * Two small feature-norm sets in the generic CSV format (concept, feature, value, category), written for the
+ * test from the demo vocabulary: one sparse (features listed per concept, scored with F1@10) and one dense
+ * (ratings on every attribute, scored with Spearman), so the properties view gets both kinds of table row.
  */
-export function propertiesSchemaSample(model: { name: string; sha256: string }, variant: { name: string; sha256: string }, set: 'mcrae' | 'binder'): ProbeRecord {
-  const paper = set === 'mcrae' ? [0.25, 0.27, 0.1, 0.13, 0.01] : [0.74, 0.9, 0.3, 0.59, 0.01];
-  const score = (x: number) => ({ headline: { estimate: x, low: x * 0.9, high: x * 1.1, level: 0.95 }, neighbourhood: { estimate: x, low: x, high: x, level: 0.95 } });
-  const [sys, upper, shuffle, shufUpper, rand] = paper;
-  return {
-    recordVersion: 1, probe: 'properties', model, variant, verdict: { status: 'passes-controls', summary: 'schema sample (paper values)' }, durationS: 0, createdAt: new Date().toISOString(),
-    data: {
-      normSet: { name: set, path: '', concepts: 0, features: 0, metric: set === 'mcrae' ? 'f1' : 'spearman', categories: '', notes: [] },
-      layers: [{ layer: 'L4', controls: { sys: score(sys), upper: score(upper), shuffle: score(shuffle), 'shuffle-upper': score(shufUpper), rand: score(rand), 'category-destroyed': score(shuffle / 2) }, pValues: { shuffle: 0.001, rand: 0.001, 'category-destroyed': 0.001 }, passes: true, explainedBy: [], summary: '' }],
-      ranking: ['L4'], bestLayer: 'L4',
-    },
+export function writeTestNorms(dir: string): { sparse: string; dense: string } {
+  const groups: Record<string, string[]> = {
+    animal: ['cat', 'dog', 'bird', 'fish', 'horse', 'cow', 'sheep', 'pig', 'mouse', 'lion', 'tiger', 'bear', 'wolf', 'fox', 'rabbit', 'duck'],
+    food: ['apple', 'banana', 'orange', 'grape', 'lemon', 'cherry', 'peach', 'pear', 'carrot', 'potato', 'onion', 'tomato', 'bread', 'cheese', 'milk', 'egg'],
+    object: ['chair', 'table', 'desk', 'lamp', 'clock', 'mirror', 'cup', 'plate', 'bowl', 'knife', 'fork', 'spoon', 'door', 'window', 'bed', 'box'],
   };
+  const feats: Record<string, string[]> = { animal: ['is_alive', 'has_legs', 'eats', 'makes_sounds'], food: ['is_edible', 'tastes', 'grows', 'is_sweet'], object: ['is_made', 'has_parts', 'is_used', 'is_hard'] };
+  const sparse = ['concept,feature,value,category'];
+  const dense = ['concept,feature,value,category'];
+  const all = Object.values(feats).flat();
+  for (const [cat, words] of Object.entries(groups)) {
+    words.forEach((w, i) => {
+      feats[cat].forEach((f, j) => { if ((i + j) % 4 !== 3) sparse.push(`${w},${f},${10 + ((i * 7 + j * 3) % 20)},${cat}`); });
+      all.forEach((f, j) => dense.push(`${w},${f},${(feats[cat].includes(f) ? 4 : 1) + ((i + j) % 3) * 0.5},${cat}`));
+    });
+  }
+  const paths = { sparse: join(dir, 'test-features.csv'), dense: join(dir, 'test-ratings.csv') };
+  writeFileSync(paths.sparse, `${sparse.join('\n')}\n`);
+  writeFileSync(paths.dense, `${dense.join('\n')}\n`);
+  return paths;
+}
+
+/** A real run of the properties probe (fp32, two representations, 4 folds) on the test norms. */
+export async function runRealProperties(md: ModelDir, dir: string): Promise<ProbeRecord[]> {
+  const { sparse, dense } = writeTestNorms(dir);
+  return runPropertiesProbes({ md, norms: [sparse, dense], variants: ['fp32'], layers: 'static,2', folds: 4, noCache: true });
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../../../core/errors.ts';
 import { readDelimited, requireColumns } from './delimited.ts';
@@ -171,7 +171,8 @@ export function loadGenericNorms(path: string, metric?: HeadlineMetric): RawNorm
   const nConcepts = new Set(entries.map((e) => e.concept)).size;
   const nFeatures = new Set(entries.map((e) => e.feature)).size;
   const density = entries.length / Math.max(1, nConcepts * nFeatures);
-  return { name: 'custom', path, entries, words, categories, metric: metric ?? (density < 0.5 ? 'f1' : 'spearman'), notes: [`custom norms ${path}: ${nConcepts} concepts, ${nFeatures} features, density ${density.toFixed(3)}`] };
+  // named after the file, so several user norm sets stay apart in tables and the store
+  return { name: basename(path).replace(/\.[^.]+$/, ''), path, entries, words, categories, metric: metric ?? (density < 0.5 ? 'f1' : 'spearman'), notes: [`custom norms ${path}: ${nConcepts} concepts, ${nFeatures} features, density ${density.toFixed(3)}`] };
 }
 
 function numeric(cell: string | undefined): number {

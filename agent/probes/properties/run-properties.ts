@@ -62,7 +62,10 @@ export async function runPropertiesProbe(run: PropertiesRun): Promise<Properties
   const layers = run.layers ?? representationNames(md.layers.layers);
 
   const gold = denseTargets(norms.values, n, q);
-  const trainOf = (t: Targets): Targets => (run.mapper === 'plsr' && run.preprocess.binarizeForPlsr ? binarized(t) : t);
+  // PLSR trains on binarized targets as the reference code does, but only for feature lists scored by F1:
+  // binarizing ratings scored by rank correlation (Binder, dense user norms) leaves nothing to rank
+  const binarize = run.mapper === 'plsr' && run.preprocess.binarizeForPlsr && norms.metric === 'f1';
+  const trainOf = (t: Targets): Targets => (binarize ? binarized(t) : t);
   const mapper: Mapper = run.mapper === 'plsr' ? plsrMapper(cfg.plsr, { metric: norms.metric, k: cfg.metrics.k }) : ffnnMapper(cfg.ffnn);
   const seed = cfg.seed;
   const folds = kFolds(n, Math.min(cfg.folds, n), seed);
