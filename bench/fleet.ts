@@ -96,7 +96,7 @@ async function bundleCli(work: string): Promise<string> {
 
 async function agentRss(broker: Mosquitto, work: string, label: string, node: string[]): Promise<{ mainKb: number; treeKb: number }> {
   const cfg = join(work, 'agent.json');
-  writeFileSync(cfg, JSON.stringify({ models: [{ name: 'tiny', generated: 'tiny' }], probes: ['benchmark'], heartbeatS: 1 }));
+  writeFileSync(cfg, JSON.stringify({ configVersion: 1, models: [{ name: 'tiny', generated: 'tiny' }], probes: ['benchmark'], heartbeatIntervalS: 1 }));
   const agent = spawn(process.execPath, [...node, 'agent', '--broker', broker.url, '--device-id', `rss-${label}`, '--config', cfg, '--state-dir', join(work, `rss-${label}`)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let out = '';
   agent.stderr!.on('data', (d) => { out += d; });

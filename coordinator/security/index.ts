@@ -4,5 +4,4 @@ export { decideRegistration, checkRegistered, type AdmittedVia, type Registratio
 export { checkIdentity, brokerUsernameFrom, type IdentityEvidence } from './identity.ts';
 export { checkJobPlan, type PlanUnderPolicy } from './plan-policy.ts';
 export { checkPayloadSize } from './payload-limits.ts';
-export { parseDeviceTopic, DEVICE_MESSAGE_KINDS, type DeviceMessageKind } from './topics.ts';
 export type { Decision, Rejection, RejectCode } from './decision.ts';

@@ -1,4 +1,4 @@
-import type { JobPolicyConfig } from '../../core/config/coordinator-config.ts';
+import type { JobPolicyConfig } from '../config/coordinator-config.ts';
 import { reject, type Decision } from './decision.ts';
 
 /** What a job plan asks devices to run, in the terms the policy is written in. */
