@@ -96,7 +96,8 @@ export class Coordinator {
   dispatchSoon(): void {
     if (this.dispatching || !this.client?.connected) return;
     this.dispatching = true;
-    dispatchQueued(this.opts.store, this.client, this.opts.log)
+    // open admission (no config, loopback broker) has no job policy either
+    dispatchQueued(this.opts.store, this.client, this.opts.log, this.opts.settings.openAdmission ? undefined : this.opts.settings.config.policy)
       .catch((err) => this.opts.log.warn('dispatch failed', { error: errorMessage(err) }))
       .finally(() => { this.dispatching = false; });
   }

@@ -7,7 +7,7 @@ import { UserError } from '../core/errors.ts';
 import { JobPlan } from '../core/protocol/plan.ts';
 import { isValidDeviceId } from '../core/protocol/topics.ts';
 import type { JobPolicyConfig } from './config/coordinator-config.ts';
-import { checkJobPlan } from './security/plan-policy.ts';
+import { checkPlanPolicy } from './security/plan-policy.ts';
 import type { FleetStore } from './store/store.ts';
 
 const planCheck = TypeCompiler.Compile(JobPlan);
@@ -50,7 +50,7 @@ export function submitJob(store: FleetStore, devices: string[], plan: JobPlan, o
 
 /** The coordinator config's job policy (models by sha256, probes, variants) applied to a plan before it is stored. */
 export function checkPlanAgainstPolicy(policy: JobPolicyConfig, plan: JobPlan): void {
-  const d = checkJobPlan(policy, { models: plan.models.map((m) => ({ name: m.name, sha256: m.sha256 ?? '' })), probes: plan.probes, variants: plan.variants });
+  const d = checkPlanPolicy(policy, plan);
   if (!d.ok) {
     throw new UserError(`job plan refused: ${d.reason}`,
       d.code === 'model-not-allowed' ? 'pin every model in the plan by the sha256 in policy.models (edgeprobe models inspect prints it), or add it to the policy'

@@ -117,19 +117,26 @@ describe('secured fleet (real Mosquitto with the shipped config, real processes)
     const refused = runCli(['jobs', 'submit', '--devices', 'pi-a', '--plan', unpinned, '--db', db, '--config', coordinatorCfg]);
     assert.equal(refused.status, 2);
     assert.match(refused.stderr, /job plan refused: model tiny .* is not in policy\.models/);
-    const run = runCli(['jobs', 'submit', '--devices', 'pi-a', '--plan', plan, '--db', db, '--config', coordinatorCfg, '--json']);
-    assert.equal(run.status, 0, run.stderr);
-    const { jobId } = jsonResult<{ jobId: string }>(run);
-
-    const state = (): string | undefined => {
+    const target = (jobId: string): { state: string; detail: string | null } | undefined => {
       const d = new Database(db, { readonly: true });
       try {
-        return (d.prepare('SELECT state FROM job_targets WHERE job_id = ? AND device_id = ?').get(jobId, 'pi-a') as { state: string } | undefined)?.state;
+        return d.prepare('SELECT state, detail FROM job_targets WHERE job_id = ? AND device_id = ?').get(jobId, 'pi-a') as { state: string; detail: string | null } | undefined;
       } finally {
         d.close();
       }
     };
-    await waitUntil(() => state() === 'completed', 60_000, `${jobId} completed on pi-a`);
+    // written without --config, the same plan gets past `jobs submit`, but the coordinator does not send it
+    const bypass = runCli(['jobs', 'submit', '--devices', 'pi-a', '--plan', unpinned, '--db', db, '--json']);
+    assert.equal(bypass.status, 0, bypass.stderr);
+    const bypassId = jsonResult<{ jobId: string }>(bypass).jobId;
+    await waitUntil(() => target(bypassId)?.state === 'rejected', 10_000, 'the unpinned plan rejected by the coordinator');
+    assert.match(target(bypassId)!.detail ?? '', /refused by the coordinator's policy: model tiny/);
+    assert.doesNotMatch(agent.output, new RegExp(bypassId), 'the agent never saw it');
+
+    const run = runCli(['jobs', 'submit', '--devices', 'pi-a', '--plan', plan, '--db', db, '--config', coordinatorCfg, '--json']);
+    assert.equal(run.status, 0, run.stderr);
+    const { jobId } = jsonResult<{ jobId: string }>(run);
+    await waitUntil(() => target(jobId)?.state === 'completed', 60_000, `${jobId} completed on pi-a`);
     await waitUntil(() => count('SELECT COUNT(*) AS n FROM results WHERE device_id = ? AND job_id = ?', 'pi-a', jobId) === 2, 10_000, 'two results stored');
 
     // both processes keep their health files fresh: the container HEALTHCHECK command passes

@@ -88,7 +88,8 @@ export function fleetCommands(y: Argv): Argv {
       async (args) => {
         const { loadPlanFile, openStore, submitJob, dispatchQueued, loadCoordinatorConfig, checkPlanAgainstPolicy } = await coordinatorModules();
         const plan = loadPlanFile(args.plan as string);
-        if (args.config) checkPlanAgainstPolicy(loadCoordinatorConfig(args.config as string).value.policy, plan);
+        const policy = args.config ? loadCoordinatorConfig(args.config as string).value.policy : undefined;
+        if (policy) checkPlanAgainstPolicy(policy, plan);
         const store = openStore(args.db as string);
         try {
           const devices = (args.devices as string).split(',').map((s) => s.trim()).filter(Boolean);
@@ -96,7 +97,7 @@ export function fleetCommands(y: Argv): Argv {
           let dispatched = 0;
           if (args.broker) {
             const client = await connectOnce({ broker: args.broker as string, config: args.config as string | undefined }, `job ${jobId} is stored: the running coordinator dispatches it on its next round (or check the broker URL)`);
-            dispatched = await dispatchQueued(store, client, createDaemonLog('submit', args.json as boolean));
+            dispatched = await dispatchQueued(store, client, createDaemonLog('submit', args.json as boolean), policy);
             await client.endAsync();
           }
           emitResult({ json: args.json as boolean }, { jobId, devices, dispatched }, () => `${jobId} submitted to ${devices.join(', ')}${args.broker ? ` (${dispatched} dispatched now)` : ' (the coordinator dispatches it to online devices)'}`);
@@ -145,8 +146,8 @@ export function fleetCommands(y: Argv): Argv {
         try {
           const devices = store.devices();
           emitResult({ json: args.json as boolean }, { devices }, () => (devices.length === 0 ? 'no devices registered' : textTable([
-            ['device', 'online', 'arch', 'cores', 'first seen', 'last seen', 'load %', 'temp C'],
-            ...devices.map((d) => [d.deviceId, d.online ? 'yes' : 'no', d.profile.arch, d.profile.cores, d.firstSeen, d.lastSeen,
+            ['device', 'admitted via', 'online', 'arch', 'cores', 'first seen', 'last seen', 'load %', 'temp C'],
+            ...devices.map((d) => [d.deviceId, d.admittedVia ?? '-', d.online ? 'yes' : 'no', d.profile.arch, d.profile.cores, d.firstSeen, d.lastSeen,
               d.heartbeat ? d.heartbeat.loadPercent.toFixed(0) : '-', d.heartbeat?.temperatureC?.toFixed(1) ?? '-']),
           ])));
         } finally {

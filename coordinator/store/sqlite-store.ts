@@ -177,6 +177,10 @@ export class SqliteStore implements FleetStore {
     })();
   }
 
+  refuseDispatch(jobId: string, deviceId: string, reason: string, nowMs: number): void {
+    this.db.prepare("UPDATE job_targets SET state = 'rejected', detail = ?, activity_ms = ? WHERE job_id = ? AND device_id = ?").run(reason.slice(0, 2000), nowMs, jobId, deviceId);
+  }
+
   expireSilent(nowMs: number): { retried: number; timedOut: number } {
     return this.db.transaction(() => {
       const silent = `FROM job_targets t JOIN jobs j ON j.job_id = t.job_id

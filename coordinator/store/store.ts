@@ -65,6 +65,8 @@ export interface FleetStore {
   createJob(job: NewJob, nowMs: number): void;
   /** Queued targets on online devices, marked dispatched with attempt + 1 (atomically: one dispatcher wins). */
   claimDispatches(nowMs: number): Dispatch[];
+  /** A claimed target the coordinator will not send (its plan breaks the job policy): final state 'rejected'. */
+  refuseDispatch(jobId: string, deviceId: string, reason: string, nowMs: number): void;
   /** Targets silent for longer than their job's timeout: back to queued while attempts remain, else timed-out. */
   expireSilent(nowMs: number): { retried: number; timedOut: number };
 
