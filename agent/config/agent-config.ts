@@ -3,7 +3,7 @@ import type { IClientOptions } from 'mqtt';
 import { BrokerConfig, checkBrokerConfig, mqttClientOptions } from '../../core/config/broker-config.ts';
 import { configPath, loadConfigFile, readReferencedFile, type LoadedConfig } from '../../core/config/load-config.ts';
 import { UserError } from '../../core/errors.ts';
-import { Sha256Hex, VariantNameSchema } from '../../core/protocol/plan.ts';
+import { ModelName, Sha256Hex, VariantNameSchema } from '../../core/protocol/plan.ts';
 import { COORDINATOR_USERNAME, DEVICE_ID_PATTERN, isUsableDeviceId } from '../../core/protocol/topics.ts';
 import { ProbeKind } from '../../core/results/probe-record.ts';
 
@@ -15,7 +15,6 @@ import { ProbeKind } from '../../core/results/probe-record.ts';
  */
 export const AGENT_CONFIG_EXAMPLE = 'configs/agent.example.json';
 
-const ModelName = Type.String({ pattern: '^[a-zA-Z0-9_.-]{1,128}$', description: 'a model name: letters, digits, _ . -' });
 const RemoteFile = Type.Object({ name: Type.String({ pattern: '^[a-zA-Z0-9_.-]+$' }), url: Type.String({ pattern: '^https?://' }), sha256: Sha256Hex }, { additionalProperties: false });
 
 /**

@@ -5,7 +5,7 @@ import { BrokerConfig, checkBrokerConfig, isLoopbackBroker, mqttClientOptions } 
 import { configPath, loadConfigFile, type LoadedConfig } from '../../core/config/load-config.ts';
 import { UserError } from '../../core/errors.ts';
 import { DEVICE_MESSAGE_LIMITS, MAX_MESSAGE_BYTES } from '../../core/protocol/messages.ts';
-import { SHA256_HEX_PATTERN as SHA256_HEX, VariantNameSchema } from '../../core/protocol/plan.ts';
+import { ModelName, SHA256_HEX_PATTERN as SHA256_HEX, VariantNameSchema } from '../../core/protocol/plan.ts';
 import { COORDINATOR_USERNAME, DEVICE_ID_PATTERN } from '../../core/protocol/topics.ts';
 import { ProbeKind } from '../../core/results/probe-record.ts';
 
@@ -25,7 +25,7 @@ export type AdmissionConfig = Static<typeof AdmissionConfig>;
 /** What jobs the coordinator may send: only these models (by content hash), probes and variants. */
 export const JobPolicyConfig = Type.Object({
   models: Type.Array(Type.Object({
-    name: Type.String({ minLength: 1, description: 'the model name' }),
+    name: ModelName,
     sha256: Type.String({ pattern: SHA256_HEX, description: 'the sha256 hex of the fp32 ONNX file (edgeprobe models inspect prints it)' }),
   }, { additionalProperties: false }), { default: [] }),
   probes: Type.Array(ProbeKind, { default: ['benchmark', 'attention', 'properties', 'compare', 'task'], description: 'probe kinds: benchmark, attention, properties, compare, task' }),
