@@ -4,7 +4,7 @@
  * Run: npx tsx bench/fleet.ts [--messages N]   -> bench/results/fleet.json
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,12 +91,14 @@ async function bundleCli(work: string): Promise<string> {
     banner: { js: "import { createRequire as __epRequire } from 'node:module'; const require = __epRequire(import.meta.url);" },
   });
   symlinkSync(join(HERE, '..', 'node_modules'), join(work, 'bundle', 'node_modules'));
+  // core/version.ts reads <its dir>/../package.json; for the bundle that is <work>/package.json
+  copyFileSync(join(HERE, '..', 'package.json'), join(work, 'package.json'));
   return out;
 }
 
 async function agentRss(broker: Mosquitto, work: string, label: string, node: string[]): Promise<{ mainKb: number; treeKb: number }> {
   const cfg = join(work, 'agent.json');
-  writeFileSync(cfg, JSON.stringify({ models: [{ name: 'tiny', generated: 'tiny' }], probes: ['benchmark'], heartbeatS: 1 }));
+  writeFileSync(cfg, JSON.stringify({ configVersion: 1, models: [{ name: 'tiny', generated: 'tiny' }], probes: ['benchmark'], heartbeatIntervalS: 1 }));
   const agent = spawn(process.execPath, [...node, 'agent', '--broker', broker.url, '--device-id', `rss-${label}`, '--config', cfg, '--state-dir', join(work, `rss-${label}`)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let out = '';
   agent.stderr!.on('data', (d) => { out += d; });

@@ -1,12 +1,19 @@
 import { EventEmitter } from 'node:events';
 import type { DaemonLog } from '../core/daemon-log.ts';
-import { decodeMessage } from '../core/protocol/codec.ts';
+import { validateMessage } from '../core/protocol/codec.ts';
 import type { Message, PayloadOf } from '../core/protocol/messages.ts';
-import { parseTopic } from '../core/protocol/topics.ts';
+import type { CoordinatorConfig } from './config/coordinator-config.ts';
+import { screenDeviceMessage, type AdmittedVia } from './security/index.ts';
 import type { FleetStore, ResultRow } from './store/store.ts';
 
 /** What a committed change touched; the dashboard pushes it to browsers (server-sent events). */
 export type IngestChange = 'results' | 'progress' | 'device';
+
+/** What the security screen needs from the coordinator's settings (CoordinatorSettings has both). */
+export interface IngestSecurity {
+  config: Pick<CoordinatorConfig, 'admission' | 'limits' | 'identity'>;
+  openAdmission: boolean;
+}
 
 export interface IngestStats { received: number; stored: number; duplicates: number; rejected: number }
 
@@ -21,28 +28,34 @@ export class Ingest {
   readonly changes = new EventEmitter<{ change: [IngestChange] }>();
   private batch: ResultRow[] = [];
 
-  constructor(private readonly store: FleetStore, private readonly log: DaemonLog, private readonly onDeviceOnline: (deviceId: string) => void = () => {}) {}
+  constructor(private readonly store: FleetStore, private readonly log: DaemonLog, private readonly security: IngestSecurity,
+    private readonly onDeviceOnline: (deviceId: string) => void = () => {}) {}
 
   /** Handles one message; returns true when results are waiting for `flush`. */
-  handle(topic: string, raw: Uint8Array): boolean {
+  handle(topic: string, raw: Uint8Array, userProperties?: Record<string, string | string[]>): boolean {
     this.stats.received++;
     const now = Date.now();
-    const decoded = decodeMessage(topic, raw);
+    // First, before anything is parsed further or stored (docs/security.md): topic, size, JSON, identity,
+    // then admission (register) or registration (everything else). Refused: logged, nothing of it stored.
+    const screened = screenDeviceMessage({ topic, payload: raw, userProperties }, {
+      config: this.security.config, openAdmission: this.security.openAdmission, registrationOf: (id) => this.store.registrationOf(id),
+    });
+    if (!screened.ok) {
+      this.reject(topic, screened.deviceId ?? null, null, `${screened.code}: ${screened.reason}`, now, screened.logLine);
+      return false;
+    }
+    const decoded = validateMessage(topic, screened.body);
     if (!decoded.ok) {
-      this.reject(topic, parseTopic(topic)?.deviceId ?? null, decoded.messageId ?? null, decoded.reason, now);
+      this.reject(topic, screened.deviceId, decoded.messageId ?? null, decoded.reason, now);
       return false;
     }
     const msg = decoded.message;
     // apply messages in arrival order: a job's "completed" must not be visible before its last results
     if (msg.type !== 'results') this.flush();
-    if (msg.type !== 'register' && !this.store.isKnownDevice(msg.deviceId)) {
-      this.reject(topic, msg.deviceId, msg.messageId, `unknown device ${msg.deviceId}: it never registered`, now);
-      return false;
-    }
     switch (msg.type) {
       case 'register':
-        this.store.registerDevice(msg.deviceId, (msg as Message<'register'>).payload, now);
-        this.log.info('device registered', { device: msg.deviceId });
+        this.store.registerDevice(msg.deviceId, (msg as Message<'register'>).payload, screened.admittedVia as AdmittedVia, now);
+        this.log.info('device registered', { device: msg.deviceId, admittedVia: screened.admittedVia });
         this.changes.emit('change', 'device');
         this.onDeviceOnline(msg.deviceId);
         return false;
@@ -86,9 +99,10 @@ export class Ingest {
     if (inserted > 0) this.changes.emit('change', 'results');
   }
 
-  private reject(topic: string, deviceId: string | null, messageId: string | null, reason: string, now: number): void {
+  /** Logs the rejection and keeps a row of it (topic, device, reason: never the payload or a token). */
+  private reject(topic: string, deviceId: string | null, messageId: string | null, reason: string, now: number, logLine?: string): void {
     this.stats.rejected++;
     this.store.recordRejected(topic, deviceId, messageId, reason, now);
-    this.log.warn('rejected message', { topic, reason });
+    this.log.warn('rejected message', logLine ? { reason: logLine } : { topic, reason });
   }
 }

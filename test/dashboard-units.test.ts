@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { resolveCoordinatorSettings } from '../coordinator/config/coordinator-config.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,7 +124,7 @@ describe('properties view (schema of agent/probes/properties/records.ts)', () =>
 describe('live-update hook', () => {
   test('ingest emits one change per committed batch with new rows; the store version moves', () => {
     const store = new SqliteStore(':memory:');
-    const ingest = new Ingest(store, createDaemonLog('t', false, () => {}));
+    const ingest = new Ingest(store, createDaemonLog('t', false, () => {}), resolveCoordinatorSettings({ broker: 'mqtt://127.0.0.1:1883', db: ':memory:' }));
     const seen: IngestChange[] = [];
     ingest.changes.on('change', (c) => seen.push(c));
     const v0 = store.dataVersion();

@@ -44,7 +44,7 @@ describe('fleet end to end', { skip: needsMosquitto }, () => {
     work = mkdtempSync(join(tmpdir(), 'edgeprobe-fleet-e2e-'));
     db = join(work, 'fleet.sqlite');
     cfg = join(work, 'agent.json');
-    writeFileSync(cfg, JSON.stringify({ models: [{ name: 'tiny', generated: 'tiny' }], probes: ['benchmark'], heartbeatS: 1 }));
+    writeFileSync(cfg, JSON.stringify({ configVersion: 1, models: [{ name: 'tiny', generated: 'tiny' }], probes: ['benchmark'], heartbeatIntervalS: 1 }));
     broker = await Mosquitto.start();
     // devices first, coordinator later: it learns them from their retained register and status messages
     await Promise.all(['dev-a', 'dev-b'].map((id) => startAgent(id).waitFor(/connected/)));

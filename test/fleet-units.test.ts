@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { loadAgentConfig, type AgentConfig } from '../agent/config/agent-config.ts';
+import { loadAgentConfig, type AgentAllowList } from '../agent/config/agent-config.ts';
 import { checkPlan } from '../agent/jobs/plan-check.ts';
 import { fp32OnlyProvider } from '../agent/jobs/variant-provider.ts';
 import { JobStore } from '../agent/state/job-store.ts';
@@ -70,7 +70,7 @@ describe('protocol', () => {
 });
 
 describe('agent', () => {
-  const config: AgentConfig = { models: [{ name: 'demo', generated: 'demo', sha256: SHA }], probes: ['benchmark'], source: 'test' };
+  const config: AgentAllowList = { models: [{ name: 'demo', generated: 'demo', sha256: SHA }], probes: ['benchmark'] };
 
   test('plans are checked against the config: model, sha256 pin, variant, probe', () => {
     const base = { models: [{ name: 'demo' }], variants: ['fp32' as const], probes: ['benchmark' as const] };
@@ -107,10 +107,10 @@ describe('agent', () => {
 
   test('a bad agent config is a UserError naming the file and field', () => {
     const path = join(tmp, 'agent.json');
-    writeFileSync(path, JSON.stringify({ models: [{ name: 'x', path: 'models/x' }], probes: ['benchmark'] }));
-    assert.throws(() => loadAgentConfig(path), (e) => isUserError(e) && /agent\.json: field \/models\/0/.test(e.message));
-    writeFileSync(path, JSON.stringify({ models: [{ name: 'x', url: 'https://h/m.onnx', sha256: SHA, files: [{ name: 'tokenizer.json', url: 'https://h/t.json', sha256: SHA }] }], probes: ['benchmark'] }));
-    assert.equal(loadAgentConfig(path).models.length, 1, 'a URL model with pinned files is accepted');
+    writeFileSync(path, JSON.stringify({ configVersion: 1, models: [{ name: 'x', path: 'models/x' }], probes: ['benchmark'] }));
+    assert.throws(() => loadAgentConfig(path), (e) => isUserError(e) && /agent\.json: field models\[0\]/.test(e.message));
+    writeFileSync(path, JSON.stringify({ configVersion: 1, models: [{ name: 'x', url: 'https://h/m.onnx', sha256: SHA, files: [{ name: 'tokenizer.json', url: 'https://h/t.json', sha256: SHA }] }], probes: ['benchmark'] }));
+    assert.equal(loadAgentConfig(path).value.models.length, 1, 'a URL model with pinned files is accepted');
     assert.throws(() => loadAgentConfig(join(tmp, 'missing.json')), (e) => isUserError(e) && /not found/.test(e.message));
   });
 });
@@ -122,7 +122,7 @@ describe('coordinator store', () => {
   const row = (messageId: string, recordKey: string) => ({ messageId, deviceId: 'pi-01', seq: 1, sentAt: new Date().toISOString(), jobId: 'j1', recordKey, record: record() });
 
   test('ingest is idempotent by message id and by record key', () => {
-    store.registerDevice('pi-01', { profile, allowed: { models: [], probes: ['benchmark'] } }, 1000);
+    store.registerDevice('pi-01', { profile, allowed: { models: [], probes: ['benchmark'] } }, 'allow-list', 1000);
     const id = (n: number): string => `00000000-0000-4000-8000-00000000000${n}`;
     assert.deepEqual(store.ingestResults([row(id(1), 'k0'), row(id(2), 'k1')], 2000), { inserted: 2, duplicates: 0 });
     // same message resent; and the same record under a new id (re-queued after a crash)

@@ -4,7 +4,7 @@ import { loadModelDir } from '../../core/model/model-dir.ts';
 import { payloadProblem } from '../../core/protocol/codec.ts';
 import type { JobState } from '../../core/protocol/messages.ts';
 import { deviceTopic } from '../../core/protocol/topics.ts';
-import type { AgentConfig } from '../config/agent-config.ts';
+import type { AgentAllowList } from '../config/agent-config.ts';
 import { resolveAllowedModel } from '../config/model-source.ts';
 import type { JobStore, StoredJob } from '../state/job-store.ts';
 import type { Outbox } from '../state/outbox.ts';
@@ -13,7 +13,7 @@ import { variantProvider } from './variant-provider.ts';
 
 export interface ExecutorDeps {
   deviceId: string;
-  config: AgentConfig;
+  config: AgentAllowList;
   jobs: JobStore;
   outbox: Outbox;
   log: DaemonLog;

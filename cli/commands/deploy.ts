@@ -1,8 +1,8 @@
 import type { Argv } from 'yargs';
 import { makeDevCertificates } from '../../core/certs/dev-certs.ts';
 import { addBrokerUser } from '../../core/broker/mosquitto-users.ts';
-import { loadAgentConfig } from '../../core/config/agent-config.ts';
-import { loadCoordinatorConfig } from '../../core/config/coordinator-config.ts';
+import { loadAgentConfig } from '../../agent/config/agent-config.ts';
+import { loadCoordinatorConfig } from '../../coordinator/config/coordinator-config.ts';
 import { UserError } from '../../core/errors.ts';
 import { checkHealthFile, healthFilePath } from '../../core/health/health-file.ts';
 import { emitResult } from '../output.ts';

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import { Agent } from '../../agent/agent.ts';
-import type { AgentConfig } from '../../agent/config/agent-config.ts';
+import { resolveAgentSettings } from '../../agent/config/agent-config.ts';
+import { resolveCoordinatorSettings } from '../config/coordinator-config.ts';
 import { variantProvider } from '../../agent/jobs/variant-provider.ts';
 import { createDaemonLog } from '../../core/daemon-log.ts';
 import type { JobPlan } from '../../core/protocol/plan.ts';
@@ -37,9 +38,14 @@ export async function runDemo(progress: Progress, timeoutMs = 50_000): Promise<D
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const store = openStore(join(work, 'fleet.sqlite'));
-  const coordinator = new Coordinator({ broker: url, store, log: quiet, dispatchIntervalMs: 250 });
-  const config: AgentConfig = { models: [{ name: 'demo', generated: 'demo' }], probes: ['benchmark'], heartbeatS: 5, source: '(demo)' };
-  const agents = DEMO_DEVICES.map((deviceId) => new Agent({ broker: url, deviceId, config, stateDir: join(work, deviceId), log: quiet }));
+  // No config files: an embedded broker on loopback, so open admission and the built-in demo allow-list apply.
+  // aedes speaks MQTT 3.1.1 only (the settings default to MQTT 5, for Mosquitto), and has no passwords.
+  const env = {};
+  const v311 = <T extends { mqtt: object }>(s: T): T => ({ ...s, mqtt: { ...s.mqtt, protocolVersion: 4 } });
+  const coordinator = new Coordinator({ settings: v311(resolveCoordinatorSettings({ broker: url, db: join(work, 'fleet.sqlite') }, env)), store, log: quiet, dispatchIntervalMs: 250 });
+  const agents = DEMO_DEVICES.map((deviceId) => new Agent({
+    settings: { ...v311(resolveAgentSettings({ broker: url, deviceId, stateDir: join(work, deviceId) }, env)), heartbeatIntervalS: 5 }, log: quiet,
+  }));
   try {
     await coordinator.start();
     progress.info(`broker ${url}; coordinator store ${join(work, 'fleet.sqlite')}`);

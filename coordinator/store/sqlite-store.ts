@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from '../../core/sqlite-migrate.ts';
+import type { AdmittedVia } from '../security/admission.ts';
 import type { PayloadOf } from '../../core/protocol/messages.ts';
 import type { JobPlan } from '../../core/protocol/plan.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
@@ -61,6 +62,9 @@ const MIGRATIONS = [
      reason TEXT NOT NULL,
      received_ms INTEGER NOT NULL
    );`,
+  // 2: how each device was admitted (coordinator/security/admission.ts). Devices registered before this
+  // column existed stay NULL, i.e. not admitted, until their next register message (sent on every connect).
+  `ALTER TABLE devices ADD COLUMN admitted_via TEXT;`,
 ];
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -85,6 +89,7 @@ export class SqliteStore implements FleetStore {
       touchTarget: d.prepare(`UPDATE job_targets SET activity_ms = ? WHERE job_id = ? AND device_id = ? AND state NOT IN (${FINAL_SQL})`),
       touchDevice: d.prepare('UPDATE devices SET last_seen_ms = ? WHERE device_id = ?'),
       known: d.prepare('SELECT 1 FROM devices WHERE device_id = ?'),
+      admittedVia: d.prepare<[string], { via: string | null }>('SELECT admitted_via AS via FROM devices WHERE device_id = ?'),
     };
   }
 
@@ -113,10 +118,16 @@ export class SqliteStore implements FleetStore {
     return this.stmts.known.get(deviceId) !== undefined;
   }
 
-  registerDevice(deviceId: string, p: PayloadOf<'register'>, nowMs: number): void {
-    this.db.prepare(`INSERT INTO devices (device_id, profile, allowed, first_seen_ms, last_seen_ms, online) VALUES (?, ?, ?, ?, ?, 1)
-      ON CONFLICT (device_id) DO UPDATE SET profile = excluded.profile, allowed = excluded.allowed, last_seen_ms = excluded.last_seen_ms, online = 1`)
-      .run(deviceId, JSON.stringify(p.profile), JSON.stringify(p.allowed), nowMs, nowMs);
+  registrationOf(deviceId: string): { via: AdmittedVia } | undefined {
+    const via = this.stmts.admittedVia.get(deviceId)?.via;
+    return via ? { via: via as AdmittedVia } : undefined;
+  }
+
+  registerDevice(deviceId: string, p: PayloadOf<'register'>, admittedVia: AdmittedVia, nowMs: number): void {
+    this.db.prepare(`INSERT INTO devices (device_id, profile, allowed, first_seen_ms, last_seen_ms, online, admitted_via) VALUES (?, ?, ?, ?, ?, 1, ?)
+      ON CONFLICT (device_id) DO UPDATE SET profile = excluded.profile, allowed = excluded.allowed, last_seen_ms = excluded.last_seen_ms, online = 1,
+        admitted_via = excluded.admitted_via`)
+      .run(deviceId, JSON.stringify(p.profile), JSON.stringify(p.allowed), nowMs, nowMs, admittedVia);
   }
 
   setOnline(deviceId: string, online: boolean, nowMs: number): void {
@@ -166,6 +177,10 @@ export class SqliteStore implements FleetStore {
     })();
   }
 
+  refuseDispatch(jobId: string, deviceId: string, reason: string, nowMs: number): void {
+    this.db.prepare("UPDATE job_targets SET state = 'rejected', detail = ?, activity_ms = ? WHERE job_id = ? AND device_id = ?").run(reason.slice(0, 2000), nowMs, jobId, deviceId);
+  }
+
   expireSilent(nowMs: number): { retried: number; timedOut: number } {
     return this.db.transaction(() => {
       const silent = `FROM job_targets t JOIN jobs j ON j.job_id = t.job_id
@@ -188,11 +203,11 @@ export class SqliteStore implements FleetStore {
   }
 
   devices(): DeviceRow[] {
-    const rows = this.db.prepare<[], { deviceId: string; profile: string; allowed: string; first: number; last: number; online: number; heartbeat: string | null }>(
-      'SELECT device_id AS deviceId, profile, allowed, first_seen_ms AS first, last_seen_ms AS last, online, heartbeat FROM devices ORDER BY device_id').all();
+    const rows = this.db.prepare<[], { deviceId: string; profile: string; allowed: string; first: number; last: number; online: number; heartbeat: string | null; via: string | null }>(
+      'SELECT device_id AS deviceId, profile, allowed, first_seen_ms AS first, last_seen_ms AS last, online, heartbeat, admitted_via AS via FROM devices ORDER BY device_id').all();
     return rows.map((r) => ({
       deviceId: r.deviceId, profile: JSON.parse(r.profile), allowed: JSON.parse(r.allowed), firstSeen: iso(r.first), lastSeen: iso(r.last),
-      online: r.online === 1, heartbeat: r.heartbeat ? JSON.parse(r.heartbeat) : null,
+      online: r.online === 1, heartbeat: r.heartbeat ? JSON.parse(r.heartbeat) : null, admittedVia: (r.via ?? undefined) as AdmittedVia | undefined,
     }));
   }
 

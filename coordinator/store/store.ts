@@ -1,6 +1,7 @@
 import type { DeviceProfile, JobState, PayloadOf } from '../../core/protocol/messages.ts';
 import type { JobPlan } from '../../core/protocol/plan.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
+import type { AdmittedVia } from '../security/admission.ts';
 
 /** Where a job stands on one device; the agent's JobState plus the coordinator's own states. */
 export type TargetState = 'queued' | 'dispatched' | JobState | 'timed-out';
@@ -24,6 +25,8 @@ export interface DeviceRow {
   lastSeen: string;
   online: boolean;
   heartbeat: PayloadOf<'heartbeat'> | null;
+  /** how the coordinator admitted it; absent for a registration older than admission (not admitted) */
+  admittedVia?: AdmittedVia;
 }
 
 export interface JobTargetRow {
@@ -51,7 +54,10 @@ export interface FleetStore {
   /** Inserts results in one transaction; a message id or (device, job, record key) seen before is skipped. */
   ingestResults(rows: ResultRow[], nowMs: number): { inserted: number; duplicates: number };
   isKnownDevice(deviceId: string): boolean;
-  registerDevice(deviceId: string, payload: PayloadOf<'register'>, nowMs: number): void;
+  /** The admission route of a registered device, for `checkRegistered`; undefined if it never was admitted. */
+  registrationOf(deviceId: string): { via: AdmittedVia } | undefined;
+  /** Stores (or refreshes) a device that the admission check let in, with how it was admitted. */
+  registerDevice(deviceId: string, payload: PayloadOf<'register'>, admittedVia: AdmittedVia, nowMs: number): void;
   setOnline(deviceId: string, online: boolean, nowMs: number): void;
   recordHeartbeat(deviceId: string, hb: PayloadOf<'heartbeat'>, nowMs: number): void;
   /** Applies a progress message unless a newer one (by sequence number) was applied already. */
@@ -61,6 +67,8 @@ export interface FleetStore {
   createJob(job: NewJob, nowMs: number): void;
   /** Queued targets on online devices, marked dispatched with attempt + 1 (atomically: one dispatcher wins). */
   claimDispatches(nowMs: number): Dispatch[];
+  /** A claimed target the coordinator will not send (its plan breaks the job policy): final state 'rejected'. */
+  refuseDispatch(jobId: string, deviceId: string, reason: string, nowMs: number): void;
   /** Targets silent for longer than their job's timeout: back to queued while attempts remain, else timed-out. */
   expireSilent(nowMs: number): { retried: number; timedOut: number };
 

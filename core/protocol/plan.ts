@@ -1,7 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ProbeKind } from '../results/probe-record.ts';
 
-const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });
+/** A lowercase sha256 hex digest: how models, variants and tokens are pinned everywhere. */
+export const SHA256_HEX_PATTERN = '^[0-9a-f]{64}$';
+export const Sha256Hex = Type.String({ pattern: SHA256_HEX_PATTERN, description: 'a sha256 hex digest (64 lowercase hex characters)' });
+
+/** How plans, agent configs and the coordinator's policy name a model. */
+export const ModelName = Type.String({ pattern: '^[a-zA-Z0-9_.-]{1,128}$', description: 'a model name: 1-128 letters, digits, _ . -' });
 
 export const VariantNameSchema = Type.Union([
   Type.Literal('fp32'), Type.Literal('fp16'), Type.Literal('int8-dynamic'), Type.Literal('int8-weight'),
@@ -28,8 +33,8 @@ export type BenchmarkSettings = Static<typeof BenchmarkSettings>;
  */
 export const JobPlan = Type.Object({
   models: Type.Array(Type.Object({
-    name: Type.String({ pattern: '^[a-zA-Z0-9_.-]{1,128}$' }),
-    sha256: Type.Optional(Sha256),
+    name: ModelName,
+    sha256: Type.Optional(Sha256Hex),
   }, { additionalProperties: false }), { minItems: 1, maxItems: 32 }),
   variants: Type.Array(VariantNameSchema, { minItems: 1, maxItems: 4, uniqueItems: true }),
   probes: Type.Array(ProbeKind, { minItems: 1, maxItems: 8, uniqueItems: true }),

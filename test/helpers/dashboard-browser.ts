@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
+import { resolveCoordinatorSettings } from '../../coordinator/config/coordinator-config.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
@@ -35,7 +36,7 @@ export class DeviceFeeder {
   private seq = new Map<string, number>();
 
   constructor(readonly store: FleetStore) {
-    this.ingest = new Ingest(store, createDaemonLog('test-ingest', false, () => {}));
+    this.ingest = new Ingest(store, createDaemonLog('test-ingest', false, () => {}), resolveCoordinatorSettings({ broker: 'mqtt://127.0.0.1:1883', db: ':memory:' }));
   }
 
   private send<T extends 'register' | 'progress' | 'results' | 'heartbeat'>(deviceId: string, type: T, payload: PayloadOf<T>): void {
