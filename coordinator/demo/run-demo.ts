@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import { Agent } from '../../agent/agent.ts';
 import type { AgentConfig } from '../../agent/config/agent-config.ts';
-import { variantProvider } from '../../agent/jobs/variant-provider.ts';
 import { createDaemonLog } from '../../core/daemon-log.ts';
 import type { JobPlan } from '../../core/protocol/plan.ts';
 import type { Progress } from '../../core/progress.ts';
@@ -17,6 +16,20 @@ import { FINAL_TARGET_STATES, type JobTargetRow } from '../store/store.ts';
 import { submitJob } from '../submit-job.ts';
 
 export const DEMO_DEVICES = ['demo-device-a', 'demo-device-b'];
+
+/**
+ * Every variant through the benchmark, the attention probe and compare, sized to finish in well under
+ * a minute on a 2-core machine with both agents sharing it (docs/fleet.md has the measured time).
+ */
+export const DEMO_PLAN: JobPlan = {
+  models: [{ name: 'demo' }],
+  variants: ['fp32', 'fp16', 'int8-dynamic', 'int8-weight'],
+  probes: ['benchmark', 'attention', 'compare'],
+  seed: 1,
+  benchmark: { seqLen: 64, warmup: 3, minQueries: 30, minDurationS: 0, batchSizes: [4] },
+  attention: { sentences: 48 },
+  compare: { sentences: 32 },
+};
 
 export interface DemoResult { report: ComparisonReport; targets: JobTargetRow[]; broker: string; seconds: number }
 
@@ -38,14 +51,14 @@ export async function runDemo(progress: Progress, timeoutMs = 50_000): Promise<D
   const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const store = openStore(join(work, 'fleet.sqlite'));
   const coordinator = new Coordinator({ broker: url, store, log: quiet, dispatchIntervalMs: 250 });
-  const config: AgentConfig = { models: [{ name: 'demo', generated: 'demo' }], probes: ['benchmark'], heartbeatS: 5, source: '(demo)' };
+  const config: AgentConfig = { models: [{ name: 'demo', generated: 'demo' }], probes: [...DEMO_PLAN.probes], heartbeatS: 5, source: '(demo)' };
   const agents = DEMO_DEVICES.map((deviceId) => new Agent({ broker: url, deviceId, config, stateDir: join(work, deviceId), log: quiet }));
   try {
     await coordinator.start();
     progress.info(`broker ${url}; coordinator store ${join(work, 'fleet.sqlite')}`);
     for (const a of agents) await a.start();
     await waitFor(() => store.devices().filter((d) => d.online).length === agents.length, 15_000, 'both demo agents to register');
-    const plan: JobPlan = { models: [{ name: 'demo' }], variants: [...variantProvider().names], probes: ['benchmark'], benchmark: { runs: 30, warmup: 3, batchSizes: [1, 4] } };
+    const plan = DEMO_PLAN;
     const jobId = submitJob(store, DEMO_DEVICES, plan, { timeoutS: 60, maxAttempts: 2 });
     coordinator.dispatchSoon();
     progress.info(`submitted ${jobId}: models ${plan.models.map((m) => m.name).join(',')} x variants ${plan.variants.join(',')} x probes ${plan.probes.join(',')}`);
