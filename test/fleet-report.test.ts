@@ -84,7 +84,7 @@ describe('comparison report', () => {
     assert.equal(row('a', 'fp32').pooledCosineVsFp32, 1, 'fp32 against itself');
     assert.equal(row('a', 'fp32').attention, null);
     const text = renderComparison(rep);
-    assert.match(text, /a\s+m\s+int8-dynamic\s.*2\.000x faster.*acc 0\.400 agree 0\.900\s+degrades \(L3,4\)\s+fails-controls\s+jump L3\s+0$/m);
+    assert.match(text, /a\s+m\s+int8-dynamic\s.*2\.00x faster.*acc 0\.4000 agree 0\.9000\s+degrades \(L3,4\)\s+fails-controls\s+jump L3\s+0$/m);
   });
 
   test('invalid results (health gate failed) are counted per row and in total, not hidden', () => {
