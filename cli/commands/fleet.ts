@@ -2,7 +2,6 @@ import type { Argv } from 'yargs';
 import { createDaemonLog } from '../../core/daemon-log.ts';
 import { UserError } from '../../core/errors.ts';
 import { isValidDeviceId } from '../../core/protocol/topics.ts';
-import { DEFAULT_TOLERANCE } from '../../coordinator/report/consistency.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
 
 // Handlers import their modules when they run: an idle agent on a small device should not carry the
@@ -158,13 +157,13 @@ export function fleetCommands(y: Argv): Argv {
     .command('report', 'compare devices x variants: latency, size, drift, probe verdicts, cross-device consistency', (c) => c
       .option('db', { type: 'string', default: DEFAULT_DB, describe: 'the coordinator\'s SQLite file' })
       .option('csv', { type: 'boolean', default: false, describe: 'CSV rows instead of the table' })
-      .option('tolerance', { type: 'number', default: DEFAULT_TOLERANCE, describe: 'relative L2 above which a device\'s outputs count as an outlier' }),
+      .option('tolerance', { type: 'number', describe: 'relative L2 above which a device\'s outputs count as an outlier (default 1e-3, coordinator/report/consistency.ts)' }),
     async (args) => {
       const { openStore } = await coordinatorModules();
       const { buildComparison, renderComparison, renderComparisonCsv } = await reportModules();
       const store = openStore(args.db as string);
       try {
-        const report = buildComparison(store.results(), store.devices(), args.tolerance as number);
+        const report = buildComparison(store.results(), store.devices(), args.tolerance as number | undefined);
         if (args.csv) process.stdout.write(`${renderComparisonCsv(report)}\n`);
         else emitResult({ json: args.json as boolean }, report, () => renderComparison(report));
       } finally {

@@ -23,12 +23,12 @@ export const DEMO_DEVICES = ['demo-device-a', 'demo-device-b'];
  */
 export const DEMO_PLAN: JobPlan = {
   models: [{ name: 'demo' }],
-  variants: ['fp32', 'fp16', 'int8-dynamic', 'int8-weight'],
+  variants: ['fp32', 'fp16', 'int8-dynamic'],
   probes: ['benchmark', 'attention', 'compare'],
   seed: 1,
-  benchmark: { seqLen: 64, warmup: 3, minQueries: 30, minDurationS: 0, batchSizes: [4] },
-  attention: { sentences: 48 },
-  compare: { sentences: 32 },
+  benchmark: { seqLen: 32, warmup: 2, minQueries: 20, minDurationS: 0, batchSizes: [4] },
+  attention: { sentences: 16 },
+  compare: { sentences: 16 },
 };
 
 export interface DemoResult { report: ComparisonReport; targets: JobTargetRow[]; broker: string; seconds: number }
@@ -65,7 +65,8 @@ export async function runDemo(progress: Progress, timeoutMs = 50_000): Promise<D
     await waitFor(() => {
       const t = store.jobTargets(jobId);
       const finished = t.filter((x) => FINAL_TARGET_STATES.includes(x.state)).length;
-      progress.step('devices finished', finished, t.length);
+      // items (model x variant x probe) done over both devices: the job's progress, not just its end
+      progress.step('demo job items', t.reduce((n, x) => n + x.done, 0), Math.max(1, t.reduce((n, x) => n + x.total, 0)));
       return finished === t.length;
     }, Math.max(5000, timeoutMs - (Date.now() - started)), 'the demo job to finish on both devices');
     await waitFor(() => agents.every((a) => a.pendingMessages() === 0), 5000, 'the agents\' outboxes to drain');

@@ -59,6 +59,15 @@ export interface ComparisonReport {
 const key = (...p: string[]): string => p.join('\u0000');
 const isInvalid = (r: ProbeRecord): boolean => r.verdict.status === 'invalid' || r.health?.ok === false;
 
+/** fp32 first, then the variants in their usual order (unknown names last, alphabetically). */
+const VARIANT_ORDER = ['fp32', 'fp16', 'int8-dynamic', 'int8-weight'];
+function byDeviceModelVariant(a: string, b: string): number {
+  const [da, ma, va] = a.split('\u0000');
+  const [db, mb, vb] = b.split('\u0000');
+  const rank = (v: string): number => (VARIANT_ORDER.includes(v) ? VARIANT_ORDER.indexOf(v) : VARIANT_ORDER.length);
+  return da.localeCompare(db) || ma.localeCompare(mb) || rank(va) - rank(vb) || va.localeCompare(vb);
+}
+
 /** Devices x variants from the stored records: the latest record of each (device, model, variant, probe) wins. */
 export function buildComparison(results: readonly StoredResult[], devices: readonly DeviceRow[], tolerance = DEFAULT_TOLERANCE): ComparisonReport {
   const bench = new Map<string, BenchmarkData>();
@@ -79,7 +88,7 @@ export function buildComparison(results: readonly StoredResult[], devices: reado
     probes.set(record.probe, record);
     latest.set(k, probes);
   }
-  const keys = [...latest.keys()].sort();
+  const keys = [...latest.keys()].sort(byDeviceModelVariant);
 
   // cross-device groups: same model, variant and fingerprint inputs
   const groups = new Map<string, Array<{ deviceId: string; d: BenchmarkData; model: string; variant: string }>>();

@@ -1,5 +1,5 @@
+import { createHash } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { sha256Hex } from '../onnx/model-io.ts';
 import { RandomProjection } from '../numeric/random-projection.ts';
 import { meanRows } from '../numeric/vectors.ts';
 
@@ -30,6 +30,10 @@ export type Fingerprint = Static<typeof Fingerprint>;
  * Fingerprint from per-sentence output rows: `rows[i]` is sentence i's [tokens x width] output
  * (batch 1, so no padding enters the mean), `sentences[i]` its text.
  */
+// node:crypto directly rather than core/onnx/model-io's sha256Hex: the report reads this module's types and
+// helpers on the coordinator, which should not load the ONNX protobuf classes for a hash
+const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
 export function computeFingerprint(sentences: readonly string[], rows: ReadonlyArray<ArrayLike<number>>, width: number, outputName: string): Fingerprint {
   const n = Math.min(FINGERPRINT_SENTENCES, sentences.length, rows.length);
   const proj = new RandomProjection(width, FINGERPRINT_DIMS, FINGERPRINT_SEED);
@@ -42,9 +46,9 @@ export function computeFingerprint(sentences: readonly string[], rows: ReadonlyA
   }
   return {
     method: `mean-pooled ${outputName}, ${FINGERPRINT_DIMS} seeded Gaussian projections per sentence (seed ${FINGERPRINT_SEED})`,
-    inputsSha256: sha256Hex(JSON.stringify(sentences.slice(0, n))),
+    inputsSha256: sha256(JSON.stringify(sentences.slice(0, n))),
     dims: FINGERPRINT_DIMS,
     vectors,
-    exactSha256: sha256Hex(Buffer.concat(pooledBytes)),
+    exactSha256: sha256(Buffer.concat(pooledBytes)),
   };
 }
