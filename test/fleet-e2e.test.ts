@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { BenchmarkData } from '../agent/bench/benchmark-data.ts';
 import type { ComparisonReport } from '../coordinator/report/comparison.ts';
 import { openStore } from '../coordinator/store/sqlite-store.ts';
 import type { FleetStore } from '../coordinator/store/store.ts';
@@ -148,7 +149,7 @@ describe('fleet end to end', { skip: needsMosquitto }, () => {
       const keys = resultsOf(jobId, d).map((r) => r.recordKey);
       assert.equal(keys.length, 8, `${d}: exactly 8 records`);
       assert.equal(new Set(keys).size, 8, `${d}: no record twice`);
-      assert.deepEqual(resultsOf(jobId, d).map((r) => (r.record.data as { batchSize: number }).batchSize).sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7, 8]);
+      assert.deepEqual(resultsOf(jobId, d).map((r) => (r.record.data as BenchmarkData).throughput.batch).sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7, 8]);
     }
   });
 
