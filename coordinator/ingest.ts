@@ -1,8 +1,12 @@
+import { EventEmitter } from 'node:events';
 import type { DaemonLog } from '../core/daemon-log.ts';
 import { decodeMessage } from '../core/protocol/codec.ts';
 import type { Message, PayloadOf } from '../core/protocol/messages.ts';
 import { parseTopic } from '../core/protocol/topics.ts';
 import type { FleetStore, ResultRow } from './store/store.ts';
+
+/** What a committed change touched; the dashboard pushes it to browsers (server-sent events). */
+export type IngestChange = 'results' | 'progress' | 'device';
 
 export interface IngestStats { received: number; stored: number; duplicates: number; rejected: number }
 
@@ -13,6 +17,8 @@ export interface IngestStats { received: number; stored: number; duplicates: num
  */
 export class Ingest {
   readonly stats: IngestStats = { received: 0, stored: 0, duplicates: 0, rejected: 0 };
+  /** emits 'change' (IngestChange) after each write the dashboard shows, results once per committed batch */
+  readonly changes = new EventEmitter<{ change: [IngestChange] }>();
   private batch: ResultRow[] = [];
 
   constructor(private readonly store: FleetStore, private readonly log: DaemonLog, private readonly onDeviceOnline: (deviceId: string) => void = () => {}) {}
@@ -37,12 +43,14 @@ export class Ingest {
       case 'register':
         this.store.registerDevice(msg.deviceId, (msg as Message<'register'>).payload, now);
         this.log.info('device registered', { device: msg.deviceId });
+        this.changes.emit('change', 'device');
         this.onDeviceOnline(msg.deviceId);
         return false;
       case 'status': {
         const online = (msg as Message<'status'>).payload.state === 'online';
         this.store.setOnline(msg.deviceId, online, now);
         this.log.info(online ? 'device online' : 'device offline', { device: msg.deviceId });
+        this.changes.emit('change', 'device');
         if (online) this.onDeviceOnline(msg.deviceId);
         return false;
       }
@@ -52,6 +60,7 @@ export class Ingest {
       case 'progress': {
         const p = (msg as Message<'progress'>).payload;
         this.store.recordProgress(msg.deviceId, msg.seq, p, now);
+        this.changes.emit('change', 'progress');
         if (p.state !== 'running') this.log.info(`job ${p.state}`, { job: p.jobId, device: msg.deviceId, ...(p.detail ? { detail: p.detail } : {}) });
         return false;
       }
@@ -74,6 +83,7 @@ export class Ingest {
     this.stats.stored += inserted;
     this.stats.duplicates += duplicates;
     if (duplicates > 0) this.log.info('duplicate results ignored', { duplicates });
+    if (inserted > 0) this.changes.emit('change', 'results');
   }
 
   private reject(topic: string, deviceId: string | null, messageId: string | null, reason: string, now: number): void {

@@ -87,6 +87,14 @@ describe('comparison report', () => {
     assert.match(text, /a\s+m\s+int8-dynamic\s.*2\.00x faster.*acc 0\.4000 agree 0\.9000\s+degrades \(L3,4\)\s+fails-controls\s+jump L3\s+0$/m);
   });
 
+  test('a benchmark record of another shape (an older agent) is counted but never read as latency', () => {
+    const old = buildComparison([result('d', 'fp32', 'benchmark', 'measured', { batchSize: 1, latencyMs: { p50: 1, p90: 2, p99: 3 }, fingerprint: { vectors: [[1]] } })], [device('d')]);
+    assert.equal(old.rows.length, 1);
+    assert.equal(old.rows[0].p50Ms, null);
+    assert.equal(old.rows[0].records, 1);
+    assert.deepEqual(old.rows[0].verdicts, { benchmark: 'measured' });
+  });
+
   test('invalid results (health gate failed) are counted per row and in total, not hidden', () => {
     const b = row('b', 'int8-dynamic');
     assert.equal(b.invalid, 2);

@@ -3,6 +3,7 @@ import { createDaemonLog } from '../../core/daemon-log.ts';
 import { UserError } from '../../core/errors.ts';
 import { isValidDeviceId } from '../../core/protocol/topics.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
+import { httpOptions, startDashboard, writeHtmlReport, type DashboardArgs, type HtmlReportArgs } from './dashboard.ts';
 
 // Handlers import their modules when they run: an idle agent on a small device should not carry the
 // coordinator, the report or an embedded broker in memory.
@@ -68,16 +69,19 @@ export function fleetCommands(y: Argv): Argv {
       await agent.start();
       await untilSignal(() => agent.stop());
     })
-    .command('coordinator', 'run the coordinator: ingests device messages into SQLite, keeps the registry, dispatches jobs', (c) => c
+    .command('coordinator', 'run the coordinator: ingests device messages into SQLite, keeps the registry, dispatches jobs', (c) => httpOptions(c
       .option('broker', { type: 'string', demandOption: true, describe: 'MQTT broker URL (username "coordinator", password from EDGEPROBE_MQTT_PASSWORD)' })
       .option('db', { type: 'string', default: DEFAULT_DB, describe: 'SQLite file' })
-      .option('dispatch-interval', { type: 'number', default: 1, describe: 'seconds between dispatch and timeout checks' }),
+      .option('dispatch-interval', { type: 'number', default: 1, describe: 'seconds between dispatch and timeout checks' })
+      .option('http', { type: 'number', describe: 'also serve the dashboard on this port (see docs/dashboard.md)' })),
     async (args) => {
       const { Coordinator, openStore } = await coordinatorModules();
       const log = createDaemonLog('coordinator', args.json as boolean);
-      const coordinator = new Coordinator({ broker: checkBroker(args.broker as string), store: openStore(args.db as string), log, password: password(), dispatchIntervalMs: (args['dispatch-interval'] as number) * 1000 });
+      const store = openStore(args.db as string);
+      const coordinator = new Coordinator({ broker: checkBroker(args.broker as string), store, log, password: password(), dispatchIntervalMs: (args['dispatch-interval'] as number) * 1000 });
+      const stopHttp = args.http === undefined ? undefined : await startDashboard(store, args as unknown as DashboardArgs, log, coordinator.ingest.changes);
       await coordinator.start();
-      await untilSignal(() => coordinator.stop());
+      await untilSignal(async () => { await stopHttp?.(); await coordinator.stop(); });
     })
     .command('jobs', 'submit and list fleet jobs', (j) => j
       .command('submit', 'create a job: one plan for some devices (the coordinator dispatches it)', (c) => c
@@ -157,12 +161,20 @@ export function fleetCommands(y: Argv): Argv {
     .command('report', 'compare devices x variants: latency, size, drift, probe verdicts, cross-device consistency', (c) => c
       .option('db', { type: 'string', default: DEFAULT_DB, describe: 'the coordinator\'s SQLite file' })
       .option('csv', { type: 'boolean', default: false, describe: 'CSV rows instead of the table' })
-      .option('tolerance', { type: 'number', describe: 'relative L2 above which a device\'s outputs count as an outlier (default 1e-3, coordinator/report/consistency.ts)' }),
+      .option('tolerance', { type: 'number', describe: 'relative L2 above which a device\'s outputs count as an outlier (default 1e-3, coordinator/report/consistency.ts)' })
+      .option('html', { type: 'string', describe: 'write the dashboard\'s views as one self-contained HTML file (opens without network)' })
+      .option('model', { type: 'string', array: true, describe: 'with --html: NAME=DIR, a local model copy to bake attention heat maps of one sentence' })
+      .option('sentence', { type: 'string', describe: 'with --html and --model: the sentence of the heat maps' }),
     async (args) => {
       const { openStore } = await coordinatorModules();
       const { buildComparison, renderComparison, renderComparisonCsv } = await reportModules();
       const store = openStore(args.db as string);
       try {
+        if (args.html) {
+          const r = await writeHtmlReport(store, args as unknown as HtmlReportArgs);
+          emitResult({ json: args.json as boolean }, r, () => `wrote ${r.path} (${(r.bytes / 1e6).toFixed(2)} MB, ${r.results} results); it opens from disk without network`);
+          return;
+        }
         const report = buildComparison(store.results(), store.devices(), args.tolerance as number | undefined);
         if (args.csv) process.stdout.write(`${renderComparisonCsv(report)}\n`);
         else emitResult({ json: args.json as boolean }, report, () => renderComparison(report));

@@ -1,6 +1,7 @@
 import { relativeL2 } from '../../core/numeric/vectors.ts';
 import type { ProbeKind, ProbeRecord, VerdictStatus } from '../../core/results/probe-record.ts';
-import type { BenchmarkData } from '../../agent/bench/benchmark-data.ts';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { BenchmarkData } from '../../agent/bench/benchmark-data.ts';
 import type { FleetCompareData } from '../../agent/jobs/runners/compare-runner.ts';
 import type { DeviceRow, StoredResult } from '../store/store.ts';
 import { crossDeviceConsistency, DEFAULT_TOLERANCE, type ConsistencyResult } from './consistency.ts';
@@ -57,6 +58,9 @@ export interface ComparisonReport {
 }
 
 const key = (...p: string[]): string => p.join('\u0000');
+// records from agents of an older version (or a foreign probe) may carry another benchmark shape: they
+// count as records but never enter the latency and drift columns
+const benchmarkShape = TypeCompiler.Compile(BenchmarkData);
 const isInvalid = (r: ProbeRecord): boolean => r.verdict.status === 'invalid' || r.health?.ok === false;
 
 /** fp32 first, then the variants in their usual order (unknown names last, alphabetically). */
@@ -79,7 +83,7 @@ export function buildComparison(results: readonly StoredResult[], devices: reado
     c.records++;
     if (isInvalid(record)) c.invalid++;
     counts.set(k, c);
-    if (record.probe === 'benchmark' && !isInvalid(record)) {
+    if (record.probe === 'benchmark' && !isInvalid(record) && benchmarkShape.Check(record.data)) {
       const d = record.data as BenchmarkData;
       const prev = bench.get(k);
       if (!prev || d.throughput.batch <= prev.throughput.batch) bench.set(k, d);
@@ -119,7 +123,7 @@ export function buildComparison(results: readonly StoredResult[], devices: reado
       return r ? { status: r.verdict.status, layers: r.verdict.layers ?? [] } : null;
     };
     const cmp = probes.get('compare');
-    const cmpData = cmp?.data as FleetCompareData | undefined;
+    const cmpData = cmp?.data as Partial<FleetCompareData> | undefined;
     return {
       deviceId, online: online.get(deviceId) ?? false, model, variant,
       batchSize: d?.throughput.batch ?? null, seqLen: d?.settings.seqLen ?? null,

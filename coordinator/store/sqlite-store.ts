@@ -5,7 +5,7 @@ import { migrate } from '../../core/sqlite-migrate.ts';
 import type { PayloadOf } from '../../core/protocol/messages.ts';
 import type { JobPlan } from '../../core/protocol/plan.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
-import { FINAL_TARGET_STATES, type Dispatch, type DeviceRow, type FleetStore, type JobTargetRow, type NewJob, type ResultRow, type StoredResult, type TargetState } from './store.ts';
+import { FINAL_TARGET_STATES, type DataVersion, type Dispatch, type DeviceRow, type FleetStore, type JobTargetRow, type NewJob, type ResultRow, type StoredResult, type TargetState } from './store.ts';
 
 const MIGRATIONS = [
   `CREATE TABLE devices (
@@ -219,6 +219,16 @@ export class SqliteStore implements FleetStore {
     return this.db.prepare<[number], { topic: string; deviceId: string | null; reason: string; received: number }>(
       'SELECT topic, device_id AS deviceId, reason, received_ms AS received FROM rejected_messages ORDER BY id DESC LIMIT ?').all(limit)
       .map(({ received, ...r }) => ({ ...r, receivedAt: iso(received) }));
+  }
+
+  // --- dashboard queries (plain SQL that PostgreSQL accepts too) ---
+  dataVersion(): DataVersion {
+    const one = (sql: string): number => Number((this.db.prepare<[], { v: number | null }>(sql).get()!).v ?? 0);
+    return {
+      lastResultId: one('SELECT MAX(id) AS v FROM results'),
+      jobActivityMs: one('SELECT MAX(activity_ms) AS v FROM job_targets'),
+      deviceSeenMs: one('SELECT MAX(last_seen_ms) AS v FROM devices'),
+    };
   }
 
   close(): void {

@@ -40,6 +40,8 @@ export interface JobTargetRow {
 export interface NewJob { jobId: string; plan: JobPlan; devices: string[]; timeoutS: number; maxAttempts: number }
 export interface Dispatch { jobId: string; deviceId: string; attempt: number; plan: JobPlan; seq: number }
 export interface StoredResult extends ResultRow { receivedAt: string }
+/** Highest result id and latest job / device activity (ms); equal versions mean nothing new to show. */
+export interface DataVersion { lastResultId: number; jobActivityMs: number; deviceSeenMs: number }
 
 /**
  * Everything the coordinator keeps. One implementation per database engine (SQLite now); all SQL
@@ -70,5 +72,9 @@ export interface FleetStore {
   results(): StoredResult[];
   counts(): { results: number; rejected: number; devices: number };
   rejected(limit: number): Array<{ topic: string; deviceId: string | null; reason: string; receivedAt: string }>;
+
+  // --- dashboard queries (coordinator/dashboard) ---
+  /** Changes whenever a result, job progress or device state is written: the read-only dashboard polls it. */
+  dataVersion(): DataVersion;
   close(): void;
 }
