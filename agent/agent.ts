@@ -1,4 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt';
+import { join } from 'node:path';
 import type { DaemonLog } from '../core/daemon-log.ts';
 import { errorMessage } from '../core/errors.ts';
 import { decodeMessage, encodeMessage } from '../core/protocol/codec.ts';
@@ -184,6 +185,7 @@ export class Agent {
         const { executeJob } = await import('./jobs/executor.ts');
         const state = await executeJob(job, {
           deviceId: this.opts.settings.deviceId, config: this.opts.settings.allow, jobs: this.jobs, outbox: this.outbox, log: this.opts.log,
+          variantsDir: join(this.opts.settings.stateDir, 'variants'),
           queued: () => this.publisher?.drain(),
         }, abort.signal);
         this.opts.log.info('job finished', { job: jobId, state });

@@ -103,3 +103,21 @@ export async function classificationAgreement(ref: ModelDir, variants: ReadonlyA
   await refSession.release();
   return out;
 }
+
+/**
+ * Fill-mask items made from plain sentences when a masked-LM model has no item file: the middle word
+ * piece of each sentence is masked and is the gold target (top-1 accuracy = the model restores it).
+ */
+export function fillMaskItemsFromSentences(md: ModelDir, sentences: readonly string[], limit: number): FillMaskItem[] {
+  const maskId = md.tokenizer.maskId;
+  if (maskId === undefined) return [];
+  const items: FillMaskItem[] = [];
+  for (const s of sentences) {
+    if (items.length >= limit) break;
+    const ids = md.tokenizer.encode(s).ids;
+    if (ids.length < 3) continue;
+    const maskIndex = Math.floor(ids.length / 2); // never [CLS] (0) or [SEP] (last) for length >= 3
+    items.push({ ids: ids.map((id, i) => (i === maskIndex ? maskId : id)), maskIndex, target: ids[maskIndex] });
+  }
+  return items;
+}

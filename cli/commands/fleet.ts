@@ -1,7 +1,6 @@
 import type { Argv } from 'yargs';
 import { createDaemonLog } from '../../core/daemon-log.ts';
 import { UserError } from '../../core/errors.ts';
-import { DEFAULT_TOLERANCE } from '../../coordinator/report/consistency.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
 import { httpOptions, startDashboard, writeHtmlReport, type DashboardArgs, type HtmlReportArgs } from './dashboard.ts';
 
@@ -162,7 +161,7 @@ export function fleetCommands(y: Argv): Argv {
     .command('report', 'compare devices x variants: latency, size, drift, probe verdicts, cross-device consistency', (c) => c
       .option('db', { type: 'string', default: DEFAULT_DB, describe: 'the coordinator\'s SQLite file' })
       .option('csv', { type: 'boolean', default: false, describe: 'CSV rows instead of the table' })
-      .option('tolerance', { type: 'number', default: DEFAULT_TOLERANCE, describe: 'relative L2 above which a device\'s outputs count as an outlier' })
+      .option('tolerance', { type: 'number', describe: 'relative L2 above which a device\'s outputs count as an outlier (default 1e-3, coordinator/report/consistency.ts)' })
       .option('html', { type: 'string', describe: 'write the dashboard\'s views as one self-contained HTML file (opens without network)' })
       .option('model', { type: 'string', array: true, describe: 'with --html: NAME=DIR, a local model copy to bake attention heat maps of one sentence' })
       .option('sentence', { type: 'string', describe: 'with --html and --model: the sentence of the heat maps' }),
@@ -176,7 +175,7 @@ export function fleetCommands(y: Argv): Argv {
           emitResult({ json: args.json as boolean }, r, () => `wrote ${r.path} (${(r.bytes / 1e6).toFixed(2)} MB, ${r.results} results); it opens from disk without network`);
           return;
         }
-        const report = buildComparison(store.results(), store.devices(), args.tolerance as number);
+        const report = buildComparison(store.results(), store.devices(), args.tolerance as number | undefined);
         if (args.csv) process.stdout.write(`${renderComparisonCsv(report)}\n`);
         else emitResult({ json: args.json as boolean }, report, () => renderComparison(report));
       } finally {

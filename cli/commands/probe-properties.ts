@@ -1,10 +1,6 @@
 import type { Argv } from 'yargs';
 import { UserError } from '../../core/errors.ts';
-import { loadModelDir } from '../../core/model/model-dir.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
-import { runPropertiesProbes } from '../../agent/probes/properties/properties-probe.ts';
-import { controlsTableRows, layerTableRows } from '../../agent/probes/properties/table.ts';
-import { parseVariantNames } from '../../agent/probes/properties/variants.ts';
 import type { PropertiesData } from '../../agent/probes/properties/records.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
 
@@ -25,6 +21,11 @@ export function probePropertiesCommand(y: Argv): Argv {
     .option('metric', { choices: ['f1', 'spearman'] as const, describe: 'headline metric for a custom norm file (default: by density)' })
     .option('cache', { type: 'boolean', default: true, describe: 'reuse cached concept embeddings (--no-cache to recompute)' }),
   async (args) => {
+    // loaded here, not at the top: other commands (the agent above all) should not carry onnxruntime and the probes
+    const { loadModelDir } = await import('../../core/model/model-dir.ts');
+    const { runPropertiesProbes } = await import('../../agent/probes/properties/properties-probe.ts');
+    const { parseVariantNames } = await import('../../agent/probes/properties/variants.ts');
+    const { controlsTableRows, layerTableRows } = await import('../../agent/probes/properties/table.ts');
     const json = args.json as boolean;
     const progress = progressFor({ json });
     const norms = (args.norms as string[]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
@@ -41,11 +42,13 @@ export function probePropertiesCommand(y: Argv): Argv {
       metric: args.metric as 'f1' | 'spearman' | undefined, progress, noCache: args.cache === false,
     });
     progress.done();
-    emitResult({ json }, records, () => renderRecords(records));
+    emitResult({ json }, records, () => renderRecords(records, controlsTableRows, layerTableRows));
   });
 }
 
-function renderRecords(records: ProbeRecord[]): string {
+type TableRows = typeof import('../../agent/probes/properties/table.ts');
+
+function renderRecords(records: ProbeRecord[], controlsTableRows: TableRows['controlsTableRows'], layerTableRows: TableRows['layerTableRows']): string {
   const parts = [textTable(controlsTableRows(records)), ''];
   for (const r of records) {
     const d = r.data as PropertiesData;

@@ -5,7 +5,7 @@ import { compareVariants } from '../../agent/compare/compare-variants.ts';
 import { ensureVariants } from '../../agent/compress/ensure-variants.ts';
 import type { Variant } from '../../agent/compress/variant-types.ts';
 import { builtInCorpus } from '../../agent/corpus/sentence-corpus.ts';
-import { benchmarkRunner } from '../../agent/jobs/benchmark-runner.ts';
+import { benchmarkRunner } from '../../agent/jobs/runners/benchmark-runner.ts';
 import { runAttentionProbe } from '../../agent/probes/attention/run-attention-probe.ts';
 import { runPropertiesProbes } from '../../agent/probes/properties/properties-probe.ts';
 import { loadModelDir, type ModelDir } from '../../core/model/model-dir.ts';
@@ -35,12 +35,12 @@ export async function runRealProbes(): Promise<RealRecords> {
   const md = loadModelDir(ensureGeneratedModel('demo', { dir: join(GENERATED_DIR, 'demo-peaked'), overrides: { initStd: 0.4 } }));
   const variantsDir = mkdtempSync(join(tmpdir(), 'ep-dash-variants-'));
   const variants = await ensureVariants(md, [...FIXTURE_VARIANTS], { outDir: variantsDir });
-  const plan: JobPlan = { models: [{ name: md.name }], variants: [...FIXTURE_VARIANTS], probes: ['benchmark'], benchmark: { runs: 3, warmup: 1, batchSizes: [1] } };
+  const plan: JobPlan = { models: [{ name: md.name }], variants: [...FIXTURE_VARIANTS], probes: ['benchmark'], benchmark: { runs: 3, warmup: 1, batchSizes: [1], seqLen: 32 } };
   const bench = async (vs: Variant[]): Promise<ProbeRecord[]> => {
     const out: ProbeRecord[] = [];
     for (const variant of vs) {
       const model = variant.onnxPath === md.onnxPath ? md : loadModelDir(md.dir, { onnxPath: variant.onnxPath });
-      const ctx = { reference: md, model, variant, modelName: md.name, plan, signal: new AbortController().signal, note: () => {} };
+      const ctx = { reference: md, model, variant, fp32: variants[0], modelName: md.name, plan, signal: new AbortController().signal, note: () => {} };
       for await (const r of benchmarkRunner(ctx)) out.push(r);
     }
     return out;
