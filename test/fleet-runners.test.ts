@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -13,6 +13,7 @@ import { loadModelDir, type ModelDir } from '../core/model/model-dir.ts';
 import { MAX_MESSAGE_BYTES } from '../core/protocol/messages.ts';
 import type { ProbeKind, ProbeRecord } from '../core/results/probe-record.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
+import { writeTestNorms } from './helpers/test-norms.ts';
 
 // The fleet's runner adapters on a tiny generated model with a masked-LM head, in this process.
 describe('fleet probe runners', () => {
@@ -25,11 +26,11 @@ describe('fleet probe runners', () => {
     benchmark: { seqLen: 16, warmup: 1, minQueries: 3, minDurationS: 0, batchSizes: [2] }, attention: { sentences: 6, sanityChecks: false }, compare: { sentences: 5, fillMaskItems: 4 },
   };
 
-  async function run(kind: ProbeKind, variantName: 'fp32' | 'int8-dynamic'): Promise<ProbeRecord[]> {
+  async function run(kind: ProbeKind, variantName: 'fp32' | 'int8-dynamic', extra: Partial<ProbeContext> = {}): Promise<ProbeRecord[]> {
     const [variant] = await compressionProvider.ensure(ref, [variantName], { outDir: join(work, 'variants') });
     const [fp32] = await compressionProvider.ensure(ref, ['fp32'], { outDir: join(work, 'variants') });
     const model: ModelDir = variantName === 'fp32' ? ref : loadModelDir(ref.dir, { onnxPath: variant.onnxPath });
-    const ctx: ProbeContext = { reference: ref, model, variant, fp32, modelName: 'tiny-mlm', plan, signal: new AbortController().signal, note: () => {} };
+    const ctx: ProbeContext = { reference: ref, model, variant, fp32, modelName: 'tiny-mlm', plan, signal: new AbortController().signal, note: () => {}, ...extra };
     const out: ProbeRecord[] = [];
     for await (const r of (await probeRunner(kind))(ctx)) out.push(r);
     return out;
@@ -79,5 +80,21 @@ describe('fleet probe runners', () => {
     assert.ok(b.drift, 'drift against fp32 computed in the same child process');
     assert.ok(b.fingerprint.vectors.length > 0);
     for (const r of [att, ...bench]) assert.ok(JSON.stringify(r).length < MAX_MESSAGE_BYTES / 10, `${r.probe} record is small`);
+  });
+
+  test('properties: norm files named by the plan come from the agent\'s normsDir; a variant is compared with fp32', async () => {
+    const normsDir = join(work, 'norms');
+    mkdirSync(normsDir);
+    writeTestNorms(normsDir);
+    const demo = loadModelDir(ensureGeneratedModel('demo'));
+    const [int8] = await compressionProvider.ensure(demo, ['int8-dynamic'], { outDir: join(work, 'demo-variants') });
+    const propsPlan: JobPlan = { ...plan, probes: ['properties'], properties: { norms: ['test-features.csv'], layers: 'static,2', folds: 4 } };
+    const ctx = { reference: demo, model: loadModelDir(demo.dir, { onnxPath: int8.onnxPath }), variant: int8, modelName: 'demo', plan: propsPlan, normsDir };
+    const [r] = await run('properties', 'int8-dynamic', ctx);
+    assert.equal(r.probe, 'properties');
+    assert.equal(r.variant.name, 'int8-dynamic');
+    assert.match(r.verdict.status, /^(passes-controls|fails-controls|invalid)$/);
+    assert.ok((r.data as { comparedToFp32?: unknown }).comparedToFp32, 'the variant is compared with fp32');
+    await assert.rejects(async () => run('properties', 'fp32', { ...ctx, variant: (await compressionProvider.ensure(demo, ['fp32']))[0], normsDir: undefined }), /no normsDir/);
   });
 });

@@ -87,8 +87,8 @@ describe('protocol', () => {
     assert.deepEqual(compareSettings({ ...base, seed: 3, compare: { seed: 4 } } as never), { sentences: 64, seed: 4, fillMaskItems: 200 });
   });
 
-  test('the agent runs the benchmark, attention and compare probes; properties is not in this build yet', () => {
-    assert.deepEqual(registeredProbes().sort(), ['attention', 'benchmark', 'compare']);
+  test('the agent runs the benchmark, attention, compare and properties probes', () => {
+    assert.deepEqual(registeredProbes().sort(), ['attention', 'benchmark', 'compare', 'properties']);
   });
 });
 

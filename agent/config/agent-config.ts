@@ -47,13 +47,15 @@ export const AgentConfig = Type.Object({
   // What jobs may ask for: the agent refuses any plan outside these, whatever the coordinator sends.
   models: Type.Array(AllowedModel, { maxItems: 256, default: DEFAULT_MODELS }),
   probes: Type.Array(ProbeKind, { uniqueItems: true, default: DEFAULT_PROBES, description: 'probe kinds: benchmark, attention, properties, compare, task' }),
+  /** where the properties probe finds norm sets a plan names (mcrae/, buchanan/, binder/ or CSV/TSV files) */
+  normsDir: Type.Optional(Type.String({ minLength: 1, description: 'a directory of feature norms, e.g. /var/lib/edgeprobe/norms' })),
   /** variants this device may build; default all the agent build supports */
   variants: Type.Optional(Type.Array(VariantNameSchema, { uniqueItems: true, description: 'variants: fp32, fp16, int8-dynamic, int8-weight' })),
 }, { additionalProperties: false });
 export type AgentConfig = Static<typeof AgentConfig>;
 
 /** What a job may use on this device (the plan check and the executor need only this part). */
-export type AgentAllowList = Pick<AgentConfig, 'models' | 'probes' | 'variants'>;
+export type AgentAllowList = Pick<AgentConfig, 'models' | 'probes' | 'variants' | 'normsDir'>;
 
 export function loadAgentConfig(path: string): LoadedConfig<AgentConfig> {
   const cfg = loadConfigFile(path, AgentConfig, 'agent config', AGENT_CONFIG_EXAMPLE);
@@ -129,7 +131,7 @@ export function resolveAgentSettings(flags: { broker?: string; deviceId?: string
     stateDir: flags.stateDir ?? (v.dataDir ? `${configPath(cfg, v.dataDir)}/state` : `.edgeprobe/agents/${deviceId}`),
     heartbeatIntervalS: v.heartbeatIntervalS,
     healthFile: v.healthFile ? configPath(cfg, v.healthFile) : undefined,
-    allow: { models: v.models, probes: v.probes, variants: v.variants },
+    allow: { models: v.models, probes: v.probes, variants: v.variants, normsDir: v.normsDir ? configPath(cfg, v.normsDir) : undefined },
     source: cfg.path,
   };
 }

@@ -71,7 +71,7 @@ export async function executeJob(job: StoredJob, deps: ExecutorDeps, signal: Abo
         try {
           const runner = await probeRunner(probe);
           let index = 0;
-          const ctx = { reference, model, variant, fp32, modelName: m.name, plan, signal, note: (d: string) => progress('running', `${item}: ${d}`) };
+          const ctx = { reference, model, variant, fp32, modelName: m.name, plan, signal, normsDir: deps.config.normsDir, note: (d: string) => progress('running', `${item}: ${d}`) };
           for await (const record of runner(ctx)) {
             const recordKey = `${item}/${index++}`;
             if (jobs.hasRecord(job.jobId, recordKey)) continue;

@@ -16,6 +16,8 @@ export interface ProbeContext {
   modelName: string;
   plan: JobPlan;
   signal: AbortSignal;
+  /** the agent's norms directory (agent config `normsDir`), for the properties probe */
+  normsDir?: string;
   /** free-text progress inside the item, forwarded as job progress */
   note(detail: string): void;
 }
@@ -34,6 +36,7 @@ const registry = new Map<ProbeKind, () => Promise<ProbeRunner>>([
   ['benchmark', async () => (await import('./runners/benchmark-runner.ts')).benchmarkRunner],
   ['attention', async () => (await import('./runners/attention-runner.ts')).attentionRunner],
   ['compare', async () => (await import('./runners/compare-runner.ts')).compareRunner],
+  ['properties', async () => (await import('./runners/properties-runner.ts')).propertiesRunner],
 ]);
 
 export function registerProbe(kind: ProbeKind, load: () => Promise<ProbeRunner>): void {

@@ -57,6 +57,20 @@ export const CompareSettings = Type.Object({
 export type CompareSettings = Static<typeof CompareSettings>;
 
 /**
+ * Settings of the 'properties' probe (agent/probes/properties). Norm sets are named, never given as paths:
+ * `mcrae`, `buchanan`, `binder` or a CSV/TSV file name, all looked up in the agent's own `normsDir`.
+ */
+export const PropertiesSettings = Type.Object({
+  norms: Type.Array(Type.String({ pattern: '^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}$' }), { minItems: 1, maxItems: 8, uniqueItems: true }),
+  /** representations: `static`, layer numbers (0 = embeddings output) or `all`, comma-separated */
+  layers: Type.Optional(Type.String({ pattern: '^[a-z0-9,]{1,64}$' })),
+  mapper: Type.Optional(Type.Union([Type.Literal('plsr'), Type.Literal('ffnn')])),
+  folds: Type.Optional(Type.Integer({ minimum: 2, maximum: 20 })),
+  seed: Type.Optional(Seed),
+}, { additionalProperties: false });
+export type PropertiesSettings = Static<typeof PropertiesSettings>;
+
+/**
  * A job is a plan: models x variants x probes with settings. Models are named, never given as paths or
  * commands: the agent runs only models its own config allows (and checks the sha256 when the plan pins one).
  */
@@ -72,5 +86,6 @@ export const JobPlan = Type.Object({
   benchmark: Type.Optional(BenchmarkSettings),
   attention: Type.Optional(AttentionSettings),
   compare: Type.Optional(CompareSettings),
+  properties: Type.Optional(PropertiesSettings),
 }, { additionalProperties: false });
 export type JobPlan = Static<typeof JobPlan>;

@@ -26,6 +26,8 @@ export interface PropertiesProbeOptions {
   preprocess?: Partial<PreprocessOptions>;
   metric?: HeadlineMetric;
   progress?: Progress;
+  /** variants already built and loaded (the fleet agent's own); when given, `variants` is not used to build them */
+  variantDirs?: Array<{ name: VariantName; md: ModelDir }>;
   /** null: no SQLite cache (tests) */
   noCache?: boolean;
 }
@@ -43,7 +45,7 @@ export async function runPropertiesProbes(o: PropertiesProbeOptions): Promise<Pr
   if (o.folds !== undefined) cfg.folds = o.folds;
   if (o.seed !== undefined) cfg.seed = o.seed;
   const sets = o.norms.map((spec) => loadNormSet(spec, cfg, o));
-  const variants = await variantModelDirs(o.md, o.variants, o.progress);
+  const variants = o.variantDirs ?? await variantModelDirs(o.md, o.variants, o.progress);
   const records: ProbeRecord[] = [];
   const fp32 = new Map<string, PropertiesData>();
   for (const v of variants) {
