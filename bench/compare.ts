@@ -8,6 +8,7 @@ import { runBenchmark } from '../agent/bench/run-benchmark.ts';
 import { ensureVariants } from '../agent/compress/ensure-variants.ts';
 import { builtInCorpus } from '../agent/corpus/sentence-corpus.ts';
 import { runAttentionProbe } from '../agent/probes/attention/run-attention-probe.ts';
+import { runPropertiesProbes } from '../agent/probes/properties/properties-probe.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';
 import { createProgress } from '../core/progress.ts';
 import type { ProbeRecord } from '../core/results/probe-record.ts';
@@ -39,7 +40,9 @@ progress.info('benchmark: latency and size ratios');
 const bench = await runBenchmark(md, ['fp32', ...VARIANTS], { minQueries: 50, minDurationS: 3, seqLen: 128, progress });
 progress.info('attention probe on 100 built-in sentences');
 const variants = await ensureVariants(md, [...VARIANTS]);
-const attention = await runAttentionProbe(md, { corpus: builtInCorpus(1, 100), variants, seed: 1, sanityChecks: false, progress });
+const attention = await runAttentionProbe(md, { corpus: builtInCorpus(1, 100), variants, seed: 1, sanityChecks: true, progress });
+progress.info('properties probe: McRae and Binder, static embeddings and the last layer, every variant');
+const properties = await runPropertiesProbes({ md, norms: ['mcrae', 'binder'], variants: ['fp32', ...VARIANTS], layers: 'static,6', progress });
 
 const byVariant = <T extends { variant: { name: string } }>(rs: T[], v: string): T | undefined => rs.find((r) => r.variant.name === v);
 const rows = ['fp32', ...VARIANTS].map((v) => {
@@ -59,19 +62,20 @@ const rows = ['fp32', ...VARIANTS].map((v) => {
     latencyRatio: b ? 1 / b.speedupVsFp32 : null,
     sizeRatio: b?.sizeRatio ?? null,
     attention: a ? a.verdict.status : null,
+    properties: properties.filter((r) => r.variant.name === v).map((r) => `${(r.data as { normSet: { name: string } }).normSet.name} ${r.verdict.status}`).join(', ') || null,
     health: c ? (c.health?.ok ? 'ok' : 'invalid') : 'ok',
   };
 });
 
 const f = (x: number | null, d = 3): string => (x === null ? '-' : x.toFixed(d));
 const table = [
-  '| variant | fill-mask top-1 acc | top-1 agree | top-5 agree | worst layer | jump layer | last-layer cos | latency vs fp32 | size vs fp32 | attention | health |',
-  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
-  ...rows.map((r) => `| ${r.variant} | ${f(r.top1Accuracy)} | ${f(r.top1Agreement)} | ${f(r.top5Agreement)} | ${r.worstLayer ?? '-'} | ${r.jumpLayer ?? 'none'} | ${f(r.lastLayerCosine, 4)} | ${f(r.latencyRatio, 2)}x | ${f(r.sizeRatio, 2)}x | ${r.attention ?? '-'} | ${r.health} |`),
+  '| variant | fill-mask top-1 acc | top-1 agree | top-5 agree | worst layer | jump layer | last-layer cos | latency vs fp32 | size vs fp32 | attention | properties | health |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|',
+  ...rows.map((r) => `| ${r.variant} | ${f(r.top1Accuracy)} | ${f(r.top1Agreement)} | ${f(r.top5Agreement)} | ${r.worstLayer ?? '-'} | ${r.jumpLayer ?? 'none'} | ${f(r.lastLayerCosine, 4)} | ${f(r.latencyRatio, 2)}x | ${f(r.sizeRatio, 2)}x | ${r.attention ?? '-'} | ${r.properties ?? '-'} | ${r.health} |`),
 ].join('\n');
 const docPath = join(PROJECT_ROOT, 'docs', 'compare.md');
 const doc = readFileSync(docPath, 'utf8');
-writeFileSync(docPath, doc.replace(/<!-- table:start -->[\s\S]*<!-- table:end -->/, `<!-- table:start -->\n${table}\n\n_${new Date().toISOString().slice(0, 10)}, ${task[0]?.items ?? 0} fill-mask items, 64 sentences for divergence, 100 for attention; written by \`npm run bench -- compare\`._\n<!-- table:end -->`));
+writeFileSync(docPath, doc.replace(/<!-- table:start -->[\s\S]*<!-- table:end -->/, `<!-- table:start -->\n${table}\n\n_${new Date().toISOString().slice(0, 10)}, ${task[0]?.items ?? 0} fill-mask items, 64 sentences for divergence, 100 for attention (fp32: token-relation verdict with sanity checks; variants: survival against fp32), properties on McRae and Binder with static embeddings and layer 6; written by \`npm run bench -- compare\`._\n<!-- table:end -->`));
 
 const int8 = rows.find((r) => r.variant === 'int8-dynamic')!;
 const benchRows: BenchRow[] = [

@@ -33,8 +33,12 @@ export function emptyCounts(): AgreementCounts {
  */
 export function addPrediction(acc: AgreementCounts, ref: ArrayLike<number>, variant: ArrayLike<number>, width: number, offset: number, target?: number): void {
   const k = Math.min(5, width);
-  const r = topK(ref, k, width, offset);
-  const v = topK(variant, k, width, offset);
+  addRanked(acc, topK(ref, k, width, offset), topK(variant, k, width, offset), target);
+}
+
+/** The same from each side's top-5 ids (best first), so a reference's ranking can be kept instead of its logits. */
+export function addRanked(acc: AgreementCounts, r: readonly number[], v: readonly number[], target?: number): void {
+  const k = r.length;
   acc.items++;
   if (target !== undefined && v[0] === target) acc.top1Correct++;
   if (v[0] === r[0]) acc.top1Agree++;

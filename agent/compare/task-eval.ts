@@ -4,7 +4,8 @@ import type { ModelDir } from '../../core/model/model-dir.ts';
 import type { Progress } from '../../core/progress.ts';
 import { bertFeeds, tensorFloats } from '../../core/runtime/encoder-runner.ts';
 import { createSession } from '../../core/runtime/ort-session.ts';
-import { addPrediction, emptyCounts, summarize, type AgreementSummary } from './task-agreement.ts';
+import { topK } from '../../core/numeric/vectors.ts';
+import { addPrediction, addRanked, emptyCounts, summarize, type AgreementSummary } from './task-agreement.ts';
 
 /** One fill-mask item: token ids with one [MASK], its position, and the gold token id when known. */
 export interface FillMaskItem { ids: number[]; maskIndex: number; target?: number }
@@ -54,31 +55,41 @@ export function readFillMaskItems(path: string, md: ModelDir, limit?: number): F
 }
 
 /**
- * Fill-mask agreement of each variant with the reference on the same items. The reference runs once per
- * batch and every variant follows on the same feeds, so the cost is (1 + variants) forward passes per item.
+ * Fill-mask agreement of each variant with the reference on the same items. The reference runs once and
+ * keeps only its top-5 ids per item; then one variant session at a time, so memory stays at two models
+ * (a vocabulary-wide logits tensor per batch is tens of MB, and devices are small).
  */
 export async function fillMaskAgreement(ref: ModelDir, variants: ReadonlyArray<{ name: string; onnxPath: string }>, items: readonly FillMaskItem[], progress?: Progress, batchSize = 16): Promise<TaskAgreement[]> {
-  const refSession = await createSession(ref.onnxPath, ref.onnxPath);
-  const sessions = await Promise.all(variants.map((v) => createSession(v.onnxPath, v.onnxPath)));
   const hasTargets = items.every((it) => it.target !== undefined);
-  const counts = variants.map(() => emptyCounts());
+  const refTop = await maskedTop5(ref, ref.onnxPath, items, batchSize, (done) => progress?.step('fill-mask fp32 reference', done, items.length));
+  const out: TaskAgreement[] = [];
+  for (const v of variants) {
+    const top = await maskedTop5(ref, v.onnxPath, items, batchSize, (done) => progress?.step(`fill-mask ${v.name}`, done, items.length));
+    const counts = emptyCounts();
+    items.forEach((it, i) => addRanked(counts, refTop[i], top[i], it.target));
+    out.push({ task: 'fill-mask', variant: v.name, ...summarize(counts, hasTargets) });
+  }
+  return out;
+}
+
+/** Top-5 token ids at each item's masked position, from one model file. */
+async function maskedTop5(md: ModelDir, onnxPath: string, items: readonly FillMaskItem[], batchSize: number, onBatch: (done: number) => void): Promise<number[][]> {
+  const session = await createSession(onnxPath, onnxPath);
+  const out: number[][] = [];
   try {
     for (let i = 0; i < items.length; i += batchSize) {
       const batch = items.slice(i, i + batchSize);
-      const { feeds, seqLen } = bertFeeds(refSession.inputNames, batch.map((b) => b.ids), ref.tokenizer.padId);
-      const r = await refSession.run(feeds);
-      const rl = tensorFloats(r.logits);
-      const V = r.logits.dims[2];
-      for (let k = 0; k < sessions.length; k++) {
-        const vl = tensorFloats((await sessions[k].run(feeds)).logits);
-        batch.forEach((it, b) => addPrediction(counts[k], rl, vl, V, (b * seqLen + it.maskIndex) * V, it.target));
-      }
-      progress?.step('fill-mask agreement', Math.min(i + batchSize, items.length), items.length);
+      const { feeds, seqLen } = bertFeeds(session.inputNames, batch.map((b) => b.ids), md.tokenizer.padId);
+      const logits = (await session.run(feeds)).logits;
+      const V = logits.dims[2];
+      const data = tensorFloats(logits);
+      batch.forEach((it, b) => out.push(topK(data, Math.min(5, V), V, (b * seqLen + it.maskIndex) * V)));
+      onBatch(Math.min(i + batchSize, items.length));
     }
   } finally {
-    await Promise.all([refSession, ...sessions].map((s) => s.release()));
+    await session.release();
   }
-  return variants.map((v, k) => ({ task: 'fill-mask' as const, variant: v.name, ...summarize(counts[k], hasTargets) }));
+  return out;
 }
 
 /** Label agreement of each variant with the reference on user texts, for a classification head. */
