@@ -27,7 +27,9 @@ if (!renderOnly) {
 
 const results = readdirSync(join(HERE, 'results'))
   .filter((f) => f.endsWith('.json'))
-  .map((f) => JSON.parse(readFileSync(join(HERE, 'results', f), 'utf8')) as BenchResult)
+  .map((f) => JSON.parse(readFileSync(join(HERE, 'results', f), 'utf8')) as unknown)
+  // other JSON kept beside the results (full probe records for the docs) is not a table
+  .filter((r): r is BenchResult => typeof r === 'object' && r !== null && Array.isArray((r as BenchResult).rows) && typeof (r as BenchResult).when === 'string')
   .sort((a, b) => (ORDER.indexOf(a.topic) + 99) % 99 - (ORDER.indexOf(b.topic) + 99) % 99);
 
 const fmt = (x: number): string => (Number.isInteger(x) ? String(x) : Math.abs(x) >= 100 ? x.toFixed(1) : Math.abs(x) >= 1 ? x.toFixed(3) : x.toPrecision(3));
