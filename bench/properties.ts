@@ -3,7 +3,7 @@
  * properties suite (all controls, all layers) per norm set and for the three sets together, with peak
  * RSS; writes bench/results/properties.json (+ properties-records.json with the full records) and
  * prints the markdown tables used in docs/properties.md.
- * Usage: EDGEPROBE_SHARED=/work/shared npx tsx bench/properties.ts [--variants fp32,int8-dynamic] [--layers all] [--tag name]
+ * Usage: npx tsx bench/properties.ts [--variants fp32,int8-dynamic] [--layers all] [--norms mcrae,binder] [--tag name]
  * (--tag writes bench/results/properties-<tag>.json instead, e.g. for a reduced-layer budget run)
  */
 import { writeFileSync } from 'node:fs';
@@ -51,7 +51,7 @@ const rows: Array<{ metric: string; value: number; unit: string; target?: string
 const variants = parseVariantNames(arg('variants'));
 const records: ProbeRecord[] = [];
 let suite = 0;
-for (const norms of ['mcrae', 'buchanan', 'binder']) {
+for (const norms of (arg('norms') ?? 'mcrae,buchanan,binder').split(',')) {
   const t = performance.now();
   const recs = await runPropertiesProbes({ md, norms: [norms], variants, layers: arg('layers'), progress });
   const s = (performance.now() - t) / 1000;
