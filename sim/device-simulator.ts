@@ -69,7 +69,7 @@ class SimDevice {
 
   send<T extends MessageType>(kind: TopicKind, type: T, payload: PayloadOf<T>, retain = false): Promise<void> {
     const msg = makeMessage(this.id, this.nextSeq(), type, payload);
-    return this.sim.publish(this, deviceTopic(this.id, kind), encodeMessage(msg), kind === 'heartbeat' ? 0 : 1, retain);
+    return this.sim.publish(this, deviceTopic(this.id, kind), encodeMessage(msg), kind === 'heartbeat' ? 0 : 1, retain, kind === 'results');
   }
 }
 
@@ -160,10 +160,11 @@ export class DeviceSimulator {
     const kind = this.stats.badSent % 4;
     this.stats.badSent++;
     const topic = deviceTopic(d.id, 'results');
-    if (kind === 0) void this.publish(d, topic, '{"schemaVersion": 1, "messageId": ', 0, false);
-    else if (kind === 1) void this.publish(d, topic, `{"pad":"${'x'.repeat(MAX_MESSAGE_BYTES + 1024)}"}`, 0, false);
-    else if (kind === 2) void this.publish(d, topic, JSON.stringify({ ...makeMessage(d.id, 0, 'results', { jobId: 'x', recordKey: 'k', record: syntheticBenchmarkRecord(this.rng) }), payload: { jobId: 'bad id!' } }), 0, false);
-    else void this.publish(d, topic, encodeMessage(makeMessage(`${d.id}-spoofed`, 0, 'heartbeat', this.heartbeat(d))), 0, false);
+    // QoS 1, so the broker delivers each one and a test can count them (QoS 0 may be dropped by design)
+    if (kind === 0) void this.publish(d, topic, '{"schemaVersion": 1, "messageId": ', 1, false);
+    else if (kind === 1) void this.publish(d, topic, `{"pad":"${'x'.repeat(MAX_MESSAGE_BYTES + 1024)}"}`, 1, false);
+    else if (kind === 2) void this.publish(d, topic, JSON.stringify({ ...makeMessage(d.id, 0, 'results', { jobId: 'x', recordKey: 'k', record: syntheticBenchmarkRecord(this.rng) }), payload: { jobId: 'bad id!' } }), 1, false);
+    else void this.publish(d, topic, encodeMessage(makeMessage(`${d.id}-spoofed`, 0, 'heartbeat', this.heartbeat(d))), 1, false);
   }
 
   /** Answers a job like an agent: accepted, synthetic records for every model x variant, completed. */
@@ -187,9 +188,9 @@ export class DeviceSimulator {
     }, this.opts.jobDelayMs);
   }
 
-  publish(d: SimDevice, topic: string, payload: string, qos: 0 | 1, retain: boolean): Promise<void> {
+  publish(d: SimDevice, topic: string, payload: string, qos: 0 | 1, retain: boolean, countsAsResult = false): Promise<void> {
     const p = d.client.publishAsync(topic, payload, { qos, retain }).then(() => {
-      if (qos === 1 && topic.endsWith('/results')) this.stats.resultsAcked++;
+      if (countsAsResult) this.stats.resultsAcked++;
     }, () => { if (qos === 1) this.stats.publishErrors++; });
     const tracked = p.finally(() => this.pending.delete(tracked));
     this.pending.add(tracked);
