@@ -4,6 +4,7 @@ import { MAX_MESSAGE_BYTES, type Message, type MessageType, type PayloadOf } fro
 import { deviceTopic, type TopicKind } from '../core/protocol/topics.ts';
 import { SeededRandom } from '../core/numeric/seeded-random.ts';
 import type { Progress } from '../core/progress.ts';
+import type { ProbeRecord } from '../core/results/probe-record.ts';
 import { syntheticBenchmarkRecord } from './synthetic-record.ts';
 
 export interface SimulatorOptions {
@@ -87,9 +88,17 @@ export class DeviceSimulator {
   private readonly rng: SeededRandom;
   private readonly pending = new Set<Promise<void>>();
   private cursor = 0;
+  // a pool of synthetic records reused with a fresh createdAt: generating 512 Gaussian numbers per
+  // message would make the load generator, not the coordinator, the bottleneck
+  private readonly recordPool: ProbeRecord[];
 
   constructor(private readonly opts: SimulatorOptions) {
     this.rng = new SeededRandom(opts.seed);
+    this.recordPool = Array.from({ length: 64 }, () => syntheticBenchmarkRecord(this.rng));
+  }
+
+  private pooledRecord(): ProbeRecord {
+    return { ...this.recordPool[this.rng.int(this.recordPool.length)], createdAt: new Date().toISOString() };
   }
 
   /** Connects the devices at `connectRate` per second; resolves when all are connected (or the timeout passes). */
@@ -150,7 +159,7 @@ export class DeviceSimulator {
   }
 
   private sendResult(d: SimDevice, jobId: string, recordKey: string): Promise<void> {
-    return d.send('results', 'results', { jobId, recordKey, record: syntheticBenchmarkRecord(this.rng), simulated: true });
+    return d.send('results', 'results', { jobId, recordKey, record: this.pooledRecord(), simulated: true });
   }
 
   /** Bad input as a broken or hostile device sends it: the coordinator must reject and count each. */
@@ -163,7 +172,7 @@ export class DeviceSimulator {
     // QoS 1, so the broker delivers each one and a test can count them (QoS 0 may be dropped by design)
     if (kind === 0) void this.publish(d, topic, '{"schemaVersion": 1, "messageId": ', 1, false);
     else if (kind === 1) void this.publish(d, topic, `{"pad":"${'x'.repeat(MAX_MESSAGE_BYTES + 1024)}"}`, 1, false);
-    else if (kind === 2) void this.publish(d, topic, JSON.stringify({ ...makeMessage(d.id, 0, 'results', { jobId: 'x', recordKey: 'k', record: syntheticBenchmarkRecord(this.rng) }), payload: { jobId: 'bad id!' } }), 1, false);
+    else if (kind === 2) void this.publish(d, topic, JSON.stringify({ ...makeMessage(d.id, 0, 'results', { jobId: 'x', recordKey: 'k', record: this.pooledRecord() }), payload: { jobId: 'bad id!' } }), 1, false);
     else void this.publish(d, topic, encodeMessage(makeMessage(`${d.id}-spoofed`, 0, 'heartbeat', this.heartbeat(d))), 1, false);
   }
 
