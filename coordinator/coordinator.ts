@@ -148,6 +148,8 @@ export class Coordinator {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    // hand the duty over now instead of after the lease TTL (expired leases pass on the next round)
+    if (this.ownsDuty) await Promise.resolve(this.opts.store.acquireLease(DUTY_LEASE, this.clientId, -1, Date.now())).catch(() => undefined);
     await this.chain;
     await this.ingest.flush();
     this.corked?.uncork();
