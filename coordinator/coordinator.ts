@@ -1,5 +1,4 @@
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Duplex } from 'node:stream';
 import type { DaemonLog } from '../core/daemon-log.ts';
 import { errorMessage } from '../core/errors.ts';
 import { coordinatorSubscriptions, replicaSubscriptions } from '../core/protocol/topics.ts';
@@ -55,9 +54,9 @@ export class Coordinator {
   private readonly clientId: string;
   // Messages are applied one after another (store calls may be asynchronous) on this chain.
   private chain: Promise<void> = Promise.resolve();
-  private arrived = 0;
   private commitScheduled = false;
-  private corked?: Duplex;
+  // PUBACKs of handled but not yet committed messages, in arrival order
+  private heldAcks: Array<() => void> = [];
 
   constructor(private readonly opts: CoordinatorOptions) {
     this.ingest = new Ingest(opts.store, opts.log, () => this.dispatchSoon());
@@ -68,13 +67,9 @@ export class Coordinator {
     const { opts } = this;
     const client = connectCoordinatorClient(opts.broker, this.clientId, { persistent: true, username: opts.username, password: opts.password });
     this.client = client;
+    this.holdPubacks(client);
+    client.on('close', () => { this.heldAcks = []; }); // their message ids mean nothing on the next connection
     client.on('message', (topic, payload) => {
-      // hold the PUBACKs (mqtt.js writes them right after this handler) until the round is committed
-      if (!this.corked) {
-        this.corked = client.stream as Duplex;
-        this.corked.cork();
-      }
-      this.arrived++;
       this.chain = this.chain.then(() => this.ingest.handle(topic, payload)).then(() => undefined, (err) => this.storeFailed(err));
       if (!this.commitScheduled) {
         this.commitScheduled = true;
@@ -97,30 +92,39 @@ export class Coordinator {
   }
 
   /**
-   * Commits what this round handled, then releases the held PUBACKs. Reading from the socket pauses
-   * meanwhile, so a steady stream (heartbeats are QoS 0 and never wait for acks) cannot keep new
-   * messages arriving forever; and the PUBACKs go out only when every message that arrived is committed.
+   * mqtt.js sends a QoS 1 message's PUBACK right after emitting it, and its public hook for delaying
+   * that (`handleMessage`) also stalls parsing of the next packet, which would make every commit a
+   * batch of one. So the PUBACK packets themselves are held here and sent after the commit of the
+   * round that handled their messages: what the broker considers delivered is in the database, while
+   * later messages keep arriving and form the next batch (group commit). `_sendPacket` is internal to
+   * mqtt.js 5; the check below fails loudly if a future version drops it.
    */
+  private holdPubacks(client: MqttClient): void {
+    const internal = client as unknown as { _sendPacket: (packet: { cmd: string }, cb?: () => void, ...rest: unknown[]) => void };
+    if (typeof internal._sendPacket !== 'function') throw new Error('mqtt.js without _sendPacket: the coordinator cannot hold PUBACKs until commit');
+    const send = internal._sendPacket.bind(client);
+    internal._sendPacket = (packet, cb, ...rest) => {
+      if (packet.cmd !== 'puback') { send(packet, cb, ...rest); return; }
+      this.heldAcks.push(() => send(packet, undefined, ...rest));
+      cb?.(); // lets mqtt.js parse the next packet now
+    };
+  }
+
+  /** Commits what was handled so far, then sends exactly the PUBACKs of those messages. */
   private commitRound(): void {
     this.commitScheduled = false;
-    const upTo = this.arrived;
-    const stream = this.corked;
-    stream?.pause();
-    this.chain = this.chain.then(() => this.ingest.flush()).then(() => undefined, (err) => this.storeFailed(err)).then(() => {
-      if (this.arrived !== upTo) {
-        if (!this.commitScheduled) { this.commitScheduled = true; setImmediate(() => this.commitRound()); }
-        return;
-      }
-      this.corked = undefined;
-      stream?.uncork();
-      stream?.resume();
-    });
+    const acks = this.heldAcks.length;
+    const held = this.heldAcks;
+    this.chain = this.chain.then(() => this.ingest.flush()).then(() => {
+      // after a reconnect the list was replaced: the old connection's acks are dropped (the broker redelivers)
+      if (held === this.heldAcks) for (const send of this.heldAcks.splice(0, acks)) send();
+    }, (err) => this.storeFailed(err));
   }
 
   /** Without a commit the PUBACKs must not go out: drop the connection so the broker redelivers. */
   private storeFailed(err: unknown): void {
     this.opts.log.error('store write failed, dropping connection so the broker redelivers', { error: errorMessage(err) });
-    this.corked = undefined;
+    this.heldAcks = [];
     this.client?.stream.destroy();
   }
 
@@ -152,7 +156,7 @@ export class Coordinator {
     if (this.ownsDuty) await Promise.resolve(this.opts.store.acquireLease(DUTY_LEASE, this.clientId, -1, Date.now())).catch(() => undefined);
     await this.chain;
     await this.ingest.flush();
-    this.corked?.uncork();
+    for (const send of this.heldAcks.splice(0)) send();
     await this.client?.endAsync().catch(() => undefined);
     await this.opts.store.close();
   }
