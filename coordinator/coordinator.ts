@@ -33,6 +33,7 @@ export const DEFAULT_LEASE_TTL_MS = 5000;
 export const DEFAULT_HEARTBEAT_RETENTION_DAYS = 7;
 const DUTY_LEASE = 'dispatch';
 const PRUNE_EVERY_MS = 60_000;
+const MAX_BACKLOG = 5000;
 
 /** `persistent`: the broker keeps the session's subscriptions and queued messages while the client is away. */
 export function connectCoordinatorClient(broker: string, clientId: string, opts: { persistent: boolean; username?: string; password?: string }): MqttClient {
@@ -57,6 +58,8 @@ export class Coordinator {
   private commitScheduled = false;
   // PUBACKs of handled but not yet committed messages, in arrival order
   private heldAcks: Array<() => void> = [];
+  // messages received but not yet handled; above MAX_BACKLOG the socket pauses (backpressure to the broker)
+  private backlog = 0;
 
   constructor(private readonly opts: CoordinatorOptions) {
     this.ingest = new Ingest(opts.store, opts.log, () => this.dispatchSoon());
@@ -70,7 +73,10 @@ export class Coordinator {
     this.holdPubacks(client);
     client.on('close', () => { this.heldAcks = []; }); // their message ids mean nothing on the next connection
     client.on('message', (topic, payload) => {
-      this.chain = this.chain.then(() => this.ingest.handle(topic, payload)).then(() => undefined, (err) => this.storeFailed(err));
+      if (++this.backlog === MAX_BACKLOG) client.stream.pause();
+      this.chain = this.chain.then(() => this.ingest.handle(topic, payload)).then(() => undefined, (err) => this.storeFailed(err)).then(() => {
+        if (--this.backlog === MAX_BACKLOG / 2) client.stream.resume();
+      });
       if (!this.commitScheduled) {
         this.commitScheduled = true;
         setImmediate(() => this.commitRound());

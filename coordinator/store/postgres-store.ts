@@ -23,7 +23,12 @@ export class PostgresStore implements FleetStore {
   private constructor(private readonly pool: pg.Pool) {}
 
   static async open(url: string): Promise<PostgresStore> {
-    const pool = new pg.Pool({ connectionString: url, max: 4 });
+    // Single-statement writes (register, status, progress, rejections) commit asynchronously: waiting
+    // for a WAL flush per message made a fleet's reconnect burst take minutes. Every transaction below
+    // (results, heartbeats, jobs) commits synchronously, and its WAL flush also makes every earlier
+    // asynchronous commit durable; only a PostgreSQL crash within ~wal_writer_delay can lose such a
+    // write, and each has a recovery path (register on every connect, final job states repeated on retry).
+    const pool = new pg.Pool({ connectionString: url, max: 4, options: '-c synchronous_commit=off' });
     pool.on('error', () => undefined); // an idle client's lost connection: the pool replaces it
     const store = new PostgresStore(pool);
     await store.migrate();
@@ -34,6 +39,7 @@ export class PostgresStore implements FleetStore {
     const c = await this.pool.connect();
     try {
       await c.query('BEGIN');
+      await c.query('SET LOCAL synchronous_commit = on');
       const out = await fn(c);
       await c.query('COMMIT');
       return out;
