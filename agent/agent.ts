@@ -1,10 +1,13 @@
 import mqtt, { type MqttClient } from 'mqtt';
+import { join } from 'node:path';
 import type { DaemonLog } from '../core/daemon-log.ts';
 import { errorMessage } from '../core/errors.ts';
 import { decodeMessage, encodeMessage } from '../core/protocol/codec.ts';
 import type { Message } from '../core/protocol/messages.ts';
 import { deviceTopic } from '../core/protocol/topics.ts';
-import type { AgentConfig } from './config/agent-config.ts';
+import { configuredHealthFile, startHealthBeacon, type HealthBeacon } from '../core/health/health-file.ts';
+import { persistentSession } from '../core/config/broker-config.ts';
+import type { AgentSettings } from './config/agent-config.ts';
 import { checkPlan } from './jobs/plan-check.ts';
 import { registeredProbes } from './jobs/probe-registry.ts';
 import { variantProvider } from './jobs/variant-provider.ts';
@@ -15,14 +18,9 @@ import { openStateDb, type StateDb } from './state/state-db.ts';
 import { deviceProfile, heartbeat } from './telemetry/device-info.ts';
 
 export interface AgentOptions {
-  broker: string;
-  deviceId: string;
-  config: AgentConfig;
-  stateDir: string;
+  /** from `resolveAgentSettings` (agent/config/agent-config.ts): identity, broker options, allow-list */
+  settings: AgentSettings;
   log: DaemonLog;
-  /** MQTT credentials; the username defaults to the device id (what broker ACLs key on) */
-  username?: string;
-  password?: string;
 }
 
 /**
@@ -37,58 +35,69 @@ export class Agent {
   private client?: MqttClient;
   private publisher?: OutboxPublisher;
   private heartbeatTimer?: NodeJS.Timeout;
+  private health?: HealthBeacon;
   private readonly queue: string[] = [];
   private active?: { jobId: string; abort: AbortController };
   private pumping?: Promise<void>;
   private stopped = false;
 
   constructor(private readonly opts: AgentOptions) {
-    this.db = openStateDb(opts.stateDir);
-    this.outbox = new Outbox(this.db, opts.deviceId);
+    this.db = openStateDb(opts.settings.stateDir);
+    this.outbox = new Outbox(this.db, opts.settings.deviceId);
     this.jobs = new JobStore(this.db);
   }
 
   private topic(kind: Parameters<typeof deviceTopic>[1]): string {
-    return deviceTopic(this.opts.deviceId, kind);
+    return deviceTopic(this.opts.settings.deviceId, kind);
   }
 
   async start(): Promise<void> {
-    const { opts } = this;
+    const { settings, log } = this.opts;
+    const { allow } = settings;
     // announced by their pins; a generated model without a pin is hashed on first use, not at start-up
-    const allowedModels = opts.config.models.map((m) => ({ name: m.name, sha256: m.sha256 ?? null }));
-    const probes = registeredProbes().filter((p) => opts.config.probes.includes(p));
+    const allowedModels = allow.models.map((m) => ({ name: m.name, sha256: m.sha256 ?? null }));
+    const probes = registeredProbes().filter((p) => allow.probes.includes(p));
     const register = { profile: deviceProfile(), allowed: { models: allowedModels, probes } };
+    // the coordinator's admission check consumes the token; it is never stored there
+    const registerEnvelope = settings.registrationToken ? { registrationToken: settings.registrationToken } : {};
 
     const will = this.outbox.message('status', { state: 'offline' });
-    const client = mqtt.connect(opts.broker, {
-      clientId: `edgeprobe-agent-${opts.deviceId}`,
-      clean: false,
+    const client = mqtt.connect(settings.brokerUrl, {
+      ...settings.mqtt,
+      ...persistentSession(settings.mqtt),
+      clientId: `edgeprobe-agent-${settings.deviceId}`,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
-      username: opts.username ?? opts.deviceId,
-      password: opts.password,
       will: { topic: this.topic('status'), payload: Buffer.from(encodeMessage(will)), qos: 1, retain: true },
     });
     this.client = client;
-    this.publisher = new OutboxPublisher(client, this.outbox, opts.log);
+    this.publisher = new OutboxPublisher(client, this.outbox, log);
     client.on('connect', () => {
-      opts.log.info('connected', { broker: opts.broker, pending: this.outbox.count() });
+      log.info('connected', { broker: settings.brokerUrl, pending: this.outbox.count() });
       client.subscribe(this.topic('jobs'), { qos: 1 });
       // on every connect: a coordinator whose database was replaced learns about this device again
-      this.outbox.enqueue(this.topic('register'), 'register', register);
+      this.outbox.enqueue(this.topic('register'), 'register', register, undefined, registerEnvelope);
       this.publisher!.reset();
       this.publisher!.drain();
       const online = this.outbox.message('status', { state: 'online' });
       client.publish(this.topic('status'), encodeMessage(online), { qos: 1, retain: true });
     });
-    client.on('offline', () => opts.log.warn('broker unreachable, results stay in the outbox', { pending: this.outbox.count() }));
-    client.on('error', (err) => opts.log.warn('mqtt error', { error: err.message }));
+    client.on('offline', () => log.warn('broker unreachable, results stay in the outbox', { pending: this.outbox.count() }));
+    client.on('error', (err) => log.warn('mqtt error', { error: err.message }));
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
 
-    const beatS = opts.config.heartbeatS ?? 30;
-    this.heartbeatTimer = setInterval(() => void this.beat(), beatS * 1000);
+    this.heartbeatTimer = setInterval(() => void this.beat(), settings.heartbeatIntervalS * 1000);
+    const healthFile = configuredHealthFile(settings.healthFile);
+    if (healthFile) {
+      this.health = startHealthBeacon(healthFile, 'agent', () => ({
+        ok: client.connected,
+        detail: `${client.connected ? `connected to ${settings.brokerUrl}` : 'broker unreachable'}; ${this.outbox.count()} messages pending`,
+      }));
+      client.on('connect', () => this.health?.beat());
+      client.on('offline', () => this.health?.beat());
+    }
     for (const job of this.jobs.unfinished()) {
-      opts.log.info('resuming job', { job: job.jobId, state: job.state });
+      log.info('resuming job', { job: job.jobId, state: job.state });
       this.queue.push(job.jobId);
     }
     void this.pump();
@@ -111,7 +120,7 @@ export class Agent {
       return;
     }
     const msg = decoded.message;
-    if (msg.deviceId !== this.opts.deviceId) return;
+    if (msg.deviceId !== this.opts.settings.deviceId) return;
     if (msg.type === 'job') this.onJob(msg as Message<'job'>);
     else if (msg.type === 'job-cancel') this.onCancel(msg as Message<'job-cancel'>);
   }
@@ -130,7 +139,7 @@ export class Agent {
       this.opts.log.info('job already known', { job: jobId, state: existing.state, attempt });
       return;
     }
-    const check = checkPlan(plan, this.opts.config, variantProvider());
+    const check = checkPlan(plan, this.opts.settings.allow, variantProvider());
     if (!check.ok) {
       this.outbox.enqueue(progressTopic, 'progress', { jobId, attempt, state: 'rejected', done: 0, total: 0, detail: check.reason },
         () => this.jobs.insert(jobId, attempt, plan, 'rejected', check.reason));
@@ -175,7 +184,8 @@ export class Agent {
         // loaded with the first job: model loading, onnxruntime and probes stay out of an idle agent's memory
         const { executeJob } = await import('./jobs/executor.ts');
         const state = await executeJob(job, {
-          deviceId: this.opts.deviceId, config: this.opts.config, jobs: this.jobs, outbox: this.outbox, log: this.opts.log,
+          deviceId: this.opts.settings.deviceId, config: this.opts.settings.allow, jobs: this.jobs, outbox: this.outbox, log: this.opts.log,
+          variantsDir: join(this.opts.settings.stateDir, 'variants'),
           queued: () => this.publisher?.drain(),
         }, abort.signal);
         this.opts.log.info('job finished', { job: jobId, state });
@@ -197,6 +207,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.heartbeatTimer);
+    this.health?.();
     this.active?.abort.abort();
     // an aborted job stops at its next record and stays unfinished in SQLite, so the next start resumes it
     await Promise.race([this.pumping, new Promise((r) => setTimeout(r, 10_000).unref())]);

@@ -1,17 +1,19 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { persistentSession } from '../core/config/broker-config.ts';
 import type { DaemonLog } from '../core/daemon-log.ts';
 import { errorMessage } from '../core/errors.ts';
+import { configuredHealthFile, startHealthBeacon, type HealthBeacon } from '../core/health/health-file.ts';
 import { coordinatorSubscriptions, replicaSubscriptions } from '../core/protocol/topics.ts';
+import type { CoordinatorSettings } from './config/coordinator-config.ts';
 import { dispatchQueued } from './dispatch.ts';
 import { Ingest } from './ingest.ts';
 import type { FleetStore } from './store/store.ts';
 
 export interface CoordinatorOptions {
-  broker: string;
+  /** from `resolveCoordinatorSettings` (coordinator/config/coordinator-config.ts) */
+  settings: Pick<CoordinatorSettings, 'brokerUrl' | 'mqtt' | 'config' | 'openAdmission' | 'healthFile'>;
   store: FleetStore;
   log: DaemonLog;
-  username?: string;
-  password?: string;
   /** how often queued jobs are dispatched and silent ones expired */
   dispatchIntervalMs?: number;
   /**
@@ -27,7 +29,6 @@ export interface CoordinatorOptions {
   heartbeatRetentionDays?: number;
 }
 
-export const COORDINATOR_USERNAME = 'coordinator';
 export const DEFAULT_SHARE_GROUP = 'edgeprobe-coordinators';
 export const DEFAULT_LEASE_TTL_MS = 5000;
 export const DEFAULT_HEARTBEAT_RETENTION_DAYS = 7;
@@ -35,9 +36,14 @@ const DUTY_LEASE = 'dispatch';
 const PRUNE_EVERY_MS = 60_000;
 const MAX_BACKLOG = 5000;
 
-/** `persistent`: the broker keeps the session's subscriptions and queued messages while the client is away. */
-export function connectCoordinatorClient(broker: string, clientId: string, opts: { persistent: boolean; username?: string; password?: string }): MqttClient {
-  return mqtt.connect(broker, { clientId, clean: !opts.persistent, reconnectPeriod: 1000, connectTimeout: 10_000, username: opts.username ?? COORDINATOR_USERNAME, password: opts.password });
+/**
+ * `persistent`: the broker keeps the session's subscriptions and queued messages while the client is away.
+ * `mqttOptions` (credentials, TLS CA, protocol version) come from CoordinatorSettings.mqtt.
+ */
+export function connectCoordinatorClient(brokerUrl: string, mqttOptions: IClientOptions, clientId: string, persistent: boolean): MqttClient {
+  return mqtt.connect(brokerUrl, {
+    ...mqttOptions, ...(persistent ? persistentSession(mqttOptions) : { clean: true }), clientId, reconnectPeriod: 1000, connectTimeout: 10_000,
+  });
 }
 
 /**
@@ -60,21 +66,33 @@ export class Coordinator {
   private heldAcks: Array<() => void> = [];
   // messages received but not yet handled; above MAX_BACKLOG the socket pauses (backpressure to the broker)
   private backlog = 0;
+  private health?: HealthBeacon;
 
   constructor(private readonly opts: CoordinatorOptions) {
-    this.ingest = new Ingest(opts.store, opts.log, () => this.dispatchSoon());
+    this.ingest = new Ingest(opts.store, opts.log, opts.settings, () => this.dispatchSoon());
     this.clientId = opts.replicaId ? `edgeprobe-coordinator-${opts.replicaId}` : 'edgeprobe-coordinator';
   }
 
   start(): Promise<void> {
     const { opts } = this;
-    const client = connectCoordinatorClient(opts.broker, this.clientId, { persistent: true, username: opts.username, password: opts.password });
+    const { brokerUrl } = opts.settings;
+    const client = connectCoordinatorClient(brokerUrl, opts.settings.mqtt, this.clientId, true);
     this.client = client;
+    const healthFile = configuredHealthFile(opts.settings.healthFile);
+    if (healthFile) {
+      this.health = startHealthBeacon(healthFile, 'coordinator', () => ({
+        ok: client.connected, detail: client.connected ? `connected to ${brokerUrl}` : 'broker unreachable',
+      }));
+      client.on('connect', () => this.health?.beat());
+      client.on('offline', () => this.health?.beat());
+    }
+    if (opts.settings.openAdmission) opts.log.warn('no coordinator config: every device that registers is admitted (allowed only with a broker on this machine)');
     this.holdPubacks(client);
     client.on('close', () => { this.heldAcks = []; }); // their message ids mean nothing on the next connection
-    client.on('message', (topic, payload) => {
+    client.on('message', (topic, payload, packet) => {
       if (++this.backlog === MAX_BACKLOG) client.stream.pause();
-      this.chain = this.chain.then(() => this.ingest.handle(topic, payload)).then(() => undefined, (err) => this.storeFailed(err)).then(() => {
+      const userProperties = packet.properties?.userProperties;
+      this.chain = this.chain.then(() => this.ingest.handle(topic, payload, userProperties)).then(() => undefined, (err) => this.storeFailed(err)).then(() => {
         if (--this.backlog === MAX_BACKLOG / 2) client.stream.resume();
       });
       if (!this.commitScheduled) {
@@ -89,7 +107,7 @@ export class Coordinator {
     return new Promise((resolve) => {
       client.on('connect', () => {
         client.subscribe(subscriptions, { qos: 1 }, () => {
-          opts.log.info('coordinator listening', { broker: opts.broker, ...(opts.replicaId ? { replica: opts.replicaId } : {}) });
+          opts.log.info('coordinator listening', { broker: brokerUrl, ...(opts.replicaId ? { replica: opts.replicaId } : {}) });
           this.dispatchSoon();
           resolve();
         });
@@ -138,14 +156,16 @@ export class Coordinator {
   dispatchSoon(): void {
     if (this.dispatching || !this.client?.connected) return;
     this.dispatching = true;
-    const { store, log } = this.opts;
+    const { store, log, settings } = this.opts;
+    // open admission (no config, loopback broker) has no job policy either
+    const policy = settings.openAdmission ? undefined : settings.config.policy;
     (async () => {
       const now = Date.now();
       const owns = await store.acquireLease(DUTY_LEASE, this.clientId, this.opts.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, now);
       if (owns !== this.ownsDuty) log.info(owns ? 'dispatch lease acquired' : 'dispatch lease lost', { owner: this.clientId });
       this.ownsDuty = owns;
       if (!owns) return;
-      await dispatchQueued(store, this.client!, log);
+      await dispatchQueued(store, this.client!, log, policy);
       if (now - this.lastPruneMs >= PRUNE_EVERY_MS) {
         this.lastPruneMs = now;
         const deleted = await store.pruneHeartbeats(now - (this.opts.heartbeatRetentionDays ?? DEFAULT_HEARTBEAT_RETENTION_DAYS) * 86_400_000);
@@ -158,6 +178,7 @@ export class Coordinator {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.health?.();
     // hand the duty over now instead of after the lease TTL (expired leases pass on the next round)
     if (this.ownsDuty) await Promise.resolve(this.opts.store.acquireLease(DUTY_LEASE, this.clientId, -1, Date.now())).catch(() => undefined);
     await this.chain;

@@ -1,8 +1,19 @@
+import { EventEmitter } from 'node:events';
 import type { DaemonLog } from '../core/daemon-log.ts';
-import { decodeMessage } from '../core/protocol/codec.ts';
+import { validateMessage } from '../core/protocol/codec.ts';
 import type { Message, PayloadOf } from '../core/protocol/messages.ts';
-import { parseTopic } from '../core/protocol/topics.ts';
+import type { CoordinatorConfig } from './config/coordinator-config.ts';
+import { screenDeviceMessage, type Accepted, type AdmittedVia, type InboundMessage, type Refused } from './security/index.ts';
 import type { FleetStore, HeartbeatRow, ResultRow } from './store/store.ts';
+
+/** What a committed change touched; the dashboard pushes it to browsers (server-sent events). */
+export type IngestChange = 'results' | 'progress' | 'device';
+
+/** What the security screen needs from the coordinator's settings (CoordinatorSettings has both). */
+export interface IngestSecurity {
+  config: Pick<CoordinatorConfig, 'admission' | 'limits' | 'identity'>;
+  openAdmission: boolean;
+}
 
 export interface IngestStats { received: number; stored: number; duplicates: number; rejected: number }
 
@@ -14,41 +25,51 @@ export interface IngestStats { received: number; stored: number; duplicates: num
  */
 export class Ingest {
   readonly stats: IngestStats = { received: 0, stored: 0, duplicates: 0, rejected: 0 };
+  /** emits 'change' (IngestChange) after each write the dashboard shows, results once per committed batch */
+  readonly changes = new EventEmitter<{ change: [IngestChange] }>();
   private batch: ResultRow[] = [];
   private heartbeats: HeartbeatRow[] = [];
-  // devices are never deleted, so "known" is cached: at scale most messages come from known devices
-  // and the lookup would otherwise be one database round trip per message
-  private readonly known = new Set<string>();
+  // registrations (admission route) of devices seen by this process: at scale most messages come from
+  // registered devices and the lookup would otherwise be one database round trip per message
+  private readonly registrations = new Map<string, { via: AdmittedVia }>();
 
-  constructor(private readonly store: FleetStore, private readonly log: DaemonLog, private readonly onDeviceOnline: (deviceId: string) => void = () => {}) {}
+  constructor(private readonly store: FleetStore, private readonly log: DaemonLog, private readonly security: IngestSecurity,
+    private readonly onDeviceOnline: (deviceId: string) => void = () => {}) {}
 
   /** Handles one message; returns true when results or heartbeats are waiting for `flush`. */
-  async handle(topic: string, raw: Uint8Array): Promise<boolean> {
+  async handle(topic: string, raw: Uint8Array, userProperties?: Record<string, string | string[]>): Promise<boolean> {
     this.stats.received++;
     const now = Date.now();
-    const decoded = decodeMessage(topic, raw);
+    // First, before anything is parsed further or stored (docs/security.md): topic, size, JSON, identity,
+    // then admission (register) or registration (everything else). Refused: logged, nothing of it stored.
+    const screened = await this.screen({ topic, payload: raw, userProperties });
+    if (!screened.ok) {
+      await this.reject(topic, screened.deviceId ?? null, null, `${screened.code}: ${screened.reason}`, now, screened.logLine);
+      return false;
+    }
+    const decoded = validateMessage(topic, screened.body);
     if (!decoded.ok) {
-      await this.reject(topic, parseTopic(topic)?.deviceId ?? null, decoded.messageId ?? null, decoded.reason, now);
+      await this.reject(topic, screened.deviceId, decoded.messageId ?? null, decoded.reason, now);
       return false;
     }
     const msg = decoded.message;
     // apply messages in arrival order: a job's "completed" must not be visible before its last results
     if (msg.type !== 'results' && msg.type !== 'heartbeat') await this.flush();
-    if (msg.type !== 'register' && !(await this.isKnown(msg.deviceId))) {
-      await this.reject(topic, msg.deviceId, msg.messageId, `unknown device ${msg.deviceId}: it never registered`, now);
-      return false;
-    }
     switch (msg.type) {
-      case 'register':
-        await this.store.registerDevice(msg.deviceId, (msg as Message<'register'>).payload, now);
-        this.known.add(msg.deviceId);
-        this.log.info('device registered', { device: msg.deviceId });
+      case 'register': {
+        const via = screened.admittedVia as AdmittedVia;
+        await this.store.registerDevice(msg.deviceId, (msg as Message<'register'>).payload, via, now);
+        this.registrations.set(msg.deviceId, { via });
+        this.log.info('device registered', { device: msg.deviceId, admittedVia: via });
+        this.changes.emit('change', 'device');
         this.onDeviceOnline(msg.deviceId);
         return false;
+      }
       case 'status': {
         const online = (msg as Message<'status'>).payload.state === 'online';
         await this.store.setOnline(msg.deviceId, online, now);
         this.log.info(online ? 'device online' : 'device offline', { device: msg.deviceId });
+        this.changes.emit('change', 'device');
         if (online) this.onDeviceOnline(msg.deviceId);
         return false;
       }
@@ -58,6 +79,7 @@ export class Ingest {
       case 'progress': {
         const p = (msg as Message<'progress'>).payload;
         await this.store.recordProgress(msg.deviceId, msg.seq, p, now);
+        this.changes.emit('change', 'progress');
         if (p.state !== 'running') this.log.info(`job ${p.state}`, { job: p.jobId, device: msg.deviceId, ...(p.detail ? { detail: p.detail } : {}) });
         return false;
       }
@@ -85,18 +107,37 @@ export class Ingest {
     this.stats.stored += inserted;
     this.stats.duplicates += duplicates;
     if (duplicates > 0) this.log.info('duplicate results ignored', { duplicates });
+    if (inserted > 0) this.changes.emit('change', 'results');
   }
 
-  private async isKnown(deviceId: string): Promise<boolean> {
-    if (this.known.has(deviceId)) return true;
-    const known = await this.store.isKnownDevice(deviceId);
-    if (known) this.known.add(deviceId);
-    return known;
+  /**
+   * Runs the security screen. Its registration check needs the device's stored registration, which is
+   * cached (registrations are refreshed by this process, and a config change takes effect at restart)
+   * so that known devices cost no database round trip; on a cache miss the store is asked and the
+   * message screened again, so every cheaper check still runs before the database is touched.
+   */
+  private async screen(msg: InboundMessage): Promise<Accepted | Refused> {
+    let missed: string | undefined;
+    const ctx = {
+      config: this.security.config, openAdmission: this.security.openAdmission,
+      registrationOf: (id: string) => {
+        const r = this.registrations.get(id);
+        if (!r) missed = id;
+        return r;
+      },
+    };
+    const first = screenDeviceMessage(msg, ctx);
+    if (first.ok || missed === undefined) return first;
+    const stored = await this.store.registrationOf(missed);
+    if (!stored) return first;
+    this.registrations.set(missed, stored);
+    return screenDeviceMessage(msg, ctx);
   }
 
-  private async reject(topic: string, deviceId: string | null, messageId: string | null, reason: string, now: number): Promise<void> {
+  /** Logs the rejection and keeps a row of it (topic, device, reason: never the payload or a token). */
+  private async reject(topic: string, deviceId: string | null, messageId: string | null, reason: string, now: number, logLine?: string): Promise<void> {
     this.stats.rejected++;
     await this.store.recordRejected(topic, deviceId, messageId, reason, now);
-    this.log.warn('rejected message', { topic, reason });
+    this.log.warn('rejected message', logLine ? { reason: logLine } : { topic, reason });
   }
 }

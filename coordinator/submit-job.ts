@@ -6,6 +6,8 @@ import { parse as parseYaml } from 'yaml';
 import { UserError } from '../core/errors.ts';
 import { JobPlan } from '../core/protocol/plan.ts';
 import { isValidDeviceId } from '../core/protocol/topics.ts';
+import type { JobPolicyConfig } from './config/coordinator-config.ts';
+import { checkPlanPolicy } from './security/plan-policy.ts';
 import type { FleetStore } from './store/store.ts';
 
 const planCheck = TypeCompiler.Compile(JobPlan);
@@ -44,4 +46,14 @@ export async function submitJob(store: FleetStore, devices: string[], plan: JobP
   const jobId = newJobId();
   await store.createJob({ jobId, plan, devices: [...new Set(devices)], timeoutS: opts.timeoutS, maxAttempts: opts.maxAttempts }, Date.now());
   return jobId;
+}
+
+/** The coordinator config's job policy (models by sha256, probes, variants) applied to a plan before it is stored. */
+export function checkPlanAgainstPolicy(policy: JobPolicyConfig, plan: JobPlan): void {
+  const d = checkPlanPolicy(policy, plan);
+  if (!d.ok) {
+    throw new UserError(`job plan refused: ${d.reason}`,
+      d.code === 'model-not-allowed' ? 'pin every model in the plan by the sha256 in policy.models (edgeprobe models inspect prints it), or add it to the policy'
+        : 'add it to policy in the coordinator config, or change the plan');
+  }
 }

@@ -25,8 +25,8 @@ const LETTERS = 'abcdefghijklmnopqrstuvwxyz0123456789'.split('');
 
 /** The demo vocabulary: specials, punctuation, single characters (so any text tokenizes) and common words. */
 export function demoVocabulary(): string[] {
-  const vocab = [...SPECIAL, ...PUNCT, ...LETTERS, ...LETTERS.map((c) => `##${c}`), ...new Set(DEMO_WORDS)];
-  return vocab;
+  // one id per token: single letters such as 'a' are words too, and a duplicate would leave a row no id reaches
+  return [...new Set([...SPECIAL, ...PUNCT, ...LETTERS, ...LETTERS.map((c) => `##${c}`), ...DEMO_WORDS])];
 }
 
 /** A filler vocabulary of the requested size for benchmark-shaped models (ids only matter for latency). */

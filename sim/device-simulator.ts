@@ -24,6 +24,8 @@ export interface SimulatorOptions {
   jobDelayMs: number;
   seed: number;
   password?: string;
+  /** the fleet's pre-shared registration token, sent with each register (a coordinator with admission by fleet token) */
+  registrationToken?: string;
   progress: Progress;
 }
 
@@ -70,6 +72,8 @@ class SimDevice {
 
   send<T extends MessageType>(kind: TopicKind, type: T, payload: PayloadOf<T>, retain = false): Promise<void> {
     const msg = makeMessage(this.id, this.nextSeq(), type, payload);
+    const token = this.sim.registrationToken;
+    if (type === 'register' && token) msg.registrationToken = token;
     return this.sim.publish(this, deviceTopic(this.id, kind), encodeMessage(msg), kind === 'heartbeat' ? 0 : 1, retain, kind === 'results');
   }
 }
@@ -88,12 +92,14 @@ export class DeviceSimulator {
   private readonly rng: SeededRandom;
   private readonly pending = new Set<Promise<void>>();
   private cursor = 0;
+  readonly registrationToken?: string;
   // a pool of synthetic records reused with a fresh createdAt: generating 512 Gaussian numbers per
   // message would make the load generator, not the coordinator, the bottleneck
   private readonly recordPool: ProbeRecord[];
 
   constructor(private readonly opts: SimulatorOptions) {
     this.rng = new SeededRandom(opts.seed);
+    this.registrationToken = opts.registrationToken;
     this.recordPool = Array.from({ length: 64 }, () => syntheticBenchmarkRecord(this.rng));
   }
 

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { parse as parseYaml } from 'yaml';
-import { resolveAgentSettings } from '../core/config/agent-config.ts';
-import { CoordinatorConfig } from '../core/config/coordinator-config.ts';
-import { DEVICE_MESSAGE_KINDS, screenDeviceMessage, type AdmittedVia } from '../coordinator/security/index.ts';
+import { resolveAgentSettings } from '../agent/config/agent-config.ts';
+import { CoordinatorConfig } from '../coordinator/config/coordinator-config.ts';
+import { screenDeviceMessage, type AdmittedVia } from '../coordinator/security/index.ts';
+import { DEVICE_TOPIC_KINDS } from '../core/protocol/topics.ts';
 import { Value } from '@sinclair/typebox/value';
 import { PROJECT_ROOT } from './helpers/shared-data.ts';
 import { freePort, needsMosquitto, startSecureMosquitto, type SecureBroker } from './helpers/secure-mosquitto.ts';
@@ -164,8 +165,8 @@ describe('shipped Mosquitto config (real broker)', { skip: needsMosquitto }, () 
   });
 
   it('screens messages end to end: results of an unregistered device are refused and logged, nothing stored', async () => {
-    // A stand-in for the coordinator's message loop (the fleet coordinator is not in this branch): it calls
-    // screenDeviceMessage exactly as docs/security.md tells the coordinator to, with a Map as its store.
+    // The screen alone against the real broker, with a Map as its store; the same with the real coordinator
+    // process and its SQLite file is in test/fleet-security.test.ts.
     const config = Value.Default(CoordinatorConfig, {
       configVersion: 1, admission: { allowDevices: ['pi-a'] }, policy: { models: [{ name: 'm', sha256: 'a'.repeat(64) }] },
     }) as CoordinatorConfig;
@@ -180,7 +181,7 @@ describe('shipped Mosquitto config (real broker)', { skip: needsMosquitto }, () 
       if (r.kind === 'register') registrations.set(r.deviceId, { via: r.admittedVia! });
       stored.push({ deviceId: r.deviceId, kind: r.kind });
     });
-    for (const k of DEVICE_MESSAGE_KINDS) await coord.subscribeAsync(`edgeprobe/v1/devices/+/${k}`, { qos: 1 });
+    for (const k of DEVICE_TOPIC_KINDS) await coord.subscribeAsync(`edgeprobe/v1/devices/+/${k}`, { qos: 1 });
 
     const b = await as('pi-b'); // has a broker account but is not admitted by the coordinator
     assert.equal(await publish(b, topic('pi-b', 'results'), JSON.stringify({ deviceId: 'pi-b', records: [] })), undefined, 'the broker lets pi-b use its own topic');

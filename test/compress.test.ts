@@ -152,10 +152,12 @@ test('tied MLM decoder (Transpose of the word table) is quantized too, and the t
   const md = loadModelDir(dir);
   const [fp32, int8] = await ensureVariants(md, ['fp32', 'int8-dynamic'], { outDir: join(tmp, 'tiny-mlm') });
   const proto = loadOnnxFile(int8.onnxPath).proto;
-  // no float copy of the word table is left: the Transpose is gone and the decoder reads a pre-transposed int8 matrix
-  assert.ok(!proto.graph.node.some((n) => n.opType === 'Transpose' && n.input[0] === 'embeddings.word.weight'));
+  // no float copy of the word table is left, and only ONE int8 copy: the decoder reads the Transpose of the
+  // embedding's int8 rows (per-row scales of [V, H] are the per-column scales of its transpose)
   assert.ok(!proto.graph.initializer.some((t) => t.name === 'embeddings.word.weight'));
-  assert.ok(proto.graph.initializer.some((t) => t.name === 'embeddings.word.weight.tq8' && t.dataType === 3));
+  const tableSized = proto.graph.initializer.filter((t) => t.dataType === 3 && t.dims.length === 2 && Number(t.dims[0]) === md.layers.wordEmbeddingTable!.vocab);
+  assert.deepEqual(tableSized.map((t) => t.name), ['embeddings.word.weight.rowq8']);
+  assert.ok(proto.graph.node.some((n) => n.opType === 'Transpose' && n.input[0] === 'embeddings.word.weight.rowq8'));
   const ids = md.tokenizer.encode('the cat sat on the [MASK].').ids;
   const top1 = async (path: string): Promise<number[]> => {
     const s = await createSession(path, path);

@@ -2,11 +2,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Value } from '@sinclair/typebox/value';
-import { CoordinatorConfig, type CoordinatorConfig as Cfg } from '../core/config/coordinator-config.ts';
+import { CoordinatorConfig, type CoordinatorConfig as Cfg } from '../coordinator/config/coordinator-config.ts';
 import {
   brokerUsernameFrom, checkIdentity, checkJobPlan, checkPayloadSize, checkRegistered, decideRegistration,
-  parseDeviceTopic, screenDeviceMessage, type AdmittedVia,
+  screenDeviceMessage, type AdmittedVia,
 } from '../coordinator/security/index.ts';
+import { parseDeviceTopic } from '../core/protocol/topics.ts';
+import { MAX_MESSAGE_BYTES } from '../core/protocol/messages.ts';
 
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 const MODEL = 'a'.repeat(64);
@@ -108,7 +110,9 @@ describe('payload limits', () => {
     assert.equal(l.heartbeat, 4096, 'default heartbeat limit');
     assert.equal(checkPayloadSize(l, 'heartbeat', 4096).ok, true);
     assert.equal(checkPayloadSize(l, 'heartbeat', 4097).ok, false);
-    assert.equal(checkPayloadSize(l, 'results', 4 * 1024 * 1024).ok, true);
+    // results: up to the protocol's ceiling, which agents never exceed (core/protocol/messages.ts)
+    assert.equal(checkPayloadSize(l, 'results', MAX_MESSAGE_BYTES).ok, true);
+    assert.equal(checkPayloadSize(l, 'results', MAX_MESSAGE_BYTES + 1).ok, false);
   });
 });
 

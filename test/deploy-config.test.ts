@@ -4,8 +4,8 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadAgentConfig, resolveAgentSettings } from '../core/config/agent-config.ts';
-import { loadCoordinatorConfig, resolveCoordinatorSettings } from '../core/config/coordinator-config.ts';
+import { loadAgentConfig, resolveAgentSettings } from '../agent/config/agent-config.ts';
+import { loadCoordinatorConfig, resolveCoordinatorSettings } from '../coordinator/config/coordinator-config.ts';
 import { UserError } from '../core/errors.ts';
 import { checkHealthFile, startHealthBeacon, writeHealthFile } from '../core/health/health-file.ts';
 import { jsonResult, runCli } from './helpers/run-cli.ts';
@@ -32,7 +32,7 @@ function userError(fn: () => unknown, message: RegExp): void {
 
 describe('config files', () => {
   it('the shipped examples are valid', () => {
-    const a = loadAgentConfig(join(PROJECT_ROOT, 'configs', 'agent.deploy.example.json'));
+    const a = loadAgentConfig(join(PROJECT_ROOT, 'configs', 'agent.example.json'));
     assert.equal(a.value.deviceId, 'pi-01');
     const c = loadCoordinatorConfig(join(PROJECT_ROOT, 'configs', 'coordinator.example.json'));
     assert.deepEqual(c.value.admission.allowDevices, ['pi-01', 'pi-02']);

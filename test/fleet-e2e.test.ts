@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { BenchmarkData } from '../agent/bench/benchmark-data.ts';
 import type { ComparisonReport } from '../coordinator/report/comparison.ts';
 import { openStore, type SqliteStore } from '../coordinator/store/sqlite-store.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
@@ -43,7 +44,7 @@ describe('fleet end to end', { skip: needsMosquitto }, () => {
     work = mkdtempSync(join(tmpdir(), 'edgeprobe-fleet-e2e-'));
     db = join(work, 'fleet.sqlite');
     cfg = join(work, 'agent.json');
-    writeFileSync(cfg, JSON.stringify({ models: [{ name: 'tiny', generated: 'tiny' }], probes: ['benchmark'], heartbeatS: 1 }));
+    writeFileSync(cfg, JSON.stringify({ configVersion: 1, models: [{ name: 'tiny', generated: 'tiny' }], probes: ['benchmark', 'attention', 'compare'], heartbeatIntervalS: 1 }));
     broker = await Mosquitto.start();
     // devices first, coordinator later: it learns them from their retained register and status messages
     await Promise.all(['dev-a', 'dev-b'].map((id) => startAgent(id).waitFor(/connected/)));
@@ -74,9 +75,56 @@ describe('fleet end to end', { skip: needsMosquitto }, () => {
     assert.ok(rep.demo, 'a generated model is reported as a demo');
     const csv = runCli(['report', '--db', db, '--csv']).stdout.trim().split('\n');
     assert.equal(csv.length, 3);
-    assert.match(csv[0], /^deviceId,model,variant,batchSize,p50Ms/);
+    assert.match(csv[0], /^deviceId,model,variant,batchSize,seqLen,p50Ms,p90Ms,p99Ms,sizeBytes/);
     const list = runCli(['jobs', 'list', '--db', db, '--job', jobId]);
     assert.match(list.stdout, /dev-a\s+completed/);
+  });
+
+  test('a plan with a compressed variant runs benchmark, attention and compare on both agents; the report shows their verdicts', async () => {
+    const started = Date.now();
+    const jobId = submit('dev-a,dev-b', writePlan('probes', {
+      models: [{ name: 'tiny' }], variants: ['fp32', 'int8-dynamic'], probes: ['benchmark', 'attention', 'compare'], seed: 2,
+      benchmark: { seqLen: 16, warmup: 1, minQueries: 5, minDurationS: 0, batchSizes: [2] },
+      attention: { sentences: 8 }, compare: { sentences: 6 },
+    }));
+    await waitUntil(() => Object.values(states(jobId)).every((s) => s === 'completed' || s === 'failed'), 60_000, `${jobId} finished on both devices`);
+    assert.deepEqual(states(jobId), { 'dev-a': 'completed', 'dev-b': 'completed' }, store.jobTargets(jobId).map((t) => t.detail).join('; '));
+    for (const d of ['dev-a', 'dev-b']) {
+      // fp32: benchmark + attention (compare has nothing to compare fp32 with); int8-dynamic: all three
+      const kinds = resultsOf(jobId, d).map((r) => `${r.record.variant.name}/${r.record.probe}`).sort();
+      assert.deepEqual(kinds, ['fp32/attention', 'fp32/benchmark', 'int8-dynamic/attention', 'int8-dynamic/benchmark', 'int8-dynamic/compare']);
+    }
+
+    const rep = jsonResult<ComparisonReport>(runCli(['report', '--db', db, '--json']));
+    const row = (d: string, v: string) => rep.rows.find((r) => r.deviceId === d && r.variant === v && r.model === 'tiny')!;
+    const stored = store.results();
+    for (const d of ['dev-a', 'dev-b']) {
+      const int8 = row(d, 'int8-dynamic');
+      assert.ok(int8, `${d} int8-dynamic row`);
+      assert.ok(int8.p50Ms! > 0 && int8.p99Ms! >= int8.p50Ms! && int8.sizeBytes! < row(d, 'fp32').sizeBytes!, 'latency, and int8 is smaller than fp32');
+      assert.ok(int8.speedupVsFp32! > 0 && int8.pooledCosineVsFp32! > 0.5 && int8.pooledCosineVsFp32! <= 1 + 1e-9);
+      assert.match(int8.attention!.status, /^(survives|degrades|fails|invalid)$/);
+      assert.ok(int8.compare && int8.compare.worstLayer >= 0, 'compare jump/worst layer');
+      assert.equal(int8.task, null, 'the tiny model has no task head');
+      assert.equal(int8.properties, null, 'no properties probe in this build');
+      assert.match(row(d, 'fp32').attention!.status, /^(survives|degrades|fails|invalid)$/, 'fp32 gets the token-relation verdict');
+      assert.equal(row(d, 'fp32').compare, null);
+      // invalid counts equal the stored records whose health gate failed, counted independently here
+      for (const v of ['fp32', 'int8-dynamic']) {
+        const mine = stored.filter((r) => r.deviceId === d && r.record.model.name === 'tiny' && r.record.variant.name === v);
+        assert.equal(row(d, v).invalid, mine.filter((r) => r.record.verdict.status === 'invalid' || r.record.health?.ok === false).length);
+        assert.equal(row(d, v).records, mine.length);
+      }
+    }
+    const int8Consistency = rep.consistency.find((c) => c.model === 'tiny' && c.variant === 'int8-dynamic')!;
+    assert.equal(int8Consistency.devices, 2);
+    assert.deepEqual(int8Consistency.outliers, [], 'same binary, same machine: the int8 variant agrees across devices');
+    const text = runCli(['report', '--db', db]).stdout;
+    assert.match(text, /dev-a\s+tiny\s+int8-dynamic\s/);
+    assert.match(text, /invalid: records whose numeric health gate failed/);
+    const csv = runCli(['report', '--db', db, '--csv']).stdout.trim().split('\n');
+    assert.match(csv[0], /attention,attentionLayers,properties,compareStatus,jumpLayer,worstLayer,invalid/);
+    assert.ok(Date.now() - started < 60_000, `took ${(Date.now() - started) / 1000} s`);
   });
 
   test('broker stopped for 10 s mid-job: every result arrives, none twice', async () => {
@@ -100,7 +148,7 @@ describe('fleet end to end', { skip: needsMosquitto }, () => {
       const keys = resultsOf(jobId, d).map((r) => r.recordKey);
       assert.equal(keys.length, 8, `${d}: exactly 8 records`);
       assert.equal(new Set(keys).size, 8, `${d}: no record twice`);
-      assert.deepEqual(resultsOf(jobId, d).map((r) => (r.record.data as { batchSize: number }).batchSize).sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7, 8]);
+      assert.deepEqual(resultsOf(jobId, d).map((r) => (r.record.data as BenchmarkData).throughput.batch).sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7, 8]);
     }
   });
 

@@ -43,7 +43,7 @@ describe('fleet rejects bad messages and plans', { skip: needsMosquitto }, () =>
     work = mkdtempSync(join(tmpdir(), 'edgeprobe-fleet-rejects-'));
     db = join(work, 'fleet.sqlite');
     const cfg = join(work, 'agent.json');
-    writeFileSync(cfg, JSON.stringify({ models: [{ name: 'tiny', generated: 'tiny' }], probes: ['benchmark'], heartbeatS: 1 }));
+    writeFileSync(cfg, JSON.stringify({ configVersion: 1, models: [{ name: 'tiny', generated: 'tiny' }], probes: ['benchmark'], heartbeatIntervalS: 1 }));
     broker = await Mosquitto.start();
     coordinator = new CliProcess('coordinator', ['coordinator', '--broker', broker.url, '--db', db, '--dispatch-interval', '0.5']);
     await coordinator.waitFor(/coordinator listening/);
@@ -75,7 +75,7 @@ describe('fleet rejects bad messages and plans', { skip: needsMosquitto }, () =>
   test('oversized payload', async () => {
     const big = JSON.stringify({ ...makeMessage('dev-r', 1, 'heartbeat', heartbeat), padding: 'x'.repeat(300 * 1024) });
     await client.publishAsync(deviceTopic('dev-r', 'heartbeat'), big, { qos: 1 });
-    await rejectedWith(/oversized: \d+ bytes > limit 262144/);
+    await rejectedWith(/too-large: heartbeat message of \d+ bytes exceeds the limit of 4096 bytes/); // per-kind limit, checked before parsing
   });
 
   test('payload that breaks its schema', async () => {

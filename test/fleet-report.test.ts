@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { resolveAllowedModel } from '../agent/config/model-source.ts';
-import type { BenchmarkData } from '../agent/jobs/benchmark-runner.ts';
+import type { BenchmarkData } from '../agent/bench/benchmark-data.ts';
+import type { FleetCompareData } from '../agent/jobs/runners/compare-runner.ts';
 import { isUserError } from '../core/errors.ts';
 import { sha256Hex } from '../core/onnx/model-io.ts';
 import type { ProbeKind, ProbeRecord, VerdictStatus } from '../core/results/probe-record.ts';
@@ -18,18 +19,25 @@ const SHA = 'd'.repeat(64);
 const BASE = [[3, 4, 0, 0], [0, 0, 6, 8]]; // |BASE| = sqrt(9+16+36+64) = sqrt(125)
 const scaled = (k: number): number[][] => BASE.map((v) => v.map((x) => x * k));
 
-function bench(batchSize: number, p50: number, vectors: number[][]): BenchmarkData {
+function bench(batch: number, p50: number, vectors: number[][], speedupVsFp32 = 1): BenchmarkData {
   return {
-    batchSize, runs: 10, warmup: 1, sentences: 2, latencyMs: { p50, p90: p50 * 1.5, p99: p50 * 2, mean: p50, min: p50 / 2, max: p50 * 3 },
-    sentencesPerS: 1000 / p50, sizeBytes: 4_000_000, output: 'last_hidden_state', onnxruntime: '1.30.0', demoModel: false,
-    fingerprint: { method: 'test', inputsSha256: 'inputs-1', dims: 4, vectors, exactSha256: JSON.stringify(vectors) },
+    settings: { seqLen: 64, batch, warmup: 1, minQueries: 10, minDurationS: 0, executionProvider: 'cpu' }, variant: 'x', compute: 'x', loadMs: 1,
+    latencyMs: { p50, p90: p50 * 1.5, p99: p50 * 2, mean: p50, queries: 10, durationS: 1 }, throughput: { batch, batches: 3, sequencesPerS: 1000 / p50 },
+    peakRssMB: 100, baselineRssMB: 50, sizeBytes: 4_000_000, sizeRatio: 1, speedupVsFp32,
+    drift: speedupVsFp32 === 1 ? null : { sentences: 2, pooledCosineMean: 0.99, pooledCosineMin: 0.98, maxAbsDiffLastHidden: 0.1 },
+    fingerprint: { method: 'test', inputsSha256: 'inputs-1', dims: 4, vectors, exactSha256: JSON.stringify(vectors) }, demoModel: false,
   };
 }
+const compareData = (jumpLayer: number | null, worstLayer: number, task?: FleetCompareData['task']): FleetCompareData => ({
+  reference: SHA, sentences: 4, truncatedSentences: 0, layers: [], health: { ok: true, points: [], skippedLengths: [] },
+  jump: { rule: 'test', jumpLayer, worstLayer } as FleetCompareData['jump'], ...(task ? { task } : {}),
+});
 let n = 0;
-function result(deviceId: string, variant: string, probe: ProbeKind, status: VerdictStatus, data: unknown): StoredResult {
+function result(deviceId: string, variant: string, probe: ProbeKind, status: VerdictStatus, data: unknown, layers?: number[]): StoredResult {
   const record: ProbeRecord = {
     recordVersion: 1, probe, model: { name: 'm', sha256: SHA }, variant: { name: variant, sha256: SHA },
-    verdict: { status, summary: '' }, durationS: 1, createdAt: '2026-01-01T00:00:00Z', data,
+    verdict: { status, summary: '', ...(layers ? { layers } : {}) }, durationS: 1, createdAt: '2026-01-01T00:00:00Z', data,
+    ...(status === 'invalid' ? { health: { ok: false, reasons: ['NaN'] } } : {}),
   };
   n++;
   return { messageId: `id-${n}`, deviceId, seq: n, sentAt: '', jobId: 'j', recordKey: `k${n}`, record, receivedAt: '' };
@@ -45,21 +53,57 @@ describe('comparison report', () => {
     result('a', 'fp32', 'benchmark', 'measured', bench(1, 2, BASE)),
     result('b', 'fp32', 'benchmark', 'measured', bench(1, 3, BASE)),
     result('c', 'fp32', 'benchmark', 'measured', bench(1, 4, scaled(1.02))),
-    result('a', 'int8-dynamic', 'benchmark', 'measured', bench(1, 1, scaled(1.1))),
-    result('a', 'int8-dynamic', 'attention', 'degrades', {}),
+    result('a', 'int8-dynamic', 'benchmark', 'measured', bench(1, 1, scaled(1.1), 2)),
+    result('a', 'int8-dynamic', 'attention', 'degrades', {}, [3, 4]),
     result('a', 'int8-dynamic', 'properties', 'fails-controls', {}),
+    result('a', 'int8-dynamic', 'compare', 'measured', compareData(3, 3, { task: 'fill-mask', variant: 'int8-dynamic', items: 10, top1Accuracy: 0.4, top1Agreement: 0.9, top5Agreement: 0.8 })),
+    result('b', 'int8-dynamic', 'compare', 'invalid', compareData(null, 2)),
+    result('b', 'int8-dynamic', 'attention', 'invalid', {}),
   ];
   const rep = buildComparison(results, [device('a'), device('b'), device('c', false)], 1e-3);
   const row = (d: string, v: string) => rep.rows.find((r) => r.deviceId === d && r.variant === v)!;
 
   test('latency comes from the smallest batch size; size and verdicts per device x variant', () => {
-    assert.equal(rep.rows.length, 4);
+    assert.equal(rep.rows.length, 5);
     assert.equal(row('a', 'fp32').batchSize, 1);
     assert.equal(row('a', 'fp32').p50Ms, 2);
     assert.equal(row('a', 'fp32').p99Ms, 4);
     assert.equal(row('a', 'fp32').sizeBytes, 4_000_000);
-    assert.deepEqual(row('a', 'int8-dynamic').verdicts, { attention: 'degrades', properties: 'fails-controls' });
+    assert.deepEqual(row('a', 'int8-dynamic').verdicts, { benchmark: 'measured', attention: 'degrades', properties: 'fails-controls', compare: 'measured' });
     assert.equal(row('c', 'fp32').online, false);
+  });
+
+  test('attention and properties verdicts with their layers, compare jump, task quality, speed and pooled cosine', () => {
+    const r = row('a', 'int8-dynamic');
+    assert.deepEqual(r.attention, { status: 'degrades', layers: [3, 4] });
+    assert.deepEqual(r.properties, { status: 'fails-controls', layers: [] });
+    assert.deepEqual(r.compare, { status: 'measured', jumpLayer: 3, worstLayer: 3 });
+    assert.deepEqual(r.task, { task: 'fill-mask', items: 10, top1Accuracy: 0.4, top1Agreement: 0.9, top5Agreement: 0.8 });
+    assert.equal(r.speedupVsFp32, 2);
+    assert.equal(r.pooledCosineVsFp32, 0.98);
+    assert.equal(row('a', 'fp32').pooledCosineVsFp32, 1, 'fp32 against itself');
+    assert.equal(row('a', 'fp32').attention, null);
+    const text = renderComparison(rep);
+    assert.match(text, /a\s+m\s+int8-dynamic\s.*2\.00x faster.*acc 0\.4000 agree 0\.9000\s+degrades \(L3,4\)\s+fails-controls\s+jump L3\s+0$/m);
+  });
+
+  test('a benchmark record of another shape (an older agent) is counted but never read as latency', () => {
+    const old = buildComparison([result('d', 'fp32', 'benchmark', 'measured', { batchSize: 1, latencyMs: { p50: 1, p90: 2, p99: 3 }, fingerprint: { vectors: [[1]] } })], [device('d')]);
+    assert.equal(old.rows.length, 1);
+    assert.equal(old.rows[0].p50Ms, null);
+    assert.equal(old.rows[0].records, 1);
+    assert.deepEqual(old.rows[0].verdicts, { benchmark: 'measured' });
+  });
+
+  test('invalid results (health gate failed) are counted per row and in total, not hidden', () => {
+    const b = row('b', 'int8-dynamic');
+    assert.equal(b.invalid, 2);
+    assert.equal(b.records, 2);
+    assert.equal(b.attention!.status, 'invalid');
+    assert.equal(row('a', 'int8-dynamic').invalid, 0);
+    assert.equal(rep.invalid, 2);
+    assert.match(renderComparison(rep), /b\s+m\s+int8-dynamic\s.*invalid\s+2 of 2$/m);
+    assert.match(renderComparison(rep), /2 in total/);
   });
 
   test('drift vs fp32 on the same device: ||1.1x - x|| / ||x|| = 0.1', () => {
@@ -81,8 +125,15 @@ describe('comparison report', () => {
     assert.match(text, /m\/fp32 on 3 devices: OUTLIERS: c/);
     assert.match(text, /c \(offline\)/);
     const csv = renderComparisonCsv(rep).split('\n');
-    assert.equal(csv.length, 5);
-    assert.match(csv.find((l) => l.startsWith('a,m,int8-dynamic'))!, /attention:degrades properties:fails-controls$/);
+    assert.equal(csv.length, 6);
+    const header = csv[0].split(',');
+    const a = Object.fromEntries(csv.find((l) => l.startsWith('a,m,int8-dynamic'))!.split(',').map((v, i) => [header[i], v]));
+    assert.equal(a.attention, 'degrades');
+    assert.equal(a.attentionLayers, '3;4');
+    assert.equal(a.properties, 'fails-controls');
+    assert.equal(a.jumpLayer, '3');
+    assert.equal(a.top1Accuracy, '0.4');
+    assert.equal(a.invalid, '0');
   });
 });
 

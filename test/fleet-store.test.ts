@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import type { ProbeRecord } from '../core/results/probe-record.ts';
 import { migrationsFor } from '../coordinator/store/migrations.ts';
 import { openFleetStore } from '../coordinator/store/open-store.ts';
@@ -38,7 +39,7 @@ function storeSuite(engine: string, open: () => Promise<FleetStore>, skip: strin
     after(async () => { await store?.close(); });
 
     test('ingest is idempotent by message id and by record key; simulated rows are flagged', async () => {
-      await store.registerDevice('pi-01', { profile, allowed: { models: [], probes: ['benchmark'] } }, 1000);
+      await store.registerDevice('pi-01', { profile, allowed: { models: [], probes: ['benchmark'] } }, 'allow-list', 1000);
       assert.equal(await store.isKnownDevice('pi-01'), true);
       assert.equal(await store.isKnownDevice('ghost'), false);
       assert.deepEqual(await store.ingestResults([row(id(1), 'k0'), row(id(2), 'k1', true)], 2000), { inserted: 2, duplicates: 0 });
@@ -98,6 +99,55 @@ function storeSuite(engine: string, open: () => Promise<FleetStore>, skip: strin
       assert.equal(await store.pruneHeartbeats(90_000), 0);
     });
 
+    test('registrations keep their admission route; a refresh replaces it; an unknown device has none', async () => {
+      assert.deepEqual(await store.registrationOf('pi-01'), { via: 'allow-list' });
+      assert.equal(await store.registrationOf('ghost'), undefined);
+      await store.registerDevice('pi-02', { profile, allowed: { models: [], probes: ['benchmark'] } }, 'fleet-token', 110_000);
+      await store.registerDevice('pi-02', { profile: { ...profile, cores: 8 }, allowed: { models: [], probes: ['benchmark'] } }, 'device-token', 111_000);
+      assert.deepEqual(await store.registrationOf('pi-02'), { via: 'device-token' });
+      const pi02 = (await store.devices()).find((d) => d.deviceId === 'pi-02')!;
+      assert.deepEqual([pi02.admittedVia, pi02.profile.cores, pi02.firstSeen, pi02.lastSeen], ['device-token', 8, new Date(110_000).toISOString(), new Date(111_000).toISOString()]);
+      assert.deepEqual((await store.devices()).map((d) => d.deviceId), ['pi-01', 'pi-02']);
+    });
+
+    test('a refused dispatch is final: state rejected with the reason, never claimed again', async () => {
+      await store.createJob({ jobId: 'j5', plan, devices: ['pi-02'], timeoutS: 10, maxAttempts: 3 }, 120_000);
+      const [d] = await store.claimDispatches(120_001);
+      assert.equal(d.jobId, 'j5');
+      await store.refuseDispatch('j5', 'pi-02', 'plan breaks the policy: model not allowed', 120_002);
+      const t = (await store.jobTargets('j5'))[0];
+      assert.deepEqual([t.state, t.detail], ['rejected', 'plan breaks the policy: model not allowed']);
+      await store.expireSilent(999_000); // (times out the heartbeat test's job j4, dispatched and silent)
+      assert.equal((await store.jobTargets('j5'))[0].state, 'rejected', 'a final state does not time out');
+      assert.deepEqual(await store.claimDispatches(999_001), []);
+    });
+
+    test('rejected messages are kept newest first and counted', async () => {
+      const before = (await store.counts()).rejected;
+      await store.recordRejected('edgeprobe/v1/devices/x/results', 'x', null, 'not-registered: unknown device x', 130_000);
+      await store.recordRejected('bad/topic', null, id(99), `bad-topic: ${'r'.repeat(3000)}`, 131_000);
+      assert.equal((await store.counts()).rejected, before + 2);
+      const [newest, older] = await store.rejected(2);
+      assert.deepEqual([newest.topic, newest.deviceId, newest.reason.length, newest.receivedAt], ['bad/topic', null, 2000, new Date(131_000).toISOString()], 'reasons are cut at 2000 characters');
+      assert.deepEqual([older.deviceId, older.reason], ['x', 'not-registered: unknown device x']);
+    });
+
+    test('the data version moves with each kind of write the dashboard shows, and only then', async () => {
+      const v0 = await store.dataVersion();
+      assert.deepEqual(await store.dataVersion(), v0, 'reading changes nothing');
+      await store.ingestResults([row(id(20), 'k20')], 140_000);
+      const v1 = await store.dataVersion();
+      assert.ok(v1.lastResultId > v0.lastResultId, 'a new result');
+      assert.equal(v1.deviceSeenMs, 140_000);
+      await store.createJob({ jobId: 'j6', plan, devices: ['pi-01'], timeoutS: 10, maxAttempts: 1 }, 141_000);
+      await store.claimDispatches(141_000);
+      await store.recordProgress('pi-01', 100, { jobId: 'j6', attempt: 1, state: 'running', done: 1, total: 3 }, 142_000);
+      const v2 = await store.dataVersion();
+      assert.deepEqual([v2.lastResultId, v2.jobActivityMs, v2.deviceSeenMs], [v1.lastResultId, 142_000, 142_000]);
+      await store.setOnline('pi-02', false, 143_000);
+      assert.equal((await store.dataVersion()).deviceSeenMs, 143_000);
+    });
+
     test('the duty lease has one owner; it passes only after it expires', async () => {
       assert.equal(await store.acquireLease('dispatch', 'a', 5000, 100_000), true);
       assert.equal(await store.acquireLease('dispatch', 'b', 5000, 101_000), false);
@@ -142,6 +192,57 @@ describe('store engines share one schema', () => {
     assert.deepEqual((await store.devices()).map((d) => d.deviceId), ['old']);
     assert.equal(await store.acquireLease('dispatch', 'x', 1000, 0), true, 'migration 2 added the lease table');
     await store.close();
+  });
+
+  test('a SQLite file from the admission line (version 2: admitted_via) gets migration 3 and keeps its registrations', async () => {
+    const path = join(tmp, 'admission-v2.sqlite');
+    const db = new Database(path);
+    for (const sql of migrationsFor('sqlite').slice(0, 2)) db.exec(sql);
+    db.pragma('user_version = 2');
+    db.prepare("INSERT INTO devices (device_id, profile, allowed, first_seen_ms, last_seen_ms, admitted_via) VALUES ('pi', ?, ?, 1, 1, 'allow-list')").run(JSON.stringify(profile), JSON.stringify({ models: [], probes: [] }));
+    db.close();
+    const store = await openFleetStore(path);
+    assert.deepEqual(await store.registrationOf('pi'), { via: 'allow-list' });
+    assert.equal(await store.acquireLease('dispatch', 'x', 1000, 0), true, 'migration 3 added the lease table');
+    await store.close();
+    assert.equal(new Database(path).pragma('user_version', { simple: true }), migrationsFor('sqlite').length);
+  });
+
+  test('a SQLite file from the scale-out line (its version 2 is migration 3) gets the admitted_via column it lacks', async () => {
+    const path = join(tmp, 'scale-v2.sqlite');
+    const db = new Database(path);
+    const m = migrationsFor('sqlite');
+    db.exec(m[0]);
+    db.exec(m[2]);
+    db.pragma('user_version = 2');
+    db.prepare("INSERT INTO devices (device_id, profile, allowed, first_seen_ms, last_seen_ms) VALUES ('old', ?, ?, 1, 1)").run(JSON.stringify(profile), JSON.stringify({ models: [], probes: [] }));
+    db.prepare("INSERT INTO leases (name, owner, expires_ms) VALUES ('dispatch', 'other', 5000)").run();
+    db.close();
+    const store = await openFleetStore(path);
+    assert.equal(await store.registrationOf('old'), undefined, 'registered before admission: not admitted until it registers again');
+    assert.equal(await store.acquireLease('dispatch', 'x', 1000, 0), false, 'the lease rows survived');
+    await store.registerDevice('old', { profile, allowed: { models: [], probes: [] } }, 'fleet-token', 10);
+    assert.deepEqual(await store.registrationOf('old'), { via: 'fleet-token' });
+    await store.close();
+    assert.equal(new Database(path).pragma('user_version', { simple: true }), m.length);
+  });
+
+  test('a PostgreSQL database from the scale-out line (version 2 without admitted_via) is repaired the same way', { skip: needsPostgres }, async () => {
+    const url = await pgDb();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    const m = migrationsFor('postgres');
+    await c.query(m[0]);
+    await c.query(m[2]);
+    await c.query('CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (2)');
+    await c.query("INSERT INTO devices (device_id, profile, allowed, first_seen_ms, last_seen_ms) VALUES ('old', $1, $2, 1, 1)", [JSON.stringify(profile), JSON.stringify({ models: [], probes: [] })]);
+    const store = await PostgresStore.open(url);
+    assert.equal(await store.registrationOf('old'), undefined);
+    await store.registerDevice('old', { profile, allowed: { models: [], probes: [] } }, 'allow-list', 10);
+    assert.equal((await store.devices())[0].admittedVia, 'allow-list');
+    await store.close();
+    assert.equal((await c.query('SELECT version FROM schema_version')).rows[0].version, m.length);
+    await c.end();
   });
 
   test('PostgreSQL migrations run once even when replicas open the store at the same time', { skip: needsPostgres }, async () => {

@@ -3,9 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { loadAgentConfig, type AgentConfig } from '../agent/config/agent-config.ts';
+import { loadAgentConfig, type AgentAllowList } from '../agent/config/agent-config.ts';
 import { checkPlan } from '../agent/jobs/plan-check.ts';
-import { fp32OnlyProvider } from '../agent/jobs/variant-provider.ts';
+import { benchmarkSettings, attentionSettings, compareSettings } from '../agent/jobs/plan-settings.ts';
+import { registeredProbes } from '../agent/jobs/probe-registry.ts';
+import { compressionProvider } from '../agent/jobs/variant-provider.ts';
 import { JobStore } from '../agent/state/job-store.ts';
 import { Outbox } from '../agent/state/outbox.ts';
 import { openStateDb } from '../agent/state/state-db.ts';
@@ -66,15 +68,38 @@ describe('protocol', () => {
     assert.ok(!job({ models: [{ name: '../../etc/passwd' }], variants: ['fp32'], probes: ['benchmark'] }));
     assert.ok(!job({ models: [{ name: 'demo' }], variants: ['fp8'], probes: ['benchmark'] }));
   });
+
+  test('plan probe blocks are validated; a first-version plan stays valid and keeps its meaning', () => {
+    const job = (plan: unknown): boolean => decodeMessage(deviceTopic('pi-01', 'jobs'), JSON.stringify(makeMessage('pi-01', 1, 'job', { jobId: 'j1', attempt: 1, plan } as never))).ok;
+    const base = { models: [{ name: 'demo' }], variants: ['fp32', 'int8-dynamic'], probes: ['benchmark', 'attention', 'compare'] };
+    const old = { ...base, benchmark: { runs: 5, warmup: 1, batchSizes: [1, 2], cooldownMs: 10, sentences: ['a b c'] } };
+    assert.ok(job(old));
+    assert.ok(job({ ...base, seed: 3, benchmark: { seqLen: 64, minQueries: 10, minDurationS: 0.5 }, attention: { sentences: 20, seed: 2, sanityChecks: false }, compare: { sentences: 8, fillMaskItems: 0 } }));
+    assert.ok(!job({ ...base, attention: { sentences: 1 } }), 'the attention probe needs two sentences');
+    assert.ok(!job({ ...base, attention: { layers: 3 } }), 'unknown fields are refused');
+    assert.ok(!job({ ...base, benchmark: { minDurationS: -1 } }));
+    assert.ok(!job({ ...base, compare: { sentences: 0 } }));
+    // `runs: 5` meant exactly 5 timed runs: no minimum duration
+    assert.deepEqual(benchmarkSettings(old as never), { seqLen: 128, warmup: 1, minQueries: 5, minDurationS: 0, batchSizes: [1, 2], cooldownMs: 10, sentences: ['a b c'] });
+    assert.deepEqual(benchmarkSettings(base as never), { seqLen: 128, warmup: 5, minQueries: 100, minDurationS: 5, batchSizes: [8], cooldownMs: 0, sentences: undefined }, 'the defaults of edgeprobe bench');
+    assert.deepEqual(attentionSettings({ ...base, seed: 3 } as never), { sentences: 200, seed: 3, sanityChecks: true }, 'the plan seed is the default seed');
+    assert.deepEqual(compareSettings({ ...base, seed: 3, compare: { seed: 4 } } as never), { sentences: 64, seed: 4, fillMaskItems: 200 });
+  });
+
+  test('the agent runs the benchmark, attention, compare and properties probes', () => {
+    assert.deepEqual(registeredProbes().sort(), ['attention', 'benchmark', 'compare', 'properties']);
+  });
 });
 
 describe('agent', () => {
-  const config: AgentConfig = { models: [{ name: 'demo', generated: 'demo', sha256: SHA }], probes: ['benchmark'], source: 'test' };
+  const config: AgentAllowList = { models: [{ name: 'demo', generated: 'demo', sha256: SHA }], probes: ['benchmark'] };
 
   test('plans are checked against the config: model, sha256 pin, variant, probe', () => {
     const base = { models: [{ name: 'demo' }], variants: ['fp32' as const], probes: ['benchmark' as const] };
-    assert.deepEqual(checkPlan(base, config, fp32OnlyProvider), { ok: true });
-    const reason = (p: typeof base): string => { const r = checkPlan(p, config, fp32OnlyProvider); assert.ok(!r.ok); return r.reason; };
+    const fp32Only: AgentAllowList = { ...config, variants: ['fp32'] };
+    assert.deepEqual(checkPlan(base, fp32Only, compressionProvider), { ok: true });
+    assert.deepEqual(checkPlan({ ...base, variants: ['fp32', 'fp16', 'int8-dynamic', 'int8-weight'] }, config, compressionProvider), { ok: true }, 'every variant by default');
+    const reason = (p: typeof base): string => { const r = checkPlan(p, fp32Only, compressionProvider); assert.ok(!r.ok); return r.reason; };
     assert.match(reason({ ...base, models: [{ name: 'other' }] }), /model other is not allowed/);
     assert.match(reason({ ...base, models: [{ name: 'demo', sha256: 'b'.repeat(64) } as never] }), /pins sha256 b+ but this agent allows a+/);
     assert.match(reason({ ...base, variants: ['fp16' as never] }), /variant fp16 is not available/);
@@ -106,10 +131,10 @@ describe('agent', () => {
 
   test('a bad agent config is a UserError naming the file and field', () => {
     const path = join(tmp, 'agent.json');
-    writeFileSync(path, JSON.stringify({ models: [{ name: 'x', path: 'models/x' }], probes: ['benchmark'] }));
-    assert.throws(() => loadAgentConfig(path), (e) => isUserError(e) && /agent\.json: field \/models\/0/.test(e.message));
-    writeFileSync(path, JSON.stringify({ models: [{ name: 'x', url: 'https://h/m.onnx', sha256: SHA, files: [{ name: 'tokenizer.json', url: 'https://h/t.json', sha256: SHA }] }], probes: ['benchmark'] }));
-    assert.equal(loadAgentConfig(path).models.length, 1, 'a URL model with pinned files is accepted');
+    writeFileSync(path, JSON.stringify({ configVersion: 1, models: [{ name: 'x', path: 'models/x' }], probes: ['benchmark'] }));
+    assert.throws(() => loadAgentConfig(path), (e) => isUserError(e) && /agent\.json: field models\[0\]/.test(e.message));
+    writeFileSync(path, JSON.stringify({ configVersion: 1, models: [{ name: 'x', url: 'https://h/m.onnx', sha256: SHA, files: [{ name: 'tokenizer.json', url: 'https://h/t.json', sha256: SHA }] }], probes: ['benchmark'] }));
+    assert.equal(loadAgentConfig(path).value.models.length, 1, 'a URL model with pinned files is accepted');
     assert.throws(() => loadAgentConfig(join(tmp, 'missing.json')), (e) => isUserError(e) && /not found/.test(e.message));
   });
 });

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { Fingerprint } from '../../core/results/fingerprint.ts';
 
 /** Options of one benchmark run; every field is recorded with the result so numbers can be compared. */
 export const BenchmarkSettings = Type.Object({
@@ -42,5 +43,15 @@ export const BenchmarkData = Type.Object({
   })]),
   /** fp32 only: p50 of the instrumented graph (all hidden states and attention exposed) and of the plain graph, queried alternately */
   instrumented: Type.Optional(Type.Object({ p50Ms: Type.Number(), plainP50Ms: Type.Number(), ratioToPlain: Type.Number() })),
+  /** this variant's outputs on the drift sentences, compared across devices by the fleet report */
+  fingerprint: Fingerprint,
+  /** the model is a generated random-weight model (config.json edgeprobe_demo) */
+  demoModel: Type.Boolean(),
 });
 export type BenchmarkData = Static<typeof BenchmarkData>;
+
+/** "1.8x faster than fp32" / "1.3x slower than fp32" from a speed-up ratio. */
+export function speedPhrase(speedup: number): string {
+  if (Math.abs(speedup - 1) < 0.05) return 'about as fast as fp32';
+  return speedup > 1 ? `${speedup.toFixed(2)}x faster than fp32` : `${(1 / speedup).toFixed(2)}x slower than fp32`;
+}

@@ -34,7 +34,13 @@ export interface WorkerResult {
   paired?: { referenceP50Ms: number; p50Ms: number };
   /** last hidden state rows of the real tokens of each drift sentence, [tokens, hidden] flattened */
   driftHidden: number[][];
+  /** the same rows from the fp32 reference, computed in this process (unset for fp32 itself) */
+  referenceDriftHidden?: number[][];
   hidden: number;
+  /** name of the exposed tensor the drift rows come from */
+  driftOutput: string;
+  /** NaN/Inf among this variant's drift rows */
+  nonFinite: number;
 }
 
 type Session = ort.InferenceSession;
@@ -104,25 +110,40 @@ export async function measureVariant(req: WorkerRequest): Promise<WorkerResult> 
     instrumented = { plainP50Ms: r.aP50, p50Ms: r.bP50 };
   }
   let paired: WorkerResult['paired'];
+  let referenceDriftHidden: number[][] | undefined;
+  const lastName = hiddenOutput(inst.layers.layers);
   if (req.referenceOnnxPath) {
     const ref = await createSession(req.referenceOnnxPath, req.referenceOnnxPath, sessionOpts);
     const r = await alternate(ref, bertFeeds(ref.inputNames, [seq], md.tokenizer.padId).feeds, session, single, s);
     paired = { referenceP50Ms: r.aP50, p50Ms: r.bP50 };
+    await ref.release();
+    // fp32's drift rows from this process too, so drift never depends on a record made elsewhere
+    const refMd = loadModelDir(req.modelDir, { onnxPath: req.referenceOnnxPath });
+    const refInst = instrumentModel(refMd.model.proto, req.referenceOnnxPath);
+    const refInstSession = await createSession(encodeOnnx(refInst.model), `${req.referenceOnnxPath} (instrumented)`, sessionOpts);
+    referenceDriftHidden = (await driftRows(refInstSession, hiddenOutput(refInst.layers.layers), md, req.driftSentences)).rows;
+    await refInstSession.release();
   }
-  // drift inputs: one sentence per run, so no padding enters the comparison
-  const lastName = hiddenOutput(inst.layers.layers);
-  const driftHidden: number[][] = [];
-  let hidden = 0;
-  for (const text of req.driftSentences) {
-    const ids = md.tokenizer.encode(text).ids;
-    const out = await instSession.run(bertFeeds(instSession.inputNames, [ids], md.tokenizer.padId).feeds);
-    hidden = Number(out[lastName].dims[2]);
-    driftHidden.push(Array.from(tensorFloats(out[lastName])));
-  }
+  const { rows: driftHidden, hidden } = await driftRows(instSession, lastName, md, req.driftSentences);
+  const nonFinite = driftHidden.reduce((n, row) => n + row.filter((x) => !Number.isFinite(x)).length, 0);
   return {
     loadMs, latencyMs: { p50, p90, p99, mean: mean(samples), queries: samples.length, durationS },
-    throughput: { batch: s.batch, batches, sequencesPerS }, peakRssMB, baselineRssMB, instrumented, paired, driftHidden, hidden,
+    throughput: { batch: s.batch, batches, sequencesPerS }, peakRssMB, baselineRssMB, instrumented, paired, driftHidden, referenceDriftHidden, hidden,
+    driftOutput: 'last hidden state', nonFinite,
   };
+}
+
+/** Last hidden state rows per sentence, one sentence per run so no padding enters the comparison. */
+async function driftRows(session: Session, output: string, md: ReturnType<typeof loadModelDir>, sentences: readonly string[]): Promise<{ rows: number[][]; hidden: number }> {
+  const rows: number[][] = [];
+  let hidden = 0;
+  for (const text of sentences) {
+    const ids = md.tokenizer.encode(text).ids;
+    const out = await session.run(bertFeeds(session.inputNames, [ids], md.tokenizer.padId).feeds);
+    hidden = Number(out[output].dims[2]);
+    rows.push(Array.from(tensorFloats(out[output])));
+  }
+  return { rows, hidden };
 }
 
 process.on('message', (msg: WorkerRequest) => {

@@ -53,32 +53,32 @@ export function readFillMaskItems(path: string, md: ModelDir, limit?: number): F
   return items;
 }
 
-/** Fill-mask agreement of each variant with the reference on the same items. */
+/**
+ * Fill-mask agreement of each variant with the reference on the same items. The reference runs once per
+ * batch and every variant follows on the same feeds, so the cost is (1 + variants) forward passes per item.
+ */
 export async function fillMaskAgreement(ref: ModelDir, variants: ReadonlyArray<{ name: string; onnxPath: string }>, items: readonly FillMaskItem[], progress?: Progress, batchSize = 16): Promise<TaskAgreement[]> {
   const refSession = await createSession(ref.onnxPath, ref.onnxPath);
+  const sessions = await Promise.all(variants.map((v) => createSession(v.onnxPath, v.onnxPath)));
   const hasTargets = items.every((it) => it.target !== undefined);
-  const out: TaskAgreement[] = [];
-  for (const v of variants) {
-    const session = await createSession(v.onnxPath, v.onnxPath);
-    const acc = emptyCounts();
+  const counts = variants.map(() => emptyCounts());
+  try {
     for (let i = 0; i < items.length; i += batchSize) {
       const batch = items.slice(i, i + batchSize);
-      const { feeds, seqLen } = bertFeeds(session.inputNames, batch.map((b) => b.ids), ref.tokenizer.padId);
-      const [r, x] = [await refSession.run(feeds), await session.run(feeds)];
+      const { feeds, seqLen } = bertFeeds(refSession.inputNames, batch.map((b) => b.ids), ref.tokenizer.padId);
+      const r = await refSession.run(feeds);
       const rl = tensorFloats(r.logits);
-      const vl = tensorFloats(x.logits);
       const V = r.logits.dims[2];
-      batch.forEach((it, b) => {
-        const off = (b * seqLen + it.maskIndex) * V;
-        addPrediction(acc, rl, vl, V, off, it.target);
-      });
-      progress?.step(`fill-mask ${v.name}`, Math.min(i + batchSize, items.length), items.length);
+      for (let k = 0; k < sessions.length; k++) {
+        const vl = tensorFloats((await sessions[k].run(feeds)).logits);
+        batch.forEach((it, b) => addPrediction(counts[k], rl, vl, V, (b * seqLen + it.maskIndex) * V, it.target));
+      }
+      progress?.step('fill-mask agreement', Math.min(i + batchSize, items.length), items.length);
     }
-    await session.release();
-    out.push({ task: 'fill-mask', variant: v.name, ...summarize(acc, hasTargets) });
+  } finally {
+    await Promise.all([refSession, ...sessions].map((s) => s.release()));
   }
-  await refSession.release();
-  return out;
+  return variants.map((v, k) => ({ task: 'fill-mask' as const, variant: v.name, ...summarize(counts[k], hasTargets) }));
 }
 
 /** Label agreement of each variant with the reference on user texts, for a classification head. */
@@ -102,4 +102,22 @@ export async function classificationAgreement(ref: ModelDir, variants: ReadonlyA
   }
   await refSession.release();
   return out;
+}
+
+/**
+ * Fill-mask items made from plain sentences when a masked-LM model has no item file: the middle word
+ * piece of each sentence is masked and is the gold target (top-1 accuracy = the model restores it).
+ */
+export function fillMaskItemsFromSentences(md: ModelDir, sentences: readonly string[], limit: number): FillMaskItem[] {
+  const maskId = md.tokenizer.maskId;
+  if (maskId === undefined) return [];
+  const items: FillMaskItem[] = [];
+  for (const s of sentences) {
+    if (items.length >= limit) break;
+    const ids = md.tokenizer.encode(s).ids;
+    if (ids.length < 3) continue;
+    const maskIndex = Math.floor(ids.length / 2); // never [CLS] (0) or [SEP] (last) for length >= 3
+    items.push({ ids: ids.map((id, i) => (i === maskIndex ? maskId : id)), maskIndex, target: ids[maskIndex] });
+  }
+  return items;
 }

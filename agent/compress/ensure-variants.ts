@@ -32,7 +32,7 @@ export function fp16FormFor(executionProvider: string): Fp16Form {
 }
 
 /** Bumped when a rewrite changes, so cached variants made by older code are rebuilt. */
-const RECIPE_VERSION = 3;
+const RECIPE_VERSION = 4; // 4: tied masked-LM decoders reuse the embedding table's int8 rows
 
 interface Recipe {
   method: string;
@@ -72,11 +72,12 @@ const RECIPES: Record<VariantName, Recipe> = {
 
 /**
  * Parses a comma list of variant names; an unknown name is a UserError listing the valid ones.
- * `none` means no variant (probes then run on fp32 alone).
+ * `none` means no variant (probes then run on fp32 alone); `all` means every variant.
  */
 export function parseVariantNames(list: string | readonly string[], flag = '--variants'): VariantName[] {
   const raw = (typeof list === 'string' ? list.split(',') : list.flatMap((s) => s.split(','))).map((s) => s.trim()).filter(Boolean);
   if (raw.length === 1 && raw[0] === 'none') return [];
+  if (raw.length === 1 && raw[0] === 'all') return [...VARIANT_NAMES];
   const names = raw;
   if (names.length === 0) throw new UserError(`${flag} is empty`, `name one or more of: ${VARIANT_NAMES.join(', ')}, or none`);
   for (const n of names) {

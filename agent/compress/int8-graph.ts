@@ -42,8 +42,14 @@ export function quantizeInt8(source: ModelProto, opts: Int8Options, label = 'mod
   const dynamicInputs = new Map<string, { xq: string; xs: string; xzp: string }>();
   const stats: Int8Stats = { matmuls: 0, gathers: 0, quantizedParameters: 0 };
 
+  const gatherTables = new Set(sites.filter((s) => s.kind === 'gather').map((s) => s.weight.name));
+  const out: NodeProto[] = [];
+
   /** quantized initializers for a weight, made once even when several nodes share it */
   const weightTensors = (site: WeightSite): QNames => {
+    // a masked-LM decoder tied to the word embeddings reads the table transposed: reuse the table's int8
+    // rows (per-row scales of [V, H] are per-column scales of its transpose), so the file holds one copy
+    if (site.kind === 'matmul' && site.transposed && gatherTables.has(site.weight.name)) return tiedDecoderTensors(site);
     const key = `${site.weight.name}|${site.kind}|${site.transposed}`;
     const done = quantized.get(key);
     if (done) return done;
@@ -62,7 +68,21 @@ export function quantizeInt8(source: ModelProto, opts: Int8Options, label = 'mod
     return names;
   };
 
-  const out: NodeProto[] = [];
+  function tiedDecoderTensors(site: WeightSite): QNames {
+    const key = `${site.weight.name}|tied-decoder`;
+    const done = quantized.get(key);
+    if (done) return done;
+    const table = weightTensors({ ...site, kind: 'gather', transposed: false, rows: site.cols, cols: site.rows, bias: undefined });
+    const names = { q: `${table.q}.T`, scale: `${table.q}.col_scale`, zp: `${table.q}.col_zero_point` };
+    // the Transpose of a constant is folded by onnxruntime at load; the file keeps the single int8 table
+    out.push(node('Transpose', [table.q], [names.q], { perm: [1, 0] }, `${names.q}/Transpose`));
+    const rowScales = added.find((t) => t.name === table.scale)!;
+    added.push(floatTensor(names.scale, [site.cols], readFloats(rowScales)));
+    added.push(int8Tensor(names.zp, [site.cols], new Int8Array(site.cols)));
+    quantized.set(key, names);
+    return names;
+  }
+
   for (const n of graph.node) {
     const site = bySite.get(n);
     if (!site) { out.push(n); continue; }

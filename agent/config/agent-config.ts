@@ -1,15 +1,21 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, extname, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { createRequire } from 'node:module';
+import type { IClientOptions } from 'mqtt';
+import { BrokerConfig, checkBrokerConfig, mqttClientOptions } from '../../core/config/broker-config.ts';
+import { configPath, loadConfigFile, readReferencedFile, type LoadedConfig } from '../../core/config/load-config.ts';
 import { UserError } from '../../core/errors.ts';
+import { ModelName, Sha256Hex, VariantNameSchema } from '../../core/protocol/plan.ts';
+import { COORDINATOR_USERNAME, DEVICE_ID_PATTERN, isUsableDeviceId } from '../../core/protocol/topics.ts';
 import { ProbeKind } from '../../core/results/probe-record.ts';
-import { VariantNameSchema } from '../../core/protocol/plan.ts';
 
-const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });
-const ModelName = Type.String({ pattern: '^[a-zA-Z0-9_.-]{1,128}$' });
-const RemoteFile = Type.Object({ name: Type.String({ pattern: '^[a-zA-Z0-9_.-]+$' }), url: Type.String({ pattern: '^https?://' }), sha256: Sha256 }, { additionalProperties: false });
+/**
+ * The one agent config (`edgeprobe agent --config`, `edgeprobe config check agent`): who the device is and
+ * how it reaches the broker, plus what it may run. It lives with the agent because only the agent reads
+ * it; the parts both processes share (file loading with field-named errors, the broker section and its
+ * TLS/password rules) are in core/config.
+ */
+export const AGENT_CONFIG_EXAMPLE = 'configs/agent.example.json';
+
+const RemoteFile = Type.Object({ name: Type.String({ pattern: '^[a-zA-Z0-9_.-]+$' }), url: Type.String({ pattern: '^https?://' }), sha256: Sha256Hex }, { additionalProperties: false });
 
 /**
  * One model an agent may run. Exactly one source: a local model directory (pinned by the sha256 of its
@@ -17,49 +23,115 @@ const RemoteFile = Type.Object({ name: Type.String({ pattern: '^[a-zA-Z0-9_.-]+$
  * generated random-weight model (for demos and tests; deterministic from its seed).
  */
 export const AllowedModel = Type.Union([
-  Type.Object({ name: ModelName, path: Type.String({ minLength: 1 }), sha256: Sha256 }, { additionalProperties: false }),
-  Type.Object({ name: ModelName, url: Type.String({ pattern: '^https?://' }), sha256: Sha256, files: Type.Array(RemoteFile, { minItems: 1 }) }, { additionalProperties: false }),
-  Type.Object({ name: ModelName, generated: Type.Union([Type.Literal('demo'), Type.Literal('tiny')]), sha256: Type.Optional(Sha256) }, { additionalProperties: false }),
-]);
+  Type.Object({ name: ModelName, path: Type.String({ minLength: 1 }), sha256: Sha256Hex }, { additionalProperties: false }),
+  Type.Object({ name: ModelName, url: Type.String({ pattern: '^https?://' }), sha256: Sha256Hex, files: Type.Array(RemoteFile, { minItems: 1 }) }, { additionalProperties: false }),
+  Type.Object({ name: ModelName, generated: Type.Union([Type.Literal('demo'), Type.Literal('tiny')]), sha256: Type.Optional(Sha256Hex) }, { additionalProperties: false }),
+], { description: 'one of {name, path, sha256}, {name, url, sha256, files}, {name, generated: "demo"|"tiny"}' });
 export type AllowedModel = Static<typeof AllowedModel>;
 
-export const AgentConfigSchema = Type.Object({
-  models: Type.Array(AllowedModel, { maxItems: 256 }),
-  probes: Type.Array(ProbeKind, { uniqueItems: true }),
-  /** variants this device may build; default all the agent supports */
-  variants: Type.Optional(Type.Array(VariantNameSchema, { uniqueItems: true })),
-  heartbeatS: Type.Optional(Type.Number({ minimum: 0.5, maximum: 3600 })),
+/** Without a config (or without these fields) an agent allows only the generated demo model and the benchmark, which is safe anywhere. */
+const DEFAULT_MODELS: AllowedModel[] = [{ name: 'demo', generated: 'demo' }];
+const DEFAULT_PROBES: ProbeKind[] = ['benchmark'];
+
+export const AgentConfig = Type.Object({
+  configVersion: Type.Literal(1, { description: '1' }),
+  deviceId: Type.Optional(Type.String({ pattern: DEVICE_ID_PATTERN, description: 'the device id: 1-64 letters, digits, _ or - (also its MQTT username)' })),
+  broker: Type.Optional(BrokerConfig),
+  /** pre-shared registration token, when the coordinator admits devices by token rather than by allow-list */
+  registrationTokenFile: Type.Optional(Type.String({ minLength: 1, description: 'a file holding the pre-shared registration token' })),
+  /** the agent's outbox and job state live in <dataDir>/state; default .edgeprobe/agents/<deviceId> */
+  dataDir: Type.Optional(Type.String({ minLength: 1, description: 'a writable directory, e.g. /var/lib/edgeprobe' })),
+  heartbeatIntervalS: Type.Number({ minimum: 1, maximum: 3600, default: 30, description: 'seconds between heartbeats (1-3600)' }),
+  /** the agent rewrites its health here; `edgeprobe health` (the container HEALTHCHECK) reads it */
+  healthFile: Type.Optional(Type.String({ minLength: 1, description: 'a writable file path, e.g. /tmp/edgeprobe-health.json' })),
+  // What jobs may ask for: the agent refuses any plan outside these, whatever the coordinator sends.
+  models: Type.Array(AllowedModel, { maxItems: 256, default: DEFAULT_MODELS }),
+  probes: Type.Array(ProbeKind, { uniqueItems: true, default: DEFAULT_PROBES, description: 'probe kinds: benchmark, attention, properties, compare, task' }),
+  /** where the properties probe finds norm sets a plan names (mcrae/, buchanan/, binder/ or CSV/TSV files) */
+  normsDir: Type.Optional(Type.String({ minLength: 1, description: 'a directory of feature norms, e.g. /var/lib/edgeprobe/norms' })),
+  /** variants this device may build; default all the agent build supports */
+  variants: Type.Optional(Type.Array(VariantNameSchema, { uniqueItems: true, description: 'variants: fp32, fp16, int8-dynamic, int8-weight' })),
 }, { additionalProperties: false });
-export type AgentConfig = Static<typeof AgentConfigSchema> & { source: string };
+export type AgentConfig = Static<typeof AgentConfig>;
 
-const check = TypeCompiler.Compile(AgentConfigSchema);
+/** What a job may use on this device (the plan check and the executor need only this part). */
+export type AgentAllowList = Pick<AgentConfig, 'models' | 'probes' | 'variants' | 'normsDir'>;
 
-/** Without --config an agent allows only the generated demo model and the benchmark, which is safe anywhere. */
-export const DEFAULT_AGENT_CONFIG: AgentConfig = { models: [{ name: 'demo', generated: 'demo' }], probes: ['benchmark'], source: '(built-in default)' };
-
-export function loadAgentConfig(path: string | undefined): AgentConfig {
-  if (!path) return DEFAULT_AGENT_CONFIG;
-  if (!existsSync(path)) throw new UserError(`agent config not found: ${path}`, 'pass --config with a JSON or YAML file like configs/agent.example.json');
-  const text = readFileSync(path, 'utf8');
-  let raw: unknown;
-  try {
-    // yaml is required only for YAML configs: every megabyte counts on an idle agent
-    raw = ['.yaml', '.yml'].includes(extname(path).toLowerCase()) ? (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text) : JSON.parse(text);
-  } catch (err) {
-    throw new UserError(`agent config ${path} does not parse: ${(err as Error).message}`, 'fix the syntax (JSON, or YAML for .yaml/.yml files)');
+export function loadAgentConfig(path: string): LoadedConfig<AgentConfig> {
+  const cfg = loadConfigFile(path, AgentConfig, 'agent config', AGENT_CONFIG_EXAMPLE);
+  const v = cfg.value;
+  if (v.deviceId === COORDINATOR_USERNAME) {
+    throw new UserError(`${cfg.path}: deviceId "${COORDINATOR_USERNAME}" is reserved for the coordinator`, 'choose another device id');
   }
-  if (!check.Check(raw)) {
-    const e = check.Errors(raw).First();
-    throw new UserError(`agent config ${path}: field ${e?.path || '/'} ${e?.message ?? 'is invalid'}`, 'see configs/agent.example.json and docs/fleet.md for the fields');
+  if (v.broker) {
+    checkBrokerConfig(cfg.path, 'broker', v.broker);
+    if (v.deviceId) checkDeviceUsername(cfg.path, v.broker, v.deviceId);
   }
-  const cfg = raw as Static<typeof AgentConfigSchema>;
   const names = new Set<string>();
-  for (const m of cfg.models) {
-    if (names.has(m.name)) throw new UserError(`agent config ${path}: model name ${m.name} appears twice`, 'give every allowed model a unique name');
+  for (const m of v.models) {
+    if (names.has(m.name)) throw new UserError(`${cfg.path}: model name ${m.name} appears twice in models`, 'give every allowed model a unique name');
     names.add(m.name);
   }
-  // local paths are relative to the config file, so a config can travel with its models
-  const base = dirname(resolve(path));
-  const models = cfg.models.map((m) => ('path' in m ? { ...m, path: resolve(base, m.path) } : m));
-  return { ...cfg, models, source: resolve(path) };
+  // local model paths are relative to the config file, so a config can travel with its models
+  return { ...cfg, value: { ...v, models: v.models.map((m) => ('path' in m ? { ...m, path: configPath(cfg, m.path) } : m)) } };
+}
+
+/** The broker ACL lets a user publish only under edgeprobe/v1/devices/<its username>/..., so they must match. */
+function checkDeviceUsername(file: string, broker: BrokerConfig, deviceId: string): void {
+  if (broker.username && broker.username !== deviceId) {
+    throw new UserError(`${file}: broker.username "${broker.username}" differs from deviceId "${deviceId}"`,
+      'remove broker.username (it defaults to deviceId): the broker only lets a device publish under its own username');
+  }
+}
+
+/** What the agent runs with after CLI flags (which win) are merged over the config file. */
+export interface AgentSettings {
+  deviceId: string;
+  brokerUrl: string;
+  /** mqtt.js options: credentials, TLS files, MQTT v5 */
+  mqtt: IClientOptions;
+  registrationToken?: string;
+  /** outbox, jobs and sequence counter (SQLite) */
+  stateDir: string;
+  heartbeatIntervalS: number;
+  healthFile?: string;
+  allow: AgentAllowList;
+  /** where the settings came from, for the start-up log line */
+  source: string;
+}
+
+/**
+ * For `edgeprobe agent [--config FILE] [--broker URL] [--device-id ID] [--state-dir DIR]`: flags override the
+ * file. Without a file the agent allows the demo model and the benchmark, the password comes from
+ * EDGEPROBE_MQTT_PASSWORD, and plain mqtt:// (or no password) is accepted only to a broker on this machine.
+ */
+export function resolveAgentSettings(flags: { broker?: string; deviceId?: string; config?: string; stateDir?: string },
+  env: NodeJS.ProcessEnv = process.env): AgentSettings {
+  const cfg: LoadedConfig<AgentConfig> = flags.config
+    ? loadAgentConfig(flags.config)
+    : { path: '(command line)', dir: process.cwd(), value: { configVersion: 1, heartbeatIntervalS: 30, models: DEFAULT_MODELS, probes: DEFAULT_PROBES } };
+  const v = cfg.value;
+  const deviceId = flags.deviceId ?? v.deviceId;
+  if (!deviceId) throw new UserError('no device id', `pass --device-id ID or set deviceId in the agent config (see ${AGENT_CONFIG_EXAMPLE})`);
+  if (!isUsableDeviceId(deviceId)) {
+    throw new UserError(`invalid ${flags.deviceId ? '--device-id' : `deviceId in ${cfg.path}:`} "${deviceId}"`, `use 1-64 letters, digits, _ or - (not "${COORDINATOR_USERNAME}"): it is also the MQTT username and a topic level`);
+  }
+  const broker: BrokerConfig = { ...(v.broker ?? { url: '' }), ...(flags.broker ? { url: flags.broker } : {}) };
+  if (!broker.url) throw new UserError('no broker URL', `pass --broker mqtts://HOST:8883 or set broker.url in the agent config`);
+  checkBrokerConfig(cfg.path, 'broker', broker);
+  checkDeviceUsername(cfg.path, broker, deviceId);
+  const token = v.registrationTokenFile
+    ? readReferencedFile(cfg, 'registrationTokenFile', v.registrationTokenFile).toString('utf8').trim()
+    : env.EDGEPROBE_REGISTRATION_TOKEN;
+  return {
+    deviceId,
+    brokerUrl: broker.url,
+    mqtt: mqttClientOptions(cfg, 'broker', broker, deviceId, env),
+    registrationToken: token || undefined,
+    stateDir: flags.stateDir ?? (v.dataDir ? `${configPath(cfg, v.dataDir)}/state` : `.edgeprobe/agents/${deviceId}`),
+    heartbeatIntervalS: v.heartbeatIntervalS,
+    healthFile: v.healthFile ? configPath(cfg, v.healthFile) : undefined,
+    allow: { models: v.models, probes: v.probes, variants: v.variants, normsDir: v.normsDir ? configPath(cfg, v.normsDir) : undefined },
+    source: cfg.path,
+  };
 }

@@ -67,3 +67,15 @@ export function encodeCorpus(corpus: Corpus, tokenizer: TextEncoder): EncodedSen
   if (out.length < 2) throw new UserError(`the attention probe needs at least 2 sentences, got ${out.length}`, 'add sentences to the text file or raise --sentences');
   return out;
 }
+
+/**
+ * The built-in corpus without sentences longer than the model's positions, cut to `count`: a fleet
+ * plan asks for N sentences of whatever model a device runs, and a short-context model (e.g. a
+ * generated test model) gets the first N that fit (in the seeded order) rather than an error.
+ */
+export function fittingCorpus(tokenizer: TextEncoder, seed: number, count: number): Corpus {
+  const all = builtInCorpus(seed);
+  const fits = all.sentences.filter((s) => !tokenizer.encode(s).truncated);
+  if (fits.length < 2) throw new UserError(`fewer than 2 built-in sentences fit the model's ${tokenizer.maxLength} positions`, 'use a model with at least 16 positions');
+  return { ...all, sentences: fits.slice(0, count) };
+}

@@ -1,10 +1,11 @@
+import { join } from 'node:path';
 import { errorMessage } from '../../core/errors.ts';
 import type { DaemonLog } from '../../core/daemon-log.ts';
 import { loadModelDir } from '../../core/model/model-dir.ts';
 import { payloadProblem } from '../../core/protocol/codec.ts';
 import type { JobState } from '../../core/protocol/messages.ts';
 import { deviceTopic } from '../../core/protocol/topics.ts';
-import type { AgentConfig } from '../config/agent-config.ts';
+import type { AgentAllowList } from '../config/agent-config.ts';
 import { resolveAllowedModel } from '../config/model-source.ts';
 import type { JobStore, StoredJob } from '../state/job-store.ts';
 import type { Outbox } from '../state/outbox.ts';
@@ -13,10 +14,12 @@ import { variantProvider } from './variant-provider.ts';
 
 export interface ExecutorDeps {
   deviceId: string;
-  config: AgentConfig;
+  config: AgentAllowList;
   jobs: JobStore;
   outbox: Outbox;
   log: DaemonLog;
+  /** where this agent caches the variants it builds (one subdirectory per source model) */
+  variantsDir: string;
   /** called after messages were queued, so the publisher sends them now */
   queued(): void;
 }
@@ -44,12 +47,15 @@ export async function executeJob(job: StoredJob, deps: ExecutorDeps, signal: Abo
     const allowed = deps.config.models.find((a) => a.name === m.name)!;
     let reference;
     let variants;
+    let fp32;
     try {
       const resolved = await resolveAllowedModel(allowed);
       // the config may leave a generated model unpinned; a plan's pin is still honoured
       if (m.sha256 && m.sha256 !== resolved.sha256) throw new Error(`model ${m.name} has sha256 ${resolved.sha256}, the plan pins ${m.sha256}`);
       reference = loadModelDir(resolved.dir, { onnxPath: resolved.onnxPath });
-      variants = await variantProvider().ensure(reference, plan.variants);
+      const outDir = join(deps.variantsDir, reference.model.sha256.slice(0, 16));
+      variants = await variantProvider().ensure(reference, plan.variants, { outDir });
+      [fp32] = await variantProvider().ensure(reference, ['fp32'], { outDir });
     } catch (err) {
       failures.push(`${m.name}: ${errorMessage(err)}`);
       done += plan.variants.length * plan.probes.length;
@@ -65,7 +71,7 @@ export async function executeJob(job: StoredJob, deps: ExecutorDeps, signal: Abo
         try {
           const runner = await probeRunner(probe);
           let index = 0;
-          const ctx = { reference, model, variant, modelName: m.name, plan, signal, note: (d: string) => progress('running', `${item}: ${d}`) };
+          const ctx = { reference, model, variant, fp32, modelName: m.name, plan, signal, normsDir: deps.config.normsDir, note: (d: string) => progress('running', `${item}: ${d}`) };
           for await (const record of runner(ctx)) {
             const recordKey = `${item}/${index++}`;
             if (jobs.hasRecord(job.jobId, recordKey)) continue;

@@ -1,5 +1,5 @@
 import type { JobPlan } from '../../core/protocol/plan.ts';
-import type { AgentConfig } from '../config/agent-config.ts';
+import type { AgentAllowList } from '../config/agent-config.ts';
 import { registeredProbes } from './probe-registry.ts';
 import type { VariantProvider } from './variant-provider.ts';
 
@@ -9,7 +9,7 @@ export type PlanCheck = { ok: true } | { ok: false; reason: string };
  * A plan may only name what this agent's config allows: its models (with matching sha256 pins), the
  * variants it can build and the probes it may run. Anything else rejects the whole job before it starts.
  */
-export function checkPlan(plan: JobPlan, config: AgentConfig, variants: VariantProvider): PlanCheck {
+export function checkPlan(plan: JobPlan, config: AgentAllowList, variants: VariantProvider): PlanCheck {
   for (const m of plan.models) {
     const allowed = config.models.find((a) => a.name === m.name);
     if (!allowed) return { ok: false, reason: `model ${m.name} is not allowed by this agent's config (allowed: ${config.models.map((a) => a.name).join(', ') || 'none'})` };

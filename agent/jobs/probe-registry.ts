@@ -10,10 +10,14 @@ export interface ProbeContext {
   /** the variant under test, loaded (tokenizer and config from the source directory) */
   model: ModelDir;
   variant: Variant;
+  /** the source model as a variant (reference for drift, speed-up and survival) */
+  fp32: Variant;
   /** the model's name in the agent config (what the plan and the report call it) */
   modelName: string;
   plan: JobPlan;
   signal: AbortSignal;
+  /** the agent's norms directory (agent config `normsDir`), for the properties probe */
+  normsDir?: string;
   /** free-text progress inside the item, forwarded as job progress */
   note(detail: string): void;
 }
@@ -24,9 +28,15 @@ export interface ProbeContext {
  */
 export type ProbeRunner = (ctx: ProbeContext) => AsyncIterable<ProbeRecord>;
 
-/** Loaded on first use: an idle agent should not pay for onnxruntime or a probe's dependencies. */
+/**
+ * Loaded on first use: an idle agent should not pay for onnxruntime or a probe's dependencies.
+ * A new probe is one line here (docs/fleet.md, "Probe runners").
+ */
 const registry = new Map<ProbeKind, () => Promise<ProbeRunner>>([
-  ['benchmark', async () => (await import('./benchmark-runner.ts')).benchmarkRunner],
+  ['benchmark', async () => (await import('./runners/benchmark-runner.ts')).benchmarkRunner],
+  ['attention', async () => (await import('./runners/attention-runner.ts')).attentionRunner],
+  ['compare', async () => (await import('./runners/compare-runner.ts')).compareRunner],
+  ['properties', async () => (await import('./runners/properties-runner.ts')).propertiesRunner],
 ]);
 
 export function registerProbe(kind: ProbeKind, load: () => Promise<ProbeRunner>): void {

@@ -1,36 +1,25 @@
-import { statSync } from 'node:fs';
-import { UserError } from '../../core/errors.ts';
 import type { ModelDir } from '../../core/model/model-dir.ts';
-import type { Variant, VariantName } from '../compress/variant-types.ts';
+import { VARIANT_NAMES, type Variant, type VariantName } from '../compress/variant-types.ts';
 
 /**
- * Makes the variants a plan asks for. The compression stage plugs in `ensureVariants`
- * (agent/compress/ensure-variants.ts) with all four names; until then an agent offers fp32 only.
+ * Makes the variants a plan asks for. The default is agent/compress's `ensureVariants` (loaded on first
+ * use, like the probes); tests may swap in another provider.
  */
 export interface VariantProvider {
   names: readonly VariantName[];
-  ensure(md: ModelDir, names: VariantName[]): Promise<Variant[]>;
+  /** `outDir`: where built variants are cached (the agent passes a directory under its state dir) */
+  ensure(md: ModelDir, names: VariantName[], opts?: { outDir?: string }): Promise<Variant[]>;
 }
 
-export const fp32OnlyProvider: VariantProvider = {
-  names: ['fp32'],
-  async ensure(md, names) {
-    const other = names.find((n) => n !== 'fp32');
-    if (other) throw new UserError(`variant ${other} is not available in this agent build`, 'plan fp32, or use an agent with the compression stage');
-    const bytes = statSync(md.onnxPath).size;
-    const source = { path: md.onnxPath, sha256: md.model.sha256, bytes };
-    return [{
-      name: 'fp32',
-      onnxPath: md.onnxPath,
-      manifest: {
-        variant: 'fp32', method: 'source', parameters: {}, source, sha256: md.model.sha256, bytes,
-        compute: 'fp32 (source model)', createdAt: new Date().toISOString(), edgeprobeVersion: '0.1.0',
-      },
-    }];
+export const compressionProvider: VariantProvider = {
+  names: VARIANT_NAMES,
+  async ensure(md, names, opts = {}) {
+    const { ensureVariants } = await import('../compress/ensure-variants.ts');
+    return ensureVariants(md, names, { outDir: opts.outDir });
   },
 };
 
-let current: VariantProvider = fp32OnlyProvider;
+let current: VariantProvider = compressionProvider;
 
 export function setVariantProvider(p: VariantProvider): void {
   current = p;

@@ -38,9 +38,10 @@ export class Outbox {
    * Stores a message for delivery. `alsoInTransaction` runs in the same transaction (e.g. marking a
    * job record as queued), so a crash cannot leave one without the other.
    */
-  enqueue<T extends MessageType>(topic: string, type: T, payload: PayloadOf<T>, alsoInTransaction?: () => void): Message<T> {
+  enqueue<T extends MessageType>(topic: string, type: T, payload: PayloadOf<T>, alsoInTransaction?: () => void,
+    envelope: Pick<Message, 'registrationToken'> = {}): Message<T> {
     return this.db.transaction(() => {
-      const msg = this.message(type, payload);
+      const msg = { ...this.message(type, payload), ...envelope };
       this.insertStmt.run(msg.messageId, topic, encodeMessage(msg), msg.sentAt);
       alsoInTransaction?.();
       return msg;

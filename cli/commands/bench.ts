@@ -1,10 +1,8 @@
 import type { Argv } from 'yargs';
 import type { BenchmarkData } from '../../agent/bench/benchmark-data.ts';
-import { runBenchmark, speedPhrase } from '../../agent/bench/run-benchmark.ts';
-import { parseVariantNames } from '../../agent/compress/ensure-variants.ts';
+// a constants-only module (no imports of its own): the option help lists the variant names
 import { VARIANT_NAMES } from '../../agent/compress/variant-types.ts';
 import { UserError } from '../../core/errors.ts';
-import { loadModelDir } from '../../core/model/model-dir.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
 
@@ -21,6 +19,10 @@ export function benchCommand(y: Argv): Argv {
     .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: all cores)' })
     .option('out', { type: 'string', describe: 'where variants are written (default: the edgeprobe cache)' }),
   async (args) => {
+    // loaded here, not at the top: other commands (the agent above all) should not carry onnxruntime and the compressor
+    const { runBenchmark } = await import('../../agent/bench/run-benchmark.ts');
+    const { parseVariantNames } = await import('../../agent/compress/ensure-variants.ts');
+    const { loadModelDir } = await import('../../core/model/model-dir.ts');
     const names = parseVariantNames(args.variants as string);
     const positive = (flag: string, v: unknown, min: number): number => {
       if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new UserError(`--${flag} must be a number >= ${min}, got ${String(v)}`, `pass e.g. --${flag} ${Math.max(min, 1)}`);
@@ -39,11 +41,12 @@ export function benchCommand(y: Argv): Argv {
     const progress = progressFor({ json: args.json as boolean });
     const records = await runBenchmark(md, names, { ...settings, outDir: args.out as string | undefined, progress });
     progress.done();
-    emitResult({ json: args.json as boolean }, records, () => renderBenchmark(md.name, records));
+    const { speedPhrase } = await import('../../agent/bench/benchmark-data.ts');
+    emitResult({ json: args.json as boolean }, records, () => renderBenchmark(md.name, records, speedPhrase));
   });
 }
 
-export function renderBenchmark(model: string, records: ProbeRecord[]): string {
+export function renderBenchmark(model: string, records: ProbeRecord[], speedPhrase: (speedup: number) => string): string {
   const rows = records.map((r) => r.data as BenchmarkData);
   const s = rows[0].settings;
   const table = textTable([

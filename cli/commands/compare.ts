@@ -1,11 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { compareVariants, type CompareData } from '../../agent/compare/compare-variants.ts';
-import { classificationAgreement, fillMaskAgreement, readFillMaskItems, taskKind, type TaskAgreement } from '../../agent/compare/task-eval.ts';
-import { ensureVariants, parseVariantNames } from '../../agent/compress/ensure-variants.ts';
-import { loadModelDir } from '../../core/model/model-dir.ts';
+import type { CompareData } from '../../agent/compare/compare-variants.ts';
+import type { TaskAgreement } from '../../agent/compare/task-eval.ts';
+import type { ModelDir } from '../../core/model/model-dir.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
-import { builtInCorpus, corpusFromFile } from '../../agent/corpus/sentence-corpus.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
 
 export function compareCommand(y: Argv): Argv {
@@ -18,6 +16,11 @@ export function compareCommand(y: Argv): Argv {
     .option('fill-mask-items', { type: 'number', default: 200, describe: 'how many fill-mask items to evaluate' })
     .option('labels-text', { type: 'string', describe: 'texts (one per line) to check label agreement on, for a classification head' }),
   async (args) => {
+    // loaded here, not at the top: other commands (the agent above all) should not carry onnxruntime and the probes
+    const { compareVariants } = await import('../../agent/compare/compare-variants.ts');
+    const { ensureVariants, parseVariantNames } = await import('../../agent/compress/ensure-variants.ts');
+    const { loadModelDir } = await import('../../core/model/model-dir.ts');
+    const { builtInCorpus, corpusFromFile } = await import('../../agent/corpus/sentence-corpus.ts');
     const out = { json: args.json as boolean };
     const progress = progressFor(out);
     const md = loadModelDir(args.model as string);
@@ -33,7 +36,9 @@ export function compareCommand(y: Argv): Argv {
   });
 }
 
-async function taskAgreements(md: ReturnType<typeof loadModelDir>, variants: Array<{ name: string; onnxPath: string }>, args: Record<string, unknown>, progress: ReturnType<typeof progressFor>): Promise<TaskAgreement[]> {
+async function taskAgreements(md: ModelDir, variants: Array<{ name: string; onnxPath: string }>, args: Record<string, unknown>, progress: ReturnType<typeof progressFor>): Promise<TaskAgreement[]> {
+  const { classificationAgreement, fillMaskAgreement, readFillMaskItems, taskKind } = await import('../../agent/compare/task-eval.ts');
+  const { corpusFromFile } = await import('../../agent/corpus/sentence-corpus.ts');
   const kind = taskKind(md);
   if (kind === 'fill-mask') {
     const file = (args['fill-mask'] as string | undefined) ?? `${md.dir}/fill_mask_eval.jsonl`;

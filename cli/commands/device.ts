@@ -1,9 +1,10 @@
 import type { Argv } from 'yargs';
-import { deviceProfile } from '../../agent/device-profile.ts';
 import { emitResult } from '../output.ts';
 
 export function deviceCommand(y: Argv): Argv {
   return y.command('device', 'profile this device: CPU, dot-product instructions, memory, OS, board, onnxruntime providers', (c) => c, async (args) => {
+    // loaded here: systeminformation and onnxruntime stay out of every other command (notably the agent)
+    const { deviceProfile } = await import('../../agent/device-profile.ts');
     const p = await deviceProfile();
     emitResult({ json: args.json as boolean }, p, () => [
       `${p.hostname}${p.board ? `  (${p.board})` : ''}`,

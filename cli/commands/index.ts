@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { benchCommand } from './bench.ts';
 import { compareCommand } from './compare.ts';
+import { dashboardCommand } from './dashboard.ts';
 import { deployCommands } from './deploy.ts';
 import { deviceCommand } from './device.ts';
 import { fleetCommands } from './fleet.ts';
@@ -9,4 +10,4 @@ import { probeCommand } from './probe.ts';
 import { simulateCommand } from './simulate.ts';
 
 /** Registration order is the order --help lists them. */
-export const commands: Array<(y: Argv) => Argv> = [modelsCommand, benchCommand, deviceCommand, probeCommand, compareCommand, fleetCommands, deployCommands, simulateCommand];
+export const commands: Array<(y: Argv) => Argv> = [modelsCommand, benchCommand, deviceCommand, probeCommand, compareCommand, fleetCommands, dashboardCommand, deployCommands, simulateCommand];

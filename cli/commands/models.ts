@@ -1,18 +1,20 @@
 import type { Argv } from 'yargs';
 import { UserError } from '../../core/errors.ts';
-import { loadModelDir } from '../../core/model/model-dir.ts';
-import { describeModel, type ModelDescription } from '../../core/model/describe-model.ts';
-import { ensureVariants, parseVariantNames } from '../../agent/compress/ensure-variants.ts';
+import type { ModelDescription } from '../../core/model/describe-model.ts';
+// a constants-only module (no imports of its own): the option help lists the variant names
 import { VARIANT_NAMES } from '../../agent/compress/variant-types.ts';
-import { fetchModel } from '../../agent/fetch-model.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
+
+// Handlers import the model loader, compression and download code when they run (see cli/commands/fleet.ts).
+const modelDir = async () => (await import('../../core/model/model-dir.ts')).loadModelDir;
 
 export function modelsCommand(y: Argv): Argv {
   return y.command('models', 'inspect and compress models', (m) => m
     .command('inspect <model>', 'show the graph, detected layers, tokenizer and sizes of a model directory', (c) => c
       .positional('model', { type: 'string', demandOption: true, describe: 'model directory (ONNX + tokenizer files) or .onnx file' }),
     async (args) => {
-      const md = loadModelDir(args.model as string);
+      const { describeModel } = await import('../../core/model/describe-model.ts');
+      const md = (await modelDir())(args.model as string);
       const d = describeModel(md);
       emitResult({ json: args.json as boolean }, d, () => renderDescription(d));
     })
@@ -22,8 +24,9 @@ export function modelsCommand(y: Argv): Argv {
       .option('out', { type: 'string', describe: 'output directory (default: the edgeprobe cache, keyed by the model sha256)' })
       .option('ep', { type: 'string', default: 'cpu', choices: ['cpu', 'cuda', 'tensorrt'], describe: 'execution provider the variants are for: cuda/tensorrt write fp16 as an fp16-compute graph' }),
     async (args) => {
+      const { ensureVariants, parseVariantNames } = await import('../../agent/compress/ensure-variants.ts');
       const names = parseVariantNames(args.variants as string);
-      const md = loadModelDir(args.model as string);
+      const md = (await modelDir())(args.model as string);
       const progress = progressFor({ json: args.json as boolean });
       const variants = await ensureVariants(md, names, { outDir: args.out as string | undefined, progress, executionProvider: args.ep as string });
       progress.done();
@@ -37,6 +40,7 @@ export function modelsCommand(y: Argv): Argv {
       .option('sha256', { type: 'string', demandOption: true, describe: 'the published sha256 of the file' })
       .option('dir', { type: 'string', describe: 'where to put it (default: the edgeprobe cache)' }),
     async (args) => {
+      const { fetchModel } = await import('../../agent/fetch-model.ts');
       const progress = progressFor({ json: args.json as boolean });
       const r = await fetchModel(args.url as string, args.sha256 as string, { dir: args.dir as string | undefined, progress });
       progress.done();
@@ -48,7 +52,7 @@ export function modelsCommand(y: Argv): Argv {
     async (args) => {
       const text = args.text as string;
       if (text.trim().length === 0) throw new UserError('--text is empty', 'give --text at least one word, e.g. --text "the cat sat"');
-      const md = loadModelDir(args.model as string);
+      const md = (await modelDir())(args.model as string);
       const enc = md.tokenizer.encode(text);
       const progress = progressFor({ json: args.json as boolean });
       if (enc.truncated) progress.warn(`the text has ${enc.fullLength} tokens but ${md.name} takes at most ${md.tokenizer.maxLength}; it was truncated to the first ${md.tokenizer.maxLength} (ending in [SEP])`);

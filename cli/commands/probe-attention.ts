@@ -1,10 +1,6 @@
 import type { Argv } from 'yargs';
-import { loadModelDir } from '../../core/model/model-dir.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
-import { builtInCorpus, corpusFromFile } from '../../agent/corpus/sentence-corpus.ts';
 import type { AttentionProbeData } from '../../agent/probes/attention/record.ts';
-import { runAttentionProbe } from '../../agent/probes/attention/run-attention-probe.ts';
-import { ensureVariants, parseVariantNames } from '../../agent/compress/ensure-variants.ts';
 import { emitResult, formatNumber, progressFor, textTable } from '../output.ts';
 
 /** `edgeprobe probe attention`: token identifiability, mixing, sanity checks and compression survival. */
@@ -18,6 +14,11 @@ export function probeAttentionCommand(y: Argv): Argv {
     .option('sanity', { type: 'boolean', default: true, describe: 'run cascading randomization and the shuffled-input control (--no-sanity skips them)' })
     .option('thresholds', { type: 'string', describe: 'verdict thresholds JSON (default configs/attention-thresholds.json)' }),
   async (args) => {
+    // loaded here, not at the top: other commands (the agent above all) should not carry onnxruntime and the probes
+    const { loadModelDir } = await import('../../core/model/model-dir.ts');
+    const { builtInCorpus, corpusFromFile } = await import('../../agent/corpus/sentence-corpus.ts');
+    const { runAttentionProbe } = await import('../../agent/probes/attention/run-attention-probe.ts');
+    const { ensureVariants, parseVariantNames } = await import('../../agent/compress/ensure-variants.ts');
     const json = args.json as boolean;
     const progress = progressFor({ json });
     const seed = args.seed as number;

@@ -1,8 +1,9 @@
 import type { Argv } from 'yargs';
 import { probeAttentionCommand } from './probe-attention.ts';
+import { probePropertiesCommand } from './probe-properties.ts';
 
 /** `edgeprobe probe <kind>`: each probe registers its subcommand here. */
-const PROBE_SUBCOMMANDS: Array<(y: Argv) => Argv> = [probeAttentionCommand];
+const PROBE_SUBCOMMANDS: Array<(y: Argv) => Argv> = [probeAttentionCommand, probePropertiesCommand];
 
 export function probeCommand(y: Argv): Argv {
   return y.command('probe', 'run interpretability probes with their controls', (p) => {

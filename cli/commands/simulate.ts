@@ -34,7 +34,10 @@ export function simulateCommand(y: Argv): Argv {
     const progress = progressFor({ json: args.json as boolean });
     progress.info(LOAD_TOOL_NOTE);
     const sim = new DeviceSimulator({
-      broker, devices, prefix, firstIndex, seed: args.seed as number, password: process.env.EDGEPROBE_MQTT_PASSWORD || undefined, progress,
+      broker, devices, prefix, firstIndex, seed: args.seed as number, progress,
+      // the agent's environment variables: with a secured coordinator the simulated ids must be admitted
+      // (admission.allowDevices, or its fleet token; docs/security.md)
+      password: process.env.EDGEPROBE_MQTT_PASSWORD || undefined, registrationToken: process.env.EDGEPROBE_REGISTRATION_TOKEN || undefined,
       resultRate: positive('rate', args.rate as number, true), heartbeatS: positive('heartbeat', args.heartbeat as number),
       connectRate: positive('connect-rate', args['connect-rate'] as number), badRate: positive('bad-rate', args['bad-rate'] as number, true), jobDelayMs: positive('job-delay', args['job-delay'] as number, true),
     });

@@ -1,10 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { COORDINATOR_USERNAME } from '../../core/config/broker-config.ts';
-import type { AdmissionConfig } from '../../core/config/coordinator-config.ts';
+import { COORDINATOR_USERNAME } from '../../core/protocol/topics.ts';
+import type { AdmissionConfig } from '../config/coordinator-config.ts';
 import { reject, type Decision } from './decision.ts';
 
-/** How a device was admitted; stored with its registration so a later config change can revoke it. */
-export type AdmittedVia = 'allow-list' | 'device-token' | 'fleet-token';
+/**
+ * How a device was admitted; stored with its registration so a later config change can revoke it.
+ * 'open-loopback': a coordinator without a config on a broker on its own machine (demo, development)
+ * admits every device; such registrations count for nothing once the coordinator runs with a config.
+ */
+export type AdmittedVia = 'allow-list' | 'device-token' | 'fleet-token' | 'open-loopback';
 
 export interface RegistrationRequest {
   deviceId: string;
@@ -17,9 +21,10 @@ export interface RegistrationRequest {
  * device is also allow-listed (the stronger rule wins); then the allow-list; then the fleet-wide token.
  * Tokens are compared as sha256 digests in constant time; the config holds only digests.
  */
-export function decideRegistration(a: AdmissionConfig, req: RegistrationRequest): Decision<{ via: AdmittedVia }> {
+export function decideRegistration(a: AdmissionConfig | 'open-loopback', req: RegistrationRequest): Decision<{ via: AdmittedVia }> {
   const { deviceId } = req;
   if (deviceId === COORDINATOR_USERNAME) return reject('reserved-id', `"${COORDINATOR_USERNAME}" cannot register as a device`);
+  if (a === 'open-loopback') return { ok: true, via: 'open-loopback' };
   const token = typeof req.token === 'string' && req.token.length > 0 ? req.token : undefined;
   const perDevice = a.deviceTokenSha256[deviceId];
   if (perDevice) {
@@ -41,11 +46,13 @@ export function decideRegistration(a: AdmissionConfig, req: RegistrationRequest)
  * registered, and the route that admitted it must still be in the config (removing a device from the
  * allow-list or its token revokes it at the next coordinator start).
  */
-export function checkRegistered(a: AdmissionConfig, deviceId: string, registration: { via: AdmittedVia } | undefined): Decision {
-  if (!registration) return reject('not-registered', `${deviceId} has not registered (or its registration was refused)`);
+export function checkRegistered(a: AdmissionConfig | 'open-loopback', deviceId: string, registration: { via: AdmittedVia } | undefined): Decision {
+  if (!registration) return reject('not-registered', `unknown device ${deviceId}: it has not registered (or its registration was refused)`);
+  if (a === 'open-loopback') return { ok: true };
   const still = registration.via === 'allow-list' ? a.allowDevices.includes(deviceId)
     : registration.via === 'device-token' ? deviceId in a.deviceTokenSha256
-      : Boolean(a.fleetTokenSha256);
+      : registration.via === 'fleet-token' ? Boolean(a.fleetTokenSha256)
+        : false;
   return still ? { ok: true } : reject('revoked', `${deviceId} was admitted by ${registration.via}, which the current admission config no longer grants`);
 }
 

@@ -1,4 +1,4 @@
-import type { IdentityConfig } from '../../core/config/coordinator-config.ts';
+import type { IdentityConfig } from '../config/coordinator-config.ts';
 import { reject, type Decision } from './decision.ts';
 
 export interface IdentityEvidence {

@@ -2,7 +2,6 @@
 export { screenDeviceMessage, type Accepted, type Refused, type InboundMessage, type ScreenContext } from './screen-message.ts';
 export { decideRegistration, checkRegistered, type AdmittedVia, type RegistrationRequest } from './admission.ts';
 export { checkIdentity, brokerUsernameFrom, type IdentityEvidence } from './identity.ts';
-export { checkJobPlan, type PlanUnderPolicy } from './plan-policy.ts';
+export { checkJobPlan, checkPlanPolicy, type PlanUnderPolicy } from './plan-policy.ts';
 export { checkPayloadSize } from './payload-limits.ts';
-export { parseDeviceTopic, DEVICE_MESSAGE_KINDS, type DeviceMessageKind } from './topics.ts';
 export type { Decision, Rejection, RejectCode } from './decision.ts';

@@ -1,4 +1,5 @@
-import type { JobPolicyConfig } from '../../core/config/coordinator-config.ts';
+import type { JobPlan } from '../../core/protocol/plan.ts';
+import type { JobPolicyConfig } from '../config/coordinator-config.ts';
 import { reject, type Decision } from './decision.ts';
 
 /** What a job plan asks devices to run, in the terms the policy is written in. */
@@ -27,4 +28,9 @@ export function checkJobPlan(policy: JobPolicyConfig, plan: PlanUnderPolicy): De
   const badVariant = (plan.variants ?? []).find((v) => !variants.has(v));
   if (badVariant) return reject('variant-not-allowed', `variant ${badVariant} is not in policy.variants (${policy.variants.join(', ')})`);
   return { ok: true };
+}
+
+/** A fleet job plan under the policy; a model the plan does not pin by sha256 is not allowed (its name proves nothing). */
+export function checkPlanPolicy(policy: JobPolicyConfig, plan: JobPlan): Decision {
+  return checkJobPlan(policy, { models: plan.models.map((m) => ({ name: m.name, sha256: m.sha256 ?? '(not pinned)' })), probes: plan.probes, variants: plan.variants });
 }

@@ -66,7 +66,10 @@ const MIGRATIONS = [
      reason TEXT NOT NULL,
      received_ms {{ms}} NOT NULL
    );`,
-  // scale-out: results from the load simulator are flagged; heartbeat history with retention; the
+  // 2: how each device was admitted (coordinator/security/admission.ts). Devices registered before this
+  // column existed stay NULL, i.e. not admitted, until their next register message (sent on every connect).
+  `ALTER TABLE devices ADD COLUMN admitted_via TEXT;`,
+  // 3: scale-out: results from the load simulator are flagged; heartbeat history with retention; the
   // lease that gives one coordinator replica at a time the dispatch and timeout duty
   `ALTER TABLE results ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0;
    CREATE TABLE heartbeats (
@@ -85,11 +88,26 @@ const MIGRATIONS = [
    );`,
 ];
 
+const render = (dialect: SqlDialect, sql: string): string => sql.replace(/\{\{(\w+)\}\}/g, (_, t: string) => {
+  const v = TOKENS[dialect][t];
+  if (v === undefined) throw new Error(`unknown schema token {{${t}}}`);
+  return v;
+});
+
 /** The migrations rendered for one engine. */
 export function migrationsFor(dialect: SqlDialect): string[] {
-  return MIGRATIONS.map((sql) => sql.replace(/\{\{(\w+)\}\}/g, (_, t: string) => {
-    const v = TOKENS[dialect][t];
-    if (v === undefined) throw new Error(`unknown schema token {{${t}}}`);
-    return v;
-  }));
+  return MIGRATIONS.map((sql) => render(dialect, sql));
+}
+
+/**
+ * Two lines of development each added their own migration 2: admission (`admitted_via`, now 2) and
+ * scale-out (heartbeats, leases, `simulated`, now 3). A store written by the scale-out line before they
+ * were merged says version 2 but holds migration 3's tables and lacks migration 2's column. Both engines
+ * check for that shape before migrating: at `atVersion` with `markerTable` present, `sql` (migration 2)
+ * is applied and the store is at `toVersion`, so nothing is applied twice and nothing is skipped.
+ */
+export interface DivergedSchemaRepair { atVersion: number; markerTable: string; sql: string; toVersion: number }
+
+export function divergedSchemaRepair(dialect: SqlDialect): DivergedSchemaRepair {
+  return { atVersion: 2, markerTable: 'leases', sql: render(dialect, MIGRATIONS[1]), toVersion: 3 };
 }

@@ -6,6 +6,11 @@ export function isPostgresUrl(db: string): boolean {
   return /^postgres(ql)?:\/\//.test(db);
 }
 
+/** A store location fit for logs and messages: a PostgreSQL URL's password is masked. */
+export function redactDbUrl(db: string): string {
+  return db.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
 /** Opens (and migrates) the store; the engine modules load on demand so SQLite users never load `pg`. */
 export async function openFleetStore(db: string): Promise<FleetStore> {
   if (!isPostgresUrl(db)) return (await import('./sqlite-store.ts')).openStore(db);
@@ -13,7 +18,6 @@ export async function openFleetStore(db: string): Promise<FleetStore> {
   try {
     return await PostgresStore.open(db);
   } catch (err) {
-    const safe = db.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-    throw new UserError(`cannot open PostgreSQL store ${safe}: ${(err as Error).message}`, 'check the URL (postgres://user:password@host:port/database), that the server runs and that the database exists');
+    throw new UserError(`cannot open PostgreSQL store ${redactDbUrl(db)}: ${(err as Error).message}`, 'check the URL (postgres://user:password@host:port/database), that the server runs and that the database exists');
   }
 }

@@ -1,9 +1,10 @@
 import pg from 'pg';
+import type { AdmittedVia } from '../security/admission.ts';
 import type { PayloadOf } from '../../core/protocol/messages.ts';
 import type { JobPlan } from '../../core/protocol/plan.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
-import { migrationsFor } from './migrations.ts';
-import { FINAL_TARGET_STATES, type Dispatch, type DeviceRow, type FleetStore, type HeartbeatRow, type JobTargetRow, type NewJob, type ResultRow, type StoredResult, type TargetState } from './store.ts';
+import { divergedSchemaRepair, migrationsFor } from './migrations.ts';
+import { FINAL_TARGET_STATES, type DataVersion, type Dispatch, type DeviceRow, type FleetStore, type HeartbeatRow, type JobTargetRow, type NewJob, type ResultRow, type StoredResult, type TargetState } from './store.ts';
 
 const iso = (ms: number | string): string => new Date(Number(ms)).toISOString();
 const FINAL_SQL = FINAL_TARGET_STATES.map((s) => `'${s}'`).join(', ');
@@ -59,7 +60,13 @@ export class PostgresStore implements FleetStore {
       await c.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
       const row = (await c.query<{ version: number }>('SELECT version FROM schema_version')).rows[0];
       if (!row) await c.query('INSERT INTO schema_version (version) VALUES (0)');
-      const current = row?.version ?? 0;
+      let current = row?.version ?? 0;
+      // a database from before the two migration 2s were merged gets the one it lacks (migrations.ts)
+      const repair = divergedSchemaRepair('postgres');
+      if (current === repair.atVersion && (await c.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [repair.markerTable])).rows[0].t) {
+        await c.query(repair.sql);
+        current = repair.toVersion;
+      }
       if (current > migrations.length) throw new Error(`database schema version ${current} is newer than this edgeprobe (${migrations.length}); upgrade edgeprobe`);
       for (let v = current; v < migrations.length; v++) await c.query(migrations[v]);
       await c.query('UPDATE schema_version SET version = $1', [migrations.length]);
@@ -91,10 +98,16 @@ export class PostgresStore implements FleetStore {
     return ((await this.pool.query('SELECT 1 FROM devices WHERE device_id = $1', [deviceId])).rowCount ?? 0) > 0;
   }
 
-  async registerDevice(deviceId: string, p: PayloadOf<'register'>, nowMs: number): Promise<void> {
-    await this.pool.query(`INSERT INTO devices (device_id, profile, allowed, first_seen_ms, last_seen_ms, online) VALUES ($1, $2, $3, $4, $4, 1)
-      ON CONFLICT (device_id) DO UPDATE SET profile = excluded.profile, allowed = excluded.allowed, last_seen_ms = excluded.last_seen_ms, online = 1`,
-    [deviceId, JSON.stringify(p.profile), JSON.stringify(p.allowed), nowMs]);
+  async registrationOf(deviceId: string): Promise<{ via: AdmittedVia } | undefined> {
+    const via = (await this.pool.query<{ via: string | null }>('SELECT admitted_via AS via FROM devices WHERE device_id = $1', [deviceId])).rows[0]?.via;
+    return via ? { via: via as AdmittedVia } : undefined;
+  }
+
+  async registerDevice(deviceId: string, p: PayloadOf<'register'>, admittedVia: AdmittedVia, nowMs: number): Promise<void> {
+    await this.pool.query(`INSERT INTO devices (device_id, profile, allowed, first_seen_ms, last_seen_ms, online, admitted_via) VALUES ($1, $2, $3, $4, $4, 1, $5)
+      ON CONFLICT (device_id) DO UPDATE SET profile = excluded.profile, allowed = excluded.allowed, last_seen_ms = excluded.last_seen_ms, online = 1,
+        admitted_via = excluded.admitted_via`,
+    [deviceId, JSON.stringify(p.profile), JSON.stringify(p.allowed), nowMs, admittedVia]);
   }
 
   async setOnline(deviceId: string, online: boolean, nowMs: number): Promise<void> {
@@ -169,6 +182,10 @@ export class PostgresStore implements FleetStore {
     });
   }
 
+  async refuseDispatch(jobId: string, deviceId: string, reason: string, nowMs: number): Promise<void> {
+    await this.pool.query("UPDATE job_targets SET state = 'rejected', detail = $1, activity_ms = $2 WHERE job_id = $3 AND device_id = $4", [reason.slice(0, 2000), nowMs, jobId, deviceId]);
+  }
+
   async expireSilent(nowMs: number): Promise<{ retried: number; timedOut: number }> {
     return this.tx(async (c) => {
       const silent = `FROM jobs j WHERE j.job_id = t.job_id AND t.state IN ('dispatched', 'accepted', 'running') AND t.activity_ms < $1 - j.timeout_s * 1000`;
@@ -193,11 +210,11 @@ export class PostgresStore implements FleetStore {
   }
 
   async devices(): Promise<DeviceRow[]> {
-    const rows = (await this.pool.query<{ deviceId: string; profile: string; allowed: string; first: number; last: number; online: number; heartbeat: string | null }>(
-      'SELECT device_id AS "deviceId", profile, allowed, first_seen_ms AS first, last_seen_ms AS last, online, heartbeat FROM devices ORDER BY device_id COLLATE "C"')).rows;
+    const rows = (await this.pool.query<{ deviceId: string; profile: string; allowed: string; first: number; last: number; online: number; heartbeat: string | null; via: string | null }>(
+      'SELECT device_id AS "deviceId", profile, allowed, first_seen_ms AS first, last_seen_ms AS last, online, heartbeat, admitted_via AS via FROM devices ORDER BY device_id COLLATE "C"')).rows;
     return rows.map((r) => ({
       deviceId: r.deviceId, profile: JSON.parse(r.profile), allowed: JSON.parse(r.allowed), firstSeen: iso(r.first), lastSeen: iso(r.last),
-      online: r.online === 1, heartbeat: r.heartbeat ? JSON.parse(r.heartbeat) : null,
+      online: r.online === 1, heartbeat: r.heartbeat ? JSON.parse(r.heartbeat) : null, admittedVia: (r.via ?? undefined) as AdmittedVia | undefined,
     }));
   }
 
@@ -225,6 +242,14 @@ export class PostgresStore implements FleetStore {
     const rows = (await this.pool.query<{ topic: string; deviceId: string | null; reason: string; received: number }>(
       'SELECT topic, device_id AS "deviceId", reason, received_ms AS received FROM rejected_messages ORDER BY id DESC LIMIT $1', [limit])).rows;
     return rows.map(({ received, ...r }) => ({ ...r, receivedAt: iso(received) }));
+  }
+
+  // --- dashboard queries ---
+  async dataVersion(): Promise<DataVersion> {
+    // one round trip; the dashboard polls this every second or so
+    const r = (await this.pool.query<{ results: number | null; jobs: number | null; devices: number | null }>(
+      'SELECT (SELECT MAX(id) FROM results) AS results, (SELECT MAX(activity_ms) FROM job_targets) AS jobs, (SELECT MAX(last_seen_ms) FROM devices) AS devices')).rows[0];
+    return { lastResultId: Number(r.results ?? 0), jobActivityMs: Number(r.jobs ?? 0), deviceSeenMs: Number(r.devices ?? 0) };
   }
 
   async close(): Promise<void> {

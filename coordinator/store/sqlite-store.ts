@@ -2,11 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from '../../core/sqlite-migrate.ts';
-import { migrationsFor } from './migrations.ts';
+import { divergedSchemaRepair, migrationsFor } from './migrations.ts';
+import type { AdmittedVia } from '../security/admission.ts';
 import type { PayloadOf } from '../../core/protocol/messages.ts';
 import type { JobPlan } from '../../core/protocol/plan.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
-import { FINAL_TARGET_STATES, type Dispatch, type DeviceRow, type FleetStore, type HeartbeatRow, type JobTargetRow, type NewJob, type ResultRow, type StoredResult, type TargetState } from './store.ts';
+import { FINAL_TARGET_STATES, type DataVersion, type Dispatch, type DeviceRow, type FleetStore, type HeartbeatRow, type JobTargetRow, type NewJob, type ResultRow, type StoredResult, type TargetState } from './store.ts';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const FINAL_SQL = FINAL_TARGET_STATES.map((s) => `'${s}'`).join(', ');
@@ -22,6 +23,7 @@ export class SqliteStore implements FleetStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    repairDivergedSchema(this.db);
     migrate(this.db, migrationsFor('sqlite'));
     const d = this.db;
     this.stmts = {
@@ -30,6 +32,7 @@ export class SqliteStore implements FleetStore {
       touchTarget: d.prepare(`UPDATE job_targets SET activity_ms = ? WHERE job_id = ? AND device_id = ? AND state NOT IN (${FINAL_SQL})`),
       touchDevice: d.prepare('UPDATE devices SET last_seen_ms = ? WHERE device_id = ?'),
       known: d.prepare('SELECT 1 FROM devices WHERE device_id = ?'),
+      admittedVia: d.prepare<[string], { via: string | null }>('SELECT admitted_via AS via FROM devices WHERE device_id = ?'),
     };
   }
 
@@ -58,10 +61,16 @@ export class SqliteStore implements FleetStore {
     return this.stmts.known.get(deviceId) !== undefined;
   }
 
-  registerDevice(deviceId: string, p: PayloadOf<'register'>, nowMs: number): void {
-    this.db.prepare(`INSERT INTO devices (device_id, profile, allowed, first_seen_ms, last_seen_ms, online) VALUES (?, ?, ?, ?, ?, 1)
-      ON CONFLICT (device_id) DO UPDATE SET profile = excluded.profile, allowed = excluded.allowed, last_seen_ms = excluded.last_seen_ms, online = 1`)
-      .run(deviceId, JSON.stringify(p.profile), JSON.stringify(p.allowed), nowMs, nowMs);
+  registrationOf(deviceId: string): { via: AdmittedVia } | undefined {
+    const via = this.stmts.admittedVia.get(deviceId)?.via;
+    return via ? { via: via as AdmittedVia } : undefined;
+  }
+
+  registerDevice(deviceId: string, p: PayloadOf<'register'>, admittedVia: AdmittedVia, nowMs: number): void {
+    this.db.prepare(`INSERT INTO devices (device_id, profile, allowed, first_seen_ms, last_seen_ms, online, admitted_via) VALUES (?, ?, ?, ?, ?, 1, ?)
+      ON CONFLICT (device_id) DO UPDATE SET profile = excluded.profile, allowed = excluded.allowed, last_seen_ms = excluded.last_seen_ms, online = 1,
+        admitted_via = excluded.admitted_via`)
+      .run(deviceId, JSON.stringify(p.profile), JSON.stringify(p.allowed), nowMs, nowMs, admittedVia);
   }
 
   setOnline(deviceId: string, online: boolean, nowMs: number): void {
@@ -130,6 +139,10 @@ export class SqliteStore implements FleetStore {
     })();
   }
 
+  refuseDispatch(jobId: string, deviceId: string, reason: string, nowMs: number): void {
+    this.db.prepare("UPDATE job_targets SET state = 'rejected', detail = ?, activity_ms = ? WHERE job_id = ? AND device_id = ?").run(reason.slice(0, 2000), nowMs, jobId, deviceId);
+  }
+
   expireSilent(nowMs: number): { retried: number; timedOut: number } {
     return this.db.transaction(() => {
       const silent = `FROM job_targets t JOIN jobs j ON j.job_id = t.job_id
@@ -152,11 +165,11 @@ export class SqliteStore implements FleetStore {
   }
 
   devices(): DeviceRow[] {
-    const rows = this.db.prepare<[], { deviceId: string; profile: string; allowed: string; first: number; last: number; online: number; heartbeat: string | null }>(
-      'SELECT device_id AS deviceId, profile, allowed, first_seen_ms AS first, last_seen_ms AS last, online, heartbeat FROM devices ORDER BY device_id').all();
+    const rows = this.db.prepare<[], { deviceId: string; profile: string; allowed: string; first: number; last: number; online: number; heartbeat: string | null; via: string | null }>(
+      'SELECT device_id AS deviceId, profile, allowed, first_seen_ms AS first, last_seen_ms AS last, online, heartbeat, admitted_via AS via FROM devices ORDER BY device_id').all();
     return rows.map((r) => ({
       deviceId: r.deviceId, profile: JSON.parse(r.profile), allowed: JSON.parse(r.allowed), firstSeen: iso(r.first), lastSeen: iso(r.last),
-      online: r.online === 1, heartbeat: r.heartbeat ? JSON.parse(r.heartbeat) : null,
+      online: r.online === 1, heartbeat: r.heartbeat ? JSON.parse(r.heartbeat) : null, admittedVia: (r.via ?? undefined) as AdmittedVia | undefined,
     }));
   }
 
@@ -185,9 +198,30 @@ export class SqliteStore implements FleetStore {
       .map(({ received, ...r }) => ({ ...r, receivedAt: iso(received) }));
   }
 
+  // --- dashboard queries (plain SQL that PostgreSQL accepts too) ---
+  dataVersion(): DataVersion {
+    const one = (sql: string): number => Number((this.db.prepare<[], { v: number | null }>(sql).get()!).v ?? 0);
+    return {
+      lastResultId: one('SELECT MAX(id) AS v FROM results'),
+      jobActivityMs: one('SELECT MAX(activity_ms) AS v FROM job_targets'),
+      deviceSeenMs: one('SELECT MAX(last_seen_ms) AS v FROM devices'),
+    };
+  }
+
   close(): void {
     this.db.close();
   }
+}
+
+/** A file from before the two migration 2s were merged (migrations.ts, divergedSchemaRepair) gets the one it lacks. */
+function repairDivergedSchema(db: Database.Database): void {
+  const r = divergedSchemaRepair('sqlite');
+  if (db.pragma('user_version', { simple: true }) !== r.atVersion) return;
+  if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(r.markerTable)) return;
+  db.transaction(() => {
+    db.exec(r.sql);
+    db.pragma(`user_version = ${r.toVersion}`);
+  })();
 }
 
 export function openStore(path: string): SqliteStore {

@@ -1,6 +1,7 @@
 import type { DeviceProfile, JobState, PayloadOf } from '../../core/protocol/messages.ts';
 import type { JobPlan } from '../../core/protocol/plan.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
+import type { AdmittedVia } from '../security/admission.ts';
 
 /** Where a job stands on one device; the agent's JobState plus the coordinator's own states. */
 export type TargetState = 'queued' | 'dispatched' | JobState | 'timed-out';
@@ -31,6 +32,8 @@ export interface DeviceRow {
   lastSeen: string;
   online: boolean;
   heartbeat: PayloadOf<'heartbeat'> | null;
+  /** how the coordinator admitted it; absent for a registration older than admission (not admitted) */
+  admittedVia?: AdmittedVia;
 }
 
 export interface JobTargetRow {
@@ -47,6 +50,8 @@ export interface JobTargetRow {
 export interface NewJob { jobId: string; plan: JobPlan; devices: string[]; timeoutS: number; maxAttempts: number }
 export interface Dispatch { jobId: string; deviceId: string; attempt: number; plan: JobPlan; seq: number }
 export interface StoredResult extends ResultRow { receivedAt: string }
+/** Highest result id and latest job / device activity (ms); equal versions mean nothing new to show. */
+export interface DataVersion { lastResultId: number; jobActivityMs: number; deviceSeenMs: number }
 
 /**
  * Everything the coordinator keeps. One implementation per database engine (SQLite, PostgreSQL) with
@@ -57,7 +62,10 @@ export interface FleetStore {
   /** Inserts results in one transaction; a message id or (device, job, record key) seen before is skipped. */
   ingestResults(rows: ResultRow[], nowMs: number): Awaitable<{ inserted: number; duplicates: number }>;
   isKnownDevice(deviceId: string): Awaitable<boolean>;
-  registerDevice(deviceId: string, payload: PayloadOf<'register'>, nowMs: number): Awaitable<void>;
+  /** The admission route of a registered device, for `checkRegistered`; undefined if it never was admitted. */
+  registrationOf(deviceId: string): Awaitable<{ via: AdmittedVia } | undefined>;
+  /** Stores (or refreshes) a device that the admission check let in, with how it was admitted. */
+  registerDevice(deviceId: string, payload: PayloadOf<'register'>, admittedVia: AdmittedVia, nowMs: number): Awaitable<void>;
   setOnline(deviceId: string, online: boolean, nowMs: number): Awaitable<void>;
   /** Stores each heartbeat once (by message id) in the history and makes it the device's latest. */
   recordHeartbeats(rows: HeartbeatRow[], nowMs: number): Awaitable<void>;
@@ -75,6 +83,8 @@ export interface FleetStore {
   createJob(job: NewJob, nowMs: number): Awaitable<void>;
   /** Queued targets on online devices, marked dispatched with attempt + 1 (atomically: one dispatcher wins). */
   claimDispatches(nowMs: number): Awaitable<Dispatch[]>;
+  /** A claimed target the coordinator will not send (its plan breaks the job policy): final state 'rejected'. */
+  refuseDispatch(jobId: string, deviceId: string, reason: string, nowMs: number): Awaitable<void>;
   /** Targets silent for longer than their job's timeout: back to queued while attempts remain, else timed-out. */
   expireSilent(nowMs: number): Awaitable<{ retried: number; timedOut: number }>;
 
@@ -86,5 +96,9 @@ export interface FleetStore {
   results(): Awaitable<StoredResult[]>;
   counts(): Awaitable<{ results: number; rejected: number; devices: number }>;
   rejected(limit: number): Awaitable<Array<{ topic: string; deviceId: string | null; reason: string; receivedAt: string }>>;
+
+  // --- dashboard queries (coordinator/dashboard) ---
+  /** Changes whenever a result, job progress or device state is written: the read-only dashboard polls it. */
+  dataVersion(): Awaitable<DataVersion>;
   close(): Awaitable<void>;
 }

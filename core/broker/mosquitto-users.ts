@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.ts';
-import { COORDINATOR_USERNAME, DEVICE_ID_RE } from '../config/broker-config.ts';
+import { COORDINATOR_USERNAME, isValidDeviceId } from '../protocol/topics.ts';
 
 export interface AddedUser {
   user: string;
@@ -40,7 +40,7 @@ export function sha256Text(s: string): string {
  */
 export function addBrokerUser(opts: AddUserOptions): AddedUser {
   const { user } = opts;
-  if (user !== COORDINATOR_USERNAME && !DEVICE_ID_RE.test(user)) {
+  if (user !== COORDINATOR_USERNAME && !isValidDeviceId(user)) {
     throw new UserError(`invalid user name "${user}"`, `use "${COORDINATOR_USERNAME}" or a device id (1-64 letters, digits, _ or -)`);
   }
   const tool = opts.tool ?? process.env.EDGEPROBE_MOSQUITTO_PASSWD ?? 'mosquitto_passwd';

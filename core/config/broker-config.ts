@@ -2,12 +2,6 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { IClientOptions } from 'mqtt';
 import { UserError } from '../errors.ts';
 import { readReferencedFile, type LoadedConfig } from './load-config.ts';
-
-/** Device ids are MQTT usernames and topic levels: no `/`, `+`, `#` or spaces (the broker ACL relies on it). */
-export const DEVICE_ID_PATTERN = '^[a-zA-Z0-9_-]{1,64}$';
-export const DEVICE_ID_RE = new RegExp(DEVICE_ID_PATTERN);
-/** The protocol's coordinator username; the broker ACL gives job-publish rights to this name only. */
-export const COORDINATOR_USERNAME = 'coordinator';
 /** Where a password comes from when no passwordFile is configured (docker/systemd secrets can set it). */
 export const PASSWORD_ENV = 'EDGEPROBE_MQTT_PASSWORD';
 
@@ -23,14 +17,23 @@ export type BrokerConfig = Static<typeof BrokerConfig>;
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 
+/** Whether a broker URL points at this machine (where plain MQTT and a password-less broker are acceptable). */
+export function isLoopbackBroker(url: string): boolean {
+  return LOOPBACK_HOSTS.has(new URL(url).hostname);
+}
+
 /**
  * Checks what a schema cannot: plaintext MQTT only to this machine (a password sent in clear over a
  * network is a password given away), and client cert/key given together.
  */
 export function checkBrokerConfig(file: string, field: string, b: BrokerConfig): void {
+  // a URL from a flag has not been through the config schema's pattern
+  if (!/^(mqtts?|wss?):\/\/\S+$/.test(b.url) || !URL.canParse(b.url)) {
+    throw new UserError(`broker URL ${b.url} is not an MQTT URL (${file}, ${field}.url or --broker)`, 'use e.g. mqtts://broker.local:8883, or mqtt://localhost:1883 on the broker host');
+  }
   const url = new URL(b.url);
   const plain = url.protocol === 'mqtt:' || url.protocol === 'ws:';
-  if (plain && !LOOPBACK_HOSTS.has(url.hostname)) {
+  if (plain && !isLoopbackBroker(b.url)) {
     throw new UserError(`${file}: ${field}.url is plain ${url.protocol}// to ${url.hostname}; the password would cross the network unencrypted`,
       `use mqtts://${url.hostname}:8883 and set ${field}.caFile (plain MQTT is only accepted to localhost)`);
   }
@@ -54,7 +57,7 @@ export function mqttClientOptions(cfg: LoadedConfig<unknown>, field: string, b: 
     : env[PASSWORD_ENV];
   // A broker on this machine may run without authentication (development, tests with an embedded broker);
   // a remote one never should, so a missing password there is a config mistake caught before connecting.
-  if (!password && !LOOPBACK_HOSTS.has(new URL(b.url).hostname)) {
+  if (!password && !isLoopbackBroker(b.url)) {
     throw new UserError(`${cfg.path}: no MQTT password for ${username}`, `set ${field}.passwordFile or the ${PASSWORD_ENV} environment variable`);
   }
   const opts: IClientOptions = {
@@ -72,4 +75,15 @@ export function mqttClientOptions(cfg: LoadedConfig<unknown>, field: string, b: 
     opts.key = readReferencedFile(cfg, `${field}.keyFile`, b.keyFile);
   }
   return opts;
+}
+
+/**
+ * Options for a long-lived client whose broker session must outlive a disconnect (agents and the coordinator:
+ * queued jobs and results wait in the broker). MQTT 5 ends a session at disconnect unless the client asks
+ * for an expiry, so with v5 the session is kept until the broker's own limit (persistent_client_expiration).
+ */
+export function persistentSession(base: IClientOptions): IClientOptions {
+  return base.protocolVersion === 5
+    ? { clean: false, properties: { ...base.properties, sessionExpiryInterval: 0xffffffff } }
+    : { clean: false };
 }

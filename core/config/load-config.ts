@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { UserError } from '../errors.ts';
 
 /** A parsed, schema-checked config file and where it came from (relative paths in it resolve against `dir`). */
@@ -33,6 +33,11 @@ export function loadConfigFile<S extends TSchema>(path: string, schema: S, what:
   const first = Value.Errors(schema, withDefaults).First();
   if (first) throw configFieldError(full, first, raw);
   return { path: full, dir: dirname(full), value: withDefaults as Static<S> };
+}
+
+/** yaml is loaded only for YAML configs: an idle agent on a small device should not carry it. */
+function parseYaml(text: string): unknown {
+  return (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 }
 
 function isYamlPath(p: string): boolean {

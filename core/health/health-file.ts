@@ -21,6 +21,15 @@ export function healthFilePath(explicit?: string, env: NodeJS.ProcessEnv = proce
   return explicit ?? env.EDGEPROBE_HEALTH_FILE ?? DEFAULT_HEALTH_FILE;
 }
 
+/**
+ * The file a running agent/coordinator should write: its config's `healthFile`, else EDGEPROBE_HEALTH_FILE
+ * (set by the image and the systemd unit). Undefined means no beacon: processes started by hand or by tests
+ * must not all overwrite one shared default file.
+ */
+export function configuredHealthFile(fromConfig: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return fromConfig ?? (env.EDGEPROBE_HEALTH_FILE || undefined);
+}
+
 /** Written to a temp file and renamed, so a reader never sees half a file. */
 export function writeHealthFile(path: string, state: Omit<HealthState, 'pid' | 'updatedAt'>, now = new Date()): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -46,14 +55,17 @@ export function checkHealthFile(path: string, maxAgeS: number, now = new Date())
   return { healthy: true, reason: `${state.role} ok: ${state.detail}`, state };
 }
 
+/** Stops the beacon when called; `beat()` writes the current state at once (e.g. on connect and disconnect). */
+export type HealthBeacon = (() => void) & { beat: () => void };
+
 /**
  * Hook for the agent and coordinator: call once after start; `probe` says whether things are fine now
  * (typically `{ ok: client.connected, detail }`). Returns a stop function for shutdown.
  */
-export function startHealthBeacon(path: string, role: HealthState['role'], probe: () => { ok: boolean; detail: string }, intervalS = 10): () => void {
+export function startHealthBeacon(path: string, role: HealthState['role'], probe: () => { ok: boolean; detail: string }, intervalS = 10): HealthBeacon {
   const beat = (): void => writeHealthFile(path, { role, ...probe() });
   beat();
   const timer = setInterval(beat, intervalS * 1000);
   timer.unref();
-  return () => clearInterval(timer);
+  return Object.assign(() => clearInterval(timer), { beat });
 }

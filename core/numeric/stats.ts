@@ -42,3 +42,24 @@ export function bootstrapMeanCI(values: readonly number[], opts: { resamples?: n
   const alpha = (1 - level) / 2;
   return { estimate: mean([...values]), low: quantileSorted(means, alpha), high: quantileSorted(means, 1 - alpha), level };
 }
+
+/**
+ * One-sided paired permutation test that a's items score higher than b's: the signs of the per-item
+ * differences are flipped at random (seeded) and the p-value is (1 + #{mean >= observed}) / (1 + B).
+ * Items are paired by index (the same concepts under the same folds). NaN pairs are skipped.
+ */
+export function pairedPermutationPValue(a: readonly number[], b: readonly number[], opts: { permutations?: number; seed?: number } = {}): number {
+  const d: number[] = [];
+  for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i]) && Number.isFinite(b[i])) d.push(a[i] - b[i]);
+  if (d.length === 0) return NaN;
+  const observed = d.reduce((s, x) => s + x, 0);
+  const B = opts.permutations ?? 10000;
+  const rng = new SeededRandom(opts.seed ?? 1);
+  let atLeast = 0;
+  for (let p = 0; p < B; p++) {
+    let s = 0;
+    for (const x of d) s += rng.next() < 0.5 ? -x : x;
+    if (s >= observed - 1e-12) atLeast++;
+  }
+  return (1 + atLeast) / (1 + B);
+}

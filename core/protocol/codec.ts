@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
-import { Envelope, MAX_MESSAGE_BYTES, MESSAGE_PAYLOADS, TYPES_ON_TOPIC, type Message, type MessageType, type PayloadOf } from './messages.ts';
+import { DEVICE_MESSAGE_LIMITS, Envelope, MAX_MESSAGE_BYTES, MESSAGE_PAYLOADS, TYPES_ON_TOPIC, type Message, type MessageType, type PayloadOf } from './messages.ts';
 import { PROTOCOL_VERSION, parseTopic } from './topics.ts';
 
 /** Builds an envelope around a payload; the caller owns `seq` (it must persist it to keep it increasing). */
@@ -9,10 +9,12 @@ export function makeMessage<T extends MessageType>(deviceId: string, seq: number
   return { schemaVersion: PROTOCOL_VERSION, messageId: randomUUID(), deviceId, sentAt: new Date().toISOString(), seq, type, payload };
 }
 
+/** Serialises a message; refuses one above its kind's protocol limit, so it fails on the sender, not at the receiver. */
 export function encodeMessage(msg: Message): string {
   const text = JSON.stringify(msg);
   const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > MAX_MESSAGE_BYTES) throw new Error(`${msg.type} message of ${bytes} bytes exceeds the protocol limit of ${MAX_MESSAGE_BYTES} bytes`);
+  const limit = (DEVICE_MESSAGE_LIMITS as Partial<Record<string, number>>)[msg.type] ?? MAX_MESSAGE_BYTES;
+  if (bytes > limit) throw new Error(`${msg.type} message of ${bytes} bytes exceeds the protocol limit of ${limit} bytes`);
   return text;
 }
 
@@ -30,20 +32,28 @@ function firstError(check: TypeCheck<TSchema>, value: unknown, where: string): s
 }
 
 /**
- * Decodes and validates one received message: size, JSON, envelope, protocol version, that the topic's
- * device and kind match the envelope, and the payload schema of its type. Never throws.
+ * Decodes and validates one received message: size, JSON, then `validateMessage`. Never throws.
  */
 export function decodeMessage(topic: string, raw: Uint8Array | string): DecodeResult {
   const size = typeof raw === 'string' ? Buffer.byteLength(raw, 'utf8') : raw.byteLength;
   if (size > MAX_MESSAGE_BYTES) return { ok: false, reason: `oversized: ${size} bytes > limit ${MAX_MESSAGE_BYTES}` };
-  const t = parseTopic(topic);
-  if (!t) return { ok: false, reason: `not a protocol v${PROTOCOL_VERSION} topic: ${topic}` };
+  if (!parseTopic(topic)) return { ok: false, reason: `not a protocol v${PROTOCOL_VERSION} topic: ${topic}` };
   let value: unknown;
   try {
     value = JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'));
   } catch (err) {
     return { ok: false, reason: `malformed JSON: ${(err as Error).message}` };
   }
+  return validateMessage(topic, value);
+}
+
+/**
+ * Validates an already parsed message (the coordinator parses once, in its security screen): envelope,
+ * protocol version, that the topic's device and kind match the envelope, and the payload schema of its type.
+ */
+export function validateMessage(topic: string, value: unknown): DecodeResult {
+  const t = parseTopic(topic);
+  if (!t) return { ok: false, reason: `not a protocol v${PROTOCOL_VERSION} topic: ${topic}` };
   const obj = value as Record<string, unknown> | null;
   const messageId = obj && typeof obj === 'object' && typeof obj.messageId === 'string' ? obj.messageId : undefined;
   if (obj && typeof obj === 'object' && 'schemaVersion' in obj && obj.schemaVersion !== PROTOCOL_VERSION) {

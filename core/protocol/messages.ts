@@ -1,15 +1,27 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { ProbeKind, ProbeRecord } from '../results/probe-record.ts';
-import { JobPlan } from './plan.ts';
-import { DEVICE_ID_PATTERN, PROTOCOL_VERSION, type TopicKind } from './topics.ts';
+import { JobPlan, Sha256Hex } from './plan.ts';
+import { DEVICE_ID_PATTERN, PROTOCOL_VERSION, type DeviceTopicKind, type TopicKind } from './topics.ts';
 
 /** Largest message either side accepts (bytes of the UTF-8 JSON); a ProbeRecord's `data` must fit in it. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
 
+/**
+ * Default per-kind ceilings for what devices send, all at most MAX_MESSAGE_BYTES. The coordinator checks
+ * them before JSON.parse (its config's `limits` may lower them), so a device cannot make it parse a
+ * megabyte of heartbeat; only results carry probe data. A register lists up to 256 allowed models.
+ */
+export const DEVICE_MESSAGE_LIMITS: Readonly<Record<DeviceTopicKind, number>> = {
+  register: 64 * 1024,
+  status: 16 * 1024,
+  heartbeat: 4 * 1024,
+  progress: 16 * 1024,
+  results: MAX_MESSAGE_BYTES,
+};
+
 const UUID = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 const ISO_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$';
 const JobId = Type.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$' });
-const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });
 
 export const DeviceProfile = Type.Object({
   hostname: Type.String({ maxLength: 256 }),
@@ -27,7 +39,7 @@ export const RegisterPayload = Type.Object({
   profile: DeviceProfile,
   /** what this agent's config allows, so a coordinator can show it; the agent still checks every job itself */
   allowed: Type.Object({
-    models: Type.Array(Type.Object({ name: Type.String(), sha256: Type.Union([Sha256, Type.Null()]) }), { maxItems: 256 }),
+    models: Type.Array(Type.Object({ name: Type.String(), sha256: Type.Union([Sha256Hex, Type.Null()]) }), { maxItems: 256 }),
     probes: Type.Array(ProbeKind),
   }),
 });
@@ -98,6 +110,11 @@ export const Envelope = Type.Object({
   seq: Type.Integer({ minimum: 0 }),
   type: Type.Union(Object.keys(MESSAGE_PAYLOADS).map((k) => Type.Literal(k))),
   payload: Type.Unknown(),
+  /**
+   * `register` only: the pre-shared registration token. The coordinator's admission check consumes it and
+   * removes it before the message is validated further or stored (coordinator/security/screen-message.ts).
+   */
+  registrationToken: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
 });
 export type Envelope = Static<typeof Envelope>;
 

@@ -5,9 +5,14 @@
 export const PROTOCOL_VERSION = 1;
 export const TOPIC_ROOT = 'edgeprobe/v1/devices';
 
-/** Device ids double as MQTT usernames and topic levels: no wildcards, slashes or spaces. */
+/**
+ * Device ids double as MQTT usernames and topic levels: no wildcards, slashes or spaces (the broker ACL's
+ * `%u` patterns rely on it). The one definition for the protocol, the configs and the security checks.
+ */
 export const DEVICE_ID_PATTERN = '^[a-zA-Z0-9_-]{1,64}$';
 const DEVICE_ID_RE = new RegExp(DEVICE_ID_PATTERN);
+/** The coordinator's MQTT username; the broker ACL gives job-publish rights to this name only, so no device may use it. */
+export const COORDINATOR_USERNAME = 'coordinator';
 
 /** What devices publish. */
 export const DEVICE_TOPIC_KINDS = ['register', 'status', 'heartbeat', 'progress', 'results'] as const;
@@ -24,6 +29,11 @@ export const RETAINED_KINDS: readonly TopicKind[] = ['register', 'status'];
 
 export function isValidDeviceId(id: string): boolean {
   return DEVICE_ID_RE.test(id);
+}
+
+/** A valid device id that is not the coordinator's reserved username. */
+export function isUsableDeviceId(id: string): boolean {
+  return isValidDeviceId(id) && id !== COORDINATOR_USERNAME;
 }
 
 export function deviceTopic(deviceId: string, kind: TopicKind): string {
@@ -58,4 +68,10 @@ export function parseTopic(topic: string): ParsedTopic | undefined {
   const kind = rest[1] as TopicKind;
   if (kind !== 'jobs' && !(DEVICE_TOPIC_KINDS as readonly string[]).includes(kind)) return undefined;
   return { deviceId: rest[0], kind };
+}
+
+/** A topic devices publish on (register, status, heartbeat, progress, results); null for anything else, jobs included. */
+export function parseDeviceTopic(topic: string): { deviceId: string; kind: DeviceTopicKind } | null {
+  const t = parseTopic(topic);
+  return t && t.kind !== 'jobs' ? { deviceId: t.deviceId, kind: t.kind } : null;
 }

@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addBrokerUser } from '../../core/broker/mosquitto-users.ts';
 import { makeDevCertificates } from '../../core/certs/dev-certs.ts';
 import { PROJECT_ROOT } from './shared-data.ts';
+import { HAVE_MOSQUITTO, MOSQUITTO_BIN, freePort } from './mosquitto.ts';
 
 /**
  * A real Mosquitto started from the SHIPPED configs/mosquitto/mosquitto.conf and configs/mosquitto/acl.
@@ -16,9 +17,8 @@ import { PROJECT_ROOT } from './shared-data.ts';
  */
 export const SHIPPED_CONF = join(PROJECT_ROOT, 'configs', 'mosquitto', 'mosquitto.conf');
 export const SHIPPED_ACL = join(PROJECT_ROOT, 'configs', 'mosquitto', 'acl');
-export const MOSQUITTO_BIN = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/opt/homebrew/sbin/mosquitto'].find((p) => existsSync(p));
-/** `skip` option for node:test when no mosquitto binary is installed */
-export const needsMosquitto = MOSQUITTO_BIN ? false : 'needs mosquitto (apt-get install mosquitto)';
+// one place finds the binary and free ports for both broker helpers
+export { freePort, needsMosquitto } from './mosquitto.ts';
 
 export interface SecureBroker {
   dir: string;
@@ -30,17 +30,6 @@ export interface SecureBroker {
   passwordFiles: Record<string, string>;
   log: () => string;
   stop: () => Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolvePort(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** The shipped config with paths and ports replaced; throws if a line it must replace is missing. */
@@ -66,7 +55,7 @@ export function testBrokerConfig(shipped: string, p: { tlsPort: number; plainPor
 }
 
 export async function startSecureMosquitto(users: string[]): Promise<SecureBroker> {
-  if (!MOSQUITTO_BIN) throw new Error('mosquitto is not installed');
+  if (!HAVE_MOSQUITTO) throw new Error('mosquitto is not installed');
   const dir = mkdtempSync(join(tmpdir(), 'edgeprobe-mosq-'));
   const certDir = join(dir, 'certs');
   const dataDir = join(dir, 'data');

@@ -1,13 +1,16 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { IClientOptions } from 'mqtt';
-import { UserError } from '../errors.ts';
-import { ProbeKind } from '../results/probe-record.ts';
-import { BrokerConfig, COORDINATOR_USERNAME, DEVICE_ID_PATTERN, checkBrokerConfig, mqttClientOptions } from './broker-config.ts';
-import { configPath, loadConfigFile, type LoadedConfig } from './load-config.ts';
+import { Value } from '@sinclair/typebox/value';
+import { BrokerConfig, checkBrokerConfig, isLoopbackBroker, mqttClientOptions } from '../../core/config/broker-config.ts';
+import { configPath, loadConfigFile, type LoadedConfig } from '../../core/config/load-config.ts';
+import { UserError } from '../../core/errors.ts';
+import { DEVICE_MESSAGE_LIMITS, MAX_MESSAGE_BYTES } from '../../core/protocol/messages.ts';
+import { ModelName, SHA256_HEX_PATTERN as SHA256_HEX, VariantNameSchema } from '../../core/protocol/plan.ts';
+import { COORDINATOR_USERNAME, DEVICE_ID_PATTERN } from '../../core/protocol/topics.ts';
+import { ProbeKind } from '../../core/results/probe-record.ts';
+import { isPostgresUrl } from '../store/open-store.ts';
 
 export const COORDINATOR_CONFIG_EXAMPLE = 'configs/coordinator.example.json';
-const SHA256_HEX = '^[0-9a-f]{64}$';
-const VariantNameSchema = Type.Union([Type.Literal('fp32'), Type.Literal('fp16'), Type.Literal('int8-dynamic'), Type.Literal('int8-weight')]);
 
 /** Which devices may register (and so have their results stored). At least one route must be set. */
 export const AdmissionConfig = Type.Object({
@@ -23,7 +26,7 @@ export type AdmissionConfig = Static<typeof AdmissionConfig>;
 /** What jobs the coordinator may send: only these models (by content hash), probes and variants. */
 export const JobPolicyConfig = Type.Object({
   models: Type.Array(Type.Object({
-    name: Type.String({ minLength: 1, description: 'the model name' }),
+    name: ModelName,
     sha256: Type.String({ pattern: SHA256_HEX, description: 'the sha256 hex of the fp32 ONNX file (edgeprobe models inspect prints it)' }),
   }, { additionalProperties: false }), { default: [] }),
   probes: Type.Array(ProbeKind, { default: ['benchmark', 'attention', 'properties', 'compare', 'task'], description: 'probe kinds: benchmark, attention, properties, compare, task' }),
@@ -31,14 +34,15 @@ export const JobPolicyConfig = Type.Object({
 }, { additionalProperties: false });
 export type JobPolicyConfig = Static<typeof JobPolicyConfig>;
 
-const Bytes = (def: number) => Type.Integer({ minimum: 256, maximum: 64 * 1024 * 1024, default: def, description: `a byte count (256 to 67108864), default ${def}` });
-/** Largest message accepted per topic kind; checked before JSON.parse so a huge payload costs no parse. */
+// The protocol's ceiling is the maximum: agents never send more (core/protocol/messages.ts), so a larger limit would be dead config.
+const Bytes = (def: number) => Type.Integer({ minimum: 256, maximum: MAX_MESSAGE_BYTES, default: def, description: `a byte count (256 to ${MAX_MESSAGE_BYTES}), default ${def}` });
+/** Largest message accepted per topic kind; checked before JSON.parse so a huge payload costs no parse. Defaults: the protocol's. */
 export const PayloadLimitsConfig = Type.Object({
-  register: Bytes(16 * 1024),
-  status: Bytes(16 * 1024),
-  heartbeat: Bytes(4 * 1024),
-  progress: Bytes(16 * 1024),
-  results: Bytes(4 * 1024 * 1024),
+  register: Bytes(DEVICE_MESSAGE_LIMITS.register),
+  status: Bytes(DEVICE_MESSAGE_LIMITS.status),
+  heartbeat: Bytes(DEVICE_MESSAGE_LIMITS.heartbeat),
+  progress: Bytes(DEVICE_MESSAGE_LIMITS.progress),
+  results: Bytes(DEVICE_MESSAGE_LIMITS.results),
 }, { additionalProperties: false, default: {} });
 export type PayloadLimitsConfig = Static<typeof PayloadLimitsConfig>;
 
@@ -57,7 +61,7 @@ export type IdentityConfig = Static<typeof IdentityConfig>;
 export const CoordinatorConfig = Type.Object({
   configVersion: Type.Literal(1, { description: '1' }),
   broker: Type.Optional(BrokerConfig),
-  db: Type.Optional(Type.String({ minLength: 1, description: 'the SQLite file path, e.g. /var/lib/edgeprobe/coordinator.sqlite' })),
+  db: Type.Optional(Type.String({ minLength: 1, description: 'the SQLite file path, e.g. /var/lib/edgeprobe/coordinator.sqlite, or a postgres://user@host:5432/db URL' })),
   admission: AdmissionConfig,
   policy: JobPolicyConfig,
   limits: PayloadLimitsConfig,
@@ -91,21 +95,60 @@ export function loadCoordinatorConfig(path: string): LoadedConfig<CoordinatorCon
   return cfg;
 }
 
-/** Hook for `edgeprobe coordinator --broker URL --db FILE [--config FILE]`: flags override the file. */
+/** What the coordinator runs with after CLI flags (which win) are merged over the config file. */
 export interface CoordinatorSettings {
   brokerUrl: string;
+  /** mqtt.js options: username "coordinator", password, TLS CA, MQTT v5 */
   mqtt: IClientOptions;
   db: string;
   config: CoordinatorConfig;
+  /**
+   * No config file and a broker on this machine (the demo, development, the fleet tests): every device that
+   * registers is admitted and no job policy applies, as before admission existed. Never true with a config.
+   */
+  openAdmission: boolean;
+  healthFile?: string;
+  /** where the settings came from, for the start-up log line */
+  source: string;
 }
 
-export function resolveCoordinatorSettings(flags: { broker?: string; db?: string; config: string }, env: NodeJS.ProcessEnv = process.env): CoordinatorSettings {
-  const cfg = loadCoordinatorConfig(flags.config);
+/**
+ * For `edgeprobe coordinator [--config FILE] [--broker URL] [--db FILE]`: flags override the file. Without a
+ * file the coordinator has no admission list, so it runs only against a broker on this machine (open
+ * admission, see `openAdmission`) and refuses to start against any other.
+ */
+export function resolveCoordinatorSettings(flags: { broker?: string; db?: string; config?: string }, env: NodeJS.ProcessEnv = process.env): CoordinatorSettings {
+  const { cfg, brokerUrl, mqtt } = coordinatorConnection(flags, env);
   const v = cfg.value;
-  const broker: BrokerConfig = { ...(v.broker ?? { url: '' }), ...(flags.broker ? { url: flags.broker } : {}) };
+  if (!flags.config && !isLoopbackBroker(brokerUrl)) {
+    throw new UserError(`no coordinator config: without one every device would be admitted, which is allowed only for a broker on this machine (${brokerUrl} is not)`,
+      `pass --config with admission and policy (see ${COORDINATOR_CONFIG_EXAMPLE} and docs/security.md)`);
+  }
+  // a SQLite path is relative to the config file; a PostgreSQL URL is taken as it is
+  const db = flags.db ?? (v.db ? (isPostgresUrl(v.db) ? v.db : configPath(cfg, v.db)) : undefined);
+  if (!db) throw new UserError('no database', 'pass --db FILE (or a postgres:// URL) or set db in the coordinator config');
+  return {
+    brokerUrl,
+    mqtt,
+    db,
+    config: v,
+    openAdmission: !flags.config,
+    healthFile: v.healthFile ? configPath(cfg, v.healthFile) : undefined,
+    source: cfg.path,
+  };
+}
+
+/**
+ * The coordinator's broker connection (URL and mqtt.js options as user "coordinator") from flags over an
+ * optional config file; also what `jobs submit --broker` and `jobs cancel` connect with.
+ */
+export function coordinatorConnection(flags: { broker?: string; config?: string }, env: NodeJS.ProcessEnv = process.env):
+  { cfg: LoadedConfig<CoordinatorConfig>; brokerUrl: string; mqtt: IClientOptions } {
+  const cfg: LoadedConfig<CoordinatorConfig> = flags.config
+    ? loadCoordinatorConfig(flags.config)
+    : { path: '(command line)', dir: process.cwd(), value: Value.Default(CoordinatorConfig, { configVersion: 1, admission: {}, policy: {} }) as CoordinatorConfig };
+  const broker: BrokerConfig = { ...(cfg.value.broker ?? { url: '' }), ...(flags.broker ? { url: flags.broker } : {}) };
   if (!broker.url) throw new UserError('no broker URL', 'pass --broker mqtts://HOST:8883 or set broker.url in the coordinator config');
   checkBrokerConfig(cfg.path, 'broker', broker);
-  const db = flags.db ?? (v.db ? configPath(cfg, v.db) : undefined);
-  if (!db) throw new UserError('no database file', 'pass --db FILE or set db in the coordinator config');
-  return { brokerUrl: broker.url, mqtt: mqttClientOptions(cfg, 'broker', broker, COORDINATOR_USERNAME, env), db, config: v };
+  return { cfg, brokerUrl: broker.url, mqtt: mqttClientOptions(cfg, 'broker', broker, COORDINATOR_USERNAME, env) };
 }

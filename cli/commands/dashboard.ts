@@ -1,0 +1,93 @@
+import type { EventEmitter } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import type { Argv } from 'yargs';
+import { createDaemonLog, type DaemonLog } from '../../core/daemon-log.ts';
+import { UserError } from '../../core/errors.ts';
+import type { FleetStore } from '../../coordinator/store/store.ts';
+
+/** Options shared by `coordinator --http` and `dashboard`. */
+export function httpOptions<T>(y: Argv<T>) {
+  return y
+    .option('http-host', { type: 'string', default: '127.0.0.1', describe: 'dashboard bind address; anything but loopback requires a token' })
+    .option('http-token', { type: 'string', describe: 'dashboard token (else EDGEPROBE_DASHBOARD_TOKEN; generated and printed when binding beyond loopback)' })
+    .option('model', { type: 'string', array: true, describe: 'NAME=DIR: a local copy of a model, for attention heat maps (repeatable)' });
+}
+
+/** `--model name=dir` pairs; the name is what the agents' configs and the records call the model. */
+export function parseModelDirs(list: readonly string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list ?? []) {
+    const i = item.indexOf('=');
+    if (i <= 0 || i === item.length - 1) throw new UserError(`--model ${JSON.stringify(item)} is not NAME=DIR`, 'e.g. --model wordnet-bert-small=/models/wordnet-bert-small (the name the devices report)');
+    out[item.slice(0, i)] = item.slice(i + 1);
+  }
+  return out;
+}
+
+function checkPort(port: unknown): number {
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--http ${String(port)} is not a TCP port`, 'use 0..65535 (0 picks a free port)');
+  return port;
+}
+
+export interface DashboardArgs { http: number; 'http-host': string; 'http-token'?: string; model?: string[] }
+
+/** Starts the dashboard server; prints its URL (and the login link with a generated token). Returns a stopper. */
+export async function startDashboard(store: FleetStore, args: DashboardArgs, log: DaemonLog, changes?: EventEmitter<{ change: [string] }>): Promise<() => Promise<void>> {
+  const { startDashboardServer } = await import('../../coordinator/dashboard/server.ts');
+  const dirs = parseModelDirs(args.model);
+  const maps = Object.keys(dirs).length ? new (await import('../../coordinator/dashboard/attention-maps.ts')).AttentionMapService(dirs) : undefined;
+  const server = await startDashboardServer({ store, host: args['http-host'], port: checkPort(args.http), token: args['http-token'] || process.env.EDGEPROBE_DASHBOARD_TOKEN || undefined, changes, maps });
+  const login = server.policy.token ? `${server.url}login?token=${encodeURIComponent(server.policy.token)}` : server.url;
+  log.info('dashboard listening', { url: server.url, access: server.policy.token ? 'token required' : 'loopback, no token' });
+  // the generated token goes to stdout once, like a Jupyter login link; it is never logged elsewhere
+  if (server.policy.generated) process.stdout.write(`dashboard token (generated; set --http-token or EDGEPROBE_DASHBOARD_TOKEN to keep one): ${server.policy.token}\nopen: ${login}\n`);
+  return async () => {
+    await server.close();
+    await maps?.close();
+  };
+}
+
+export interface HtmlReportArgs { html: string; model?: string[]; sentence?: string; tolerance: number }
+
+/** `report --html`: the dashboard's views in one file, with heat maps of one sentence when a model copy is given. */
+export async function writeHtmlReport(store: FleetStore, args: HtmlReportArgs): Promise<{ path: string; bytes: number; results: number }> {
+  const { buildDashboardData } = await import('../../coordinator/dashboard/dashboard-data.ts');
+  const { renderHtmlReport, bakeAttentionMaps } = await import('../../coordinator/dashboard/html-report.ts');
+  const [results, devices, targets] = [await store.results(), await store.devices(), await store.jobTargets()];
+  let data = buildDashboardData(results, devices, targets, { tolerance: args.tolerance });
+  const dirs = parseModelDirs(args.model);
+  const [model] = Object.keys(dirs);
+  if (model) {
+    const { AttentionMapService } = await import('../../coordinator/dashboard/attention-maps.ts');
+    const { builtInCorpus } = await import('../../agent/corpus/sentence-corpus.ts');
+    const maps = new AttentionMapService({ [model]: dirs[model] });
+    try {
+      const rec = data.attention.find((a) => a.model === model);
+      const variants = [...new Set(data.attention.filter((a) => a.model === model).map((a) => a.variant))];
+      const baked = await bakeAttentionMaps(maps, model, variants.length > 1 ? variants : ['int8-dynamic'], rec?.layers ?? 1, args.sentence ?? builtInCorpus(1, 1).sentences[0]);
+      data = buildDashboardData(results, devices, targets, { tolerance: args.tolerance, baked });
+    } finally {
+      await maps.close();
+    }
+  }
+  const html = renderHtmlReport(data);
+  writeFileSync(args.html, html);
+  return { path: args.html, bytes: Buffer.byteLength(html), results: results.length };
+}
+
+export function dashboardCommand(y: Argv): Argv {
+  return y.command('dashboard', 'read-only dashboard over a coordinator database, without MQTT (polls the database for changes)', (c) => httpOptions(c
+    .option('db', { type: 'string', default: '.edgeprobe/fleet.sqlite', describe: 'the coordinator\'s store: a SQLite file, or a postgres://user:pass@host:port/db URL' })
+    .option('http', { type: 'number', default: 8080, describe: 'dashboard port' })),
+  async (args) => {
+    const { openFleetStore } = await import('../../coordinator/store/open-store.ts');
+    const store = await openFleetStore(args.db as string);
+    const log = createDaemonLog('dashboard', args.json as boolean);
+    const stop = await startDashboard(store, args as unknown as DashboardArgs, log);
+    await new Promise<void>((resolve) => {
+      const onSignal = (): void => { void stop().finally(async () => { await store.close(); resolve(); }); };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+    });
+  });
+}

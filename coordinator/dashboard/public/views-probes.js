@@ -1,0 +1,83 @@
+// Per-layer attention curves, the layer x variant divergence heat map, property inference vs controls.
+
+import { barChart, heatLegend, heatTable, lineChart } from './charts.js';
+import { badge, byVariant, el, fmt, section, select, uniq } from './dom.js';
+
+const STATUS_COLOURS = { survives: '#16a34a', degrades: '#f59e0b', fails: '#dc2626' };
+const layerLabels = (n, from = 0) => Array.from({ length: n - from + 1 }, (_, i) => (i + from === 0 ? 'emb' : `L${i + from}`));
+
+/** Devices with records for the model; `state.device[model]` remembers the operator's choice. */
+function devicePicker(state, model, devices, rerender) {
+  const current = devices.includes(state.device[model]) ? state.device[model] : devices[0];
+  state.device[model] = current;
+  return { current, control: devices.length > 1 ? select('device', devices, current, (v) => { state.device[model] = v; rerender(); }, `device-${model}`) : el('span', { class: 'muted' }, `device ${current}`) };
+}
+
+export function attentionView(data, state, rerender) {
+  const models = uniq(data.attention.map((a) => a.model));
+  const blocks = models.map((model) => {
+    const { current, control } = devicePicker(state, model, uniq(data.attention.filter((a) => a.model === model).map((a) => a.deviceId)).sort(), rerender);
+    const recs = data.attention.filter((a) => a.model === model && a.deviceId === current).sort((a, b) => byVariant(a.variant, b.variant));
+    const L = recs[0].layers;
+    const variants = recs.filter((r) => r.survival);
+    const maxJs = Math.max(1e-9, ...variants.flatMap((v) => v.survival.flatMap((l) => l.jsPerHead)));
+    return el('div', { class: 'model-block', 'data-model': model }, el('h3', {}, `model ${model} `, control),
+      el('div', { class: 'verdict-line' }, recs.map((r) => el('span', { class: 'verdict-chip', title: r.summary }, `${r.variant}: `, r.variant === 'fp32' ? el('span', { class: 'badge ref' }, `token relation up to layer ${r.supportedUpToLayer}`) : badge(r.status)))),
+      el('p', { class: 'muted' }, 'Grey band: fp32. A variant line on the band matches fp32.'),
+      el('div', { class: 'charts' },
+        lineChart({ name: `identifiability-${model}`, title: 'Token identifiability per layer (higher = attention still points at input tokens)', xLabel: 'layer (emb = embeddings)', yLabel: 'fraction of tokens identifiable', labels: layerLabels(L), yMin: 0, yMax: 1,
+          series: recs.map((r) => ({ label: r.variant, data: r.nearest, reference: r.variant === 'fp32' })) }),
+        lineChart({ name: `rollout-${model}`, title: 'Rollout self-contribution per layer (share of a position that is still its own token)', xLabel: 'layer (emb = embeddings)', yLabel: 'self-contribution (0-1)', labels: layerLabels(L), yMin: 0, yMax: 1,
+          series: recs.map((r) => ({ label: r.variant, data: r.selfContribution, reference: r.variant === 'fp32' })) }),
+        variants.length ? lineChart({ name: `survival-${model}`, title: 'Attention survival: JS divergence from fp32, worst head per layer (lower = kept; dot colour = layer verdict)', xLabel: 'layer', yLabel: 'JS divergence (nats, log scale)', labels: layerLabels(L, 1), logY: true,
+          series: variants.map((r) => ({ label: r.variant, data: r.survival.map((l) => l.maxJs), pointColours: r.survival.map((l) => STATUS_COLOURS[l.status] ?? '#6b7280') })) }) : null),
+      variants.length ? el('div', { class: 'heads' }, el('h4', {}, 'JS divergence from fp32 per head (rows: layers; red outline: layer judged "fails")'),
+        heatLegend('JS (nats)', 0, maxJs, 12, 'sqrt colour scale'),
+        el('div', { class: 'heat-row' }, variants.map((v) => el('div', {}, el('div', { class: 'heat-title' }, v.variant, ' ', badge(v.status)),
+          heatTable({ name: `heads-${model}-${v.variant}`, cornerLabel: 'layer \\ head', rowLabels: v.survival.map((l) => `L${l.layer}`), colLabels: v.survival[0].jsPerHead.map((_, h) => `h${h}`),
+            values: v.survival.map((l) => l.jsPerHead), scale: (x) => Math.sqrt(x / maxJs), hue: 12, mark: (i) => v.survival[i].status === 'fails' }))))) : null);
+  });
+  return section('attention', 'Attention explanations per layer', 'Identifiability and rollout show up to which layer attention can be read as a relation between input tokens at all (fp32 and every variant); survival shows how far each compressed variant\'s attention moved from fp32.',
+    blocks.length ? blocks : el('p', { class: 'empty' }, 'No attention probe records yet.'));
+}
+
+export function compareView(data, state, rerender) {
+  const models = uniq(data.compare.map((c) => c.model));
+  const blocks = models.map((model) => {
+    const { current, control } = devicePicker(state, model, uniq(data.compare.filter((c) => c.model === model).map((c) => c.deviceId)).sort(), rerender);
+    const recs = data.compare.filter((c) => c.model === model && c.deviceId === current).sort((a, b) => byVariant(a.variant, b.variant));
+    const layers = recs[0].layers.map((l) => l.layer);
+    const values = layers.map((_, i) => recs.map((r) => r.layers[i]?.relativeL2 ?? null));
+    const max = Math.max(1e-9, ...values.flat().filter((x) => x !== null));
+    return el('div', { class: 'model-block', 'data-model': model }, el('h3', {}, `model ${model} `, control),
+      heatLegend('relative L2 error of hidden states vs fp32', 0, max, 12, 'sqrt colour scale'),
+      heatTable({ name: `drift-${model}`, cornerLabel: 'layer \\ variant', rowLabels: layers.map((l) => (l === 0 ? 'embeddings' : `layer ${l}`)), colLabels: recs.map((r) => r.variant),
+        values, scale: (x) => Math.sqrt(x / max), hue: 12, mark: (i, j) => recs[j].jumpLayer === layers[i] }),
+      el('ul', { class: 'notes' }, recs.map((r) => el('li', {}, `${r.variant}: `, r.jumpLayer === null ? `error grows evenly (largest increase at layer ${r.worstLayer})` : el('strong', {}, `error jumps at layer ${r.jumpLayer} (outlined)`), r.healthOk ? '' : el('span', { class: 'badge broken' }, 'numeric health gate failed')))));
+  });
+  return section('drift', 'Where does compression error appear? (layer × variant)', 'Relative L2 distance of each layer\'s hidden states from fp32 on the same sentences (compare probe). An outlined cell is the layer where the error jumps.',
+    blocks.length ? blocks : el('p', { class: 'empty' }, 'No compare probe records yet.'));
+}
+
+export function propertiesView(data) {
+  const p = data.properties;
+  if (p.length === 0) {
+    return section('properties', 'Property inference vs controls', null, el('p', { class: 'empty' }, 'No property-inference records yet (probe "properties": embeddings mapped to McRae / Buchanan / Binder norms with Sys, Upper, Shuffle, Shuf-Upper, Rand and category-destroyed controls).'));
+  }
+  const columns = p[0].controls.map((c) => c.label);
+  const sets = uniq(p.map((r) => r.normSet));
+  const charts = sets.map((set) => {
+    const rows = p.filter((r) => r.normSet === set).sort((a, b) => byVariant(a.variant, b.variant) || a.deviceId.localeCompare(b.deviceId));
+    const series = rows.map((r) => ({ label: `${r.variant}${uniq(rows.map((x) => x.deviceId)).length > 1 ? ` @ ${r.deviceId}` : ''}`, data: r.controls.map((c) => c.estimate) }));
+    if (rows[0].paper) series.push({ label: 'paper', data: [...rows[0].paper, null], colour: '#9ca3af' });
+    return barChart({ name: `properties-${set}`, title: `${set}: ${rows[0].metric} per control (expected: Rand << Shuffle < Sys <= Upper)`, xLabel: 'control', yLabel: rows[0].metric, labels: columns, series });
+  });
+  const table = el('table', { class: 'grid paper-table' },
+    el('thead', {}, el('tr', {}, ['norm set', 'variant', 'device', 'layer', 'metric', ...columns, 'verdict'].map((h) => el('th', {}, h)))),
+    el('tbody', {}, p.map((r) => el('tr', { 'data-norms': r.normSet, 'data-variant': r.variant },
+      el('td', {}, r.normSet), el('td', {}, r.variant), el('td', {}, r.deviceId), el('td', {}, r.layer), el('td', {}, r.metric),
+      r.controls.map((c) => el('td', { class: `num${c.key === 'sys' ? ' strong' : ''}`, title: c.low !== null ? `95% CI ${fmt(c.low)}..${fmt(c.high)}` : '' }, fmt(c.estimate))),
+      el('td', {}, badge(r.status), r.passes ? '' : ` explained by ${r.explainedBy.join(', ') || 'a control'}`, r.rankingChanged ? el('div', { class: 'muted' }, 'layer ranking changed vs fp32') : null)))));
+  return section('properties', 'Property inference vs controls', 'Rows: norm sets (best layer by Sys), columns: the controls as in the paper\'s table. Sys must beat Shuffle, Rand and category-destroyed for the probe to pass; grey bars are the paper\'s values.',
+    el('div', { class: 'charts' }, charts), table);
+}

@@ -1,0 +1,149 @@
+import type { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { ServerResponse } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { builtInCorpus } from '../../agent/corpus/sentence-corpus.ts';
+import { isUserError } from '../../core/errors.ts';
+import type { FleetStore } from '../store/store.ts';
+import { accessPolicy, presentedToken, TOKEN_COOKIE, tokenMatches, type AccessPolicy } from './access.ts';
+import type { AttentionMapService } from './attention-maps.ts';
+import { dashboardDataFromStore } from './dashboard-data.ts';
+
+export const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');
+
+/** Chart.js's self-contained UMD build, served from the installed package: no CDN, works offline. */
+export function chartJsPath(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
+}
+
+export interface DashboardServerOptions {
+  store: FleetStore;
+  host: string;
+  port: number;
+  /** --http-token / EDGEPROBE_DASHBOARD_TOKEN */
+  token?: string;
+  /** the in-process coordinator's ingest events; without them the store is polled (`edgeprobe dashboard`) */
+  changes?: EventEmitter<{ change: [string] }>;
+  pollMs?: number;
+  maps?: AttentionMapService;
+  tolerance?: number;
+}
+
+export interface DashboardServer {
+  url: string;
+  policy: AccessPolicy;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+const SECURITY_HEADERS = {
+  // inline style attributes colour the heat-map cells; scripts only from this origin
+  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/**
+ * Read-only dashboard and JSON API over the coordinator's store. Loopback binds are open; any other
+ * bind requires the token on every request (there are no write endpoints at all).
+ */
+export async function startDashboardServer(opts: DashboardServerOptions): Promise<DashboardServer> {
+  const policy = accessPolicy(opts.host, opts.token);
+  const app = Fastify({ logger: false });
+  const sample = builtInCorpus(1, 12).sentences;
+  const chartJs = readFileSync(chartJsPath());
+
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.headers(SECURITY_HEADERS);
+    if (!policy.token || req.url.startsWith('/login')) return;
+    if (!tokenMatches(policy.token, presentedToken(req.headers, req.query as Record<string, unknown>))) {
+      return reply.code(401).type('text/plain').send('edgeprobe dashboard: token required (open the login link printed at start, or send Authorization: Bearer TOKEN)\n');
+    }
+  });
+
+  // the printed link: sets an HttpOnly cookie so the token leaves the address bar and the history
+  app.get('/login', async (req, reply) => {
+    const { token } = req.query as { token?: string };
+    if (!policy.token) return reply.redirect('/');
+    if (!tokenMatches(policy.token, token ?? null)) return reply.code(401).type('text/plain').send('wrong token\n');
+    return reply.header('set-cookie', `${TOKEN_COOKIE}=${encodeURIComponent(policy.token)}; HttpOnly; SameSite=Strict; Path=/`).redirect('/');
+  });
+
+  await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/' });
+  app.get('/vendor/chart.umd.min.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(chartJs));
+
+  app.get('/api/data', async () => dashboardDataFromStore(opts.store, { tolerance: opts.tolerance, mapModels: opts.maps?.modelNames() ?? [] }));
+  app.get('/api/sentences', async () => ({ sentences: sample }));
+  app.get('/api/attention-maps', async (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    if (!opts.maps) return reply.code(404).send({ error: 'no local models: start the dashboard with --model NAME=DIR to compute attention maps' });
+    try {
+      return await opts.maps.maps(q.model ?? '', q.variant ?? '', q.sentence ?? '', Number(q.layer));
+    } catch (err) {
+      if (isUserError(err)) return reply.code(400).send({ error: err.message, hint: err.hint });
+      throw err;
+    }
+  });
+
+  const clients = new Set<ServerResponse>();
+  app.get('/api/events', (req, reply) => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    res.write('retry: 2000\n\n');
+    clients.add(res);
+    req.raw.on('close', () => clients.delete(res));
+  });
+
+  // coalesce bursts (a job's results arrive in batches) into one browser refresh per 250 ms
+  let pending = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  const notify = (kind: string): void => {
+    pending.add(kind);
+    timer ??= setTimeout(() => {
+      const data = JSON.stringify({ kinds: [...pending] });
+      pending = new Set();
+      timer = undefined;
+      for (const c of clients) c.write(`event: change\ndata: ${data}\n\n`);
+    }, 250);
+  };
+  opts.changes?.on('change', notify);
+  let poll: NodeJS.Timeout | undefined;
+  if (!opts.changes) {
+    let last = JSON.stringify(await opts.store.dataVersion());
+    let polling = false;
+    poll = setInterval(() => {
+      if (polling) return; // a slow store: never more than one poll in flight
+      polling = true;
+      Promise.resolve(opts.store.dataVersion()).then((v) => {
+        const next = JSON.stringify(v);
+        if (next !== last) { last = next; notify('store'); }
+      }, () => undefined) // the store is briefly unreachable: the next poll tries again
+        .finally(() => { polling = false; });
+    }, opts.pollMs ?? 2000);
+  }
+  const keepAlive = setInterval(() => { for (const c of clients) c.write(': keep-alive\n\n'); }, 20_000);
+
+  await app.listen({ host: opts.host, port: opts.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return {
+    url: `http://${hostForUrl}:${port}/`,
+    policy,
+    app,
+    async close() {
+      opts.changes?.off('change', notify);
+      clearInterval(poll);
+      clearInterval(keepAlive);
+      clearTimeout(timer);
+      for (const c of clients) c.end();
+      clients.clear();
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
+import { AttentionMapService } from '../coordinator/dashboard/attention-maps.ts';
+import { buildDashboardData } from '../coordinator/dashboard/dashboard-data.ts';
+import { bakeAttentionMaps, renderHtmlReport } from '../coordinator/dashboard/html-report.ts';
+import { startDashboardServer, type DashboardServer } from '../coordinator/dashboard/server.ts';
+import { SqliteStore } from '../coordinator/store/sqlite-store.ts';
+import { submitJob } from '../coordinator/submit-job.ts';
+import { ARTIFACTS, CHROMIUM, DeviceFeeder, launchChromium } from './helpers/dashboard-browser.ts';
+import { FIXTURE_VARIANTS, runRealProbes, runRealProperties, type RealRecords } from './helpers/dashboard-fixtures.ts';
+
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} missing (apt-get install chromium)`;
+
+describe('dashboard in Chromium, store filled by real probe runs', { skip }, () => {
+  let recs: RealRecords;
+  let store: SqliteStore;
+  let feeder: DeviceFeeder;
+  let server: DashboardServer;
+  let maps: AttentionMapService;
+  let browser: BrowserContext;
+  let page: Page;
+  let jobId: string;
+  const dir = mkdtempSync(join(tmpdir(), 'ep-dash-'));
+
+  before(async () => {
+    recs = await runRealProbes();
+    store = new SqliteStore(join(dir, 'fleet.sqlite'));
+    feeder = new DeviceFeeder(store);
+    await feeder.register('pi-01');
+    await feeder.register('pi-02');
+    jobId = await submitJob(store, ['pi-01', 'pi-02'], { models: [{ name: recs.md.name }], variants: [...FIXTURE_VARIANTS], probes: ['benchmark', 'attention', 'compare'] }, { timeoutS: 600, maxAttempts: 1 });
+    await feeder.results('pi-01', jobId, [...recs.benchmark, ...recs.attention, ...recs.compare]);
+    await feeder.progress('pi-01', jobId, 'completed', 12, 12, '12 items');
+    await feeder.results('pi-02', jobId, recs.benchmarkSecondDevice);
+    await feeder.progress('pi-02', jobId, 'running', 2, 12, 'benchmark finished');
+    maps = new AttentionMapService({ [recs.md.name]: recs.md.dir }, recs.variantsDir);
+    server = await startDashboardServer({ store, host: '127.0.0.1', port: 0, changes: feeder.ingest.changes, maps });
+    browser = await launchChromium();
+    page = await browser.newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await maps?.close();
+    store?.close();
+  });
+
+  const attentionStatus = (variant: string) => recs.attention.find((r) => r.variant.name === variant)!.verdict.status;
+
+  test('every view renders the devices, verdicts and figures of the stored records', async () => {
+    await page.goto(server.url);
+    await page.waitForSelector('body[data-rendered]');
+    // headline: one row per variant, the badge is the record's own verdict
+    for (const v of FIXTURE_VARIANTS.filter((x) => x !== 'fp32')) {
+      const badge = page.locator(`table.verdicts tr[data-variant="${v}"] [data-verdict]`).first();
+      assert.equal(await badge.getAttribute('data-verdict'), attentionStatus(v), `headline verdict of ${v}`);
+    }
+    const broken = FIXTURE_VARIANTS.filter((v) => v !== 'fp32' && attentionStatus(v) === 'fails');
+    assert.ok(broken.length > 0, 'the fixture has a variant whose attention explanation fails (int8 on the peaked model)');
+    for (const v of broken) assert.match(await page.locator(`table.verdicts tr[data-variant="${v}"] td.advice`).innerText(), /do not explain with this variant/);
+    const lost = await page.locator('[data-headline="bad"]').innerText();
+    for (const v of broken) assert.ok(lost.includes(v), `headline "Loses its explanations" names ${v}: ${lost}`);
+    const kept = FIXTURE_VARIANTS.filter((v) => v !== 'fp32' && attentionStatus(v) === 'survives');
+    for (const v of kept) assert.ok((await page.locator('[data-headline="good"]').innerText()).includes(v));
+    // fleet and matrix: both devices
+    for (const d of ['pi-01', 'pi-02']) {
+      assert.equal(await page.locator(`#fleet tr[data-device="${d}"]`).count(), 1, `fleet row ${d}`);
+      assert.ok(await page.locator(`#matrix td[data-device="${d}"]`).count() >= 2, `matrix cells ${d}`);
+    }
+    // per-layer charts: one dataset per variant (survival: the three compressed variants)
+    const datasets = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('figure.chart')].map((f) => {
+      const chart = (window as unknown as { Chart: { getChart(c: Element): { data: { datasets: Array<{ label: string; data: unknown[] }> } } } }).Chart.getChart(f.querySelector('canvas')!);
+      return [f.getAttribute('data-chart'), chart.data.datasets.map((d) => `${d.label}:${d.data.length}`)];
+    })));
+    const L = (recs.attention[0].data as { layers: number }).layers;
+    assert.deepEqual(datasets[`identifiability-${recs.md.name}`], FIXTURE_VARIANTS.map((v) => `${v}:${L + 1}`));
+    assert.deepEqual(datasets[`rollout-${recs.md.name}`], FIXTURE_VARIANTS.map((v) => `${v}:${L + 1}`));
+    assert.deepEqual(datasets[`survival-${recs.md.name}`], FIXTURE_VARIANTS.filter((v) => v !== 'fp32').map((v) => `${v}:${L}`));
+    // layer x variant heat map: the jump layer of each variant is outlined
+    const drift = page.locator(`table[data-heat="drift-${recs.md.name}"]`);
+    assert.equal(await drift.locator('tbody tr').count(), L + 1);
+    const jumps = recs.compare.filter((c) => (c.data as { jump: { jumpLayer: number | null } }).jump.jumpLayer !== null).length;
+    assert.equal(await drift.locator('td.marked').count(), jumps);
+    // attention heat maps computed on demand: fp32 beside the variant, S x S cells
+    await page.waitForSelector('table[data-heat="map-variant"]', { timeout: 20_000 });
+    const tokens = await page.locator('table[data-heat="map-fp32"] tbody tr').count();
+    assert.match(await page.locator('#maps .sha-check').innerText(), /same variant file as the devices/);
+    assert.ok(tokens >= 3);
+    assert.equal(await page.locator('table[data-heat="map-fp32"] tbody td').count(), tokens * tokens);
+    // properties: absent here, said so; jobs with progress
+    assert.match(await page.locator('#properties').innerText(), /No property-inference records yet/);
+    assert.equal(await page.locator(`#jobs tr[data-device="pi-02"] progress`).getAttribute('value'), '2');
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-full.png'), fullPage: true });
+    await page.locator('#verdicts').screenshot({ path: join(ARTIFACTS, 'dashboard-verdicts.png') });
+    await page.locator('#attention').screenshot({ path: join(ARTIFACTS, 'dashboard-attention.png') });
+    await page.locator('#maps').screenshot({ path: join(ARTIFACTS, 'dashboard-maps.png') });
+    await page.locator('#matrix').screenshot({ path: join(ARTIFACTS, 'dashboard-matrix.png') });
+    await page.locator('#drift').screenshot({ path: join(ARTIFACTS, 'dashboard-drift.png') });
+  });
+
+  test('a new result and job progress appear without a reload (server-sent events)', async () => {
+    const rendered = Number(await page.locator('body').getAttribute('data-rendered'));
+    await feeder.register('pi-03');
+    await feeder.results('pi-03', jobId, recs.benchmarkSecondDevice);
+    await feeder.progress('pi-02', jobId, 'running', 7, 12, 'attention running');
+    await page.waitForSelector('#fleet tr[data-device="pi-03"]', { timeout: 5000 });
+    await page.waitForFunction(() => document.querySelector('#jobs tr[data-device="pi-02"] progress')?.getAttribute('value') === '7', undefined, { timeout: 5000 });
+    assert.ok(await page.locator('#matrix td[data-device="pi-03"]').count() >= 1);
+    assert.ok(Number(await page.locator('body').getAttribute('data-rendered')) > rendered, 're-rendered in place');
+    await page.locator('#fleet').screenshot({ path: join(ARTIFACTS, 'dashboard-live-update.png') });
+  });
+
+  test('beyond loopback a token is required: refused without, served with it (header or login cookie)', async () => {
+    const open = await startDashboardServer({ store, host: '0.0.0.0', port: 0 });
+    try {
+      assert.ok(open.policy.generated && open.policy.token && open.policy.token.length >= 16, 'a token is generated for a non-loopback bind');
+      const base = `http://127.0.0.1:${new URL(open.url).port}`;
+      assert.equal((await fetch(`${base}/api/data`)).status, 401);
+      assert.equal((await fetch(`${base}/`)).status, 401);
+      assert.equal((await fetch(`${base}/api/events`)).status, 401);
+      assert.equal((await fetch(`${base}/api/data`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status, 401);
+      assert.equal((await fetch(`${base}/api/data`, { headers: { authorization: `Bearer ${open.policy.token}` } })).status, 200);
+      const p = await browser.newPage();
+      const denied = await p.goto(`${base}/`);
+      assert.equal(denied?.status(), 401);
+      await p.goto(`${base}/login?token=${encodeURIComponent(open.policy.token!)}`);
+      await p.waitForSelector('#fleet tr[data-device="pi-01"]');
+      assert.equal(new URL(p.url()).search, '', 'the token leaves the address bar');
+      await p.close();
+    } finally {
+      await open.close();
+    }
+  });
+
+  test('the static HTML report opens from file:// with the network off and shows the same figures', async () => {
+    const baked = await bakeAttentionMaps(maps, recs.md.name, FIXTURE_VARIANTS, (recs.attention[0].data as { layers: number }).layers, 'The cat sat on the mat.');
+    const html = renderHtmlReport(buildDashboardData(store.results(), store.devices(), store.jobTargets(), { baked }));
+    const file = join(dir, 'report.html');
+    writeFileSync(file, html);
+    const p = await browser.newPage();
+    await browser.setOffline(true);
+    const requests: string[] = [];
+    p.on('request', (r) => { if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) requests.push(r.url()); });
+    const errors: string[] = [];
+    p.on('pageerror', (e) => errors.push(e.message));
+    await p.goto(`file://${file}`);
+    await p.waitForSelector('body[data-rendered]');
+    assert.deepEqual(errors, []);
+    assert.deepEqual(requests, [], 'no network request');
+    for (const v of FIXTURE_VARIANTS.filter((x) => x !== 'fp32')) {
+      assert.equal(await p.locator(`table.verdicts tr[data-variant="${v}"] [data-verdict]`).first().getAttribute('data-verdict'), attentionStatus(v));
+    }
+    for (const d of ['pi-01', 'pi-02', 'pi-03']) assert.equal(await p.locator(`#fleet tr[data-device="${d}"]`).count(), 1);
+    assert.equal(await p.locator('figure.chart canvas').count(), await page.locator('figure.chart canvas').count(), 'same charts as the live page');
+    assert.ok(await p.locator('table[data-heat="map-variant"] tbody td').count() > 0, 'baked heat maps');
+    assert.match(await p.locator('#status').innerText(), /static report/);
+    await p.screenshot({ path: join(ARTIFACTS, 'report-full.png'), fullPage: true });
+    await p.locator('#maps').screenshot({ path: join(ARTIFACTS, 'report-maps.png') });
+    await browser.setOffline(false);
+    await p.close();
+  });
+
+  test('the properties view lays out real properties-probe records like the paper\'s table', async () => {
+    const props = await runRealProperties(recs.md, dir);
+    const sample = props.map((record, i) => ({ messageId: `props-${i}`, deviceId: 'pi-01', seq: 1000 + i, sentAt: '', jobId, recordKey: `p${i}`, receivedAt: '', record }));
+    const file = join(dir, 'properties.html');
+    writeFileSync(file, renderHtmlReport(buildDashboardData([...store.results(), ...sample], store.devices(), store.jobTargets())));
+    const p = await browser.newPage();
+    await p.goto(`file://${file}`);
+    await p.waitForSelector('body[data-rendered]');
+    const header = await p.locator('#properties table.paper-table thead th').allInnerTexts();
+    assert.deepEqual(header.slice(5, 11), ['Sys', 'Upper', 'Shuffle', 'Shuf-Upper', 'Rand', 'Cat-destroyed']);
+    assert.deepEqual(await p.locator('#properties table.paper-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-norms'))), ['test-features', 'test-ratings']);
+    assert.equal(await p.locator('#properties figure.chart').count(), 2);
+    // a random-weight model has no semantics to find, so the verdict is whatever the real run found; the cell shows it
+    const status = props.every((r) => r.verdict.status === 'passes-controls') ? 'passes controls' : 'fails controls';
+    assert.equal(await p.locator('table.verdicts tr[data-variant="fp32"] td').nth(4).innerText(), status);
+    await p.locator('#properties').screenshot({ path: join(ARTIFACTS, 'dashboard-properties.png') });
+    await p.close();
+  });
+});

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { resolveCoordinatorSettings } from '../coordinator/config/coordinator-config.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { isUserError } from '../core/errors.ts';
+import type { ProbeRecord } from '../core/results/probe-record.ts';
+import { accessPolicy, isLoopbackHost, presentedToken, TOKEN_COOKIE, tokenMatches } from '../coordinator/dashboard/access.ts';
+import { bundleModules } from '../coordinator/dashboard/html-report.ts';
+import { CONTROL_COLUMNS, propertiesView } from '../coordinator/dashboard/properties-view.ts';
+import { parseModelDirs } from '../cli/commands/dashboard.ts';
+import { createDaemonLog } from '../core/daemon-log.ts';
+import { encodeMessage, makeMessage } from '../core/protocol/codec.ts';
+import { deviceTopic } from '../core/protocol/topics.ts';
+import { Ingest, type IngestChange } from '../coordinator/ingest.ts';
+import { SqliteStore } from '../coordinator/store/sqlite-store.ts';
+
+describe('dashboard access', () => {
+  test('loopback hosts', () => {
+    for (const h of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost']) assert.equal(isLoopbackHost(h), true, h);
+    for (const h of ['0.0.0.0', '::', '192.168.1.5', 'pi-01.local', '10.0.0.1']) assert.equal(isLoopbackHost(h), false, h);
+  });
+
+  test('loopback needs no token; any other bind gets the configured or a generated one', () => {
+    assert.deepEqual(accessPolicy('127.0.0.1', undefined), { token: null, generated: false });
+    const gen = accessPolicy('0.0.0.0', undefined);
+    assert.equal(gen.generated, true);
+    assert.match(gen.token!, /^[A-Za-z0-9_-]{32}$/, '24 random bytes, base64url');
+    assert.notEqual(accessPolicy('0.0.0.0', undefined).token, gen.token);
+    assert.deepEqual(accessPolicy('0.0.0.0', 'a-configured-token-123'), { token: 'a-configured-token-123', generated: false });
+    assert.equal(accessPolicy('127.0.0.1', 'a-configured-token-123').token, 'a-configured-token-123', 'a configured token applies on loopback too');
+    assert.throws(() => accessPolicy('0.0.0.0', 'short'), (e) => isUserError(e) && /5 characters/.test(e.message) && /16/.test(e.hint ?? ''));
+  });
+
+  test('token from bearer header, login cookie or query; compared exactly', () => {
+    assert.equal(presentedToken({ authorization: 'Bearer abc' }, {}), 'abc');
+    assert.equal(presentedToken({ cookie: `x=1; ${TOKEN_COOKIE}=t%2Fk` }, {}), 't/k');
+    assert.equal(presentedToken({}, { token: 'q' }), 'q');
+    assert.equal(presentedToken({}, {}), null);
+    assert.equal(tokenMatches('secret-token', 'secret-token'), true);
+    assert.equal(tokenMatches('secret-token', 'secret-tokeX'), false);
+    assert.equal(tokenMatches('secret-token', 'secret'), false);
+    assert.equal(tokenMatches('secret-token', null), false);
+  });
+
+  test('--model NAME=DIR pairs; anything else is a user error', () => {
+    assert.deepEqual(parseModelDirs(['m=/a/b', 'x=y=z']), { m: '/a/b', x: 'y=z' });
+    assert.deepEqual(parseModelDirs(undefined), {});
+    for (const bad of ['noequals', '=dir', 'name=']) assert.throws(() => parseModelDirs([bad]), (e) => isUserError(e) && e.message.includes(JSON.stringify(bad)));
+  });
+});
+
+describe('report bundler', () => {
+  const dir = (files: Record<string, string>): string => {
+    const d = mkdtempSync(join(tmpdir(), 'ep-bundle-'));
+    for (const [n, src] of Object.entries(files)) writeFileSync(join(d, n), src);
+    return d;
+  };
+
+  test('modules become scopes in dependency order; imports resolve to the exporting module', () => {
+    const d = dir({
+      'a.js': "export const base = 40;\nconst hidden = 1;\nexport function plus(x) { return x + hidden; }\n",
+      'b.js': "import { base, plus } from './a.js';\nexport function answer() { return plus(base) + 1; }\n",
+      'main.js': "import { answer } from './b.js';\nimport { base } from './a.js';\nconst hidden = 'main';\nglobalThis.__out = [answer(), base, hidden];\n",
+    });
+    const bundle = bundleModules(d, 'main.js');
+    assert.ok(bundle.indexOf('__module_a') < bundle.indexOf('__module_b = '), 'a before b');
+    const g = globalThis as { __out?: unknown };
+    new Function(bundle)();
+    assert.deepEqual(g.__out, [42, 40, 'main'], 'same-named private consts do not collide');
+    delete g.__out;
+  });
+
+  test('cycles and import forms it cannot handle are errors, not a broken report', () => {
+    assert.throws(() => bundleModules(dir({ 'a.js': "import { b } from './b.js';\nexport const a = 1;\n", 'b.js': "import { a } from './a.js';\nexport const b = 1;\n" }), 'a.js'), /cycle/);
+    assert.throws(() => bundleModules(dir({ 'a.js': "import x from './b.js';\n", 'b.js': 'export const y = 1;\n' }), 'a.js'), /single-line named imports/);
+  });
+
+  test('the real front end bundles and parses', () => {
+    const bundle = bundleModules(join(import.meta.dirname, '..', 'coordinator', 'dashboard', 'public'), 'app.js');
+    assert.doesNotThrow(() => new Function(`return () => {${bundle}}`));
+    assert.doesNotMatch(bundle, /^\s*(import|export)\s/m);
+  });
+});
+
+describe('properties view (schema of agent/probes/properties/records.ts)', () => {
+  const ci = (estimate: number) => ({ estimate, low: estimate - 0.02, high: estimate + 0.02, level: 0.95 });
+  const score = (x: number) => ({ headline: ci(x), neighbourhood: ci(x / 2) });
+  const record = (data: unknown): ProbeRecord => ({
+    recordVersion: 1, probe: 'properties', model: { name: 'm', sha256: 'a'.repeat(64) }, variant: { name: 'int8-dynamic', sha256: 'b'.repeat(64) },
+    verdict: { status: 'fails-controls', summary: '' }, durationS: 1, createdAt: '2026-01-01T00:00:00Z', data,
+  });
+  const layer = (name: string, sys: number) => ({
+    layer: name, passes: false, explainedBy: ['shuffle'], summary: '',
+    controls: { sys: score(sys), upper: score(0.3), shuffle: score(0.1), 'shuffle-upper': score(0.13), rand: score(0.01), 'category-destroyed': score(0.05) },
+    pValues: { shuffle: 0.2, rand: 0.001, 'category-destroyed': 0.01 },
+  });
+
+  test('best layer, the paper\'s column order and the paper\'s values beside', () => {
+    const v = propertiesView('pi-01', record({
+      normSet: { name: 'McRae', metric: 'f1' }, bestLayer: 'L3', layers: [layer('L1', 0.11), layer('L3', 0.22)], comparedToFp32: { rankingChanged: true },
+    }))!;
+    assert.deepEqual(v.controls.map((c) => c.label), CONTROL_COLUMNS.map(([, l]) => l));
+    assert.deepEqual(v.controls.map((c) => c.label), ['Sys', 'Upper', 'Shuffle', 'Shuf-Upper', 'Rand', 'Cat-destroyed']);
+    assert.equal(v.layer, 'L3');
+    assert.equal(v.controls[0].estimate, 0.22);
+    assert.equal(v.metric, 'F1@10');
+    assert.deepEqual(v.paper, [0.25, 0.27, 0.1, 0.13, 0.01]);
+    assert.deepEqual(v.explainedBy, ['shuffle']);
+    assert.equal(v.rankingChanged, true);
+  });
+
+  test('records it cannot read are skipped, missing controls are shown as missing', () => {
+    assert.equal(propertiesView('d', record(null)), null);
+    assert.equal(propertiesView('d', record({ normSet: { name: 'x' }, layers: [] })), null);
+    const v = propertiesView('d', record({ normSet: { name: 'own-norms', metric: 'spearman' }, layers: [{ layer: 'L0', controls: { sys: score(0.5) } }] }))!;
+    assert.equal(v.metric, 'Spearman rho');
+    assert.equal(v.paper, null);
+    assert.deepEqual(v.controls.map((c) => c.estimate), [0.5, null, null, null, null, null]);
+  });
+});
+
+describe('live-update hook', () => {
+  test('ingest emits one change per committed batch with new rows; the store version moves', async () => {
+    const store = new SqliteStore(':memory:');
+    const ingest = new Ingest(store, createDaemonLog('t', false, () => {}), resolveCoordinatorSettings({ broker: 'mqtt://127.0.0.1:1883', db: ':memory:' }));
+    const seen: IngestChange[] = [];
+    ingest.changes.on('change', (c) => seen.push(c));
+    const v0 = store.dataVersion();
+    const send = async (seq: number, type: 'register' | 'results', payload: unknown): Promise<void> => {
+      await ingest.handle(deviceTopic('pi-01', type), Buffer.from(encodeMessage(makeMessage('pi-01', seq, type, payload as never))));
+    };
+    await send(1, 'register', { profile: { hostname: 'h', platform: 'linux', arch: 'arm64', cpuModel: 'c', cores: 4, memoryBytes: 1, nodeVersion: 'v20', agentVersion: '0.1.0' }, allowed: { models: [], probes: [] } });
+    assert.deepEqual(seen, ['device']);
+    // a benchmark-shaped record is enough here: the hook does not read `data`
+    const record = { recordVersion: 1, probe: 'benchmark', model: { name: 'm', sha256: 'a'.repeat(64) }, variant: { name: 'fp32', sha256: 'a'.repeat(64) }, verdict: { status: 'measured', summary: '' }, durationS: 0, createdAt: '2026-01-01T00:00:00Z', data: {} };
+    const msg = makeMessage('pi-01', 2, 'results', { jobId: 'j1', recordKey: 'k', record: record as ProbeRecord });
+    await ingest.handle(deviceTopic('pi-01', 'results'), Buffer.from(encodeMessage(msg)));
+    await ingest.handle(deviceTopic('pi-01', 'results'), Buffer.from(encodeMessage(makeMessage('pi-01', 3, 'results', { jobId: 'j1', recordKey: 'k2', record: record as ProbeRecord }))));
+    assert.deepEqual(seen, ['device'], 'nothing before the commit');
+    await ingest.flush();
+    assert.deepEqual(seen, ['device', 'results'], 'one event for the batch of two');
+    await ingest.handle(deviceTopic('pi-01', 'results'), Buffer.from(encodeMessage(msg)));
+    await ingest.flush();
+    assert.deepEqual(seen, ['device', 'results'], 'a redelivered duplicate changes nothing');
+    const v1 = store.dataVersion();
+    assert.equal(v0.lastResultId, 0);
+    assert.equal(v1.lastResultId, 2);
+    assert.ok(v1.deviceSeenMs > 0);
+    store.close();
+  });
+});
