@@ -1,10 +1,9 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { Writable } from 'node:stream';
 import { persistentSession } from '../core/config/broker-config.ts';
 import type { DaemonLog } from '../core/daemon-log.ts';
 import { errorMessage } from '../core/errors.ts';
 import { configuredHealthFile, startHealthBeacon, type HealthBeacon } from '../core/health/health-file.ts';
-import { coordinatorSubscriptions } from '../core/protocol/topics.ts';
+import { coordinatorSubscriptions, replicaSubscriptions } from '../core/protocol/topics.ts';
 import type { CoordinatorSettings } from './config/coordinator-config.ts';
 import { dispatchQueued } from './dispatch.ts';
 import { Ingest } from './ingest.ts';
@@ -17,7 +16,25 @@ export interface CoordinatorOptions {
   log: DaemonLog;
   /** how often queued jobs are dispatched and silent ones expired */
   dispatchIntervalMs?: number;
+  /**
+   * Set when several coordinators share one PostgreSQL store: each replica needs its own stable id
+   * (its MQTT client id and session), and they split the device traffic through a shared subscription.
+   */
+  replicaId?: string;
+  /** shared subscription group of the replicas */
+  shareGroup?: string;
+  /** how long the dispatch/timeout duty stays with a replica that stops renewing it */
+  leaseTtlMs?: number;
+  /** heartbeat history older than this is deleted (by the replica holding the duty lease) */
+  heartbeatRetentionDays?: number;
 }
+
+export const DEFAULT_SHARE_GROUP = 'edgeprobe-coordinators';
+export const DEFAULT_LEASE_TTL_MS = 5000;
+export const DEFAULT_HEARTBEAT_RETENTION_DAYS = 7;
+const DUTY_LEASE = 'dispatch';
+const PRUNE_EVERY_MS = 60_000;
+const MAX_BACKLOG = 5000;
 
 /**
  * `persistent`: the broker keeps the session's subscriptions and queued messages while the client is away.
@@ -29,23 +46,37 @@ export function connectCoordinatorClient(brokerUrl: string, mqttOptions: IClient
   });
 }
 
-/** Subscribes to every device topic, ingests into the store, and dispatches jobs. */
+/**
+ * Subscribes to every device topic, ingests into the store, and dispatches jobs. Several replicas can
+ * run against one PostgreSQL store: ingest is idempotent (unique message ids), and the dispatch and
+ * timeout duty belongs to whichever replica holds the `dispatch` lease row.
+ */
 export class Coordinator {
   readonly ingest: Ingest;
   private client?: MqttClient;
   private timer?: NodeJS.Timeout;
   private dispatching = false;
-  private corked?: Writable;
+  private ownsDuty = false;
+  private lastPruneMs = 0;
+  private readonly clientId: string;
+  // Messages are applied one after another (store calls may be asynchronous) on this chain.
+  private chain: Promise<void> = Promise.resolve();
+  private commitScheduled = false;
+  // PUBACKs of handled but not yet committed messages, in arrival order
+  private heldAcks: Array<() => void> = [];
+  // messages received but not yet handled; above MAX_BACKLOG the socket pauses (backpressure to the broker)
+  private backlog = 0;
   private health?: HealthBeacon;
 
   constructor(private readonly opts: CoordinatorOptions) {
     this.ingest = new Ingest(opts.store, opts.log, opts.settings, () => this.dispatchSoon());
+    this.clientId = opts.replicaId ? `edgeprobe-coordinator-${opts.replicaId}` : 'edgeprobe-coordinator';
   }
 
   start(): Promise<void> {
     const { opts } = this;
     const { brokerUrl } = opts.settings;
-    const client = connectCoordinatorClient(brokerUrl, opts.settings.mqtt, 'edgeprobe-coordinator', true);
+    const client = connectCoordinatorClient(brokerUrl, opts.settings.mqtt, this.clientId, true);
     this.client = client;
     const healthFile = configuredHealthFile(opts.settings.healthFile);
     if (healthFile) {
@@ -56,22 +87,27 @@ export class Coordinator {
       client.on('offline', () => this.health?.beat());
     }
     if (opts.settings.openAdmission) opts.log.warn('no coordinator config: every device that registers is admitted (allowed only with a broker on this machine)');
+    this.holdPubacks(client);
+    client.on('close', () => { this.heldAcks = []; }); // their message ids mean nothing on the next connection
     client.on('message', (topic, payload, packet) => {
-      // hold this turn's PUBACKs (mqtt.js writes them after this handler) until the batch is committed
-      if (!this.corked) {
-        this.corked = client.stream as unknown as Writable;
-        this.corked.cork();
-        setImmediate(() => this.commit());
+      if (++this.backlog === MAX_BACKLOG) client.stream.pause();
+      const userProperties = packet.properties?.userProperties;
+      this.chain = this.chain.then(() => this.ingest.handle(topic, payload, userProperties)).then(() => undefined, (err) => this.storeFailed(err)).then(() => {
+        if (--this.backlog === MAX_BACKLOG / 2) client.stream.resume();
+      });
+      if (!this.commitScheduled) {
+        this.commitScheduled = true;
+        setImmediate(() => this.commitRound());
       }
-      this.ingest.handle(topic, payload, packet.properties?.userProperties);
     });
     client.on('offline', () => opts.log.warn('broker unreachable, reconnecting'));
     client.on('error', (err) => opts.log.warn('mqtt error', { error: err.message }));
     this.timer = setInterval(() => this.dispatchSoon(), opts.dispatchIntervalMs ?? 1000);
+    const subscriptions = opts.replicaId ? replicaSubscriptions(opts.shareGroup ?? DEFAULT_SHARE_GROUP) : coordinatorSubscriptions();
     return new Promise((resolve) => {
       client.on('connect', () => {
-        client.subscribe(coordinatorSubscriptions(), { qos: 1 }, () => {
-          opts.log.info('coordinator listening', { broker: brokerUrl });
+        client.subscribe(subscriptions, { qos: 1 }, () => {
+          opts.log.info('coordinator listening', { broker: brokerUrl, ...(opts.replicaId ? { replica: opts.replicaId } : {}) });
           this.dispatchSoon();
           resolve();
         });
@@ -79,34 +115,76 @@ export class Coordinator {
     });
   }
 
-  private commit(): void {
-    try {
-      this.ingest.flush();
-    } catch (err) {
-      // without a commit the PUBACKs must not go out: drop the connection so the broker redelivers
-      this.opts.log.error('store write failed, dropping connection so the broker redelivers', { error: errorMessage(err) });
-      this.client?.stream.destroy();
-    } finally {
-      const s = this.corked;
-      this.corked = undefined;
-      s?.uncork();
-    }
+  /**
+   * mqtt.js sends a QoS 1 message's PUBACK right after emitting it, and its public hook for delaying
+   * that (`handleMessage`) also stalls parsing of the next packet, which would make every commit a
+   * batch of one. So the PUBACK packets themselves are held here and sent after the commit of the
+   * round that handled their messages: what the broker considers delivered is in the database, while
+   * later messages keep arriving and form the next batch (group commit). `_sendPacket` is internal to
+   * mqtt.js 5; the check below fails loudly if a future version drops it.
+   */
+  private holdPubacks(client: MqttClient): void {
+    const internal = client as unknown as { _sendPacket: (packet: { cmd: string }, cb?: () => void, ...rest: unknown[]) => void };
+    if (typeof internal._sendPacket !== 'function') throw new Error('mqtt.js without _sendPacket: the coordinator cannot hold PUBACKs until commit');
+    const send = internal._sendPacket.bind(client);
+    internal._sendPacket = (packet, cb, ...rest) => {
+      if (packet.cmd !== 'puback') { send(packet, cb, ...rest); return; }
+      this.heldAcks.push(() => send(packet, undefined, ...rest));
+      cb?.(); // lets mqtt.js parse the next packet now
+    };
   }
 
+  /** Commits what was handled so far, then sends exactly the PUBACKs of those messages. */
+  private commitRound(): void {
+    this.commitScheduled = false;
+    const acks = this.heldAcks.length;
+    const held = this.heldAcks;
+    this.chain = this.chain.then(() => this.ingest.flush()).then(() => {
+      // after a reconnect the list was replaced: the old connection's acks are dropped (the broker redelivers)
+      if (held === this.heldAcks) for (const send of this.heldAcks.splice(0, acks)) send();
+    }, (err) => this.storeFailed(err));
+  }
+
+  /** Without a commit the PUBACKs must not go out: drop the connection so the broker redelivers. */
+  private storeFailed(err: unknown): void {
+    this.opts.log.error('store write failed, dropping connection so the broker redelivers', { error: errorMessage(err) });
+    this.heldAcks = [];
+    this.client?.stream.destroy();
+  }
+
+  /** Renews (or takes over) the duty lease; only its holder dispatches, expires and prunes. */
   dispatchSoon(): void {
     if (this.dispatching || !this.client?.connected) return;
     this.dispatching = true;
+    const { store, log, settings } = this.opts;
     // open admission (no config, loopback broker) has no job policy either
-    dispatchQueued(this.opts.store, this.client, this.opts.log, this.opts.settings.openAdmission ? undefined : this.opts.settings.config.policy)
-      .catch((err) => this.opts.log.warn('dispatch failed', { error: errorMessage(err) }))
+    const policy = settings.openAdmission ? undefined : settings.config.policy;
+    (async () => {
+      const now = Date.now();
+      const owns = await store.acquireLease(DUTY_LEASE, this.clientId, this.opts.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, now);
+      if (owns !== this.ownsDuty) log.info(owns ? 'dispatch lease acquired' : 'dispatch lease lost', { owner: this.clientId });
+      this.ownsDuty = owns;
+      if (!owns) return;
+      await dispatchQueued(store, this.client!, log, policy);
+      if (now - this.lastPruneMs >= PRUNE_EVERY_MS) {
+        this.lastPruneMs = now;
+        const deleted = await store.pruneHeartbeats(now - (this.opts.heartbeatRetentionDays ?? DEFAULT_HEARTBEAT_RETENTION_DAYS) * 86_400_000);
+        if (deleted > 0) log.info('heartbeat history pruned', { rows: deleted });
+      }
+    })()
+      .catch((err) => log.warn('dispatch failed', { error: errorMessage(err) }))
       .finally(() => { this.dispatching = false; });
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.health?.();
-    this.ingest.flush();
+    // hand the duty over now instead of after the lease TTL (expired leases pass on the next round)
+    if (this.ownsDuty) await Promise.resolve(this.opts.store.acquireLease(DUTY_LEASE, this.clientId, -1, Date.now())).catch(() => undefined);
+    await this.chain;
+    await this.ingest.flush();
+    for (const send of this.heldAcks.splice(0)) send();
     await this.client?.endAsync().catch(() => undefined);
-    this.opts.store.close();
+    await this.opts.store.close();
   }
 }

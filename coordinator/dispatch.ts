@@ -12,16 +12,16 @@ import type { FleetStore } from './store/store.ts';
  * (the coordinator and `jobs submit --broker`) never send one attempt twice.
  */
 export async function dispatchQueued(store: FleetStore, client: MqttClient, log: DaemonLog, policy?: JobPolicyConfig): Promise<number> {
-  const { retried, timedOut } = store.expireSilent(Date.now());
+  const { retried, timedOut } = await store.expireSilent(Date.now());
   if (retried > 0) log.warn('jobs silent past their timeout, retrying', { targets: retried });
   if (timedOut > 0) log.warn('jobs timed out after their last attempt', { targets: timedOut });
-  const due = store.claimDispatches(Date.now());
+  const due = await store.claimDispatches(Date.now());
   let sent = 0;
   for (const d of due) {
     // `jobs submit` checks the policy when given the config; this check holds whatever wrote the job
     const allowed = policy ? checkPlanPolicy(policy, d.plan) : { ok: true as const };
     if (!allowed.ok) {
-      store.refuseDispatch(d.jobId, d.deviceId, `job plan refused by the coordinator's policy: ${allowed.reason}`, Date.now());
+      await store.refuseDispatch(d.jobId, d.deviceId, `job plan refused by the coordinator's policy: ${allowed.reason}`, Date.now());
       log.warn('job plan refused by policy, not sent', { job: d.jobId, device: d.deviceId, code: allowed.code, reason: allowed.reason });
       continue;
     }
@@ -35,7 +35,7 @@ export async function dispatchQueued(store: FleetStore, client: MqttClient, log:
 
 /** Tells every device still working on the job to stop; the agent answers with a `cancelled` progress message. */
 export async function cancelJob(store: FleetStore, client: MqttClient, jobId: string, log: DaemonLog): Promise<string[]> {
-  const targets = store.cancelJob(jobId, Date.now());
+  const targets = await store.cancelJob(jobId, Date.now());
   for (const t of targets) {
     await client.publishAsync(deviceTopic(t.deviceId, 'jobs'), encodeMessage(makeMessage(t.deviceId, t.seq, 'job-cancel', { jobId })), { qos: 1 });
     log.info('job cancel sent', { job: jobId, device: t.deviceId });

@@ -36,15 +36,15 @@ export function newJobId(now = new Date()): string {
 }
 
 /** Creates a job for registered devices; the coordinator (or `--broker`) dispatches it. */
-export function submitJob(store: FleetStore, devices: string[], plan: JobPlan, opts: SubmitOptions): string {
+export async function submitJob(store: FleetStore, devices: string[], plan: JobPlan, opts: SubmitOptions): Promise<string> {
   if (devices.length === 0) throw new UserError('no devices given', 'pass --devices a,b with registered device ids (see `edgeprobe jobs devices`)');
-  const known = new Set(store.devices().map((d) => d.deviceId));
+  const known = new Set((await store.devices()).map((d) => d.deviceId));
   for (const d of devices) {
     if (!isValidDeviceId(d)) throw new UserError(`invalid device id ${JSON.stringify(d)}`, 'device ids are 1-64 letters, digits, _ or -');
     if (!known.has(d)) throw new UserError(`device ${d} has never registered with this coordinator`, `start its agent first; registered: ${[...known].join(', ') || 'none'}`);
   }
   const jobId = newJobId();
-  store.createJob({ jobId, plan, devices: [...new Set(devices)], timeoutS: opts.timeoutS, maxAttempts: opts.maxAttempts }, Date.now());
+  await store.createJob({ jobId, plan, devices: [...new Set(devices)], timeoutS: opts.timeoutS, maxAttempts: opts.maxAttempts }, Date.now());
   return jobId;
 }
 

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { loadAgentConfig, resolveAgentSettings } from '../agent/config/agent-config.ts';
 import { loadCoordinatorConfig, resolveCoordinatorSettings } from '../coordinator/config/coordinator-config.ts';
 import { screenDeviceMessage } from '../coordinator/security/index.ts';
+import { migrationsFor } from '../coordinator/store/migrations.ts';
 import { openStore } from '../coordinator/store/sqlite-store.ts';
 import { UserError } from '../core/errors.ts';
 import { DEVICE_MESSAGE_LIMITS, MAX_MESSAGE_BYTES } from '../core/protocol/messages.ts';
@@ -80,13 +81,11 @@ describe('coordinator without a config', () => {
 describe('store migration 2 (admitted_via)', () => {
   it('upgrades a version-1 database; devices registered before it are not admitted until they register again', () => {
     const path = join(tmp, 'v1.sqlite');
-    const store = openStore(path);
-    store.close();
-    // simulate a version-1 database with a device row: drop the new column's data and version
+    // a version-1 database (migration 1 only) with a device row
     const db = new Database(path);
-    db.exec("INSERT INTO devices (device_id, profile, allowed, first_seen_ms, last_seen_ms) VALUES ('old-pi', '{}', '{}', 1, 1)");
-    db.exec('ALTER TABLE devices DROP COLUMN admitted_via');
+    db.exec(migrationsFor('sqlite')[0]);
     db.pragma('user_version = 1');
+    db.exec("INSERT INTO devices (device_id, profile, allowed, first_seen_ms, last_seen_ms) VALUES ('old-pi', '{}', '{}', 1, 1)");
     db.close();
     const upgraded = openStore(path);
     try {

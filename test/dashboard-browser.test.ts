@@ -30,13 +30,13 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
     recs = await runRealProbes();
     store = new SqliteStore(join(dir, 'fleet.sqlite'));
     feeder = new DeviceFeeder(store);
-    feeder.register('pi-01');
-    feeder.register('pi-02');
-    jobId = submitJob(store, ['pi-01', 'pi-02'], { models: [{ name: recs.md.name }], variants: [...FIXTURE_VARIANTS], probes: ['benchmark', 'attention', 'compare'] }, { timeoutS: 600, maxAttempts: 1 });
-    feeder.results('pi-01', jobId, [...recs.benchmark, ...recs.attention, ...recs.compare]);
-    feeder.progress('pi-01', jobId, 'completed', 12, 12, '12 items');
-    feeder.results('pi-02', jobId, recs.benchmarkSecondDevice);
-    feeder.progress('pi-02', jobId, 'running', 2, 12, 'benchmark finished');
+    await feeder.register('pi-01');
+    await feeder.register('pi-02');
+    jobId = await submitJob(store, ['pi-01', 'pi-02'], { models: [{ name: recs.md.name }], variants: [...FIXTURE_VARIANTS], probes: ['benchmark', 'attention', 'compare'] }, { timeoutS: 600, maxAttempts: 1 });
+    await feeder.results('pi-01', jobId, [...recs.benchmark, ...recs.attention, ...recs.compare]);
+    await feeder.progress('pi-01', jobId, 'completed', 12, 12, '12 items');
+    await feeder.results('pi-02', jobId, recs.benchmarkSecondDevice);
+    await feeder.progress('pi-02', jobId, 'running', 2, 12, 'benchmark finished');
     maps = new AttentionMapService({ [recs.md.name]: recs.md.dir }, recs.variantsDir);
     server = await startDashboardServer({ store, host: '127.0.0.1', port: 0, changes: feeder.ingest.changes, maps });
     browser = await launchChromium();
@@ -105,9 +105,9 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
 
   test('a new result and job progress appear without a reload (server-sent events)', async () => {
     const rendered = Number(await page.locator('body').getAttribute('data-rendered'));
-    feeder.register('pi-03');
-    feeder.results('pi-03', jobId, recs.benchmarkSecondDevice);
-    feeder.progress('pi-02', jobId, 'running', 7, 12, 'attention running');
+    await feeder.register('pi-03');
+    await feeder.results('pi-03', jobId, recs.benchmarkSecondDevice);
+    await feeder.progress('pi-02', jobId, 'running', 7, 12, 'attention running');
     await page.waitForSelector('#fleet tr[data-device="pi-03"]', { timeout: 5000 });
     await page.waitForFunction(() => document.querySelector('#jobs tr[data-device="pi-02"] progress')?.getAttribute('value') === '7', undefined, { timeout: 5000 });
     assert.ok(await page.locator('#matrix td[data-device="pi-03"]').count() >= 1);

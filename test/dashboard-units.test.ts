@@ -122,27 +122,27 @@ describe('properties view (schema of agent/probes/properties/records.ts)', () =>
 });
 
 describe('live-update hook', () => {
-  test('ingest emits one change per committed batch with new rows; the store version moves', () => {
+  test('ingest emits one change per committed batch with new rows; the store version moves', async () => {
     const store = new SqliteStore(':memory:');
     const ingest = new Ingest(store, createDaemonLog('t', false, () => {}), resolveCoordinatorSettings({ broker: 'mqtt://127.0.0.1:1883', db: ':memory:' }));
     const seen: IngestChange[] = [];
     ingest.changes.on('change', (c) => seen.push(c));
     const v0 = store.dataVersion();
-    const send = (seq: number, type: 'register' | 'results', payload: unknown): void => {
-      ingest.handle(deviceTopic('pi-01', type), Buffer.from(encodeMessage(makeMessage('pi-01', seq, type, payload as never))));
+    const send = async (seq: number, type: 'register' | 'results', payload: unknown): Promise<void> => {
+      await ingest.handle(deviceTopic('pi-01', type), Buffer.from(encodeMessage(makeMessage('pi-01', seq, type, payload as never))));
     };
-    send(1, 'register', { profile: { hostname: 'h', platform: 'linux', arch: 'arm64', cpuModel: 'c', cores: 4, memoryBytes: 1, nodeVersion: 'v20', agentVersion: '0.1.0' }, allowed: { models: [], probes: [] } });
+    await send(1, 'register', { profile: { hostname: 'h', platform: 'linux', arch: 'arm64', cpuModel: 'c', cores: 4, memoryBytes: 1, nodeVersion: 'v20', agentVersion: '0.1.0' }, allowed: { models: [], probes: [] } });
     assert.deepEqual(seen, ['device']);
     // a benchmark-shaped record is enough here: the hook does not read `data`
     const record = { recordVersion: 1, probe: 'benchmark', model: { name: 'm', sha256: 'a'.repeat(64) }, variant: { name: 'fp32', sha256: 'a'.repeat(64) }, verdict: { status: 'measured', summary: '' }, durationS: 0, createdAt: '2026-01-01T00:00:00Z', data: {} };
     const msg = makeMessage('pi-01', 2, 'results', { jobId: 'j1', recordKey: 'k', record: record as ProbeRecord });
-    ingest.handle(deviceTopic('pi-01', 'results'), Buffer.from(encodeMessage(msg)));
-    ingest.handle(deviceTopic('pi-01', 'results'), Buffer.from(encodeMessage(makeMessage('pi-01', 3, 'results', { jobId: 'j1', recordKey: 'k2', record: record as ProbeRecord }))));
+    await ingest.handle(deviceTopic('pi-01', 'results'), Buffer.from(encodeMessage(msg)));
+    await ingest.handle(deviceTopic('pi-01', 'results'), Buffer.from(encodeMessage(makeMessage('pi-01', 3, 'results', { jobId: 'j1', recordKey: 'k2', record: record as ProbeRecord }))));
     assert.deepEqual(seen, ['device'], 'nothing before the commit');
-    ingest.flush();
+    await ingest.flush();
     assert.deepEqual(seen, ['device', 'results'], 'one event for the batch of two');
-    ingest.handle(deviceTopic('pi-01', 'results'), Buffer.from(encodeMessage(msg)));
-    ingest.flush();
+    await ingest.handle(deviceTopic('pi-01', 'results'), Buffer.from(encodeMessage(msg)));
+    await ingest.flush();
     assert.deepEqual(seen, ['device', 'results'], 'a redelivered duplicate changes nothing');
     const v1 = store.dataVersion();
     assert.equal(v0.lastResultId, 0);

@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { BenchmarkData } from '../agent/bench/benchmark-data.ts';
 import type { ComparisonReport } from '../coordinator/report/comparison.ts';
-import { openStore } from '../coordinator/store/sqlite-store.ts';
-import type { FleetStore } from '../coordinator/store/store.ts';
+import { openStore, type SqliteStore } from '../coordinator/store/sqlite-store.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { CliProcess, killAllCliProcesses, waitUntil } from './helpers/fleet-processes.ts';
 import { Mosquitto, needsMosquitto } from './helpers/mosquitto.ts';
@@ -18,7 +17,7 @@ describe('fleet end to end', { skip: needsMosquitto }, () => {
   let work: string;
   let db: string;
   let cfg: string;
-  let store: FleetStore;
+  let store: SqliteStore;
   const agents = new Map<string, CliProcess>();
   let coordinator: CliProcess;
 

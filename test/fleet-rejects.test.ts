@@ -6,8 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { encodeMessage, makeMessage } from '../core/protocol/codec.ts';
 import { deviceTopic } from '../core/protocol/topics.ts';
-import { openStore } from '../coordinator/store/sqlite-store.ts';
-import type { FleetStore } from '../coordinator/store/store.ts';
+import { openStore, type SqliteStore } from '../coordinator/store/sqlite-store.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { CliProcess, killAllCliProcesses, waitUntil } from './helpers/fleet-processes.ts';
 import { Mosquitto, needsMosquitto } from './helpers/mosquitto.ts';
@@ -20,7 +19,7 @@ describe('fleet rejects bad messages and plans', { skip: needsMosquitto }, () =>
   let broker: Mosquitto;
   let work: string;
   let db: string;
-  let store: FleetStore;
+  let store: SqliteStore;
   let coordinator: CliProcess;
   let agent: CliProcess;
   let client: MqttClient;

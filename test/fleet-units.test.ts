@@ -19,7 +19,6 @@ import { MAX_MESSAGE_BYTES } from '../core/protocol/messages.ts';
 import { deviceTopic, parseTopic } from '../core/protocol/topics.ts';
 import type { ProbeRecord } from '../core/results/probe-record.ts';
 import { crossDeviceConsistency } from '../coordinator/report/consistency.ts';
-import { SqliteStore } from '../coordinator/store/sqlite-store.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-fleet-units-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -140,44 +139,7 @@ describe('agent', () => {
   });
 });
 
-describe('coordinator store', () => {
-  const store = new SqliteStore(join(tmp, 'fleet.sqlite'));
-  after(() => store.close());
-  const profile = { hostname: 'h', platform: 'linux', arch: 'arm64', cpuModel: 'c', cores: 4, memoryBytes: 1, nodeVersion: 'v20', agentVersion: '0.1.0' };
-  const row = (messageId: string, recordKey: string) => ({ messageId, deviceId: 'pi-01', seq: 1, sentAt: new Date().toISOString(), jobId: 'j1', recordKey, record: record() });
-
-  test('ingest is idempotent by message id and by record key', () => {
-    store.registerDevice('pi-01', { profile, allowed: { models: [], probes: ['benchmark'] } }, 'allow-list', 1000);
-    const id = (n: number): string => `00000000-0000-4000-8000-00000000000${n}`;
-    assert.deepEqual(store.ingestResults([row(id(1), 'k0'), row(id(2), 'k1')], 2000), { inserted: 2, duplicates: 0 });
-    // same message resent; and the same record under a new id (re-queued after a crash)
-    assert.deepEqual(store.ingestResults([row(id(1), 'k0'), row(id(3), 'k1')], 3000), { inserted: 0, duplicates: 2 });
-    assert.equal(store.counts().results, 2);
-  });
-
-  test('dispatch claims once, progress applies by sequence, silence retries then times out', () => {
-    store.createJob({ jobId: 'j2', plan: { models: [{ name: 'm' }], variants: ['fp32'], probes: ['benchmark'] }, devices: ['pi-01'], timeoutS: 10, maxAttempts: 2 }, 0);
-    const first = store.claimDispatches(1000);
-    assert.deepEqual(first.map((d) => [d.jobId, d.attempt]), [['j2', 1]]);
-    assert.deepEqual(store.claimDispatches(1000), [], 'a claimed target is not dispatched twice');
-    store.recordProgress('pi-01', 10, { jobId: 'j2', attempt: 1, state: 'running', done: 1, total: 2 }, 2000);
-    store.recordProgress('pi-01', 9, { jobId: 'j2', attempt: 1, state: 'accepted', done: 0, total: 0 }, 2001);
-    assert.equal(store.jobTargets('j2')[0].state, 'running', 'an older progress message does not win');
-    assert.deepEqual(store.expireSilent(2000 + 9_000), { retried: 0, timedOut: 0 });
-    assert.deepEqual(store.expireSilent(2000 + 11_000), { retried: 1, timedOut: 0 });
-    assert.equal(store.claimDispatches(13_100)[0].attempt, 2);
-    assert.deepEqual(store.expireSilent(13_100 + 11_000), { retried: 0, timedOut: 1 });
-    assert.equal(store.jobTargets('j2')[0].state, 'timed-out');
-  });
-
-  test('devices offline are not dispatched to', () => {
-    store.setOnline('pi-01', false, 50_000);
-    store.createJob({ jobId: 'j3', plan: { models: [{ name: 'm' }], variants: ['fp32'], probes: ['benchmark'] }, devices: ['pi-01'], timeoutS: 10, maxAttempts: 1 }, 50_000);
-    assert.deepEqual(store.claimDispatches(50_001), []);
-    store.setOnline('pi-01', true, 50_002);
-    assert.equal(store.claimDispatches(50_003).length, 1);
-  });
-});
+// the coordinator store's tests run against both engines: test/fleet-store.test.ts
 
 describe('cross-device consistency and its kernels', () => {
   test('elementwise median: odd and even counts by hand', () => {

@@ -53,8 +53,8 @@ export interface HtmlReportArgs { html: string; model?: string[]; sentence?: str
 export async function writeHtmlReport(store: FleetStore, args: HtmlReportArgs): Promise<{ path: string; bytes: number; results: number }> {
   const { buildDashboardData } = await import('../../coordinator/dashboard/dashboard-data.ts');
   const { renderHtmlReport, bakeAttentionMaps } = await import('../../coordinator/dashboard/html-report.ts');
-  const results = store.results();
-  let data = buildDashboardData(results, store.devices(), store.jobTargets(), { tolerance: args.tolerance });
+  const [results, devices, targets] = [await store.results(), await store.devices(), await store.jobTargets()];
+  let data = buildDashboardData(results, devices, targets, { tolerance: args.tolerance });
   const dirs = parseModelDirs(args.model);
   const [model] = Object.keys(dirs);
   if (model) {
@@ -65,7 +65,7 @@ export async function writeHtmlReport(store: FleetStore, args: HtmlReportArgs): 
       const rec = data.attention.find((a) => a.model === model);
       const variants = [...new Set(data.attention.filter((a) => a.model === model).map((a) => a.variant))];
       const baked = await bakeAttentionMaps(maps, model, variants.length > 1 ? variants : ['int8-dynamic'], rec?.layers ?? 1, args.sentence ?? builtInCorpus(1, 1).sentences[0]);
-      data = buildDashboardData(results, store.devices(), store.jobTargets(), { tolerance: args.tolerance, baked });
+      data = buildDashboardData(results, devices, targets, { tolerance: args.tolerance, baked });
     } finally {
       await maps.close();
     }
@@ -77,15 +77,15 @@ export async function writeHtmlReport(store: FleetStore, args: HtmlReportArgs): 
 
 export function dashboardCommand(y: Argv): Argv {
   return y.command('dashboard', 'read-only dashboard over a coordinator database, without MQTT (polls the database for changes)', (c) => httpOptions(c
-    .option('db', { type: 'string', default: '.edgeprobe/fleet.sqlite', describe: 'the coordinator\'s SQLite file' })
+    .option('db', { type: 'string', default: '.edgeprobe/fleet.sqlite', describe: 'the coordinator\'s store: a SQLite file, or a postgres://user:pass@host:port/db URL' })
     .option('http', { type: 'number', default: 8080, describe: 'dashboard port' })),
   async (args) => {
-    const { openStore } = await import('../../coordinator/store/sqlite-store.ts');
-    const store = openStore(args.db as string);
+    const { openFleetStore } = await import('../../coordinator/store/open-store.ts');
+    const store = await openFleetStore(args.db as string);
     const log = createDaemonLog('dashboard', args.json as boolean);
     const stop = await startDashboard(store, args as unknown as DashboardArgs, log);
     await new Promise<void>((resolve) => {
-      const onSignal = (): void => { void stop().finally(() => { store.close(); resolve(); }); };
+      const onSignal = (): void => { void stop().finally(async () => { await store.close(); resolve(); }); };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
     });

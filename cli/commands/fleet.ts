@@ -1,13 +1,14 @@
 import type { Argv } from 'yargs';
 import { createDaemonLog } from '../../core/daemon-log.ts';
 import { UserError } from '../../core/errors.ts';
+import { isValidDeviceId } from '../../core/protocol/topics.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
 import { httpOptions, startDashboard, writeHtmlReport, type DashboardArgs, type HtmlReportArgs } from './dashboard.ts';
 
 // Handlers import their modules when they run: an idle agent on a small device should not carry the
 // coordinator, the report or an embedded broker in memory.
 const coordinatorModules = async () => ({
-  ...(await import('../../coordinator/store/sqlite-store.ts')),
+  ...(await import('../../coordinator/store/open-store.ts')),
   ...(await import('../../coordinator/submit-job.ts')),
   ...(await import('../../coordinator/coordinator.ts')),
   ...(await import('../../coordinator/dispatch.ts')),
@@ -19,6 +20,7 @@ const reportModules = async () => ({
 });
 
 const DEFAULT_DB = '.edgeprobe/fleet.sqlite';
+const DB_HELP = 'the coordinator\'s store: a SQLite file, or a postgres://user:pass@host:port/db URL';
 
 /** A short-lived coordinator-side connection (clean session) for one command, with the coordinator config's credentials. */
 async function connectOnce(flags: { broker?: string; config?: string }, hint: string) {
@@ -62,19 +64,30 @@ export function fleetCommands(y: Argv): Argv {
       await agent.start();
       await untilSignal(() => agent.stop());
     })
-    .command('coordinator', 'run the coordinator: ingests device messages into SQLite, keeps the registry, dispatches jobs', (c) => httpOptions(c
+    .command('coordinator', 'run the coordinator: ingests device messages into SQLite or PostgreSQL, keeps the registry, dispatches jobs', (c) => httpOptions(c
       .option('config', { type: 'string', describe: 'coordinator config (JSON/YAML, see configs/coordinator.example.json): broker, db, admission, policy, limits; required unless the broker is on this machine' })
       .option('broker', { type: 'string', describe: 'MQTT broker URL; overrides broker.url (username "coordinator")' })
-      .option('db', { type: 'string', describe: `SQLite file; overrides db (default without a config: ${DEFAULT_DB})` })
+      .option('db', { type: 'string', describe: `${DB_HELP}; overrides db (default without a config: ${DEFAULT_DB})` })
       .option('dispatch-interval', { type: 'number', default: 1, describe: 'seconds between dispatch and timeout checks' })
-      .option('http', { type: 'number', describe: 'also serve the dashboard on this port (see docs/dashboard.md)' })),
+      .option('http', { type: 'number', describe: 'also serve the dashboard on this port (see docs/dashboard.md)' })
+      .option('replica-id', { type: 'string', describe: 'run as one of several replicas on one PostgreSQL store: a stable id per replica (MQTT client id and session); traffic is split by a shared subscription' })
+      .option('share-group', { type: 'string', default: 'edgeprobe-coordinators', describe: 'shared subscription group of the replicas' })
+      .option('heartbeat-retention-days', { type: 'number', default: 7, describe: 'heartbeat history older than this is deleted' })),
     async (args) => {
-      const { Coordinator, openStore, resolveCoordinatorSettings } = await coordinatorModules();
+      const { Coordinator, openFleetStore, isPostgresUrl, redactDbUrl, resolveCoordinatorSettings } = await coordinatorModules();
       const settings = resolveCoordinatorSettings({ config: args.config, broker: args.broker, db: args.db ?? (args.config ? undefined : DEFAULT_DB) });
-      const log = createDaemonLog('coordinator', args.json as boolean);
-      log.info('coordinator starting', { config: settings.source, db: settings.db, admission: settings.openAdmission ? 'open (loopback broker, no config)' : 'config' });
-      const store = openStore(settings.db);
-      const coordinator = new Coordinator({ settings, store, log, dispatchIntervalMs: (args['dispatch-interval'] as number) * 1000 });
+      const replicaId = args['replica-id'] as string | undefined;
+      if (replicaId !== undefined && !isValidDeviceId(replicaId)) throw new UserError(`invalid --replica-id ${JSON.stringify(replicaId)}`, 'use 1-64 letters, digits, _ or -');
+      if (replicaId !== undefined && !isPostgresUrl(settings.db)) throw new UserError('--replica-id needs a shared store', 'replicas must share one PostgreSQL database: pass --db postgres://... (or set db in the config)');
+      const retention = args['heartbeat-retention-days'] as number;
+      if (!(retention > 0)) throw new UserError(`--heartbeat-retention-days must be > 0 (got ${retention})`, 'e.g. --heartbeat-retention-days 7');
+      const log = createDaemonLog(replicaId ? `coordinator ${replicaId}` : 'coordinator', args.json as boolean);
+      log.info('coordinator starting', { config: settings.source, db: redactDbUrl(settings.db), admission: settings.openAdmission ? 'open (loopback broker, no config)' : 'config' });
+      const store = await openFleetStore(settings.db);
+      const coordinator = new Coordinator({
+        settings, store, log, dispatchIntervalMs: (args['dispatch-interval'] as number) * 1000,
+        replicaId, shareGroup: args['share-group'] as string, heartbeatRetentionDays: retention,
+      });
       const stopHttp = args.http === undefined ? undefined : await startDashboard(store, args as unknown as DashboardArgs, log, coordinator.ingest.changes);
       await coordinator.start();
       await untilSignal(async () => { await stopHttp?.(); await coordinator.stop(); });
@@ -83,20 +96,20 @@ export function fleetCommands(y: Argv): Argv {
       .command('submit', 'create a job: one plan for some devices (the coordinator dispatches it)', (c) => c
         .option('devices', { type: 'string', demandOption: true, describe: 'comma-separated device ids' })
         .option('plan', { type: 'string', demandOption: true, describe: 'plan file (JSON/YAML): models x variants x probes x benchmark settings' })
-        .option('db', { type: 'string', default: DEFAULT_DB, describe: 'the coordinator\'s SQLite file' })
+        .option('db', { type: 'string', default: DEFAULT_DB, describe: DB_HELP })
         .option('broker', { type: 'string', describe: 'also dispatch now through this broker instead of waiting for the coordinator\'s next round' })
         .option('config', { type: 'string', describe: 'the coordinator config: its policy is checked before the job is stored, its broker credentials used with --broker' })
         .option('timeout', { type: 'number', default: 600, describe: 'seconds a device may be silent on the job before a retry' })
         .option('attempts', { type: 'number', default: 3, describe: 'dispatch attempts per device' }),
       async (args) => {
-        const { loadPlanFile, openStore, submitJob, dispatchQueued, loadCoordinatorConfig, checkPlanAgainstPolicy } = await coordinatorModules();
+        const { loadPlanFile, openFleetStore, submitJob, dispatchQueued, loadCoordinatorConfig, checkPlanAgainstPolicy } = await coordinatorModules();
         const plan = loadPlanFile(args.plan as string);
         const policy = args.config ? loadCoordinatorConfig(args.config as string).value.policy : undefined;
         if (policy) checkPlanAgainstPolicy(policy, plan);
-        const store = openStore(args.db as string);
+        const store = await openFleetStore(args.db as string);
         try {
           const devices = (args.devices as string).split(',').map((s) => s.trim()).filter(Boolean);
-          const jobId = submitJob(store, devices, plan, { timeoutS: args.timeout as number, maxAttempts: args.attempts as number });
+          const jobId = await submitJob(store, devices, plan, { timeoutS: args.timeout as number, maxAttempts: args.attempts as number });
           let dispatched = 0;
           if (args.broker) {
             const client = await connectOnce({ broker: args.broker as string, config: args.config as string | undefined }, `job ${jobId} is stored: the running coordinator dispatches it on its next round (or check the broker URL)`);
@@ -105,81 +118,81 @@ export function fleetCommands(y: Argv): Argv {
           }
           emitResult({ json: args.json as boolean }, { jobId, devices, dispatched }, () => `${jobId} submitted to ${devices.join(', ')}${args.broker ? ` (${dispatched} dispatched now)` : ' (the coordinator dispatches it to online devices)'}`);
         } finally {
-          store.close();
+          await store.close();
         }
       })
       .command('cancel', 'cancel a job on every device still working on it', (c) => c
         .option('job', { type: 'string', demandOption: true, describe: 'job id (see jobs list)' })
-        .option('db', { type: 'string', default: DEFAULT_DB, describe: 'the coordinator\'s SQLite file' })
+        .option('db', { type: 'string', default: DEFAULT_DB, describe: DB_HELP })
         .option('broker', { type: 'string', describe: 'MQTT broker URL, to tell the devices (or broker.url of --config)' })
         .option('config', { type: 'string', describe: 'the coordinator config, for its broker URL and credentials' }),
       async (args) => {
-        const { openStore, cancelJob } = await coordinatorModules();
-        const store = openStore(args.db as string);
+        const { openFleetStore, redactDbUrl, cancelJob } = await coordinatorModules();
+        const store = await openFleetStore(args.db as string);
         try {
           const jobId = args.job as string;
-          if (store.jobTargets(jobId).length === 0) throw new UserError(`no job ${jobId} in ${args.db as string}`, 'see `edgeprobe jobs list` for job ids');
+          if ((await store.jobTargets(jobId)).length === 0) throw new UserError(`no job ${jobId} in ${redactDbUrl(args.db as string)}`, 'see `edgeprobe jobs list` for job ids');
           const client = await connectOnce({ broker: args.broker as string | undefined, config: args.config as string | undefined }, 'check the broker URL; nothing was cancelled');
           const devices = await cancelJob(store, client, jobId, createDaemonLog('cancel', args.json as boolean));
           await client.endAsync();
           emitResult({ json: args.json as boolean }, { jobId, devices }, () => (devices.length === 0 ? `${jobId} had already finished everywhere` : `${jobId} cancelled on ${devices.join(', ')}`));
         } finally {
-          store.close();
+          await store.close();
         }
       })
       .command('list', 'jobs and their state on each device', (c) => c
-        .option('db', { type: 'string', default: DEFAULT_DB, describe: 'the coordinator\'s SQLite file' })
+        .option('db', { type: 'string', default: DEFAULT_DB, describe: DB_HELP })
         .option('job', { type: 'string', describe: 'only this job' }),
       async (args) => {
-        const { openStore } = await coordinatorModules();
-        const store = openStore(args.db as string);
+        const { openFleetStore } = await coordinatorModules();
+        const store = await openFleetStore(args.db as string);
         try {
-          const targets = store.jobTargets(args.job as string | undefined);
+          const targets = await store.jobTargets(args.job as string | undefined);
           emitResult({ json: args.json as boolean }, { targets }, () => (targets.length === 0 ? 'no jobs'
             : textTable([['job', 'device', 'state', 'attempt', 'items', 'detail'], ...targets.map((t) => [t.jobId, t.deviceId, t.state, t.attempt, `${t.done}/${t.total}`, (t.detail ?? '').slice(0, 80)])])));
         } finally {
-          store.close();
+          await store.close();
         }
       })
       .command('devices', 'registered devices: profile, online state, last heartbeat', (c) => c
-        .option('db', { type: 'string', default: DEFAULT_DB, describe: 'the coordinator\'s SQLite file' }),
+        .option('db', { type: 'string', default: DEFAULT_DB, describe: DB_HELP }),
       async (args) => {
-        const { openStore } = await coordinatorModules();
-        const store = openStore(args.db as string);
+        const { openFleetStore } = await coordinatorModules();
+        const store = await openFleetStore(args.db as string);
         try {
-          const devices = store.devices();
+          const devices = await store.devices();
           emitResult({ json: args.json as boolean }, { devices }, () => (devices.length === 0 ? 'no devices registered' : textTable([
             ['device', 'admitted via', 'online', 'arch', 'cores', 'first seen', 'last seen', 'load %', 'temp C'],
             ...devices.map((d) => [d.deviceId, d.admittedVia ?? '-', d.online ? 'yes' : 'no', d.profile.arch, d.profile.cores, d.firstSeen, d.lastSeen,
               d.heartbeat ? d.heartbeat.loadPercent.toFixed(0) : '-', d.heartbeat?.temperatureC?.toFixed(1) ?? '-']),
           ])));
         } finally {
-          store.close();
+          await store.close();
         }
       })
       .demandCommand(1, 'name a jobs subcommand: submit, cancel, list, devices'))
     .command('report', 'compare devices x variants: latency, size, drift, probe verdicts, cross-device consistency', (c) => c
-      .option('db', { type: 'string', default: DEFAULT_DB, describe: 'the coordinator\'s SQLite file' })
+      .option('db', { type: 'string', default: DEFAULT_DB, describe: DB_HELP })
       .option('csv', { type: 'boolean', default: false, describe: 'CSV rows instead of the table' })
       .option('tolerance', { type: 'number', describe: 'relative L2 above which a device\'s outputs count as an outlier (default 1e-3, coordinator/report/consistency.ts)' })
       .option('html', { type: 'string', describe: 'write the dashboard\'s views as one self-contained HTML file (opens without network)' })
       .option('model', { type: 'string', array: true, describe: 'with --html: NAME=DIR, a local model copy to bake attention heat maps of one sentence' })
       .option('sentence', { type: 'string', describe: 'with --html and --model: the sentence of the heat maps' }),
     async (args) => {
-      const { openStore } = await coordinatorModules();
+      const { openFleetStore } = await coordinatorModules();
       const { buildComparison, renderComparison, renderComparisonCsv } = await reportModules();
-      const store = openStore(args.db as string);
+      const store = await openFleetStore(args.db as string);
       try {
         if (args.html) {
           const r = await writeHtmlReport(store, args as unknown as HtmlReportArgs);
           emitResult({ json: args.json as boolean }, r, () => `wrote ${r.path} (${(r.bytes / 1e6).toFixed(2)} MB, ${r.results} results); it opens from disk without network`);
           return;
         }
-        const report = buildComparison(store.results(), store.devices(), args.tolerance as number | undefined);
+        const report = buildComparison(await store.results(), await store.devices(), args.tolerance as number | undefined);
         if (args.csv) process.stdout.write(`${renderComparisonCsv(report)}\n`);
         else emitResult({ json: args.json as boolean }, report, () => renderComparison(report));
       } finally {
-        store.close();
+        await store.close();
       }
     })
     .command('demo', 'DEMO: embedded broker, coordinator and two local agents on a generated model; prints the comparison', (c) => c,

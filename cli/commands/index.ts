@@ -7,6 +7,7 @@ import { deviceCommand } from './device.ts';
 import { fleetCommands } from './fleet.ts';
 import { modelsCommand } from './models.ts';
 import { probeCommand } from './probe.ts';
+import { simulateCommand } from './simulate.ts';
 
 /** Registration order is the order --help lists them. */
-export const commands: Array<(y: Argv) => Argv> = [modelsCommand, benchCommand, deviceCommand, probeCommand, compareCommand, fleetCommands, dashboardCommand, deployCommands];
+export const commands: Array<(y: Argv) => Argv> = [modelsCommand, benchCommand, deviceCommand, probeCommand, compareCommand, fleetCommands, dashboardCommand, deployCommands, simulateCommand];

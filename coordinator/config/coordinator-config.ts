@@ -8,6 +8,7 @@ import { DEVICE_MESSAGE_LIMITS, MAX_MESSAGE_BYTES } from '../../core/protocol/me
 import { ModelName, SHA256_HEX_PATTERN as SHA256_HEX, VariantNameSchema } from '../../core/protocol/plan.ts';
 import { COORDINATOR_USERNAME, DEVICE_ID_PATTERN } from '../../core/protocol/topics.ts';
 import { ProbeKind } from '../../core/results/probe-record.ts';
+import { isPostgresUrl } from '../store/open-store.ts';
 
 export const COORDINATOR_CONFIG_EXAMPLE = 'configs/coordinator.example.json';
 
@@ -60,7 +61,7 @@ export type IdentityConfig = Static<typeof IdentityConfig>;
 export const CoordinatorConfig = Type.Object({
   configVersion: Type.Literal(1, { description: '1' }),
   broker: Type.Optional(BrokerConfig),
-  db: Type.Optional(Type.String({ minLength: 1, description: 'the SQLite file path, e.g. /var/lib/edgeprobe/coordinator.sqlite' })),
+  db: Type.Optional(Type.String({ minLength: 1, description: 'the SQLite file path, e.g. /var/lib/edgeprobe/coordinator.sqlite, or a postgres://user@host:5432/db URL' })),
   admission: AdmissionConfig,
   policy: JobPolicyConfig,
   limits: PayloadLimitsConfig,
@@ -123,8 +124,9 @@ export function resolveCoordinatorSettings(flags: { broker?: string; db?: string
     throw new UserError(`no coordinator config: without one every device would be admitted, which is allowed only for a broker on this machine (${brokerUrl} is not)`,
       `pass --config with admission and policy (see ${COORDINATOR_CONFIG_EXAMPLE} and docs/security.md)`);
   }
-  const db = flags.db ?? (v.db ? configPath(cfg, v.db) : undefined);
-  if (!db) throw new UserError('no database file', 'pass --db FILE or set db in the coordinator config');
+  // a SQLite path is relative to the config file; a PostgreSQL URL is taken as it is
+  const db = flags.db ?? (v.db ? (isPostgresUrl(v.db) ? v.db : configPath(cfg, v.db)) : undefined);
+  if (!db) throw new UserError('no database', 'pass --db FILE (or a postgres:// URL) or set db in the coordinator config');
   return {
     brokerUrl,
     mqtt,

@@ -181,6 +181,6 @@ function propertiesSubKey(r: ProbeRecord): string {
   return typeof d?.normSet?.name === 'string' ? d.normSet.name : '';
 }
 
-export function dashboardDataFromStore(store: FleetStore, opts: Parameters<typeof buildDashboardData>[3] = {}): DashboardData {
-  return buildDashboardData(store.results(), store.devices(), store.jobTargets(), opts);
+export async function dashboardDataFromStore(store: FleetStore, opts: Parameters<typeof buildDashboardData>[3] = {}): Promise<DashboardData> {
+  return buildDashboardData(await store.results(), await store.devices(), await store.jobTargets(), opts);
 }

@@ -114,10 +114,16 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
   opts.changes?.on('change', notify);
   let poll: NodeJS.Timeout | undefined;
   if (!opts.changes) {
-    let last = JSON.stringify(opts.store.dataVersion());
+    let last = JSON.stringify(await opts.store.dataVersion());
+    let polling = false;
     poll = setInterval(() => {
-      const v = JSON.stringify(opts.store.dataVersion());
-      if (v !== last) { last = v; notify('store'); }
+      if (polling) return; // a slow store: never more than one poll in flight
+      polling = true;
+      Promise.resolve(opts.store.dataVersion()).then((v) => {
+        const next = JSON.stringify(v);
+        if (next !== last) { last = next; notify('store'); }
+      }, () => undefined) // the store is briefly unreachable: the next poll tries again
+        .finally(() => { polling = false; });
     }, opts.pollMs ?? 2000);
   }
   const keepAlive = setInterval(() => { for (const c of clients) c.write(': keep-alive\n\n'); }, 20_000);

@@ -66,7 +66,7 @@ export async function runDemo(progress: Progress, timeoutMs = 50_000): Promise<D
     for (const a of agents) await a.start();
     await waitFor(() => store.devices().filter((d) => d.online).length === agents.length, 15_000, 'both demo agents to register');
     const plan = DEMO_PLAN;
-    const jobId = submitJob(store, DEMO_DEVICES, plan, { timeoutS: 60, maxAttempts: 2 });
+    const jobId = await submitJob(store, DEMO_DEVICES, plan, { timeoutS: 60, maxAttempts: 2 });
     coordinator.dispatchSoon();
     progress.info(`submitted ${jobId}: models ${plan.models.map((m) => m.name).join(',')} x variants ${plan.variants.join(',')} x probes ${plan.probes.join(',')}`);
     await waitFor(() => {

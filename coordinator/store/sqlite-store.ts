@@ -2,70 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from '../../core/sqlite-migrate.ts';
+import { divergedSchemaRepair, migrationsFor } from './migrations.ts';
 import type { AdmittedVia } from '../security/admission.ts';
 import type { PayloadOf } from '../../core/protocol/messages.ts';
 import type { JobPlan } from '../../core/protocol/plan.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
-import { FINAL_TARGET_STATES, type DataVersion, type Dispatch, type DeviceRow, type FleetStore, type JobTargetRow, type NewJob, type ResultRow, type StoredResult, type TargetState } from './store.ts';
-
-const MIGRATIONS = [
-  `CREATE TABLE devices (
-     device_id TEXT PRIMARY KEY,
-     profile TEXT NOT NULL,
-     allowed TEXT NOT NULL,
-     first_seen_ms INTEGER NOT NULL,
-     last_seen_ms INTEGER NOT NULL,
-     online INTEGER NOT NULL DEFAULT 0,
-     heartbeat TEXT,
-     out_seq INTEGER NOT NULL DEFAULT 0
-   );
-   CREATE TABLE jobs (
-     job_id TEXT PRIMARY KEY,
-     plan TEXT NOT NULL,
-     created_ms INTEGER NOT NULL,
-     timeout_s REAL NOT NULL,
-     max_attempts INTEGER NOT NULL
-   );
-   CREATE TABLE job_targets (
-     job_id TEXT NOT NULL REFERENCES jobs(job_id),
-     device_id TEXT NOT NULL,
-     state TEXT NOT NULL,
-     attempt INTEGER NOT NULL DEFAULT 0,
-     done INTEGER NOT NULL DEFAULT 0,
-     total INTEGER NOT NULL DEFAULT 0,
-     detail TEXT,
-     progress_seq INTEGER NOT NULL DEFAULT -1,
-     activity_ms INTEGER,
-     PRIMARY KEY (job_id, device_id)
-   );
-   CREATE TABLE results (
-     id INTEGER PRIMARY KEY,
-     message_id TEXT NOT NULL UNIQUE,
-     device_id TEXT NOT NULL,
-     seq INTEGER NOT NULL,
-     sent_at TEXT NOT NULL,
-     job_id TEXT NOT NULL,
-     record_key TEXT NOT NULL,
-     probe TEXT NOT NULL,
-     model_name TEXT NOT NULL,
-     variant_name TEXT NOT NULL,
-     record TEXT NOT NULL,
-     received_ms INTEGER NOT NULL,
-     UNIQUE (device_id, job_id, record_key)
-   );
-   CREATE INDEX results_by_model ON results (model_name, variant_name, probe);
-   CREATE TABLE rejected_messages (
-     id INTEGER PRIMARY KEY,
-     topic TEXT NOT NULL,
-     device_id TEXT,
-     message_id TEXT,
-     reason TEXT NOT NULL,
-     received_ms INTEGER NOT NULL
-   );`,
-  // 2: how each device was admitted (coordinator/security/admission.ts). Devices registered before this
-  // column existed stay NULL, i.e. not admitted, until their next register message (sent on every connect).
-  `ALTER TABLE devices ADD COLUMN admitted_via TEXT;`,
-];
+import { FINAL_TARGET_STATES, type DataVersion, type Dispatch, type DeviceRow, type FleetStore, type HeartbeatRow, type JobTargetRow, type NewJob, type ResultRow, type StoredResult, type TargetState } from './store.ts';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const FINAL_SQL = FINAL_TARGET_STATES.map((s) => `'${s}'`).join(', ');
@@ -81,11 +23,12 @@ export class SqliteStore implements FleetStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
-    migrate(this.db, MIGRATIONS);
+    repairDivergedSchema(this.db);
+    migrate(this.db, migrationsFor('sqlite'));
     const d = this.db;
     this.stmts = {
-      insertResult: d.prepare(`INSERT OR IGNORE INTO results (message_id, device_id, seq, sent_at, job_id, record_key, probe, model_name, variant_name, record, received_ms)
-        VALUES (@messageId, @deviceId, @seq, @sentAt, @jobId, @recordKey, @probe, @modelName, @variantName, @record, @receivedMs)`),
+      insertResult: d.prepare(`INSERT OR IGNORE INTO results (message_id, device_id, seq, sent_at, job_id, record_key, probe, model_name, variant_name, record, received_ms, simulated)
+        VALUES (@messageId, @deviceId, @seq, @sentAt, @jobId, @recordKey, @probe, @modelName, @variantName, @record, @receivedMs, @simulated)`),
       touchTarget: d.prepare(`UPDATE job_targets SET activity_ms = ? WHERE job_id = ? AND device_id = ? AND state NOT IN (${FINAL_SQL})`),
       touchDevice: d.prepare('UPDATE devices SET last_seen_ms = ? WHERE device_id = ?'),
       known: d.prepare('SELECT 1 FROM devices WHERE device_id = ?'),
@@ -100,7 +43,7 @@ export class SqliteStore implements FleetStore {
       for (const r of rows) {
         const res = this.stmts.insertResult.run({
           messageId: r.messageId, deviceId: r.deviceId, seq: r.seq, sentAt: r.sentAt, jobId: r.jobId, recordKey: r.recordKey,
-          probe: r.record.probe, modelName: r.record.model.name, variantName: r.record.variant.name, record: JSON.stringify(r.record), receivedMs: nowMs,
+          probe: r.record.probe, modelName: r.record.model.name, variantName: r.record.variant.name, record: JSON.stringify(r.record), receivedMs: nowMs, simulated: r.simulated ? 1 : 0,
         });
         inserted += res.changes;
         touched.add(`${r.jobId}\u0000${r.deviceId}`);
@@ -134,9 +77,28 @@ export class SqliteStore implements FleetStore {
     this.db.prepare('UPDATE devices SET online = ?, last_seen_ms = MAX(last_seen_ms, ?) WHERE device_id = ?').run(online ? 1 : 0, nowMs, deviceId);
   }
 
-  recordHeartbeat(deviceId: string, hb: PayloadOf<'heartbeat'>, nowMs: number): void {
-    this.db.prepare('UPDATE devices SET heartbeat = ?, last_seen_ms = ?, online = 1 WHERE device_id = ?').run(JSON.stringify(hb), nowMs, deviceId);
-    if (hb.activeJobId) this.stmts.touchTarget.run(nowMs, hb.activeJobId, deviceId);
+  recordHeartbeats(rows: HeartbeatRow[], nowMs: number): void {
+    const insert = this.db.prepare('INSERT OR IGNORE INTO heartbeats (message_id, device_id, sent_at, received_ms, payload) VALUES (?, ?, ?, ?, ?)');
+    const latest = this.db.prepare('UPDATE devices SET heartbeat = ?, last_seen_ms = ?, online = 1 WHERE device_id = ?');
+    this.db.transaction(() => {
+      for (const r of rows) {
+        const payload = JSON.stringify(r.heartbeat);
+        insert.run(r.messageId, r.deviceId, r.sentAt, nowMs, payload);
+        latest.run(payload, nowMs, r.deviceId);
+        if (r.heartbeat.activeJobId) this.stmts.touchTarget.run(nowMs, r.heartbeat.activeJobId, r.deviceId);
+      }
+    })();
+  }
+
+  pruneHeartbeats(beforeMs: number): number {
+    return this.db.prepare('DELETE FROM heartbeats WHERE received_ms < ?').run(beforeMs).changes;
+  }
+
+  acquireLease(name: string, owner: string, ttlMs: number, nowMs: number): boolean {
+    const row = this.db.prepare<[string, string, number, number], { owner: string }>(`INSERT INTO leases (name, owner, expires_ms) VALUES (?, ?, ?)
+      ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_ms = excluded.expires_ms
+        WHERE leases.owner = excluded.owner OR leases.expires_ms < ? RETURNING owner`).get(name, owner, nowMs + ttlMs, nowMs);
+    return row?.owner === owner;
   }
 
   recordProgress(deviceId: string, seq: number, p: PayloadOf<'progress'>, nowMs: number): void {
@@ -219,10 +181,10 @@ export class SqliteStore implements FleetStore {
   }
 
   results(): StoredResult[] {
-    const rows = this.db.prepare<[], { messageId: string; deviceId: string; seq: number; sentAt: string; jobId: string; recordKey: string; record: string; received: number }>(
-      `SELECT message_id AS messageId, device_id AS deviceId, seq, sent_at AS sentAt, job_id AS jobId, record_key AS recordKey, record, received_ms AS received
+    const rows = this.db.prepare<[], { messageId: string; deviceId: string; seq: number; sentAt: string; jobId: string; recordKey: string; record: string; received: number; simulated: number }>(
+      `SELECT message_id AS messageId, device_id AS deviceId, seq, sent_at AS sentAt, job_id AS jobId, record_key AS recordKey, record, received_ms AS received, simulated
        FROM results ORDER BY id`).all();
-    return rows.map(({ record, received, ...r }) => ({ ...r, record: JSON.parse(record) as ProbeRecord, receivedAt: iso(received) }));
+    return rows.map(({ record, received, simulated, ...r }) => ({ ...r, record: JSON.parse(record) as ProbeRecord, receivedAt: iso(received), simulated: simulated === 1 }));
   }
 
   counts(): { results: number; rejected: number; devices: number } {
@@ -251,6 +213,17 @@ export class SqliteStore implements FleetStore {
   }
 }
 
-export function openStore(path: string): FleetStore {
+/** A file from before the two migration 2s were merged (migrations.ts, divergedSchemaRepair) gets the one it lacks. */
+function repairDivergedSchema(db: Database.Database): void {
+  const r = divergedSchemaRepair('sqlite');
+  if (db.pragma('user_version', { simple: true }) !== r.atVersion) return;
+  if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(r.markerTable)) return;
+  db.transaction(() => {
+    db.exec(r.sql);
+    db.pragma(`user_version = ${r.toVersion}`);
+  })();
+}
+
+export function openStore(path: string): SqliteStore {
   return new SqliteStore(path);
 }

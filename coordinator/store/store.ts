@@ -15,7 +15,14 @@ export interface ResultRow {
   jobId: string;
   recordKey: string;
   record: ProbeRecord;
+  /** produced by `edgeprobe simulate` (a load tool), not by a real agent */
+  simulated?: boolean;
 }
+
+export interface HeartbeatRow { messageId: string; deviceId: string; sentAt: string; heartbeat: PayloadOf<'heartbeat'> }
+
+/** Engines answer synchronously (SQLite) or with a promise (PostgreSQL); callers always await. */
+export type Awaitable<T> = T | Promise<T>;
 
 export interface DeviceRow {
   deviceId: string;
@@ -47,42 +54,51 @@ export interface StoredResult extends ResultRow { receivedAt: string }
 export interface DataVersion { lastResultId: number; jobActivityMs: number; deviceSeenMs: number }
 
 /**
- * Everything the coordinator keeps. One implementation per database engine (SQLite now); all SQL
- * lives in the implementation, so the ingest, jobs and report code never changes with the engine.
+ * Everything the coordinator keeps. One implementation per database engine (SQLite, PostgreSQL) with
+ * the same schema migrations (migrations.ts); all SQL lives in the implementation, so the ingest, jobs
+ * and report code never changes with the engine.
  */
 export interface FleetStore {
   /** Inserts results in one transaction; a message id or (device, job, record key) seen before is skipped. */
-  ingestResults(rows: ResultRow[], nowMs: number): { inserted: number; duplicates: number };
-  isKnownDevice(deviceId: string): boolean;
+  ingestResults(rows: ResultRow[], nowMs: number): Awaitable<{ inserted: number; duplicates: number }>;
+  isKnownDevice(deviceId: string): Awaitable<boolean>;
   /** The admission route of a registered device, for `checkRegistered`; undefined if it never was admitted. */
-  registrationOf(deviceId: string): { via: AdmittedVia } | undefined;
+  registrationOf(deviceId: string): Awaitable<{ via: AdmittedVia } | undefined>;
   /** Stores (or refreshes) a device that the admission check let in, with how it was admitted. */
-  registerDevice(deviceId: string, payload: PayloadOf<'register'>, admittedVia: AdmittedVia, nowMs: number): void;
-  setOnline(deviceId: string, online: boolean, nowMs: number): void;
-  recordHeartbeat(deviceId: string, hb: PayloadOf<'heartbeat'>, nowMs: number): void;
+  registerDevice(deviceId: string, payload: PayloadOf<'register'>, admittedVia: AdmittedVia, nowMs: number): Awaitable<void>;
+  setOnline(deviceId: string, online: boolean, nowMs: number): Awaitable<void>;
+  /** Stores each heartbeat once (by message id) in the history and makes it the device's latest. */
+  recordHeartbeats(rows: HeartbeatRow[], nowMs: number): Awaitable<void>;
+  /** Deletes heartbeat history received before `beforeMs`; returns the rows deleted. */
+  pruneHeartbeats(beforeMs: number): Awaitable<number>;
+  /**
+   * Takes or renews the named lease for `owner` until nowMs + ttlMs; true when `owner` holds it. A lease
+   * held by another owner passes only after it expires, so one coordinator replica at a time owns a duty.
+   */
+  acquireLease(name: string, owner: string, ttlMs: number, nowMs: number): Awaitable<boolean>;
   /** Applies a progress message unless a newer one (by sequence number) was applied already. */
-  recordProgress(deviceId: string, seq: number, p: PayloadOf<'progress'>, nowMs: number): void;
-  recordRejected(topic: string, deviceId: string | null, messageId: string | null, reason: string, nowMs: number): void;
+  recordProgress(deviceId: string, seq: number, p: PayloadOf<'progress'>, nowMs: number): Awaitable<void>;
+  recordRejected(topic: string, deviceId: string | null, messageId: string | null, reason: string, nowMs: number): Awaitable<void>;
 
-  createJob(job: NewJob, nowMs: number): void;
+  createJob(job: NewJob, nowMs: number): Awaitable<void>;
   /** Queued targets on online devices, marked dispatched with attempt + 1 (atomically: one dispatcher wins). */
-  claimDispatches(nowMs: number): Dispatch[];
+  claimDispatches(nowMs: number): Awaitable<Dispatch[]>;
   /** A claimed target the coordinator will not send (its plan breaks the job policy): final state 'rejected'. */
-  refuseDispatch(jobId: string, deviceId: string, reason: string, nowMs: number): void;
+  refuseDispatch(jobId: string, deviceId: string, reason: string, nowMs: number): Awaitable<void>;
   /** Targets silent for longer than their job's timeout: back to queued while attempts remain, else timed-out. */
-  expireSilent(nowMs: number): { retried: number; timedOut: number };
+  expireSilent(nowMs: number): Awaitable<{ retried: number; timedOut: number }>;
 
   /** Marks the job's unfinished targets cancelled; returns the devices to notify, with their next sequence number. */
-  cancelJob(jobId: string, nowMs: number): Array<{ deviceId: string; seq: number }>;
+  cancelJob(jobId: string, nowMs: number): Awaitable<Array<{ deviceId: string; seq: number }>>;
 
-  devices(): DeviceRow[];
-  jobTargets(jobId?: string): JobTargetRow[];
-  results(): StoredResult[];
-  counts(): { results: number; rejected: number; devices: number };
-  rejected(limit: number): Array<{ topic: string; deviceId: string | null; reason: string; receivedAt: string }>;
+  devices(): Awaitable<DeviceRow[]>;
+  jobTargets(jobId?: string): Awaitable<JobTargetRow[]>;
+  results(): Awaitable<StoredResult[]>;
+  counts(): Awaitable<{ results: number; rejected: number; devices: number }>;
+  rejected(limit: number): Awaitable<Array<{ topic: string; deviceId: string | null; reason: string; receivedAt: string }>>;
 
   // --- dashboard queries (coordinator/dashboard) ---
   /** Changes whenever a result, job progress or device state is written: the read-only dashboard polls it. */
-  dataVersion(): DataVersion;
-  close(): void;
+  dataVersion(): Awaitable<DataVersion>;
+  close(): Awaitable<void>;
 }

@@ -73,6 +73,8 @@ export const ResultsPayload = Type.Object({
   /** unique within the job on this device (model/variant/probe/index): a resend never makes a second row */
   recordKey: Type.String({ minLength: 1, maxLength: 512 }),
   record: ProbeRecord,
+  /** set by `edgeprobe simulate` (a load tool): the coordinator stores the row flagged as simulated */
+  simulated: Type.Optional(Type.Boolean()),
 });
 export const JobPayload = Type.Object({ jobId: JobId, attempt: Type.Integer({ minimum: 1 }), plan: JobPlan });
 export const JobCancelPayload = Type.Object({ jobId: JobId });

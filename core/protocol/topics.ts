@@ -46,6 +46,17 @@ export function coordinatorSubscriptions(): string[] {
   return DEVICE_TOPIC_KINDS.map((k) => `${TOPIC_ROOT}/+/${k}`);
 }
 
+/**
+ * Subscriptions of one coordinator replica among several. Device traffic is split between the replicas
+ * by an MQTT shared subscription (`$share/<group>/...`: each message goes to one member of the group).
+ * `register` stays a plain subscription on every replica: brokers do not send retained messages to
+ * shared subscriptions, and a replica with a fresh database must still learn every device (register
+ * is an idempotent upsert, so N replicas writing it is harmless).
+ */
+export function replicaSubscriptions(group: string): string[] {
+  return DEVICE_TOPIC_KINDS.map((k) => (k === 'register' ? `${TOPIC_ROOT}/+/${k}` : `$share/${group}/${TOPIC_ROOT}/+/${k}`));
+}
+
 export interface ParsedTopic { deviceId: string; kind: TopicKind }
 
 /** Splits a protocol topic; undefined for anything outside protocol v1. */

@@ -39,23 +39,23 @@ export class DeviceFeeder {
     this.ingest = new Ingest(store, createDaemonLog('test-ingest', false, () => {}), resolveCoordinatorSettings({ broker: 'mqtt://127.0.0.1:1883', db: ':memory:' }));
   }
 
-  private send<T extends 'register' | 'progress' | 'results' | 'heartbeat'>(deviceId: string, type: T, payload: PayloadOf<T>): void {
+  private async send<T extends 'register' | 'progress' | 'results' | 'heartbeat'>(deviceId: string, type: T, payload: PayloadOf<T>): Promise<void> {
     const seq = (this.seq.get(deviceId) ?? 0) + 1;
     this.seq.set(deviceId, seq);
-    this.ingest.handle(deviceTopic(deviceId, type), Buffer.from(encodeMessage(makeMessage(deviceId, seq, type, payload))));
+    await this.ingest.handle(deviceTopic(deviceId, type), Buffer.from(encodeMessage(makeMessage(deviceId, seq, type, payload))));
   }
 
-  register(deviceId: string): void {
+  async register(deviceId: string): Promise<void> {
     const p = deviceProfile();
-    this.send(deviceId, 'register', { profile: { ...p, hostname: deviceId }, allowed: { models: [], probes: ['benchmark', 'attention', 'compare'] } });
+    await this.send(deviceId, 'register', { profile: { ...p, hostname: deviceId }, allowed: { models: [], probes: ['benchmark', 'attention', 'compare'] } });
   }
 
-  progress(deviceId: string, jobId: string, state: PayloadOf<'progress'>['state'], done: number, total: number, detail?: string): void {
-    this.send(deviceId, 'progress', { jobId, attempt: 1, state, done, total, ...(detail ? { detail } : {}) });
+  async progress(deviceId: string, jobId: string, state: PayloadOf<'progress'>['state'], done: number, total: number, detail?: string): Promise<void> {
+    await this.send(deviceId, 'progress', { jobId, attempt: 1, state, done, total, ...(detail ? { detail } : {}) });
   }
 
-  results(deviceId: string, jobId: string, records: readonly ProbeRecord[]): void {
-    records.forEach((record, i) => this.send(deviceId, 'results', { jobId, recordKey: `${record.model.name}/${record.variant.name}/${record.probe}/${i}`, record }));
-    this.ingest.flush();
+  async results(deviceId: string, jobId: string, records: readonly ProbeRecord[]): Promise<void> {
+    for (const [i, record] of records.entries()) await this.send(deviceId, 'results', { jobId, recordKey: `${record.model.name}/${record.variant.name}/${record.probe}/${i}`, record });
+    await this.ingest.flush();
   }
 }

@@ -34,13 +34,17 @@ export class Mosquitto {
   private proc?: ChildProcess;
   log = '';
 
-  private constructor(readonly port: number, readonly dir: string) {}
+  private constructor(readonly port: number, readonly dir: string, private readonly nofile?: number) {}
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<Mosquitto> {
+  /**
+   * `extraConfig`: more mosquitto.conf lines (the scale benchmark sets max_connections -1);
+   * `nofile`: this broker's own file-descriptor limit (through prlimit), never the system's.
+   */
+  static async start(opts: { extraConfig?: string[]; nofile?: number } = {}): Promise<Mosquitto> {
     const dir = mkdtempSync(join(tmpdir(), 'edgeprobe-mosquitto-'));
     const port = await freePort();
     writeFileSync(join(dir, 'mosquitto.conf'), [
@@ -56,15 +60,18 @@ export class Mosquitto {
       'log_dest stderr',
       'log_type error',
       'log_type warning',
+      ...(opts.extraConfig ?? []),
       '',
     ].join('\n'));
-    const m = new Mosquitto(port, dir);
+    const m = new Mosquitto(port, dir, opts.nofile);
     await m.startProcess();
     return m;
   }
 
   private async startProcess(): Promise<void> {
-    const proc = spawn(MOSQUITTO_BIN, ['-c', join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cmd = [MOSQUITTO_BIN, '-c', join(this.dir, 'mosquitto.conf')];
+    const full = this.nofile ? ['prlimit', `--nofile=${this.nofile}:${this.nofile}`, '--', ...cmd] : cmd;
+    const proc = spawn(full[0], full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout!.on('data', (d) => { this.log += d; });
     proc.stderr!.on('data', (d) => { this.log += d; });
     this.proc = proc;

@@ -1,0 +1,113 @@
+/**
+ * The coordinator's schema, one list for both engines. Migration i brings the schema to version i+1.
+ * The SQL is written once; only the few type names that differ between the dialects are tokens:
+ * `{{id}}` an auto-numbered primary key, `{{ms}}` a 64-bit integer (epoch milliseconds overflow
+ * PostgreSQL's 32-bit INTEGER; SQLite's INTEGER is 64-bit already). SQLite's rendering of migration 1
+ * is the exact text of the original SQLite schema, so existing files upgrade in place.
+ */
+export type SqlDialect = 'sqlite' | 'postgres';
+
+const TOKENS: Record<SqlDialect, Record<string, string>> = {
+  sqlite: { id: 'INTEGER PRIMARY KEY', ms: 'INTEGER' },
+  postgres: { id: 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY', ms: 'BIGINT' },
+};
+
+const MIGRATIONS = [
+  `CREATE TABLE devices (
+     device_id TEXT PRIMARY KEY,
+     profile TEXT NOT NULL,
+     allowed TEXT NOT NULL,
+     first_seen_ms {{ms}} NOT NULL,
+     last_seen_ms {{ms}} NOT NULL,
+     online INTEGER NOT NULL DEFAULT 0,
+     heartbeat TEXT,
+     out_seq INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE jobs (
+     job_id TEXT PRIMARY KEY,
+     plan TEXT NOT NULL,
+     created_ms {{ms}} NOT NULL,
+     timeout_s REAL NOT NULL,
+     max_attempts INTEGER NOT NULL
+   );
+   CREATE TABLE job_targets (
+     job_id TEXT NOT NULL REFERENCES jobs(job_id),
+     device_id TEXT NOT NULL,
+     state TEXT NOT NULL,
+     attempt INTEGER NOT NULL DEFAULT 0,
+     done INTEGER NOT NULL DEFAULT 0,
+     total INTEGER NOT NULL DEFAULT 0,
+     detail TEXT,
+     progress_seq INTEGER NOT NULL DEFAULT -1,
+     activity_ms {{ms}},
+     PRIMARY KEY (job_id, device_id)
+   );
+   CREATE TABLE results (
+     id {{id}},
+     message_id TEXT NOT NULL UNIQUE,
+     device_id TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     sent_at TEXT NOT NULL,
+     job_id TEXT NOT NULL,
+     record_key TEXT NOT NULL,
+     probe TEXT NOT NULL,
+     model_name TEXT NOT NULL,
+     variant_name TEXT NOT NULL,
+     record TEXT NOT NULL,
+     received_ms {{ms}} NOT NULL,
+     UNIQUE (device_id, job_id, record_key)
+   );
+   CREATE INDEX results_by_model ON results (model_name, variant_name, probe);
+   CREATE TABLE rejected_messages (
+     id {{id}},
+     topic TEXT NOT NULL,
+     device_id TEXT,
+     message_id TEXT,
+     reason TEXT NOT NULL,
+     received_ms {{ms}} NOT NULL
+   );`,
+  // 2: how each device was admitted (coordinator/security/admission.ts). Devices registered before this
+  // column existed stay NULL, i.e. not admitted, until their next register message (sent on every connect).
+  `ALTER TABLE devices ADD COLUMN admitted_via TEXT;`,
+  // 3: scale-out: results from the load simulator are flagged; heartbeat history with retention; the
+  // lease that gives one coordinator replica at a time the dispatch and timeout duty
+  `ALTER TABLE results ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE heartbeats (
+     id {{id}},
+     message_id TEXT NOT NULL UNIQUE,
+     device_id TEXT NOT NULL,
+     sent_at TEXT NOT NULL,
+     received_ms {{ms}} NOT NULL,
+     payload TEXT NOT NULL
+   );
+   CREATE INDEX heartbeats_by_time ON heartbeats (received_ms);
+   CREATE TABLE leases (
+     name TEXT PRIMARY KEY,
+     owner TEXT NOT NULL,
+     expires_ms {{ms}} NOT NULL
+   );`,
+];
+
+const render = (dialect: SqlDialect, sql: string): string => sql.replace(/\{\{(\w+)\}\}/g, (_, t: string) => {
+  const v = TOKENS[dialect][t];
+  if (v === undefined) throw new Error(`unknown schema token {{${t}}}`);
+  return v;
+});
+
+/** The migrations rendered for one engine. */
+export function migrationsFor(dialect: SqlDialect): string[] {
+  return MIGRATIONS.map((sql) => render(dialect, sql));
+}
+
+/**
+ * Two lines of development each added their own migration 2: admission (`admitted_via`, now 2) and
+ * scale-out (heartbeats, leases, `simulated`, now 3). A store written by the scale-out line before they
+ * were merged says version 2 but holds migration 3's tables and lacks migration 2's column. Both engines
+ * check for that shape before migrating: at `atVersion` with `markerTable` present, `sql` (migration 2)
+ * is applied and the store is at `toVersion`, so nothing is applied twice and nothing is skipped.
+ */
+export interface DivergedSchemaRepair { atVersion: number; markerTable: string; sql: string; toVersion: number }
+
+export function divergedSchemaRepair(dialect: SqlDialect): DivergedSchemaRepair {
+  return { atVersion: 2, markerTable: 'leases', sql: render(dialect, MIGRATIONS[1]), toVersion: 3 };
+}
