@@ -125,3 +125,17 @@ test('the attention probe records a variant that fails the health gate as invali
   assert.ok(fp16.health!.reasons.some((r) => /seq (64|128)/.test(r)), fp16.health!.reasons.join('\n'));
   assert.ok(!fp16.health!.reasons.some((r) => /seq 8:/.test(r)), 'short inputs never reach the planted positions');
 });
+
+test('classification head: taskKind finds it and label agreement is 1 against itself, lower against planted noise', async () => {
+  const { classificationAgreement, taskKind } = await import('../agent/compare/task-eval.ts');
+  const dir = ensureGeneratedModel('demo', { dir: join(GENERATED_DIR, 'demo-classifier'), overrides: { classifierLabels: 3 } });
+  const md = loadModelDir(dir);
+  assert.equal(taskKind(md), 'classification');
+  const texts = [...SENTENCES, 'the bird flies over the river.', 'my friend drinks tea every morning.', 'a small boat crossed the lake.', 'the teacher opens a book.'];
+  const noisy = plantLayerNoise(md.onnxPath, 4, 3);
+  const [self, other] = await classificationAgreement(md, [{ name: 'fp32', onnxPath: md.onnxPath }, { name: 'noisy', onnxPath: noisy }], texts);
+  assert.deepEqual({ items: self.items, top1: self.top1Agreement, top5: self.top5Agreement, acc: self.top1Accuracy }, { items: texts.length, top1: 1, top5: 1, acc: null });
+  // 3 labels: top-5 covers every label, so only top-1 can disagree
+  assert.equal(other.top5Agreement, 1);
+  assert.ok(other.top1Agreement < 1, `noise in the last layer should flip some labels, agreement ${other.top1Agreement}`);
+});

@@ -22,6 +22,8 @@ export interface BertGraphSpec {
   layerNorm?: 'decomposed' | 'fused';
   /** add a masked-LM head with output `logits` (decoder tied to the word embeddings) */
   mlmHead?: boolean;
+  /** add a sequence-classification head with this many labels: `logits` [batch, labels] from the [CLS] state */
+  classifierLabels?: number;
   /** per-layer multiplier on the feed-forward output weights, to plant large activations in a chosen layer */
   ffnScale?: Record<number, number>;
   /** set every position-embedding row from `from` on to `value`: plants activations that only long inputs reach */
@@ -154,6 +156,15 @@ export function buildBertGraph(spec: BertGraphSpec): ModelProto {
     nodes.push(node('MatMul', [tn, 'mlm/decoder_t'], ['mlm/decoded']));
     nodes.push(node('Add', ['mlm/decoded', constant('mlm.bias', [spec.vocabSize], 0)], ['logits']));
     outputs.splice(0, 1, tensorValueInfo('logits', DataType.FLOAT, ['batch', 'sequence', spec.vocabSize]));
+  }
+  if (spec.classifierLabels) {
+    const C = spec.classifierLabels;
+    nodes.push(node('Gather', [h, ints('cls/index', [0])], ['cls/state_1'], { axis: 1 }));
+    nodes.push(node('Squeeze', ['cls/state_1', ints('cls/axes', [1])], ['cls/state']));
+    nodes.push(node('MatMul', ['cls/state', weight('classifier.weight', [H, C], std * 10)], ['cls/scores']));
+    nodes.push(node('Add', ['cls/scores', constant('classifier.bias', [C], 0)], ['logits']));
+    outputs.splice(0, 1, tensorValueInfo('logits', DataType.FLOAT, ['batch', C]));
+    outputs.push(tensorValueInfo('last_hidden_state', DataType.FLOAT, ['batch', 'sequence', H]));
   }
   nodes.push(node('Identity', [h], ['last_hidden_state']));
   if (spec.mlmHead) outputs.push(tensorValueInfo('last_hidden_state', DataType.FLOAT, ['batch', 'sequence', H]));
