@@ -45,38 +45,32 @@ export interface WorkerResult {
 
 type Session = ort.InferenceSession;
 
-/** Single-stream queries until both minimum count and minimum duration are met; returns ms per query. */
-async function loadgenSingleStream(session: Session, feeds: Record<string, ort.Tensor>, s: BenchmarkSettings): Promise<{ samples: number[]; durationS: number }> {
-  for (let i = 0; i < s.warmup; i++) await session.run(feeds);
-  const samples: number[] = [];
+type Query = { session: Session; feeds: Record<string, ort.Tensor> };
+
+/**
+ * Single-stream queries under the LoadGen stopping rule (both the minimum count and the minimum duration
+ * are met), the given sessions queried in turn (a, b, a, b, ...); returns ms per query for each. With two
+ * sessions, load from other processes hits both alike, so their ratio is far steadier on a shared machine
+ * than two runs made one after the other.
+ */
+async function loadgen(queries: readonly Query[], s: BenchmarkSettings): Promise<{ samples: number[][]; durationS: number }> {
+  for (let i = 0; i < s.warmup; i++) for (const q of queries) await q.session.run(q.feeds);
+  const samples = queries.map((): number[] => []);
   const start = performance.now();
-  while (samples.length < s.minQueries || performance.now() - start < s.minDurationS * 1000) {
-    const t = performance.now();
-    await session.run(feeds);
-    samples.push(performance.now() - t);
+  while (samples[0].length < s.minQueries || performance.now() - start < s.minDurationS * 1000) {
+    for (let k = 0; k < queries.length; k++) {
+      const t = performance.now();
+      await queries[k].session.run(queries[k].feeds);
+      samples[k].push(performance.now() - t);
+    }
   }
   return { samples, durationS: (performance.now() - start) / 1000 };
 }
 
-/**
- * Queries two sessions alternately (a, b, a, b, ...) under the LoadGen stopping rule and returns both
- * p50s. Load from other processes then hits both alike, so their ratio is far steadier on a shared
- * machine than two runs made one after the other.
- */
+/** p50s of two sessions queried alternately. */
 async function alternate(a: Session, feedsA: Record<string, ort.Tensor>, b: Session, feedsB: Record<string, ort.Tensor>, s: BenchmarkSettings): Promise<{ aP50: number; bP50: number }> {
-  for (let i = 0; i < s.warmup; i++) { await a.run(feedsA); await b.run(feedsB); }
-  const aMs: number[] = [];
-  const bMs: number[] = [];
-  const start = performance.now();
-  while (aMs.length < s.minQueries || performance.now() - start < s.minDurationS * 1000) {
-    let t = performance.now();
-    await a.run(feedsA);
-    aMs.push(performance.now() - t);
-    t = performance.now();
-    await b.run(feedsB);
-    bMs.push(performance.now() - t);
-  }
-  return { aP50: percentiles(aMs, [50])[0], bP50: percentiles(bMs, [50])[0] };
+  const { samples } = await loadgen([{ session: a, feeds: feedsA }, { session: b, feeds: feedsB }], s);
+  return { aP50: percentiles(samples[0], [50])[0], bP50: percentiles(samples[1], [50])[0] };
 }
 
 export async function measureVariant(req: WorkerRequest): Promise<WorkerResult> {
@@ -89,7 +83,7 @@ export async function measureVariant(req: WorkerRequest): Promise<WorkerResult> 
   const loadMs = performance.now() - t0;
   const seq = benchmarkSequence(md.tokenizer, s.seqLen);
   const single = bertFeeds(session.inputNames, [seq], md.tokenizer.padId).feeds;
-  const { samples, durationS } = await loadgenSingleStream(session, single, s);
+  const { samples: [samples], durationS } = await loadgen([{ session, feeds: single }], s);
   const [p50, p90, p99] = percentiles(samples, [50, 90, 99]);
   const batchFeeds = bertFeeds(session.inputNames, Array.from({ length: s.batch }, () => seq), md.tokenizer.padId).feeds;
   await session.run(batchFeeds);
