@@ -3,8 +3,6 @@
  * int8-weight, cascading randomization and shuffled control included. Writes bench/results/attention.json
  * (timing, peak RSS) and bench/results/attention-records.json (the records, for docs/attention.md).
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { VariantName } from '../agent/compress/variant-types.ts';
 import { builtInCorpus } from '../agent/corpus/sentence-corpus.ts';
@@ -13,7 +11,7 @@ import { ensureVariants } from '../agent/compress/ensure-variants.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';
 import { createProgress } from '../core/progress.ts';
 import { SHARED_MODEL } from '../test/helpers/shared-data.ts';
-import { RESULTS_DIR, writeBenchResult } from './bench-result.ts';
+import { writeBenchRecords, writeBenchResult } from './bench-result.ts';
 
 const NAMES: VariantName[] = ['fp16', 'int8-dynamic', 'int8-weight'];
 const progress = createProgress('lines');
@@ -25,7 +23,7 @@ const t1 = performance.now();
 const records = await runAttentionProbe(md, { corpus: builtInCorpus(1, 200), variants, seed: 1, progress });
 const probeS = (performance.now() - t1) / 1000;
 const peakMB = process.resourceUsage().maxRSS / 1024;
-writeFileSync(join(RESULTS_DIR, 'attention-records.json'), `${JSON.stringify(records, null, 1)}\n`);
+writeBenchRecords('attention', records);
 writeBenchResult({
   topic: 'attention',
   title: 'Attention probe suite (identifiability, rollout, sanity checks, survival of 3 variants)',

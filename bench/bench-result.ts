@@ -20,9 +20,18 @@ export function machine(): BenchResult['machine'] {
   return { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version };
 }
 
-export function writeBenchResult(r: Omit<BenchResult, 'when' | 'machine'>): string {
+/** Writes bench/results/<topic>.json; `machine` defaults to what node:os reports. */
+export function writeBenchResult(r: Omit<BenchResult, 'when' | 'machine'> & { machine?: BenchResult['machine'] }): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const path = join(RESULTS_DIR, `${r.topic}.json`);
-  writeFileSync(path, `${JSON.stringify({ ...r, when: new Date().toISOString(), machine: machine() }, null, 2)}\n`);
+  writeFileSync(path, `${JSON.stringify({ ...r, when: new Date().toISOString(), machine: r.machine ?? machine() }, null, 2)}\n`);
+  return path;
+}
+
+/** Full probe records kept beside a result (bench/results/<name>-records.json) for the docs' tables. */
+export function writeBenchRecords(name: string, records: unknown): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const path = join(RESULTS_DIR, `${name}-records.json`);
+  writeFileSync(path, `${JSON.stringify(records, null, 1)}\n`);
   return path;
 }

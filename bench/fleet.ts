@@ -4,8 +4,8 @@
  * Run: npx tsx bench/fleet.ts [--messages N]   -> bench/results/fleet.json
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -16,6 +16,7 @@ import type { ProbeRecord } from '../core/results/probe-record.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { CliProcess, killAllCliProcesses, waitUntil } from '../test/helpers/fleet-processes.ts';
 import { Mosquitto } from '../test/helpers/mosquitto.ts';
+import { writeBenchResult } from './bench-result.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const argIdx = process.argv.indexOf('--messages');
@@ -129,8 +130,6 @@ async function main(): Promise<void> {
     const result = {
       topic: 'fleet',
       title: 'Fleet: coordinator ingest through Mosquitto, agent idle memory',
-      when: new Date().toISOString(),
-      machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
       rows: [
         { metric: 'coordinator ingest, result messages/s (QoS 1, zero loss)', value: Math.round(ingest.rate), unit: 'msg/s', target: '>= 5000', pass: ingest.rate >= 5000 && ingest.stored === sent },
         { metric: 'results stored / messages sent', value: ingest.stored / sent, unit: 'ratio', target: '= 1', pass: ingest.stored === sent },
@@ -146,8 +145,7 @@ async function main(): Promise<void> {
         'Under tsx the TypeScript loader runs a worker thread that costs about 30 MB by itself; the bundle is minified JS built with esbuild (native modules external; code splitting keeps the modules each command imports lazily in their own chunks). --max-semi-space-size=1 caps V8\'s young generation, which is what a memory-constrained device should use.',
       ],
     };
-    mkdirSync(join(HERE, 'results'), { recursive: true });
-    writeFileSync(join(HERE, 'results', 'fleet.json'), `${JSON.stringify(result, null, 2)}\n`);
+    writeBenchResult(result);
     console.log(JSON.stringify(result.rows, null, 2));
   } finally {
     await killAllCliProcesses();

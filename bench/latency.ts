@@ -4,9 +4,8 @@
  * generated MiniLM (6x384) and BERT-base (12x768) shapes (fp32 vs int8-dynamic).
  * Writes bench/results/latency.json. Run once: `npx tsx bench/latency.ts` (about 5-8 minutes on 2 cores).
  */
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { BenchmarkData } from '../agent/bench/benchmark-data.ts';
 import { runBenchmark, speedPhrase } from '../agent/bench/run-benchmark.ts';
 import { deviceProfile } from '../agent/device-profile.ts';
@@ -14,11 +13,11 @@ import { loadModelDir } from '../core/model/model-dir.ts';
 import { createProgress } from '../core/progress.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { SHARED_DIR } from '../test/helpers/shared-data.ts';
+import { writeBenchResult } from './bench-result.ts';
 
 interface Row { metric: string; value: number; unit: string; target?: string; pass?: boolean }
 interface Target { text: string; ok: (v: number) => boolean }
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const progress = createProgress(process.stderr.isTTY ? 'tty' : 'lines');
 const rows: Row[] = [];
 const notes: string[] = [];
@@ -83,15 +82,12 @@ notes.push(
   'the machine is shared with other jobs while this ran, so absolute ms are noisy; speed-ups and the instrumented ratio come from queries alternating between the two graphs in one process, which background load hits alike',
   'generated minilm / bert-base have random weights: their latency is meaningful, their drift is not reported',
 );
-const out = {
+writeBenchResult({
   topic: 'latency',
   title: 'Compressed variants: size, latency, drift at sequence length 128',
-  when: new Date().toISOString(),
   machine: { cpu: `${dev.cpu.manufacturer} ${dev.cpu.brand}`, cores: dev.cpu.cores, node: process.version },
   rows,
   notes,
-};
-mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-writeFileSync(join(ROOT, 'bench', 'results', 'latency.json'), `${JSON.stringify(out, null, 2)}\n`);
+});
 progress.done();
 for (const r of rows) process.stdout.write(`${r.metric}: ${r.value} ${r.unit}${r.target ? ` (target ${r.target}: ${r.pass ? 'pass' : 'MISS'})` : ''}\n`);

@@ -6,8 +6,6 @@
  * Usage: npx tsx bench/properties.ts [--variants fp32,int8-dynamic] [--layers all] [--norms mcrae,binder] [--tag name]
  * (--tag writes bench/results/properties-<tag>.json instead, e.g. for a reduced-layer budget run)
  */
-import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModelDir } from '../core/model/model-dir.ts';
@@ -22,6 +20,7 @@ import { loadNormSet, runPropertiesProbes } from '../agent/probes/properties/pro
 import { binarized, denseTargets } from '../agent/probes/properties/targets.ts';
 import { controlsTableRows, layerTableRows, markdownTable, PAPER_VALUES } from '../agent/probes/properties/table.ts';
 import { parseVariantNames } from '../agent/probes/properties/variants.ts';
+import { writeBenchRecords, writeBenchResult } from './bench-result.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string): string | undefined => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? process.argv[i + 1] : undefined; };
@@ -69,9 +68,8 @@ const notes = [
   'embeddings are cached in SQLite after the first run; the suite times include computing them only when the cache was cold (see properties-records.json timings)',
   `load average at the end: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} (the machine is shared)`,
 ];
-const cpu = cpus();
-writeFileSync(join(root, 'bench', 'results', `${base}.json`), `${JSON.stringify({ topic: base, title: `Property inference (PLSR, all controls${tag ? `, ${tag}` : ''})`, when: new Date().toISOString(), machine: { cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, node: process.version }, rows, notes }, null, 2)}\n`);
-writeFileSync(join(root, 'bench', 'results', `${base}-records.json`), `${JSON.stringify(records, null, 1)}\n`);
+writeBenchResult({ topic: base, title: `Property inference (PLSR, all controls${tag ? `, ${tag}` : ''})`, rows, notes });
+writeBenchRecords(base, records);
 
 const table = controlsTableRows(records);
 const paper = [['norm set', 'source', 'Sys', 'Upper', 'Shuffle', 'Shuf-Upper', 'Rand'], ...Object.entries(PAPER_VALUES).map(([k, v]) => [k, 'paper', ...v.map(String)])];
