@@ -67,8 +67,8 @@ export function topK(values: Vec, k: number, n = values.length, off = 0): number
 export function topKOverlap(a: Vec, b: Vec, k: number, n = a.length, offA = 0, offB = 0): number {
   const kk = Math.min(k, n);
   if (kk === 0) return 1;
-  const ta = topK(Array.from({ length: n }, (_, i) => a[offA + i]), kk);
-  const tb = new Set(topK(Array.from({ length: n }, (_, i) => b[offB + i]), kk));
+  const ta = topK(a, kk, n, offA);
+  const tb = new Set(topK(b, kk, n, offB));
   let shared = 0;
   for (const i of ta) if (tb.has(i)) shared++;
   return shared / kk;
