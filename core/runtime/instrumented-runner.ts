@@ -2,6 +2,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { ModelDir } from '../model/model-dir.ts';
 import { attentionOutput, hiddenOutput, instrumentModel, preNormOutput, type InstrumentOptions } from '../onnx/instrument.ts';
 import type { LayerMap } from '../onnx/layer-detect.ts';
+import type { ModelProto } from '../onnx/proto.ts';
 import { encodeOnnx } from '../onnx/model-io.ts';
 import { bertFeeds, tensorFloats } from './encoder-runner.ts';
 import { createSession, type SessionOptions } from './ort-session.ts';
@@ -27,9 +28,14 @@ export class InstrumentedRunner {
   private constructor(readonly session: InferenceSession, readonly layers: LayerMap, readonly padId: number, private readonly opts: InstrumentOptions) {}
 
   static async create(md: ModelDir, opts: InstrumentOptions & { session?: SessionOptions } = {}): Promise<InstrumentedRunner> {
-    const { model, layers } = instrumentModel(md.model.proto, md.onnxPath, opts);
-    const session = await createSession(encodeOnnx(model), `${md.onnxPath} (instrumented)`, opts.session);
-    return new InstrumentedRunner(session, layers, md.tokenizer.padId, opts);
+    return InstrumentedRunner.fromProto(md.model.proto, md.onnxPath, md.tokenizer.padId, opts);
+  }
+
+  /** For a graph that exists only in memory (a randomized copy for a sanity check); `label` names it in errors. */
+  static async fromProto(proto: ModelProto, label: string, padId: number, opts: InstrumentOptions & { session?: SessionOptions } = {}): Promise<InstrumentedRunner> {
+    const { model, layers } = instrumentModel(proto, label, opts);
+    const session = await createSession(encodeOnnx(model), `${label} (instrumented)`, opts.session);
+    return new InstrumentedRunner(session, layers, padId, opts);
   }
 
   async run(idSequences: readonly number[][]): Promise<InstrumentedBatch> {

@@ -1,9 +1,8 @@
 import type { Progress } from '../../../core/progress.ts';
-import { attentionOutput, hiddenOutput, instrumentModel } from '../../../core/onnx/instrument.ts';
-import { encodeOnnx } from '../../../core/onnx/model-io.ts';
+import { attentionOutput, hiddenOutput } from '../../../core/onnx/instrument.ts';
 import type { ModelProto } from '../../../core/onnx/proto.ts';
 import { bertFeeds, tensorFloats } from '../../../core/runtime/encoder-runner.ts';
-import { createSession } from '../../../core/runtime/ort-session.ts';
+import { InstrumentedRunner } from '../../../core/runtime/instrumented-runner.ts';
 
 /** What one model computed for one sentence, cut to its real tokens (no padding). */
 export interface SentenceActivations {
@@ -37,8 +36,8 @@ export interface CollectOptions {
  * states and attention maps edgeprobe exposes. One session serves all batches; it is released at the end.
  */
 export async function collectActivations(model: ModelProto, label: string, sequences: number[][], padId: number, opts: CollectOptions = {}): Promise<Activations> {
-  const { model: instrumented, layers } = instrumentModel(model, label);
-  const session = await createSession(encodeOnnx(instrumented), label);
+  const runner = await InstrumentedRunner.fromProto(model, label, padId);
+  const { session, layers } = runner;
   const keepHidden = opts.keepHidden ?? true;
   const order = sequences.map((s, i) => ({ i, n: s.length })).sort((a, b) => a.n - b.n);
   const batchTokens = opts.batchTokens ?? 2048;
@@ -86,7 +85,7 @@ export async function collectActivations(model: ModelProto, label: string, seque
       opts.progress?.step(stage, done, order.length);
     }
   } finally {
-    await session.release();
+    await runner.release();
   }
   const health = bad === 0 ? { ok: true, reasons: [] } : { ok: false, reasons: [`${label}: ${bad} exposed tensor slices contain NaN or Inf`] };
   return { layers: layers.layers, heads, hiddenSize, sentences, health };

@@ -1,6 +1,6 @@
-import { sha256Hex, encodeOnnx } from '../../../core/onnx/model-io.ts';
-import { instrumentModel, hiddenOutput, WORD_EMBEDDINGS_OUTPUT } from '../../../core/onnx/instrument.ts';
-import { createSession } from '../../../core/runtime/ort-session.ts';
+import { sha256Hex } from '../../../core/onnx/model-io.ts';
+import { hiddenOutput, WORD_EMBEDDINGS_OUTPUT } from '../../../core/onnx/instrument.ts';
+import { InstrumentedRunner } from '../../../core/runtime/instrumented-runner.ts';
 import { bertFeeds, tensorFloats } from '../../../core/runtime/encoder-runner.ts';
 import type { ModelDir } from '../../../core/model/model-dir.ts';
 import type { Progress } from '../../../core/progress.ts';
@@ -84,10 +84,13 @@ export async function conceptEmbeddings(md: ModelDir, words: readonly string[], 
     cache?.close();
     return { hidden: md.layers.wordEmbeddingTable?.hidden ?? vectors.get('L0')!.values().next().value!.length, vectors, coverage, cached: true };
   }
-  const { model } = instrumentModel(md.model.proto, md.onnxPath);
-  const session = await createSession(encodeOnnx(model), md.onnxPath);
+  const runner = await InstrumentedRunner.create(md);
+  const { session } = runner;
   const outputs = [WORD_EMBEDDINGS_OUTPUT, ...Array.from({ length: md.layers.layers + 1 }, (_, l) => hiddenOutput(l))];
-  if (!session.outputNames.includes(WORD_EMBEDDINGS_OUTPUT)) throw new UserError(`${md.onnxPath}: no word-embedding lookup found`, 'static embeddings need a Gather on input_ids; use a BERT-style export');
+  if (!session.outputNames.includes(WORD_EMBEDDINGS_OUTPUT)) {
+    await runner.release();
+    throw new UserError(`${md.onnxPath}: no word-embedding lookup found`, 'static embeddings need a Gather on input_ids; use a BERT-style export');
+  }
   const items: Array<{ word: string; ids: number[]; start: number; len: number }> = [];
   for (const w of todo) {
     const pieces = tok.pieces(w).ids;
@@ -122,6 +125,8 @@ export async function conceptEmbeddings(md: ModelDir, words: readonly string[], 
     chunk.forEach((it) => counts.set(it.word, (counts.get(it.word) ?? 0) + 1));
     opts.progress?.step(`embeddings ${opts.variant}`, Math.min(b + batch, items.length), items.length);
   }
+  // the session holds the model's weights; release it before the caller fits mappers
+  await runner.release();
   for (const r of reps) {
     const fresh = new Map<string, Float32Array>();
     for (const [w, acc] of sums.get(r)!) fresh.set(w, Float32Array.from(acc, (x) => x / counts.get(w)!));
