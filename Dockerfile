@@ -36,6 +36,7 @@ COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY cli ./cli
 COPY core ./core
+COPY probes ./probes
 COPY agent ./agent
 COPY coordinator ./coordinator
 COPY models ./models

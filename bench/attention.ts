@@ -4,13 +4,13 @@
  * (timing, peak RSS) and bench/results/attention-records.json (the records, for docs/attention.md).
  */
 import { performance } from 'node:perf_hooks';
-import type { VariantName } from '../agent/compress/variant-types.ts';
-import { builtInCorpus } from '../agent/corpus/sentence-corpus.ts';
-import { runAttentionProbe } from '../agent/probes/attention/run-attention-probe.ts';
+import type { VariantName } from '../core/variants/variant-types.ts';
+import { builtInCorpus } from '../core/corpus/sentence-corpus.ts';
+import { runAttentionProbe } from '../probes/attention/run-attention-probe.ts';
 import { ensureVariants } from '../agent/compress/ensure-variants.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';
 import { createProgress } from '../core/progress.ts';
-import { SHARED_MODEL } from '../test/helpers/shared-data.ts';
+import { SHARED_MODEL } from '../harness/shared-data.ts';
 import { writeBenchRecords, writeBenchResult } from './bench-result.ts';
 
 const NAMES: VariantName[] = ['fp16', 'int8-dynamic', 'int8-weight'];

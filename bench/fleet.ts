@@ -14,8 +14,8 @@ import { encodeMessage, makeMessage } from '../core/protocol/codec.ts';
 import { deviceTopic } from '../core/protocol/topics.ts';
 import type { ProbeRecord } from '../core/results/probe-record.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
-import { CliProcess, killAllCliProcesses, waitUntil } from '../test/helpers/fleet-processes.ts';
-import { Mosquitto } from '../test/helpers/mosquitto.ts';
+import { CliProcess, killAllCliProcesses, waitUntil } from '../harness/cli-processes.ts';
+import { Mosquitto } from '../harness/mosquitto.ts';
 import { writeBenchResult } from './bench-result.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));

@@ -6,13 +6,13 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BenchmarkData } from '../agent/bench/benchmark-data.ts';
-import { runBenchmark, speedPhrase } from '../agent/bench/run-benchmark.ts';
+import type { BenchmarkData } from '../probes/benchmark/benchmark-data.ts';
+import { runBenchmark, speedPhrase } from '../probes/benchmark/run-benchmark.ts';
 import { deviceProfile } from '../agent/device-profile.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';
 import { createProgress } from '../core/progress.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
-import { SHARED_DIR } from '../test/helpers/shared-data.ts';
+import { SHARED_DIR } from '../harness/shared-data.ts';
 import { writeBenchResult } from './bench-result.ts';
 
 interface Row { metric: string; value: number; unit: string; target?: string; pass?: boolean }

@@ -14,9 +14,9 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { percentiles } from '../core/numeric/stats.ts';
-import { CliProcess, killAllCliProcesses } from '../test/helpers/fleet-processes.ts';
-import { Mosquitto } from '../test/helpers/mosquitto.ts';
-import { Postgres } from '../test/helpers/postgres.ts';
+import { CliProcess, killAllCliProcesses } from '../harness/cli-processes.ts';
+import { Mosquitto } from '../harness/mosquitto.ts';
+import { Postgres } from '../harness/postgres.ts';
 import { writeBenchResult, type BenchRow } from './bench-result.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -1,4 +1,4 @@
-import type { BenchmarkData } from '../agent/bench/benchmark-data.ts';
+import type { BenchmarkData } from '../probes/benchmark/benchmark-data.ts';
 import { SeededRandom } from '../core/numeric/seeded-random.ts';
 import { FINGERPRINT_DIMS, FINGERPRINT_SENTENCES } from '../core/results/fingerprint.ts';
 import type { ProbeRecord } from '../core/results/probe-record.ts';

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Value } from '@sinclair/typebox/value';
-import { builtInCorpus, corpusFromFile, encodeCorpus } from '../agent/corpus/sentence-corpus.ts';
-import { AttentionProbeData } from '../agent/probes/attention/record.ts';
-import { loadAttentionThresholds } from '../agent/probes/attention/thresholds.ts';
+import { builtInCorpus, corpusFromFile, encodeCorpus } from '../core/corpus/sentence-corpus.ts';
+import { AttentionProbeData } from '../probes/attention/record.ts';
+import { loadAttentionThresholds } from '../probes/attention/thresholds.ts';
 import { UserError } from '../core/errors.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';
 import { cloneForEdit } from '../core/onnx/proto.ts';
@@ -14,7 +14,7 @@ import { ProbeRecord } from '../core/results/probe-record.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { modelDirWith } from './helpers/attention-fixtures.ts';
 import { jsonResult, runCli } from './helpers/run-cli.ts';
-import { SHARED_MODEL, HAVE_SHARED } from './helpers/shared-data.ts';
+import { SHARED_MODEL, HAVE_SHARED } from '../harness/shared-data.ts';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'edgeprobe-attn-cli-'));
 const textFile = (content: string): string => {

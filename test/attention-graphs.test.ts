@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { collectActivations } from '../agent/probes/attention/activations.ts';
-import { identifiabilityCurve } from '../agent/probes/attention/identifiability.ts';
-import { learnedIdentifiability } from '../agent/probes/attention/learned-identifiability.ts';
-import { mixingCurve, rollout } from '../agent/probes/attention/rollout.ts';
-import { attentionStructure } from '../agent/probes/attention/structure.ts';
+import { collectActivations } from '../probes/attention/activations.ts';
+import { identifiabilityCurve } from '../probes/attention/identifiability.ts';
+import { learnedIdentifiability } from '../probes/attention/learned-identifiability.ts';
+import { mixingCurve, rollout } from '../probes/attention/rollout.ts';
+import { attentionStructure } from '../probes/attention/structure.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';
 import { DataType, node } from '../core/onnx/graph-builder.ts';
 import { detectLayers, layerParameters } from '../core/onnx/layer-detect.ts';

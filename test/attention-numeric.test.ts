@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Activations } from '../agent/probes/attention/activations.ts';
-import { compareActivations, permuteSentence } from '../agent/probes/attention/compare.ts';
-import { identifiedCount } from '../agent/probes/attention/identifiability.ts';
-import { effectiveSources, mixingCurve, rollout, selfContribution } from '../agent/probes/attention/rollout.ts';
-import { attentionStructure } from '../agent/probes/attention/structure.ts';
-import { loadAttentionThresholds } from '../agent/probes/attention/thresholds.ts';
-import { survivalVerdict, tokenRelationVerdict } from '../agent/probes/attention/verdicts.ts';
+import type { Activations } from '../probes/attention/activations.ts';
+import { compareActivations, permuteSentence } from '../probes/attention/survival.ts';
+import { identifiedCount } from '../probes/attention/identifiability.ts';
+import { effectiveSources, mixingCurve, rollout, selfContribution } from '../probes/attention/rollout.ts';
+import { attentionStructure } from '../probes/attention/structure.ts';
+import { loadAttentionThresholds } from '../probes/attention/thresholds.ts';
+import { survivalVerdict, tokenRelationVerdict } from '../probes/attention/verdicts.ts';
 
 const close = (a: number, b: number, tol = 1e-12): void => assert.ok(Math.abs(a - b) <= tol, `${a} != ${b}`);
 const eye = (n: number): number[] => Array.from({ length: n * n }, (_, k) => (Math.floor(k / n) === k % n ? 1 : 0));

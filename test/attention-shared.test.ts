@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { builtInCorpus } from '../agent/corpus/sentence-corpus.ts';
-import type { AttentionProbeData } from '../agent/probes/attention/record.ts';
-import { runAttentionProbe } from '../agent/probes/attention/run-attention-probe.ts';
+import { builtInCorpus } from '../core/corpus/sentence-corpus.ts';
+import type { AttentionProbeData } from '../probes/attention/record.ts';
+import { runAttentionProbe } from '../probes/attention/run-attention-probe.ts';
 import { ensureVariants } from '../agent/compress/ensure-variants.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';
 import { noisyVariant } from './helpers/attention-fixtures.ts';
-import { PROJECT_ROOT, SHARED_MODEL, needsShared } from './helpers/shared-data.ts';
+import { PROJECT_ROOT, SHARED_MODEL, needsShared } from '../harness/shared-data.ts';
 
 const HAVE_COMPRESSION = existsSync(join(PROJECT_ROOT, 'agent', 'compress', 'ensure-variants.ts'));
 

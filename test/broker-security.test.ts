@@ -11,7 +11,7 @@ import { CoordinatorConfig } from '../coordinator/config/coordinator-config.ts';
 import { screenDeviceMessage, type AdmittedVia } from '../coordinator/security/index.ts';
 import { DEVICE_TOPIC_KINDS } from '../core/protocol/topics.ts';
 import { Value } from '@sinclair/typebox/value';
-import { PROJECT_ROOT } from './helpers/shared-data.ts';
+import { PROJECT_ROOT } from '../harness/shared-data.ts';
 import { freePort, needsMosquitto, startSecureMosquitto, type SecureBroker } from './helpers/secure-mosquitto.ts';
 
 // Acceptance tests of issue 8 against a real Mosquitto running the shipped config and ACL.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { PROJECT_ROOT } from './helpers/shared-data.ts';
+import { PROJECT_ROOT } from '../harness/shared-data.ts';
 
 // Every command module is imported when the CLI builds its parser; heavy modules belong in the handlers,
 // so `edgeprobe agent` (idle on a small device) never maps onnxruntime or the tokenizers addon.

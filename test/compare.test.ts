@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { compareVariants, type CompareData } from '../agent/compare/compare-variants.ts';
-import { findJump } from '../agent/compare/jump-rule.ts';
-import { addPrediction, emptyCounts, summarize } from '../agent/compare/task-agreement.ts';
-import { healthSweep } from '../agent/health/health-sweep.ts';
+import { compareVariants, type CompareData } from '../probes/divergence/divergence.ts';
+import { findJump } from '../probes/divergence/jump-rule.ts';
+import { addPrediction, emptyCounts, summarize } from '../probes/divergence/task-agreement.ts';
+import { healthSweep } from '../core/runtime/numeric-gate-sweep.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';
-import { tensorHealth, FP16_MAX } from '../core/numeric/tensor-health.ts';
+import { tensorHealth, FP16_MAX } from '../core/numeric/numeric-gate.ts';
 import { ensureGeneratedModel, GENERATED_DIR } from '../models/generated-models.ts';
 import { plantLayerNoise } from './helpers/planted-models.ts';
-import { SHARED_MODEL, needsShared } from './helpers/shared-data.ts';
+import { SHARED_MODEL, needsShared } from '../harness/shared-data.ts';
 
 const SENTENCES = [
   'the cat sat on the mat.', 'a dog runs in the park every morning.', 'the river is cold in winter.',
@@ -91,8 +91,8 @@ test('health gate passes the shared model over the sweep', { skip: needsShared }
 
 test('fill-mask on the shared MLM model: fp32 accuracy equals the PyTorch reference on the same items', { skip: needsShared }, async () => {
   const { readFileSync } = await import('node:fs');
-  const { readFillMaskItems, fillMaskAgreement, taskKind } = await import('../agent/compare/task-eval.ts');
-  const { SHARED_MLM_MODEL } = await import('./helpers/shared-data.ts');
+  const { readFillMaskItems, fillMaskAgreement, taskKind } = await import('../probes/divergence/task-eval.ts');
+  const { SHARED_MLM_MODEL } = await import('../harness/shared-data.ts');
   const md = loadModelDir(SHARED_MLM_MODEL);
   assert.equal(taskKind(md), 'fill-mask');
   const file = join(SHARED_MLM_MODEL, 'fill_mask_eval.jsonl');
@@ -107,7 +107,7 @@ test('fill-mask on the shared MLM model: fp32 accuracy equals the PyTorch refere
 });
 
 test('the attention probe records a variant that fails the health gate as invalid, with the reason', async () => {
-  const { runAttentionProbe } = await import('../agent/probes/attention/run-attention-probe.ts');
+  const { runAttentionProbe } = await import('../probes/attention/run-attention-probe.ts');
   const { ensureVariants } = await import('../agent/compress/ensure-variants.ts');
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
@@ -127,7 +127,7 @@ test('the attention probe records a variant that fails the health gate as invali
 });
 
 test('classification head: taskKind finds it and label agreement is 1 against itself, lower against planted noise', async () => {
-  const { classificationAgreement, taskKind } = await import('../agent/compare/task-eval.ts');
+  const { classificationAgreement, taskKind } = await import('../probes/divergence/task-eval.ts');
   const dir = ensureGeneratedModel('demo', { dir: join(GENERATED_DIR, 'demo-classifier'), overrides: { classifierLabels: 3 } });
   const md = loadModelDir(dir);
   assert.equal(taskKind(md), 'classification');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ensureVariants, parseVariantNames } from '../agent/compress/ensure-variants.ts';
 import { dequantize, quantizePerColumn, quantizePerRow, quantizePerTensor } from '../agent/compress/int8-quantize.ts';
-import type { VariantName } from '../agent/compress/variant-types.ts';
+import type { VariantName } from '../core/variants/variant-types.ts';
 import { loadModelDir, type ModelDir } from '../core/model/model-dir.ts';
 import { cosine, maxAbsDiff, meanRows } from '../core/numeric/vectors.ts';
 import { attentionOutput, hiddenOutput, instrumentModel, WORD_EMBEDDINGS_OUTPUT } from '../core/onnx/instrument.ts';
@@ -13,7 +13,7 @@ import { encodeOnnx, loadOnnxFile } from '../core/onnx/model-io.ts';
 import { bertFeeds, tensorFloats } from '../core/runtime/encoder-runner.ts';
 import { createSession } from '../core/runtime/ort-session.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
-import { SHARED_MODEL, needsShared } from './helpers/shared-data.ts';
+import { SHARED_MODEL, needsShared } from '../harness/shared-data.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-compress-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

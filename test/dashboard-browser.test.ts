@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { AttentionMapService } from '../coordinator/dashboard/attention-maps.ts';
+import { AttentionMapService } from '../probes/attention/attention-maps.ts';
 import { buildDashboardData } from '../coordinator/dashboard/dashboard-data.ts';
 import { bakeAttentionMaps, renderHtmlReport } from '../coordinator/dashboard/html-report.ts';
 import { startDashboardServer, type DashboardServer } from '../coordinator/dashboard/server.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SqliteStore } from '../coordinator/store/sqlite-store.ts';
-import { CliProcess, killAllCliProcesses } from './helpers/fleet-processes.ts';
+import { CliProcess, killAllCliProcesses } from '../harness/cli-processes.ts';
 import { runCli } from './helpers/run-cli.ts';
 
 describe('dashboard CLI', () => {

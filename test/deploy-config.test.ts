@@ -9,7 +9,7 @@ import { loadCoordinatorConfig, resolveCoordinatorSettings } from '../coordinato
 import { UserError } from '../core/errors.ts';
 import { checkHealthFile, startHealthBeacon, writeHealthFile } from '../core/health/health-file.ts';
 import { jsonResult, runCli } from './helpers/run-cli.ts';
-import { PROJECT_ROOT } from './helpers/shared-data.ts';
+import { PROJECT_ROOT } from '../harness/shared-data.ts';
 import { needsMosquitto } from './helpers/secure-mosquitto.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-deploycfg-'));

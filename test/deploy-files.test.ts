@@ -10,7 +10,7 @@ import { loadAgentConfig } from '../agent/config/agent-config.ts';
 import { loadCoordinatorConfig } from '../coordinator/config/coordinator-config.ts';
 import { dockerignoreMatcher, readDockerfile } from '../scripts/dockerfile-model.ts';
 import { runCli } from './helpers/run-cli.ts';
-import { PROJECT_ROOT } from './helpers/shared-data.ts';
+import { PROJECT_ROOT } from '../harness/shared-data.ts';
 import { needsMosquitto } from './helpers/secure-mosquitto.ts';
 
 // No Docker engine runs here: these checks read the Dockerfile, compose file and systemd unit the way the
@@ -56,7 +56,7 @@ describe('Dockerfile', () => {
     }
     // every top-level source directory the CLI imports from is copied
     const copied = new Set(final.steps.filter((s) => s.keyword === 'COPY').flatMap((s) => s.args.slice(0, -1)));
-    for (const dir of ['bin', 'cli', 'core', 'agent', 'coordinator', 'models', 'configs']) assert.ok(copied.has(dir), `COPY ${dir}`);
+    for (const dir of ['bin', 'cli', 'core', 'probes', 'agent', 'coordinator', 'models', 'configs']) assert.ok(copied.has(dir), `COPY ${dir}`);
     for (const secret of ['secrets/certs/ca.key', 'secrets/users/pi.password', 'configs/mosquitto/passwd', 'x/server.key']) {
       assert.equal(ignored(secret), true, `${secret} must stay out of the build context`);
     }

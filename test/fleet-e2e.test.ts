@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { BenchmarkData } from '../agent/bench/benchmark-data.ts';
-import type { ComparisonReport } from '../coordinator/report/comparison.ts';
+import type { BenchmarkData } from '../probes/benchmark/benchmark-data.ts';
+import type { ComparisonReport } from '../coordinator/report/fleet-report.ts';
 import { openStore, type SqliteStore } from '../coordinator/store/sqlite-store.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
-import { CliProcess, killAllCliProcesses, waitUntil } from './helpers/fleet-processes.ts';
-import { Mosquitto, needsMosquitto } from './helpers/mosquitto.ts';
+import { CliProcess, killAllCliProcesses, waitUntil } from '../harness/cli-processes.ts';
+import { Mosquitto, needsMosquitto } from '../harness/mosquitto.ts';
 import { jsonResult, runCli } from './helpers/run-cli.ts';
 
 // Real Mosquitto, real coordinator and agent processes (the CLI), real SQLite files in a temp dir.

@@ -8,8 +8,8 @@ import { encodeMessage, makeMessage } from '../core/protocol/codec.ts';
 import { deviceTopic } from '../core/protocol/topics.ts';
 import { openStore, type SqliteStore } from '../coordinator/store/sqlite-store.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
-import { CliProcess, killAllCliProcesses, waitUntil } from './helpers/fleet-processes.ts';
-import { Mosquitto, needsMosquitto } from './helpers/mosquitto.ts';
+import { CliProcess, killAllCliProcesses, waitUntil } from '../harness/cli-processes.ts';
+import { Mosquitto, needsMosquitto } from '../harness/mosquitto.ts';
 import { jsonResult, runCli } from './helpers/run-cli.ts';
 
 const heartbeat = { loadPercent: 1, memUsedBytes: 1, memTotalBytes: 2, temperatureC: null, rssBytes: 1, uptimeS: 1, outboxPending: 0, activeJobId: null };

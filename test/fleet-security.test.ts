@@ -11,7 +11,7 @@ import { encodeMessage, makeMessage } from '../core/protocol/codec.ts';
 import { deviceTopic } from '../core/protocol/topics.ts';
 import type { ProbeRecord } from '../core/results/probe-record.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
-import { CliProcess, killAllCliProcesses, waitUntil } from './helpers/fleet-processes.ts';
+import { CliProcess, killAllCliProcesses, waitUntil } from '../harness/cli-processes.ts';
 import { jsonResult, runCli } from './helpers/run-cli.ts';
 import { needsMosquitto, startSecureMosquitto, type SecureBroker } from './helpers/secure-mosquitto.ts';
 

@@ -15,7 +15,7 @@ import { openFleetStore } from '../coordinator/store/open-store.ts';
 import { PostgresStore } from '../coordinator/store/postgres-store.ts';
 import { SqliteStore } from '../coordinator/store/sqlite-store.ts';
 import type { FleetStore } from '../coordinator/store/store.ts';
-import { needsPostgres, Postgres } from './helpers/postgres.ts';
+import { needsPostgres, Postgres } from '../harness/postgres.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-fleet-store-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -8,7 +8,7 @@ import { encodeOnnx } from '../core/onnx/model-io.ts';
 import { bertFeeds, tensorFloats } from '../core/runtime/encoder-runner.ts';
 import { createSession } from '../core/runtime/ort-session.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
-import { SHARED_MLM_MODEL, SHARED_MODEL, needsShared } from './helpers/shared-data.ts';
+import { SHARED_MLM_MODEL, SHARED_MODEL, needsShared } from '../harness/shared-data.ts';
 
 const SENTENCES = ['the cat sat on the mat.', 'a dog is a domesticated carnivore.', 'Edge devices run quantized models!'];
 

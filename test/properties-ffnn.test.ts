@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SeededRandom } from '../core/numeric/seeded-random.ts';
-import { fitFfnn } from '../agent/probes/properties/ffnn.ts';
-import { denseTargets } from '../agent/probes/properties/targets.ts';
+import { fitFfnn } from '../probes/properties/ffnn.ts';
+import { denseTargets } from '../probes/properties/targets.ts';
 
 /** R^2 over all outputs of the test rows. */
 function r2(pred: Float64Array, Y: Float64Array, rows: number[], q: number): number {

@@ -3,10 +3,10 @@ import { test } from 'node:test';
 import { bootstrapMeanCI, pairedPermutationPValue } from '../core/numeric/stats.ts';
 import { kMeans } from '../core/numeric/kmeans.ts';
 import { topK } from '../core/numeric/vectors.ts';
-import { attributeSpearman, conceptSpearman, f1AtK, neighbourhoodHits } from '../agent/probes/properties/metrics.ts';
-import { denseTargets } from '../agent/probes/properties/targets.ts';
-import { goldGram, oraclePredict, randomTargets } from '../agent/probes/properties/controls.ts';
-import { kFolds } from '../agent/probes/properties/folds.ts';
+import { attributeSpearman, conceptSpearman, f1AtK, neighbourhoodHits } from '../probes/properties/metrics.ts';
+import { denseTargets } from '../probes/properties/targets.ts';
+import { goldGram, oraclePredict, randomTargets } from '../probes/properties/controls.ts';
+import { kFolds } from '../probes/properties/folds.ts';
 
 test('F1@10 on a hand-made case', () => {
   // 20 features; gold has 5 (0..4); the top 10 predictions are features 0..2 and 10..16 -> 3 hits

@@ -6,10 +6,10 @@ import { test } from 'node:test';
 import { UserError } from '../core/errors.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
-import { conceptEmbeddings } from '../agent/probes/properties/concept-embeddings.ts';
-import { loadBinder, loadBuchanan, loadGenericNorms, loadRawNorms, mcraeWord } from '../agent/probes/properties/norm-loaders.ts';
-import { buildNormSet } from '../agent/probes/properties/norm-set.ts';
-import { SHARED_NORMS, needsShared } from './helpers/shared-data.ts';
+import { conceptEmbeddings } from '../probes/properties/concept-embeddings.ts';
+import { loadBinder, loadBuchanan, loadGenericNorms, loadRawNorms, mcraeWord } from '../probes/properties/norm-loaders.ts';
+import { buildNormSet } from '../probes/properties/norm-set.ts';
+import { SHARED_NORMS, needsShared } from '../harness/shared-data.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeprobe-norms-'));
 const write = (name: string, text: string): string => { const p = join(dir, name); writeFileSync(p, text); return p; };

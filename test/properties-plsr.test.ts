@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Matrix, solve } from 'ml-matrix';
 import { SeededRandom } from '../core/numeric/seeded-random.ts';
-import { fitPls, plsErrorsByComponents, plsPredict, plsPredictByComponents } from '../agent/probes/properties/plsr.ts';
-import { denseTargets } from '../agent/probes/properties/targets.ts';
+import { fitPls, plsErrorsByComponents, plsPredict, plsPredictByComponents } from '../probes/properties/plsr.ts';
+import { denseTargets } from '../probes/properties/targets.ts';
 
 const rows = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 

@@ -14,9 +14,9 @@ import { encodeMessage, makeMessage } from '../core/protocol/codec.ts';
 import { deviceTopic } from '../core/protocol/topics.ts';
 import { PostgresStore } from '../coordinator/store/postgres-store.ts';
 import { submitJob } from '../coordinator/submit-job.ts';
-import { CliProcess, killAllCliProcesses } from './helpers/fleet-processes.ts';
-import { Mosquitto, needsMosquitto } from './helpers/mosquitto.ts';
-import { needsPostgres, Postgres } from './helpers/postgres.ts';
+import { CliProcess, killAllCliProcesses } from '../harness/cli-processes.ts';
+import { Mosquitto, needsMosquitto } from '../harness/mosquitto.ts';
+import { needsPostgres, Postgres } from '../harness/postgres.ts';
 import { jsonResult, runCli } from './helpers/run-cli.ts';
 
 const DEVICES = 200;

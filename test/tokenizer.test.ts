@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadTextEncoder } from '../core/tokenizer/text-encoder.ts';
-import { SHARED_MODEL, needsShared } from './helpers/shared-data.ts';
+import { SHARED_MODEL, needsShared } from '../harness/shared-data.ts';
 
 interface Reference { text: string; input_ids: number[] }
 

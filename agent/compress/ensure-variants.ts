@@ -11,7 +11,7 @@ import { EDGEPROBE_VERSION } from '../../core/version.ts';
 import { computeInFp16 } from './fp16-compute-graph.ts';
 import { storeWeightsFp16 } from './fp16-graph.ts';
 import { quantizeInt8 } from './int8-graph.ts';
-import { VARIANT_NAMES, type Variant, type VariantManifest, type VariantName } from './variant-types.ts';
+import { VARIANT_NAMES, type Variant, type VariantManifest, type VariantName } from '../../core/variants/variant-types.ts';
 
 export interface EnsureVariantsOptions {
   outDir?: string;

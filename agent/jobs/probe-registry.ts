@@ -1,7 +1,7 @@
 import type { ModelDir } from '../../core/model/model-dir.ts';
 import type { JobPlan } from '../../core/protocol/plan.ts';
 import type { ProbeKind, ProbeRecord } from '../../core/results/probe-record.ts';
-import type { Variant } from '../compress/variant-types.ts';
+import type { Variant } from '../../core/variants/variant-types.ts';
 
 /** What a probe gets for one (model, variant) item of a plan. */
 export interface ProbeContext {
@@ -33,10 +33,10 @@ export type ProbeRunner = (ctx: ProbeContext) => AsyncIterable<ProbeRecord>;
  * A new probe is one line here (docs/fleet.md, "Probe runners").
  */
 const registry = new Map<ProbeKind, () => Promise<ProbeRunner>>([
-  ['benchmark', async () => (await import('./runners/benchmark-runner.ts')).benchmarkRunner],
-  ['attention', async () => (await import('./runners/attention-runner.ts')).attentionRunner],
-  ['compare', async () => (await import('./runners/compare-runner.ts')).compareRunner],
-  ['properties', async () => (await import('./runners/properties-runner.ts')).propertiesRunner],
+  ['benchmark', async () => (await import('../../probes/benchmark/runner.ts')).benchmarkRunner],
+  ['attention', async () => (await import('../../probes/attention/runner.ts')).attentionRunner],
+  ['compare', async () => (await import('../../probes/divergence/runner.ts')).compareRunner],
+  ['properties', async () => (await import('../../probes/properties/runner.ts')).propertiesRunner],
 ]);
 
 export function registerProbe(kind: ProbeKind, load: () => Promise<ProbeRunner>): void {

@@ -1,5 +1,5 @@
 import type { ModelDir } from '../../core/model/model-dir.ts';
-import { VARIANT_NAMES, type Variant, type VariantName } from '../compress/variant-types.ts';
+import { VARIANT_NAMES, type Variant, type VariantName } from '../../core/variants/variant-types.ts';
 
 /**
  * Makes the variants a plan asks for. The default is agent/compress's `ensureVariants` (loaded on first

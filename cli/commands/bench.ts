@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
-import type { BenchmarkData } from '../../agent/bench/benchmark-data.ts';
+import type { BenchmarkData } from '../../probes/benchmark/benchmark-data.ts';
 // a constants-only module (no imports of its own): the option help lists the variant names
-import { VARIANT_NAMES } from '../../agent/compress/variant-types.ts';
+import { VARIANT_NAMES } from '../../core/variants/variant-types.ts';
 import { UserError } from '../../core/errors.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
@@ -20,7 +20,7 @@ export function benchCommand(y: Argv): Argv {
     .option('out', { type: 'string', describe: 'where variants are written (default: the edgeprobe cache)' }),
   async (args) => {
     // loaded here, not at the top: other commands (the agent above all) should not carry onnxruntime and the compressor
-    const { runBenchmark } = await import('../../agent/bench/run-benchmark.ts');
+    const { runBenchmark } = await import('../../probes/benchmark/run-benchmark.ts');
     const { parseVariantNames } = await import('../../agent/compress/ensure-variants.ts');
     const { loadModelDir } = await import('../../core/model/model-dir.ts');
     const names = parseVariantNames(args.variants as string);
@@ -41,7 +41,7 @@ export function benchCommand(y: Argv): Argv {
     const progress = progressFor({ json: args.json as boolean });
     const records = await runBenchmark(md, names, { ...settings, outDir: args.out as string | undefined, progress });
     progress.done();
-    const { speedPhrase } = await import('../../agent/bench/benchmark-data.ts');
+    const { speedPhrase } = await import('../../probes/benchmark/benchmark-data.ts');
     emitResult({ json: args.json as boolean }, records, () => renderBenchmark(md.name, records, speedPhrase));
   });
 }

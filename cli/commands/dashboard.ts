@@ -35,7 +35,7 @@ export interface DashboardArgs { http: number; 'http-host': string; 'http-token'
 export async function startDashboard(store: FleetStore, args: DashboardArgs, log: DaemonLog, changes?: EventEmitter<{ change: [string] }>): Promise<() => Promise<void>> {
   const { startDashboardServer } = await import('../../coordinator/dashboard/server.ts');
   const dirs = parseModelDirs(args.model);
-  const maps = Object.keys(dirs).length ? new (await import('../../coordinator/dashboard/attention-maps.ts')).AttentionMapService(dirs) : undefined;
+  const maps = Object.keys(dirs).length ? new (await import('../../probes/attention/attention-maps.ts')).AttentionMapService(dirs) : undefined;
   const server = await startDashboardServer({ store, host: args['http-host'], port: checkPort(args.http), token: args['http-token'] || process.env.EDGEPROBE_DASHBOARD_TOKEN || undefined, changes, maps });
   const login = server.policy.token ? `${server.url}login?token=${encodeURIComponent(server.policy.token)}` : server.url;
   log.info('dashboard listening', { url: server.url, access: server.policy.token ? 'token required' : 'loopback, no token' });
@@ -58,8 +58,8 @@ export async function writeHtmlReport(store: FleetStore, args: HtmlReportArgs): 
   const dirs = parseModelDirs(args.model);
   const [model] = Object.keys(dirs);
   if (model) {
-    const { AttentionMapService } = await import('../../coordinator/dashboard/attention-maps.ts');
-    const { builtInCorpus } = await import('../../agent/corpus/sentence-corpus.ts');
+    const { AttentionMapService } = await import('../../probes/attention/attention-maps.ts');
+    const { builtInCorpus } = await import('../../core/corpus/sentence-corpus.ts');
     const maps = new AttentionMapService({ [model]: dirs[model] });
     try {
       const rec = data.attention.find((a) => a.model === model);

@@ -15,7 +15,7 @@ const coordinatorModules = async () => ({
   ...(await import('../../coordinator/config/coordinator-config.ts')),
 });
 const reportModules = async () => ({
-  ...(await import('../../coordinator/report/comparison.ts')),
+  ...(await import('../../coordinator/report/fleet-report.ts')),
   ...(await import('../../coordinator/report/render.ts')),
 });
 
@@ -197,7 +197,7 @@ export function fleetCommands(y: Argv): Argv {
     })
     .command('demo', 'DEMO: embedded broker, coordinator and two local agents on a generated model; prints the comparison', (c) => c,
     async (args) => {
-      const { runDemo } = await import('../../coordinator/demo/run-demo.ts');
+      const { runDemo } = await import('../demo/run-demo.ts');
       const { renderComparison } = await reportModules();
       const progress = progressFor({ json: args.json as boolean });
       const r = await runDemo(progress);

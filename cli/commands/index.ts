@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { benchCommand } from './bench.ts';
-import { compareCommand } from './compare.ts';
+import { compareCommand } from './divergence.ts';
 import { dashboardCommand } from './dashboard.ts';
 import { deployCommands } from './deploy.ts';
 import { deviceCommand } from './device.ts';

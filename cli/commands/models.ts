@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { UserError } from '../../core/errors.ts';
 import type { ModelDescription } from '../../core/model/describe-model.ts';
 // a constants-only module (no imports of its own): the option help lists the variant names
-import { VARIANT_NAMES } from '../../agent/compress/variant-types.ts';
+import { VARIANT_NAMES } from '../../core/variants/variant-types.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
 
 // Handlers import the model loader, compression and download code when they run (see cli/commands/fleet.ts).

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
-import type { AttentionProbeData } from '../../agent/probes/attention/record.ts';
+import type { AttentionProbeData } from '../../probes/attention/record.ts';
 import { emitResult, formatNumber, progressFor, textTable } from '../output.ts';
 
 /** `edgeprobe probe attention`: token identifiability, mixing, sanity checks and compression survival. */
@@ -16,8 +16,8 @@ export function probeAttentionCommand(y: Argv): Argv {
   async (args) => {
     // loaded here, not at the top: other commands (the agent above all) should not carry onnxruntime and the probes
     const { loadModelDir } = await import('../../core/model/model-dir.ts');
-    const { builtInCorpus, corpusFromFile } = await import('../../agent/corpus/sentence-corpus.ts');
-    const { runAttentionProbe } = await import('../../agent/probes/attention/run-attention-probe.ts');
+    const { builtInCorpus, corpusFromFile } = await import('../../core/corpus/sentence-corpus.ts');
+    const { runAttentionProbe } = await import('../../probes/attention/run-attention-probe.ts');
     const { ensureVariants, parseVariantNames } = await import('../../agent/compress/ensure-variants.ts');
     const json = args.json as boolean;
     const progress = progressFor({ json });

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { UserError } from '../../core/errors.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
-import type { PropertiesData } from '../../agent/probes/properties/records.ts';
+import type { PropertiesData } from '../../probes/properties/records.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
 
 /** Adds `properties` to a `probe` command group. */
@@ -23,9 +23,9 @@ export function probePropertiesCommand(y: Argv): Argv {
   async (args) => {
     // loaded here, not at the top: other commands (the agent above all) should not carry onnxruntime and the probes
     const { loadModelDir } = await import('../../core/model/model-dir.ts');
-    const { runPropertiesProbes } = await import('../../agent/probes/properties/properties-probe.ts');
-    const { parseVariantNames } = await import('../../agent/probes/properties/variants.ts');
-    const { controlsTableRows, layerTableRows } = await import('../../agent/probes/properties/table.ts');
+    const { runPropertiesProbes } = await import('../../probes/properties/properties-probe.ts');
+    const { parseVariantNames } = await import('../../probes/properties/variants.ts');
+    const { controlsTableRows, layerTableRows } = await import('../../probes/properties/table.ts');
     const json = args.json as boolean;
     const progress = progressFor({ json });
     const norms = (args.norms as string[]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
@@ -46,7 +46,7 @@ export function probePropertiesCommand(y: Argv): Argv {
   });
 }
 
-type TableRows = typeof import('../../agent/probes/properties/table.ts');
+type TableRows = typeof import('../../probes/properties/table.ts');
 
 function renderRecords(records: ProbeRecord[], controlsTableRows: TableRows['controlsTableRows'], layerTableRows: TableRows['layerTableRows']): string {
   const parts = [textTable(controlsTableRows(records)), ''];

@@ -1,7 +1,7 @@
-import type { AttentionProbeData } from '../../agent/probes/attention/record.ts';
-import type { CompareData } from '../../agent/compare/compare-variants.ts';
+import type { AttentionProbeData } from '../../probes/attention/record.ts';
+import type { CompareData } from '../../probes/divergence/divergence.ts';
 import type { ProbeRecord, VerdictStatus } from '../../core/results/probe-record.ts';
-import { buildComparison, type ComparisonReport } from '../report/comparison.ts';
+import { buildComparison, type ComparisonReport } from '../report/fleet-report.ts';
 import { DEFAULT_TOLERANCE } from '../report/consistency.ts';
 import type { DeviceRow, FleetStore, JobTargetRow, StoredResult } from '../store/store.ts';
 import { propertiesView, type PropertiesView } from './properties-view.ts';
@@ -73,7 +73,7 @@ export interface CompareView {
 export interface BakedAttentionMaps {
   model: string;
   sentence: string;
-  maps: Array<import('./attention-maps.ts').AttentionMapPair>;
+  maps: Array<import('../../probes/attention/attention-maps.ts').AttentionMapPair>;
 }
 
 /** Worse verdicts sort first; the headline shows the worst device. */

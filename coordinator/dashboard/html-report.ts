@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AttentionMapService } from './attention-maps.ts';
+import type { AttentionMapService } from '../../probes/attention/attention-maps.ts';
 import type { BakedAttentionMaps, DashboardData } from './dashboard-data.ts';
 import { chartJsPath, PUBLIC_DIR } from './server.ts';
 

@@ -6,11 +6,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { builtInCorpus } from '../../agent/corpus/sentence-corpus.ts';
+import { builtInCorpus } from '../../core/corpus/sentence-corpus.ts';
 import { isUserError } from '../../core/errors.ts';
 import type { FleetStore } from '../store/store.ts';
 import { accessPolicy, presentedToken, TOKEN_COOKIE, tokenMatches, type AccessPolicy } from './access.ts';
-import type { AttentionMapService } from './attention-maps.ts';
+import type { AttentionMapService } from '../../probes/attention/attention-maps.ts';
 import { dashboardDataFromStore } from './dashboard-data.ts';
 
 export const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');

@@ -1,6 +1,6 @@
-import { speedPhrase } from '../../agent/bench/benchmark-data.ts';
+import { speedPhrase } from '../../probes/benchmark/benchmark-data.ts';
 import { formatNumber, textTable } from '../../cli/output.ts';
-import type { ComparisonReport, ComparisonRow, RowVerdict } from './comparison.ts';
+import type { ComparisonReport, ComparisonRow, RowVerdict } from './fleet-report.ts';
 
 const cell = (x: number | null, f: (n: number) => string = formatNumber): string => (x === null ? '-' : f(x));
 const verdictText = (r: ComparisonRow): string => Object.entries(r.verdicts).map(([p, v]) => `${p}:${v}`).join(' ') || '-';

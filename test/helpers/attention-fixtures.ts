@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Variant } from '../../agent/compress/variant-types.ts';
+import type { Variant } from '../../core/variants/variant-types.ts';
 import type { ModelDir } from '../../core/model/model-dir.ts';
 import { SeededRandom } from '../../core/numeric/seeded-random.ts';
 import { DataType, makeModel, node, tensorValueInfo } from '../../core/onnx/graph-builder.ts';

@@ -11,7 +11,7 @@ import { deviceTopic } from '../../core/protocol/topics.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import { Ingest } from '../../coordinator/ingest.ts';
 import type { FleetStore } from '../../coordinator/store/store.ts';
-import { PROJECT_ROOT } from './shared-data.ts';
+import { PROJECT_ROOT } from '../../harness/shared-data.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts');

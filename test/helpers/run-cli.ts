@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from './shared-data.ts';
+import { PROJECT_ROOT } from '../../harness/shared-data.ts';
 
 export interface CliRun { status: number | null; stdout: string; stderr: string }
 

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addBrokerUser } from '../../core/broker/mosquitto-users.ts';
 import { makeDevCertificates } from '../../core/certs/dev-certs.ts';
-import { PROJECT_ROOT } from './shared-data.ts';
-import { HAVE_MOSQUITTO, MOSQUITTO_BIN, freePort } from './mosquitto.ts';
+import { PROJECT_ROOT } from '../../harness/shared-data.ts';
+import { HAVE_MOSQUITTO, MOSQUITTO_BIN, freePort } from '../../harness/mosquitto.ts';
 
 /**
  * A real Mosquitto started from the SHIPPED configs/mosquitto/mosquitto.conf and configs/mosquitto/acl.
@@ -18,7 +18,7 @@ import { HAVE_MOSQUITTO, MOSQUITTO_BIN, freePort } from './mosquitto.ts';
 export const SHIPPED_CONF = join(PROJECT_ROOT, 'configs', 'mosquitto', 'mosquitto.conf');
 export const SHIPPED_ACL = join(PROJECT_ROOT, 'configs', 'mosquitto', 'acl');
 // one place finds the binary and free ports for both broker helpers
-export { freePort, needsMosquitto } from './mosquitto.ts';
+export { freePort, needsMosquitto } from '../../harness/mosquitto.ts';
 
 export interface SecureBroker {
   dir: string;

@@ -1,0 +1,99 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Aedes } from 'aedes';
+import { Agent } from '../../agent/agent.ts';
+import { resolveAgentSettings } from '../../agent/config/agent-config.ts';
+import { resolveCoordinatorSettings } from '../../coordinator/config/coordinator-config.ts';
+import { createDaemonLog } from '../../core/daemon-log.ts';
+import type { JobPlan } from '../../core/protocol/plan.ts';
+import type { Progress } from '../../core/progress.ts';
+import { ensureGeneratedModel } from '../../models/generated-models.ts';
+import { Coordinator } from '../../coordinator/coordinator.ts';
+import { buildComparison, type ComparisonReport } from '../../coordinator/report/fleet-report.ts';
+import { openStore } from '../../coordinator/store/sqlite-store.ts';
+import { FINAL_TARGET_STATES, type JobTargetRow } from '../../coordinator/store/store.ts';
+import { submitJob } from '../../coordinator/submit-job.ts';
+
+export const DEMO_DEVICES = ['demo-device-a', 'demo-device-b'];
+
+/**
+ * Every variant through the benchmark, the attention probe and compare, sized to finish in well under
+ * a minute on a 2-core machine with both agents sharing it (docs/fleet.md has the measured time).
+ */
+export const DEMO_PLAN: JobPlan = {
+  models: [{ name: 'demo' }],
+  variants: ['fp32', 'fp16', 'int8-dynamic'],
+  probes: ['benchmark', 'attention', 'compare'],
+  seed: 1,
+  benchmark: { seqLen: 32, warmup: 2, minQueries: 20, minDurationS: 0, batchSizes: [4] },
+  attention: { sentences: 16 },
+  compare: { sentences: 16 },
+};
+
+export interface DemoResult { report: ComparisonReport; targets: JobTargetRow[]; broker: string; seconds: number }
+
+/**
+ * The whole fleet in one process on loopback: an embedded aedes broker, the coordinator with a SQLite
+ * file in a temp dir, two agents with their own state dirs, one plan, the comparison. Everything is
+ * torn down at the end, also on failure.
+ */
+export async function runDemo(progress: Progress, timeoutMs = 50_000): Promise<DemoResult> {
+  const started = Date.now();
+  const work = mkdtempSync(join(tmpdir(), 'edgeprobe-demo-'));
+  const quiet = createDaemonLog('demo', false, () => {});
+  progress.info('DEMO: a generated random-weight BERT model (models/generated/demo), an embedded MQTT broker and two agents on this machine.');
+  ensureGeneratedModel('demo');
+
+  const broker = await Aedes.createBroker();
+  const server = createServer(broker.handle);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const store = openStore(join(work, 'fleet.sqlite'));
+  // No config files: an embedded broker on loopback, so open admission applies; the agents allow the demo
+  // model and the plan's probes. aedes speaks MQTT 3.1.1 only (the settings default to MQTT 5) and has no passwords.
+  const env = {};
+  const v311 = <T extends { mqtt: object }>(s: T): T => ({ ...s, mqtt: { ...s.mqtt, protocolVersion: 4 } });
+  const coordinator = new Coordinator({ settings: v311(resolveCoordinatorSettings({ broker: url, db: join(work, 'fleet.sqlite') }, env)), store, log: quiet, dispatchIntervalMs: 250 });
+  const agents = DEMO_DEVICES.map((deviceId) => {
+    const settings = v311(resolveAgentSettings({ broker: url, deviceId, stateDir: join(work, deviceId) }, env));
+    return new Agent({ settings: { ...settings, heartbeatIntervalS: 5, allow: { ...settings.allow, probes: [...DEMO_PLAN.probes] } }, log: quiet });
+  });
+  try {
+    await coordinator.start();
+    progress.info(`broker ${url}; coordinator store ${join(work, 'fleet.sqlite')}`);
+    for (const a of agents) await a.start();
+    await waitFor(() => store.devices().filter((d) => d.online).length === agents.length, 15_000, 'both demo agents to register');
+    const plan = DEMO_PLAN;
+    const jobId = await submitJob(store, DEMO_DEVICES, plan, { timeoutS: 60, maxAttempts: 2 });
+    coordinator.dispatchSoon();
+    progress.info(`submitted ${jobId}: models ${plan.models.map((m) => m.name).join(',')} x variants ${plan.variants.join(',')} x probes ${plan.probes.join(',')}`);
+    await waitFor(() => {
+      const t = store.jobTargets(jobId);
+      const finished = t.filter((x) => FINAL_TARGET_STATES.includes(x.state)).length;
+      // items (model x variant x probe) done over both devices: the job's progress, not just its end
+      progress.step('demo job items', t.reduce((n, x) => n + x.done, 0), Math.max(1, t.reduce((n, x) => n + x.total, 0)));
+      return finished === t.length;
+    }, Math.max(5000, timeoutMs - (Date.now() - started)), 'the demo job to finish on both devices');
+    await waitFor(() => agents.every((a) => a.pendingMessages() === 0), 5000, 'the agents\' outboxes to drain');
+    await new Promise((r) => setTimeout(r, 100));
+    const report = buildComparison(store.results(), store.devices());
+    return { report, targets: store.jobTargets(jobId), broker: url, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    for (const a of agents) await a.stop().catch(() => undefined);
+    await coordinator.stop().catch(() => undefined);
+    await new Promise<void>((r) => broker.close(() => r()));
+    server.close();
+    rmSync(work, { recursive: true, force: true });
+    progress.done();
+  }
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`demo timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,101 @@
+import { ensureVariants } from '../../agent/compress/ensure-variants.ts';
+import { VARIANT_NAMES, type VariantName } from '../../core/variants/variant-types.ts';
+import { jsDivergence } from '../../core/numeric/distributions.ts';
+import { UserError } from '../../core/errors.ts';
+import { loadModelDir, type ModelDir } from '../../core/model/model-dir.ts';
+import { InstrumentedRunner } from '../../core/runtime/instrumented-runner.ts';
+
+/**
+ * Attention heat maps for one sentence and layer, fp32 beside a variant, computed ON THE COORDINATOR.
+ *
+ * Why here and not in the records: a full map set is heads x S x S floats per layer, sentence and
+ * variant (bert-base, 12 layers x 12 heads x 128^2 = 2.4 M numbers), far beyond the 256 KiB MQTT message
+ * limit, and a fixed sentence set would not answer "show me this sentence". The maps depend only on the
+ * model and variant bytes, not on the device (cross-device drift is what the benchmark fingerprints
+ * measure), so the coordinator recomputes them from its own copy of the model, rebuilding the variant
+ * with the same deterministic compression code the agents use, and reports whether the variant's sha256
+ * equals the one the devices recorded.
+ */
+export interface AttentionMapPair {
+  model: string;
+  variant: string;
+  layer: number;
+  tokens: string[];
+  heads: number;
+  /** [head][query][key] attention weights, fp32 and the variant */
+  fp32: number[][][];
+  compressed: number[][][];
+  /** per head: mean over query rows of the JS divergence (nats) between fp32 and variant rows */
+  jsPerHead: number[];
+  variantSha256: string;
+}
+
+const MAX_TOKENS = 48;
+const MAX_SENTENCE_CHARS = 500;
+
+export class AttentionMapService {
+  private readonly runners = new Map<string, Promise<{ runner: InstrumentedRunner; sha256: string }>>();
+  private readonly models = new Map<string, ModelDir>();
+  /** one computation at a time: a burst of requests queues instead of loading many sessions at once */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** `dirs`: model name (as the agents' configs and the records call it) -> local model directory */
+  constructor(dirs: Record<string, string>, private readonly variantsDir?: string) {
+    for (const [name, dir] of Object.entries(dirs)) this.models.set(name, loadModelDir(dir));
+  }
+
+  modelNames(): string[] {
+    return [...this.models.keys()];
+  }
+
+  private runner(model: string, variant: VariantName): Promise<{ runner: InstrumentedRunner; sha256: string }> {
+    const key = `${model}\u0000${variant}`;
+    let p = this.runners.get(key);
+    if (!p) {
+      const md = this.models.get(model)!;
+      p = (async () => {
+        const [v] = await ensureVariants(md, [variant], this.variantsDir ? { outDir: this.variantsDir } : {});
+        const vmd = v.onnxPath === md.onnxPath ? md : loadModelDir(md.dir, { onnxPath: v.onnxPath });
+        return { runner: await InstrumentedRunner.create(vmd), sha256: vmd.model.sha256 };
+      })();
+      p.catch(() => this.runners.delete(key));
+      this.runners.set(key, p);
+    }
+    return p;
+  }
+
+  /** Throws UserError for an unknown model/variant or a layer out of range (the server answers 400). */
+  maps(model: string, variant: string, sentence: string, layer: number): Promise<AttentionMapPair> {
+    const run = this.queue.then(() => this.compute(model, variant, sentence, layer));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async compute(model: string, variant: string, sentence: string, layer: number): Promise<AttentionMapPair> {
+    const md = this.models.get(model);
+    if (!md) throw new UserError(`no local copy of model ${model} on the coordinator`, `start the dashboard with --model ${model}=DIR (known: ${this.modelNames().join(', ') || 'none'})`);
+    if (!(VARIANT_NAMES as readonly string[]).includes(variant)) throw new UserError(`unknown variant ${variant}`, `use one of ${VARIANT_NAMES.join(', ')}`);
+    const L = md.layers.layers;
+    if (!Number.isInteger(layer) || layer < 1 || layer > L) throw new UserError(`layer ${layer} is out of range`, `use 1..${L}`);
+    const text = sentence.trim();
+    if (!text) throw new UserError('empty sentence', 'type a sentence');
+    if (text.length > MAX_SENTENCE_CHARS) throw new UserError(`sentence of ${text.length} characters`, `use at most ${MAX_SENTENCE_CHARS} (maps show the first ${MAX_TOKENS} tokens)`);
+    const enc = md.tokenizer.encode(text);
+    const ids = enc.ids.slice(0, MAX_TOKENS);
+    const tokens = enc.tokens.slice(0, MAX_TOKENS);
+    const [ref, cmp] = await Promise.all([this.runner(model, 'fp32'), this.runner(model, variant as VariantName)]);
+    const [a, b] = await Promise.all([ref.runner.run([ids]), cmp.runner.run([ids])]);
+    const S = a.seqLen;
+    const split = (att: Float32Array): number[][][] => Array.from({ length: a.heads }, (_, h) =>
+      Array.from({ length: S }, (_, q) => Array.from(att.subarray((h * S + q) * S, (h * S + q + 1) * S))));
+    const fp32 = split(a.attention[layer - 1]);
+    const compressed = split(b.attention[layer - 1]);
+    const jsPerHead = fp32.map((rows, h) => rows.reduce((s, row, q) => s + jsDivergence(row, compressed[h][q]), 0) / S);
+    return { model, variant, layer, tokens, heads: a.heads, fp32, compressed, jsPerHead, variantSha256: cmp.sha256 };
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.runners.values()) await (await p.catch(() => null))?.runner.release();
+    this.runners.clear();
+  }
+}

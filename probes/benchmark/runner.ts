@@ -1,0 +1,22 @@
+import { benchmarkVariant, resolveSettings } from './run-benchmark.ts';
+import type { ProbeRunner } from '../../agent/jobs/probe-registry.ts';
+import { benchmarkSettings } from '../../agent/jobs/plan-settings.ts';
+import { asFleetRecord, sleep } from '../../agent/jobs/fleet-record.ts';
+
+/**
+ * The fleet's 'benchmark' probe is agent/bench's benchmark (the one `edgeprobe bench` runs): each record
+ * is measured in a child process, with LoadGen-style single-stream latency, size, drift and paired
+ * speed-up against fp32, and the output fingerprint the report compares across devices. One record
+ * per plan batch size, so a long benchmark resumes where it stopped.
+ */
+export const benchmarkRunner: ProbeRunner = async function* benchmark(ctx) {
+  const s = benchmarkSettings(ctx.plan);
+  for (const [i, batch] of s.batchSizes.entries()) {
+    if (ctx.signal.aborted) return;
+    if (i > 0) await sleep(s.cooldownMs, ctx.signal);
+    const settings = resolveSettings(ctx.reference, { seqLen: s.seqLen, warmup: s.warmup, minQueries: s.minQueries, minDurationS: s.minDurationS, batch, executionProvider: 'cpu' });
+    const record = await benchmarkVariant(ctx.reference, ctx.variant, ctx.fp32, settings, s.sentences);
+    ctx.note(`batch ${batch}: ${record.verdict.summary}`);
+    yield asFleetRecord(record, ctx);
+  }
+};

@@ -1,0 +1,98 @@
+import { kMeans } from '../../core/numeric/kmeans.ts';
+import { SeededRandom } from '../../core/numeric/seeded-random.ts';
+import { topK } from '../../core/numeric/vectors.ts';
+import type { Targets } from './targets.ts';
+
+export const CONTROL_NAMES = ['sys', 'upper', 'shuffle', 'shuffle-upper', 'rand', 'category-destroyed'] as const;
+export type ControlName = (typeof CONTROL_NAMES)[number];
+
+/** Gold-space dot products between all concepts [n, n], through an inverted index over features. */
+export function goldGram(gold: Targets): Float32Array {
+  const { n, q } = gold;
+  const byFeature: number[][] = Array.from({ length: q }, () => []);
+  for (let i = 0; i < n; i++) for (const b of gold.nonzero[i]) byFeature[b].push(i);
+  const gram = new Float32Array(n * n);
+  for (let b = 0; b < q; b++) {
+    const list = byFeature[b];
+    for (const i of list) { const vi = gold.sparse[i * q + b]; for (const j of list) gram[i * n + j] += vi * gold.sparse[j * q + b]; }
+  }
+  return gram;
+}
+
+/**
+ * The geometry oracle (`upper`) and its random-neighbour version (`shuffle-upper`): a held-out concept
+ * is predicted as the similarity-weighted mean of the gold vectors of k training concepts, the k most
+ * cosine-similar to it in gold-norm space (or k random ones). Only the neighbours' gold vectors enter
+ * the prediction, never the concept's own; weights are cosine similarities clamped at 0 (uniform if all 0).
+ */
+export function oraclePredict(gold: Targets, gram: Float32Array, train: readonly number[], test: readonly number[], k: number, random?: SeededRandom): Float64Array {
+  const { n, q } = gold;
+  const out = new Float64Array(test.length * q);
+  const sims = new Float64Array(train.length);
+  test.forEach((i, t) => {
+    train.forEach((j, x) => {
+      const d = Math.sqrt(gram[i * n + i] * gram[j * n + j]);
+      sims[x] = d > 0 ? gram[i * n + j] / d : 0;
+    });
+    const picks = random ? random.shuffle(train.map((_, x) => x)).slice(0, k) : topK(sims, k);
+    let wsum = 0;
+    for (const x of picks) wsum += Math.max(0, sims[x]);
+    for (const x of picks) {
+      const w = wsum > 0 ? Math.max(0, sims[x]) / wsum : 1 / picks.length;
+      if (w === 0) continue;
+      const j = train[x];
+      for (let b = 0; b < q; b++) out[t * q + b] += w * gold.values[j * q + b];
+    }
+  });
+  return out;
+}
+
+/**
+ * `rand` targets: each concept's own values permuted across the features (seeded). Every concept keeps
+ * its number of features and its value distribution (the norms' sparsity and row marginals), but which
+ * feature carries them is random, so no embedding can predict them: chance level for the metrics.
+ */
+export function randomTargets(values: Float64Array, n: number, q: number, seed: number): Float64Array {
+  const rng = new SeededRandom(seed);
+  const out = new Float64Array(n * q);
+  for (let i = 0; i < n; i++) {
+    const perm = rng.permutation(q);
+    for (let b = 0; b < q; b++) out[i * q + perm[b]] = values[i * q + b];
+  }
+  return out;
+}
+
+/** Category ids: the norm set's own labels, else k-means clusters of the gold vectors (seeded). */
+export function categoryGroups(gold: Targets, labels: readonly string[] | undefined, clusters: number, seed: number): { group: Int32Array; groups: number; source: string } {
+  if (labels) {
+    const names = [...new Set(labels)].sort();
+    const idx = new Map(names.map((c, i) => [c, i]));
+    return { group: Int32Array.from(labels, (l) => idx.get(l)!), groups: names.length, source: `norm-set categories (${names.length})` };
+  }
+  const rows = gold.nonzero.map((index, i) => ({ index, value: Array.from(index, (b) => gold.values[i * gold.q + b]) }));
+  // at least ~5 concepts per cluster on average, so small sets do not get singleton 'categories'
+  const km = kMeans(rows, gold.q, Math.max(2, Math.min(clusters, Math.floor(gold.n / 5))), { seed });
+  return { group: km.assignment, groups: km.k, source: `k-means on the norms (k=${km.k})` };
+}
+
+/** Row means per group of a [n, width] matrix. */
+export function groupCentroids(data: Float64Array, width: number, group: Int32Array, groups: number): Float64Array {
+  const sums = new Float64Array(groups * width);
+  const counts = new Float64Array(groups);
+  group.forEach((g, i) => { counts[g]++; for (let j = 0; j < width; j++) sums[g * width + j] += data[i * width + j]; });
+  for (let g = 0; g < groups; g++) for (let j = 0; j < width; j++) sums[g * width + j] /= counts[g] || 1;
+  return sums;
+}
+
+/**
+ * `category-destroyed`: embeddings and targets minus their category centroid (computed over all
+ * concepts), so only within-category variation is left to map. Targets keep their sparse part and
+ * record the centroid shift (see Targets).
+ */
+export function residualiseOnCategories(X: Float64Array, p: number, Y: Targets, group: Int32Array, groups: number): { X: Float64Array; Y: Targets } {
+  const cx = groupCentroids(X, p, group, groups);
+  const Xr = Float64Array.from(X, (v, k) => v - cx[group[Math.floor(k / p)] * p + (k % p)]);
+  const cy = groupCentroids(Y.values, Y.q, group, groups);
+  const values = Float64Array.from(Y.values, (v, k) => v - cy[group[Math.floor(k / Y.q)] * Y.q + (k % Y.q)]);
+  return { X: Xr, Y: { ...Y, values, shift: { group, groups, centroids: cy } } };
+}

@@ -1,0 +1,51 @@
+import type { ProbeRecord } from '../../core/results/probe-record.ts';
+import type { ControlName } from './controls.ts';
+import type { PropertiesData } from './records.ts';
+
+const COLUMNS: Array<[ControlName, string]> = [['sys', 'Sys'], ['upper', 'Upper'], ['shuffle', 'Shuffle'], ['shuffle-upper', 'Shuf-Upper'], ['rand', 'Rand'], ['category-destroyed', 'Cat-destroyed']];
+
+/** The paper's reported values (Sys / Upper / Shuffle / Shuf-Upper / Rand), for side-by-side tables. */
+export const PAPER_VALUES: Record<string, number[]> = {
+  mcrae: [0.25, 0.27, 0.1, 0.13, 0.01],
+  buchanan: [0.18, 0.22, 0.06, 0.11, 0.01],
+  binder: [0.74, 0.9, 0.3, 0.59, 0.01],
+};
+
+const fmt = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(3));
+
+/**
+ * Rows like the paper's table: one per (norm set, variant) at its best layer by sys score, columns the
+ * controls (headline metric), then the verdict. The first row is the header.
+ */
+export function controlsTableRows(records: readonly ProbeRecord[], opts: { layer?: string } = {}): string[][] {
+  const rows: string[][] = [['norm set', 'variant', 'layer', 'metric', ...COLUMNS.map(([, h]) => h), 'verdict']];
+  for (const r of records) {
+    const d = r.data as PropertiesData;
+    const layer = d.layers.find((l) => l.layer === (opts.layer ?? d.bestLayer)) ?? d.layers[0];
+    rows.push([
+      d.normSet.name, r.variant.name, layer.layer, d.normSet.metric === 'f1' ? 'F1@10' : 'rho',
+      ...COLUMNS.map(([c]) => fmt(layer.controls[c].headline.estimate)),
+      layer.passes ? 'passes' : `explained by ${layer.explainedBy.join(', ')}`,
+    ]);
+  }
+  return rows;
+}
+
+/** Per-layer rows of one record: sys and every control, p-values, verdict. */
+export function layerTableRows(record: ProbeRecord): string[][] {
+  const d = record.data as PropertiesData;
+  const rows: string[][] = [['layer', ...COLUMNS.map(([, h]) => h), 'NA@10 sys', 'NA@10 other-cat', 'p shuffle', 'p cat', 'passes']];
+  for (const l of d.layers) {
+    rows.push([
+      l.layer, ...COLUMNS.map(([c]) => fmt(l.controls[c].headline.estimate)),
+      fmt(l.controls.sys.neighbourhood.estimate), fmt(l.controls.sys.neighbourhoodOtherCategory?.estimate),
+      l.pValues.shuffle.toFixed(4), l.pValues['category-destroyed'].toFixed(4), l.passes ? 'yes' : 'no',
+    ]);
+  }
+  return rows;
+}
+
+export function markdownTable(rows: readonly string[][]): string {
+  const line = (r: readonly string[]): string => `| ${r.join(' | ')} |`;
+  return [line(rows[0]), line(rows[0].map(() => '---')), ...rows.slice(1).map(line)].join('\n');
+}
