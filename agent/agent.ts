@@ -9,7 +9,7 @@ import { configuredHealthFile, startHealthBeacon, type HealthBeacon } from '../c
 import { persistentSession } from '../core/config/broker-config.ts';
 import type { AgentSettings } from './config/agent-config.ts';
 import { checkPlan } from './jobs/plan-check.ts';
-import { registeredProbes } from './jobs/probe-registry.ts';
+import { probeKinds } from '../probes/index.ts';
 import { variantProvider } from './jobs/variant-provider.ts';
 import { OutboxPublisher } from './mqtt/outbox-publisher.ts';
 import { FINAL_STATES, JobStore } from './state/job-store.ts';
@@ -56,7 +56,7 @@ export class Agent {
     const { allow } = settings;
     // announced by their pins; a generated model without a pin is hashed on first use, not at start-up
     const allowedModels = allow.models.map((m) => ({ name: m.name, sha256: m.sha256 ?? null }));
-    const probes = registeredProbes().filter((p) => allow.probes.includes(p));
+    const probes = probeKinds().filter((p) => allow.probes.includes(p));
     const register = { profile: deviceProfile(), allowed: { models: allowedModels, probes } };
     // the coordinator's admission check consumes the token; it is never stored there
     const registerEnvelope = settings.registrationToken ? { registrationToken: settings.registrationToken } : {};

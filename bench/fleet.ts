@@ -26,7 +26,7 @@ const SHA = 'c'.repeat(64);
 
 function record(i: number): ProbeRecord {
   return {
-    recordVersion: 1, probe: 'benchmark', model: { name: 'bench-model', sha256: SHA }, variant: { name: 'fp32', sha256: SHA },
+    recordVersion: 2, probe: 'benchmark', model: { name: 'bench-model', sha256: SHA }, variant: { name: 'fp32', sha256: SHA },
     verdict: { status: 'measured', summary: `synthetic record ${i}` }, durationS: 0.01, createdAt: new Date().toISOString(),
     data: { batchSize: 1, latencyMs: { p50: 1.5, p90: 2.1, p99: 3.3 }, fingerprint: { vectors: [[0.1, 0.2, 0.3, 0.4]] } },
   };

@@ -6,7 +6,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BenchmarkData } from '../probes/benchmark/benchmark-data.ts';
+import type { BenchmarkData } from '../probes/benchmark/schema.ts';
 import { runBenchmark, speedPhrase } from '../probes/benchmark/run-benchmark.ts';
 import { deviceProfile } from '../agent/device-profile.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CompareData } from '../probes/divergence/divergence.ts';
 import type { TaskAgreement } from '../probes/divergence/task-eval.ts';
-import type { BenchmarkData } from '../probes/benchmark/benchmark-data.ts';
+import type { BenchmarkData } from '../probes/benchmark/schema.ts';
 import { runBenchmark } from '../probes/benchmark/run-benchmark.ts';
 import { ensureVariants } from '../agent/compress/ensure-variants.ts';
 import { builtInCorpus } from '../core/corpus/sentence-corpus.ts';
@@ -63,7 +63,7 @@ const rows = ['fp32', ...VARIANTS].map((v) => {
     sizeRatio: b?.sizeRatio ?? null,
     attention: a ? a.verdict.status : null,
     properties: properties.filter((r) => r.variant.name === v).map((r) => `${(r.data as { normSet: { name: string } }).normSet.name} ${r.verdict.status}`).join(', ') || null,
-    health: c ? (c.health?.ok ? 'ok' : 'invalid') : 'ok',
+    health: c ? (c.numericGate?.ok ? 'ok' : 'invalid') : 'ok',
   };
 });
 

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { DaemonLog } from '../core/daemon-log.ts';
 import { validateMessage } from '../core/protocol/codec.ts';
 import type { Message, PayloadOf } from '../core/protocol/messages.ts';
+import { checkRecord } from '../probes/index.ts';
 import type { CoordinatorConfig } from './config/coordinator-config.ts';
 import { screenDeviceMessage, type Accepted, type AdmittedVia, type InboundMessage, type Refused } from './security/index.ts';
 import type { FleetStore, HeartbeatRow, ResultRow } from './store/store.ts';
@@ -85,7 +86,13 @@ export class Ingest {
       }
       case 'results': {
         const p = (msg as Message<'results'>).payload as PayloadOf<'results'>;
-        this.batch.push({ messageId: msg.messageId, deviceId: msg.deviceId, seq: msg.seq, sentAt: msg.sentAt, jobId: p.jobId, recordKey: p.recordKey, record: p.record, ...(p.simulated ? { simulated: true } : {}) });
+        // `data` is the probe's: checked against its contract (probes/index.ts), so every stored record can be read
+        const checked = checkRecord(p.record);
+        if (!checked.ok) {
+          await this.reject(topic, msg.deviceId, msg.messageId, `bad-record: ${checked.reason}`, now);
+          return false;
+        }
+        this.batch.push({ messageId: msg.messageId, deviceId: msg.deviceId, seq: msg.seq, sentAt: msg.sentAt, jobId: p.jobId, recordKey: p.recordKey, record: checked.value, ...(p.simulated ? { simulated: true } : {}) });
         return true;
       }
       default:

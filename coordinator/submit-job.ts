@@ -4,7 +4,8 @@ import { extname } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { parse as parseYaml } from 'yaml';
 import { UserError } from '../core/errors.ts';
-import { JobPlan } from '../core/protocol/plan.ts';
+import { JobPlan, normalizePlan } from '../core/protocol/plan.ts';
+import { checkPlanProbes } from '../probes/index.ts';
 import { isValidDeviceId } from '../core/protocol/topics.ts';
 import type { JobPolicyConfig } from './config/coordinator-config.ts';
 import { checkPlanPolicy } from './security/plan-policy.ts';
@@ -22,11 +23,14 @@ export function loadPlanFile(path: string): JobPlan {
   } catch (err) {
     throw new UserError(`plan ${path} does not parse: ${(err as Error).message}`, 'fix the JSON/YAML syntax');
   }
+  raw = normalizePlan(raw);
   if (!planCheck.Check(raw)) {
     const e = planCheck.Errors(raw).First();
-    throw new UserError(`plan ${path}: field ${e?.path || '/'} ${e?.message ?? 'is invalid'}`, 'a plan names models, variants, probes and benchmark settings; see docs/fleet.md');
+    throw new UserError(`plan ${path}: field ${e?.path || '/'} ${e?.message ?? 'is invalid'}`, 'a plan names models, variants, probes and each probe\'s settings; see docs/fleet.md');
   }
-  return raw as JobPlan;
+  const probes = checkPlanProbes(raw as JobPlan);
+  if (!probes.ok) throw new UserError(`plan ${path}: ${probes.reason}`, 'name probes from `edgeprobe jobs submit --help` and give each one\'s settings under "settings"; see docs/fleet.md');
+  return probes.value;
 }
 
 export interface SubmitOptions { timeoutS: number; maxAttempts: number }

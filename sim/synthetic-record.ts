@@ -1,4 +1,4 @@
-import type { BenchmarkData } from '../probes/benchmark/benchmark-data.ts';
+import type { BenchmarkData } from '../probes/benchmark/schema.ts';
 import { SeededRandom } from '../core/numeric/seeded-random.ts';
 import { FINGERPRINT_DIMS, FINGERPRINT_SENTENCES } from '../core/results/fingerprint.ts';
 import type { ProbeRecord } from '../core/results/probe-record.ts';
@@ -38,12 +38,12 @@ export function syntheticBenchmarkRecord(rng: SeededRandom, model = 'sim-model',
     demoModel: true,
   };
   return {
-    recordVersion: 1,
+    recordVersion: 2,
     probe: 'benchmark',
     model: { name: model, sha256: SHA_MODEL },
     variant: { name: variant, sha256: isRef ? SHA_FP32 : SHA_INT8 },
     verdict: { status: 'measured', summary: `SIMULATED by edgeprobe simulate (load tool): batch ${batchSize}, p50 ${p50.toFixed(2)} ms` },
-    health: { ok: true, reasons: [] },
+    numericGate: { ok: true, reasons: [] },
     durationS: 0.5,
     createdAt: new Date().toISOString(),
     data,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Value } from '@sinclair/typebox/value';
-import { BenchmarkData } from '../probes/benchmark/benchmark-data.ts';
+import { BenchmarkData } from '../probes/benchmark/schema.ts';
 import { runBenchmark, speedPhrase } from '../probes/benchmark/run-benchmark.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';
 import { ProbeRecord } from '../core/results/probe-record.ts';

@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import { compareVariants, type CompareData } from '../probes/divergence/divergence.ts';
 import { findJump } from '../probes/divergence/jump-rule.ts';
 import { addPrediction, emptyCounts, summarize } from '../probes/divergence/task-agreement.ts';
-import { healthSweep } from '../core/runtime/numeric-gate-sweep.ts';
+import { numericGateSweep } from '../core/runtime/numeric-gate-sweep.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';
-import { tensorHealth, FP16_MAX } from '../core/numeric/numeric-gate.ts';
+import { tensorNumerics, FP16_MAX } from '../core/numeric/numeric-gate.ts';
 import { ensureGeneratedModel, GENERATED_DIR } from '../models/generated-models.ts';
 import { plantLayerNoise } from './helpers/planted-models.ts';
 import { SHARED_MODEL, needsShared } from '../harness/shared-data.ts';
@@ -69,14 +69,14 @@ test('agreement metrics on hand-made logits', () => {
 });
 
 test('tensor health counts NaN, Inf and fp16 saturation', () => {
-  const h = tensorHealth('t', [1, NaN, Infinity, -FP16_MAX, 70000, 2]);
+  const h = tensorNumerics('t', [1, NaN, Infinity, -FP16_MAX, 70000, 2]);
   assert.deepEqual({ nan: h.nan, inf: h.inf, sat: h.fp16Saturated, max: h.maxAbs }, { nan: 1, inf: 1, sat: 2, max: 70000 });
 });
 
 test('health gate fires only at long lengths on a model with planted large activations', async () => {
   // position rows 40+ hold 7e4, beyond fp16's 65504: only inputs longer than 40 tokens reach them
   const dir = ensureGeneratedModel('demo', { dir: join(GENERATED_DIR, 'demo-position-spike'), overrides: { positionSpike: { from: 40, value: 7e4 } } });
-  const sweep = await healthSweep(loadModelDir(dir), { fp16Compute: true, lengths: [8, 32, 64] });
+  const sweep = await numericGateSweep(loadModelDir(dir), { fp16Compute: true, lengths: [8, 32, 64] });
   const byLen = Object.fromEntries(sweep.points.map((p) => [p.seqLen, p.ok]));
   assert.deepEqual(byLen, { 8: true, 32: true, 64: false, 128: false });
   assert.equal(sweep.ok, false);
@@ -84,7 +84,7 @@ test('health gate fires only at long lengths on a model with planted large activ
 });
 
 test('health gate passes the shared model over the sweep', { skip: needsShared }, async () => {
-  const sweep = await healthSweep(loadModelDir(SHARED_MODEL), { fp16Compute: true });
+  const sweep = await numericGateSweep(loadModelDir(SHARED_MODEL), { fp16Compute: true });
   assert.equal(sweep.ok, true, JSON.stringify(sweep.points));
   assert.deepEqual(sweep.points.map((p) => p.seqLen), [8, 32, 128]);
 });
@@ -118,12 +118,12 @@ test('the attention probe records a variant that fails the health gate as invali
   const records = await runAttentionProbe(md, { corpus, variants, seed: 1, sanityChecks: false });
   const [fp32, fp16] = records;
   // fp32 computes the large values exactly; only fp16 arithmetic would overflow them
-  assert.equal(fp32.health?.ok, true, JSON.stringify(fp32.health));
+  assert.equal(fp32.numericGate?.ok, true, JSON.stringify(fp32.numericGate));
   assert.notEqual(fp32.verdict.status, 'invalid');
   assert.equal(fp16.verdict.status, 'invalid');
-  assert.equal(fp16.health?.ok, false);
-  assert.ok(fp16.health!.reasons.some((r) => /seq (64|128)/.test(r)), fp16.health!.reasons.join('\n'));
-  assert.ok(!fp16.health!.reasons.some((r) => /seq 8:/.test(r)), 'short inputs never reach the planted positions');
+  assert.equal(fp16.numericGate?.ok, false);
+  assert.ok(fp16.numericGate!.reasons.some((r) => /seq (64|128)/.test(r)), fp16.numericGate!.reasons.join('\n'));
+  assert.ok(!fp16.numericGate!.reasons.some((r) => /seq 8:/.test(r)), 'short inputs never reach the planted positions');
 });
 
 test('classification head: taskKind finds it and label agreement is 1 against itself, lower against planted noise', async () => {

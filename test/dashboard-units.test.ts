@@ -84,11 +84,11 @@ describe('report bundler', () => {
   });
 });
 
-describe('properties view (schema of agent/probes/properties/records.ts)', () => {
+describe('properties view (schema of agent/probes/properties/schema.ts)', () => {
   const ci = (estimate: number) => ({ estimate, low: estimate - 0.02, high: estimate + 0.02, level: 0.95 });
   const score = (x: number) => ({ headline: ci(x), neighbourhood: ci(x / 2) });
   const record = (data: unknown): ProbeRecord => ({
-    recordVersion: 1, probe: 'properties', model: { name: 'm', sha256: 'a'.repeat(64) }, variant: { name: 'int8-dynamic', sha256: 'b'.repeat(64) },
+    recordVersion: 2, probe: 'properties', model: { name: 'm', sha256: 'a'.repeat(64) }, variant: { name: 'int8-dynamic', sha256: 'b'.repeat(64) },
     verdict: { status: 'fails-controls', summary: '' }, durationS: 1, createdAt: '2026-01-01T00:00:00Z', data,
   });
   const layer = (name: string, sys: number) => ({
@@ -134,7 +134,7 @@ describe('live-update hook', () => {
     await send(1, 'register', { profile: { hostname: 'h', platform: 'linux', arch: 'arm64', cpuModel: 'c', cores: 4, memoryBytes: 1, nodeVersion: 'v20', agentVersion: '0.1.0' }, allowed: { models: [], probes: [] } });
     assert.deepEqual(seen, ['device']);
     // a benchmark-shaped record is enough here: the hook does not read `data`
-    const record = { recordVersion: 1, probe: 'benchmark', model: { name: 'm', sha256: 'a'.repeat(64) }, variant: { name: 'fp32', sha256: 'a'.repeat(64) }, verdict: { status: 'measured', summary: '' }, durationS: 0, createdAt: '2026-01-01T00:00:00Z', data: {} };
+    const record = { recordVersion: 2, probe: 'benchmark', model: { name: 'm', sha256: 'a'.repeat(64) }, variant: { name: 'fp32', sha256: 'a'.repeat(64) }, verdict: { status: 'measured', summary: '' }, durationS: 0, createdAt: '2026-01-01T00:00:00Z', data: {} };
     const msg = makeMessage('pi-01', 2, 'results', { jobId: 'j1', recordKey: 'k', record: record as ProbeRecord });
     await ingest.handle(deviceTopic('pi-01', 'results'), Buffer.from(encodeMessage(msg)));
     await ingest.handle(deviceTopic('pi-01', 'results'), Buffer.from(encodeMessage(makeMessage('pi-01', 3, 'results', { jobId: 'j1', recordKey: 'k2', record: record as ProbeRecord }))));

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { BenchmarkData } from '../probes/benchmark/benchmark-data.ts';
-import type { ComparisonReport } from '../coordinator/report/fleet-report.ts';
+import type { BenchmarkData } from '../probes/benchmark/schema.ts';
+import type { FleetReport } from '../coordinator/report/fleet-report.ts';
 import { openStore, type SqliteStore } from '../coordinator/store/sqlite-store.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { CliProcess, killAllCliProcesses, waitUntil } from '../harness/cli-processes.ts';
@@ -66,7 +66,7 @@ describe('fleet end to end', { skip: needsMosquitto }, () => {
     await waitUntil(() => Object.values(states(jobId)).every((s) => s === 'completed'), 30_000, `${jobId} completed on both devices`);
     for (const d of ['dev-a', 'dev-b']) assert.equal(resultsOf(jobId, d).length, 2, `two batch sizes from ${d}`);
 
-    const rep = jsonResult<ComparisonReport>(runCli(['report', '--db', db, '--json']));
+    const rep = jsonResult<FleetReport>(runCli(['report', '--db', db, '--json']));
     assert.deepEqual(rep.rows.map((r) => r.deviceId).sort(), ['dev-a', 'dev-b']);
     assert.ok(rep.rows.every((r) => r.p50Ms !== null && r.p50Ms > 0 && r.p99Ms! >= r.p50Ms && r.sizeBytes! > 0));
     assert.equal(rep.consistency.length, 1);
@@ -95,7 +95,7 @@ describe('fleet end to end', { skip: needsMosquitto }, () => {
       assert.deepEqual(kinds, ['fp32/attention', 'fp32/benchmark', 'int8-dynamic/attention', 'int8-dynamic/benchmark', 'int8-dynamic/compare']);
     }
 
-    const rep = jsonResult<ComparisonReport>(runCli(['report', '--db', db, '--json']));
+    const rep = jsonResult<FleetReport>(runCli(['report', '--db', db, '--json']));
     const row = (d: string, v: string) => rep.rows.find((r) => r.deviceId === d && r.variant === v && r.model === 'tiny')!;
     const stored = store.results();
     for (const d of ['dev-a', 'dev-b']) {
@@ -112,7 +112,7 @@ describe('fleet end to end', { skip: needsMosquitto }, () => {
       // invalid counts equal the stored records whose health gate failed, counted independently here
       for (const v of ['fp32', 'int8-dynamic']) {
         const mine = stored.filter((r) => r.deviceId === d && r.record.model.name === 'tiny' && r.record.variant.name === v);
-        assert.equal(row(d, v).invalid, mine.filter((r) => r.record.verdict.status === 'invalid' || r.record.health?.ok === false).length);
+        assert.equal(row(d, v).invalid, mine.filter((r) => r.record.verdict.status === 'invalid' || r.record.numericGate?.ok === false).length);
         assert.equal(row(d, v).records, mine.length);
       }
     }

@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { resolveAllowedModel } from '../agent/config/model-source.ts';
-import type { BenchmarkData } from '../probes/benchmark/benchmark-data.ts';
+import type { BenchmarkData } from '../probes/benchmark/schema.ts';
 import type { FleetCompareData } from '../probes/divergence/runner.ts';
 import { isUserError } from '../core/errors.ts';
 import { sha256Hex } from '../core/onnx/model-io.ts';
 import type { ProbeKind, ProbeRecord, VerdictStatus } from '../core/results/probe-record.ts';
-import { buildComparison } from '../coordinator/report/fleet-report.ts';
-import { renderComparison, renderComparisonCsv } from '../coordinator/report/render.ts';
+import { buildFleetReport } from '../coordinator/report/fleet-report.ts';
+import { renderFleetReport, renderFleetReportCsv } from '../coordinator/report/render.ts';
 import type { DeviceRow, StoredResult } from '../coordinator/store/store.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 
@@ -35,7 +35,7 @@ const compareData = (jumpLayer: number | null, worstLayer: number, task?: FleetC
 let n = 0;
 function result(deviceId: string, variant: string, probe: ProbeKind, status: VerdictStatus, data: unknown, layers?: number[]): StoredResult {
   const record: ProbeRecord = {
-    recordVersion: 1, probe, model: { name: 'm', sha256: SHA }, variant: { name: variant, sha256: SHA },
+    recordVersion: 2, probe, model: { name: 'm', sha256: SHA }, variant: { name: variant, sha256: SHA },
     verdict: { status, summary: '', ...(layers ? { layers } : {}) }, durationS: 1, createdAt: '2026-01-01T00:00:00Z', data,
     ...(status === 'invalid' ? { health: { ok: false, reasons: ['NaN'] } } : {}),
   };
@@ -60,7 +60,7 @@ describe('comparison report', () => {
     result('b', 'int8-dynamic', 'compare', 'invalid', compareData(null, 2)),
     result('b', 'int8-dynamic', 'attention', 'invalid', {}),
   ];
-  const rep = buildComparison(results, [device('a'), device('b'), device('c', false)], 1e-3);
+  const rep = buildFleetReport(results, [device('a'), device('b'), device('c', false)], 1e-3);
   const row = (d: string, v: string) => rep.rows.find((r) => r.deviceId === d && r.variant === v)!;
 
   test('latency comes from the smallest batch size; size and verdicts per device x variant', () => {
@@ -83,12 +83,12 @@ describe('comparison report', () => {
     assert.equal(r.pooledCosineVsFp32, 0.98);
     assert.equal(row('a', 'fp32').pooledCosineVsFp32, 1, 'fp32 against itself');
     assert.equal(row('a', 'fp32').attention, null);
-    const text = renderComparison(rep);
+    const text = renderFleetReport(rep);
     assert.match(text, /a\s+m\s+int8-dynamic\s.*2\.00x faster.*acc 0\.4000 agree 0\.9000\s+degrades \(L3,4\)\s+fails-controls\s+jump L3\s+0$/m);
   });
 
   test('a benchmark record of another shape (an older agent) is counted but never read as latency', () => {
-    const old = buildComparison([result('d', 'fp32', 'benchmark', 'measured', { batchSize: 1, latencyMs: { p50: 1, p90: 2, p99: 3 }, fingerprint: { vectors: [[1]] } })], [device('d')]);
+    const old = buildFleetReport([result('d', 'fp32', 'benchmark', 'measured', { batchSize: 1, latencyMs: { p50: 1, p90: 2, p99: 3 }, fingerprint: { vectors: [[1]] } })], [device('d')]);
     assert.equal(old.rows.length, 1);
     assert.equal(old.rows[0].p50Ms, null);
     assert.equal(old.rows[0].records, 1);
@@ -102,8 +102,8 @@ describe('comparison report', () => {
     assert.equal(b.attention!.status, 'invalid');
     assert.equal(row('a', 'int8-dynamic').invalid, 0);
     assert.equal(rep.invalid, 2);
-    assert.match(renderComparison(rep), /b\s+m\s+int8-dynamic\s.*invalid\s+2 of 2$/m);
-    assert.match(renderComparison(rep), /2 in total/);
+    assert.match(renderFleetReport(rep), /b\s+m\s+int8-dynamic\s.*invalid\s+2 of 2$/m);
+    assert.match(renderFleetReport(rep), /2 in total/);
   });
 
   test('drift vs fp32 on the same device: ||1.1x - x|| / ||x|| = 0.1', () => {
@@ -120,11 +120,11 @@ describe('comparison report', () => {
     assert.ok(Math.abs(row('c', 'fp32').driftVsFleet! - 0.02) < 1e-12);
     assert.equal(row('c', 'fp32').crossDeviceOutlier, true);
     assert.equal(row('a', 'fp32').crossDeviceOutlier, false);
-    const text = renderComparison(rep);
+    const text = renderFleetReport(rep);
     assert.match(text, /tolerance 0\.001/);
     assert.match(text, /m\/fp32 on 3 devices: OUTLIERS: c/);
     assert.match(text, /c \(offline\)/);
-    const csv = renderComparisonCsv(rep).split('\n');
+    const csv = renderFleetReportCsv(rep).split('\n');
     assert.equal(csv.length, 6);
     const header = csv[0].split(',');
     const a = Object.fromEntries(csv.find((l) => l.startsWith('a,m,int8-dynamic'))!.split(',').map((v, i) => [header[i], v]));

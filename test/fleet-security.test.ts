@@ -83,7 +83,7 @@ describe('secured fleet (real Mosquitto with the shipped config, real processes)
     });
     clients.push(z);
     const record: ProbeRecord = {
-      recordVersion: 1, probe: 'benchmark', model: { name: 'tiny', sha256: tinySha }, variant: { name: 'fp32', sha256: tinySha },
+      recordVersion: 2, probe: 'benchmark', model: { name: 'tiny', sha256: tinySha }, variant: { name: 'fp32', sha256: tinySha },
       verdict: { status: 'measured', summary: 'forged' }, durationS: 0.1, createdAt: new Date().toISOString(), data: {},
     };
     // A schema-valid results message on pi-z's own topic: the broker ACL lets it through (PUBACK without error) ...

@@ -25,7 +25,7 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const SHA = 'a'.repeat(64);
 const record = (): ProbeRecord => ({
-  recordVersion: 1, probe: 'benchmark', model: { name: 'm', sha256: SHA }, variant: { name: 'fp32', sha256: SHA },
+  recordVersion: 2, probe: 'benchmark', model: { name: 'm', sha256: SHA }, variant: { name: 'fp32', sha256: SHA },
   verdict: { status: 'measured', summary: 's' }, durationS: 0.1, createdAt: new Date().toISOString(), data: {},
 });
 

@@ -7,7 +7,7 @@ import { Value } from '@sinclair/typebox/value';
 import { ProbeRecord } from '../core/results/probe-record.ts';
 import { SeededRandom } from '../core/numeric/seeded-random.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
-import { PropertiesDataSchema, type PropertiesData } from '../probes/properties/records.ts';
+import { PropertiesDataSchema, type PropertiesData } from '../probes/properties/schema.ts';
 import { jsonResult, runCli } from './helpers/run-cli.ts';
 
 const WORDS = ['cat', 'dog', 'bird', 'fish', 'horse', 'cow', 'sheep', 'pig', 'lion', 'tiger', 'bear', 'wolf', 'apple', 'banana', 'orange', 'grape', 'lemon', 'cherry', 'peach', 'pear', 'car', 'bus', 'train', 'plane', 'boat', 'ship', 'bike', 'truck', 'chair', 'table'];

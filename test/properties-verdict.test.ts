@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compareToFp32, layerVerdict, rankLayers } from '../probes/properties/verdict.ts';
-import type { LayerResult, PropertiesData } from '../probes/properties/records.ts';
+import type { LayerResult, PropertiesData } from '../probes/properties/schema.ts';
 
 const ci = (x: number) => ({ estimate: x, low: x, high: x, level: 0.95 });
 const score = (x: number) => ({ headline: ci(x), neighbourhood: ci(0) });

@@ -5,7 +5,8 @@ import { configPath, loadConfigFile, readReferencedFile, type LoadedConfig } fro
 import { UserError } from '../../core/errors.ts';
 import { ModelName, Sha256Hex, VariantNameSchema } from '../../core/protocol/plan.ts';
 import { COORDINATOR_USERNAME, DEVICE_ID_PATTERN, isUsableDeviceId } from '../../core/protocol/topics.ts';
-import { ProbeKind } from '../../core/results/probe-record.ts';
+import { ProbeKindName } from '../../core/results/probe-record.ts';
+import { canonicalKind } from '../../probes/index.ts';
 
 /**
  * The one agent config (`edgeprobe agent --config`, `edgeprobe config check agent`): who the device is and
@@ -31,7 +32,7 @@ export type AllowedModel = Static<typeof AllowedModel>;
 
 /** Without a config (or without these fields) an agent allows only the generated demo model and the benchmark, which is safe anywhere. */
 const DEFAULT_MODELS: AllowedModel[] = [{ name: 'demo', generated: 'demo' }];
-const DEFAULT_PROBES: ProbeKind[] = ['benchmark'];
+const DEFAULT_PROBES: string[] = ['benchmark'];
 
 export const AgentConfig = Type.Object({
   configVersion: Type.Literal(1, { description: '1' }),
@@ -46,7 +47,7 @@ export const AgentConfig = Type.Object({
   healthFile: Type.Optional(Type.String({ minLength: 1, description: 'a writable file path, e.g. /tmp/edgeprobe-health.json' })),
   // What jobs may ask for: the agent refuses any plan outside these, whatever the coordinator sends.
   models: Type.Array(AllowedModel, { maxItems: 256, default: DEFAULT_MODELS }),
-  probes: Type.Array(ProbeKind, { uniqueItems: true, default: DEFAULT_PROBES, description: 'probe kinds: benchmark, attention, properties, compare, task' }),
+  probes: Type.Array(ProbeKindName, { uniqueItems: true, default: DEFAULT_PROBES, description: 'probe kinds (probes/index.ts): benchmark, attention, divergence, properties' }),
   /** where the properties probe finds norm sets a plan names (mcrae/, buchanan/, binder/ or CSV/TSV files) */
   normsDir: Type.Optional(Type.String({ minLength: 1, description: 'a directory of feature norms, e.g. /var/lib/edgeprobe/norms' })),
   /** variants this device may build; default all the agent build supports */
@@ -131,7 +132,7 @@ export function resolveAgentSettings(flags: { broker?: string; deviceId?: string
     stateDir: flags.stateDir ?? (v.dataDir ? `${configPath(cfg, v.dataDir)}/state` : `.edgeprobe/agents/${deviceId}`),
     heartbeatIntervalS: v.heartbeatIntervalS,
     healthFile: v.healthFile ? configPath(cfg, v.healthFile) : undefined,
-    allow: { models: v.models, probes: v.probes, variants: v.variants, normsDir: v.normsDir ? configPath(cfg, v.normsDir) : undefined },
+    allow: { models: v.models, probes: v.probes.map(canonicalKind), variants: v.variants, normsDir: v.normsDir ? configPath(cfg, v.normsDir) : undefined },
     source: cfg.path,
   };
 }

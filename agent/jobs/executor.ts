@@ -3,13 +3,13 @@ import { errorMessage } from '../../core/errors.ts';
 import type { DaemonLog } from '../../core/daemon-log.ts';
 import { loadModelDir } from '../../core/model/model-dir.ts';
 import { payloadProblem } from '../../core/protocol/codec.ts';
+import { checkRecord, probeContract } from '../../probes/index.ts';
 import type { JobState } from '../../core/protocol/messages.ts';
 import { deviceTopic } from '../../core/protocol/topics.ts';
 import type { AgentAllowList } from '../config/agent-config.ts';
 import { resolveAllowedModel } from '../config/model-source.ts';
 import type { JobStore, StoredJob } from '../state/job-store.ts';
 import type { Outbox } from '../state/outbox.ts';
-import { probeRunner } from './probe-registry.ts';
 import { variantProvider } from './variant-provider.ts';
 
 export interface ExecutorDeps {
@@ -69,13 +69,18 @@ export async function executeJob(job: StoredJob, deps: ExecutorDeps, signal: Abo
         const item = `${m.name}/${variant.name}/${probe}`;
         if (jobs.hasRecord(job.jobId, `${item}/done`)) { done++; continue; }
         try {
-          const runner = await probeRunner(probe);
+          const contract = probeContract(probe);
+          if (!contract) throw new Error(`no probe ${probe} in this agent build`);
+          const runner = await contract.runner();
           let index = 0;
           const ctx = { reference, model, variant, fp32, modelName: m.name, plan, signal, normsDir: deps.config.normsDir, note: (d: string) => progress('running', `${item}: ${d}`) };
           for await (const record of runner(ctx)) {
             const recordKey = `${item}/${index++}`;
             if (jobs.hasRecord(job.jobId, recordKey)) continue;
-            const payload = { jobId: job.jobId, recordKey, record };
+            // the coordinator checks `data` against the same contract: a record it would refuse is a bug here, not a result
+            const checked = checkRecord(record);
+            if (!checked.ok) throw new Error(`probe ${probe} produced a record its contract refuses: ${checked.reason}`);
+            const payload = { jobId: job.jobId, recordKey, record: checked.value };
             const problem = payloadProblem('results', payload);
             if (problem) throw new Error(`probe ${probe} produced an invalid record: ${problem}`);
             outbox.enqueue(deviceTopic(deviceId, 'results'), 'results', payload, () => jobs.markRecord(job.jobId, recordKey));

@@ -1,5 +1,5 @@
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
-import type { ProbeContext } from './probe-registry.ts';
+import type { ProbeContext } from '../../core/probes/contract.ts';
 
 /** Probes name the model after its directory; the fleet names it as the agent config and the plan do. */
 export function asFleetRecord(record: ProbeRecord, ctx: ProbeContext): ProbeRecord {

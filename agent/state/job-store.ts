@@ -1,4 +1,4 @@
-import type { JobPlan } from '../../core/protocol/plan.ts';
+import { normalizePlan, type JobPlan } from '../../core/protocol/plan.ts';
 import type { JobState } from '../../core/protocol/messages.ts';
 import type { StateDb } from './state-db.ts';
 
@@ -13,7 +13,7 @@ export class JobStore {
   get(jobId: string): StoredJob | undefined {
     const row = this.db.prepare<[string], { jobId: string; attempt: number; plan: string; state: JobState; detail: string | null }>(
       'SELECT job_id AS jobId, attempt, plan, state, detail FROM jobs WHERE job_id = ?').get(jobId);
-    return row ? { ...row, plan: JSON.parse(row.plan) as JobPlan } : undefined;
+    return row ? { ...row, plan: normalizePlan(JSON.parse(row.plan)) as JobPlan } : undefined;
   }
 
   insert(jobId: string, attempt: number, plan: JobPlan, state: JobState, detail: string | null = null): void {

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import type { BenchmarkData } from '../../probes/benchmark/benchmark-data.ts';
+import type { BenchmarkData } from '../../probes/benchmark/schema.ts';
 // a constants-only module (no imports of its own): the option help lists the variant names
 import { VARIANT_NAMES } from '../../core/variants/variant-types.ts';
 import { UserError } from '../../core/errors.ts';
@@ -41,7 +41,7 @@ export function benchCommand(y: Argv): Argv {
     const progress = progressFor({ json: args.json as boolean });
     const records = await runBenchmark(md, names, { ...settings, outDir: args.out as string | undefined, progress });
     progress.done();
-    const { speedPhrase } = await import('../../probes/benchmark/benchmark-data.ts');
+    const { speedPhrase } = await import('../../probes/benchmark/schema.ts');
     emitResult({ json: args.json as boolean }, records, () => renderBenchmark(md.name, records, speedPhrase));
   });
 }

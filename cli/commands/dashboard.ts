@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import { createDaemonLog, type DaemonLog } from '../../core/daemon-log.ts';
 import { UserError } from '../../core/errors.ts';
 import type { FleetStore } from '../../coordinator/store/store.ts';
+import type { AttentionView } from '../../probes/attention/schema.ts';
 
 /** Options shared by `coordinator --http` and `dashboard`. */
 export function httpOptions<T>(y: Argv<T>) {
@@ -62,8 +63,9 @@ export async function writeHtmlReport(store: FleetStore, args: HtmlReportArgs): 
     const { builtInCorpus } = await import('../../core/corpus/sentence-corpus.ts');
     const maps = new AttentionMapService({ [model]: dirs[model] });
     try {
-      const rec = data.attention.find((a) => a.model === model);
-      const variants = [...new Set(data.attention.filter((a) => a.model === model).map((a) => a.variant))];
+      const attention = (data.views.attention ?? []) as AttentionView[];
+      const rec = attention.find((a) => a.model === model);
+      const variants = [...new Set(attention.filter((a) => a.model === model).map((a) => a.variant))];
       const baked = await bakeAttentionMaps(maps, model, variants.length > 1 ? variants : ['int8-dynamic'], rec?.layers ?? 1, args.sentence ?? builtInCorpus(1, 1).sentences[0]);
       data = buildDashboardData(results, devices, targets, { tolerance: args.tolerance, baked });
     } finally {

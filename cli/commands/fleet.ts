@@ -180,7 +180,7 @@ export function fleetCommands(y: Argv): Argv {
       .option('sentence', { type: 'string', describe: 'with --html and --model: the sentence of the heat maps' }),
     async (args) => {
       const { openFleetStore } = await coordinatorModules();
-      const { buildComparison, renderComparison, renderComparisonCsv } = await reportModules();
+      const { buildFleetReport, renderFleetReport, renderFleetReportCsv } = await reportModules();
       const store = await openFleetStore(args.db as string);
       try {
         if (args.html) {
@@ -188,9 +188,9 @@ export function fleetCommands(y: Argv): Argv {
           emitResult({ json: args.json as boolean }, r, () => `wrote ${r.path} (${(r.bytes / 1e6).toFixed(2)} MB, ${r.results} results); it opens from disk without network`);
           return;
         }
-        const report = buildComparison(await store.results(), await store.devices(), args.tolerance as number | undefined);
-        if (args.csv) process.stdout.write(`${renderComparisonCsv(report)}\n`);
-        else emitResult({ json: args.json as boolean }, report, () => renderComparison(report));
+        const report = buildFleetReport(await store.results(), await store.devices(), args.tolerance as number | undefined);
+        if (args.csv) process.stdout.write(`${renderFleetReportCsv(report)}\n`);
+        else emitResult({ json: args.json as boolean }, report, () => renderFleetReport(report));
       } finally {
         await store.close();
       }
@@ -198,11 +198,11 @@ export function fleetCommands(y: Argv): Argv {
     .command('demo', 'DEMO: embedded broker, coordinator and two local agents on a generated model; prints the comparison', (c) => c,
     async (args) => {
       const { runDemo } = await import('../demo/run-demo.ts');
-      const { renderComparison } = await reportModules();
+      const { renderFleetReport } = await reportModules();
       const progress = progressFor({ json: args.json as boolean });
       const r = await runDemo(progress);
       emitResult({ json: args.json as boolean }, r, () => [
-        '', renderComparison(r.report), '',
+        '', renderFleetReport(r.report), '',
         `jobs: ${r.targets.map((t) => `${t.deviceId} ${t.state}`).join(', ')}; ${r.report.results} results stored; ${r.seconds.toFixed(1)} s.`,
         'This was a DEMO on a generated random-weight model. On a real model and real devices:',
         '  edgeprobe coordinator --config coordinator.json     (admission and policy: configs/coordinator.example.json)',

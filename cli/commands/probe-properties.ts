@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { UserError } from '../../core/errors.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
-import type { PropertiesData } from '../../probes/properties/records.ts';
+import type { PropertiesData } from '../../probes/properties/schema.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
 
 /** Adds `properties` to a `probe` command group. */

@@ -11,7 +11,7 @@ import type { JobPlan } from '../../core/protocol/plan.ts';
 import type { Progress } from '../../core/progress.ts';
 import { ensureGeneratedModel } from '../../models/generated-models.ts';
 import { Coordinator } from '../../coordinator/coordinator.ts';
-import { buildComparison, type ComparisonReport } from '../../coordinator/report/fleet-report.ts';
+import { buildFleetReport, type FleetReport } from '../../coordinator/report/fleet-report.ts';
 import { openStore } from '../../coordinator/store/sqlite-store.ts';
 import { FINAL_TARGET_STATES, type JobTargetRow } from '../../coordinator/store/store.ts';
 import { submitJob } from '../../coordinator/submit-job.ts';
@@ -19,20 +19,22 @@ import { submitJob } from '../../coordinator/submit-job.ts';
 export const DEMO_DEVICES = ['demo-device-a', 'demo-device-b'];
 
 /**
- * Every variant through the benchmark, the attention probe and compare, sized to finish in well under
+ * Every variant through the benchmark, the attention probe and divergence, sized to finish in well under
  * a minute on a 2-core machine with both agents sharing it (docs/fleet.md has the measured time).
  */
 export const DEMO_PLAN: JobPlan = {
   models: [{ name: 'demo' }],
   variants: ['fp32', 'fp16', 'int8-dynamic'],
-  probes: ['benchmark', 'attention', 'compare'],
+  probes: ['benchmark', 'attention', 'divergence'],
   seed: 1,
-  benchmark: { seqLen: 32, warmup: 2, minQueries: 20, minDurationS: 0, batchSizes: [4] },
-  attention: { sentences: 16 },
-  compare: { sentences: 16 },
+  settings: {
+    benchmark: { seqLen: 32, warmup: 2, minQueries: 20, minDurationS: 0, batchSizes: [4] },
+    attention: { sentences: 16 },
+    divergence: { sentences: 16 },
+  },
 };
 
-export interface DemoResult { report: ComparisonReport; targets: JobTargetRow[]; broker: string; seconds: number }
+export interface DemoResult { report: FleetReport; targets: JobTargetRow[]; broker: string; seconds: number }
 
 /**
  * The whole fleet in one process on loopback: an embedded aedes broker, the coordinator with a SQLite
@@ -78,7 +80,7 @@ export async function runDemo(progress: Progress, timeoutMs = 50_000): Promise<D
     }, Math.max(5000, timeoutMs - (Date.now() - started)), 'the demo job to finish on both devices');
     await waitFor(() => agents.every((a) => a.pendingMessages() === 0), 5000, 'the agents\' outboxes to drain');
     await new Promise((r) => setTimeout(r, 100));
-    const report = buildComparison(store.results(), store.devices());
+    const report = buildFleetReport(store.results(), store.devices());
     return { report, targets: store.jobTargets(jobId), broker: url, seconds: (Date.now() - started) / 1000 };
   } finally {
     for (const a of agents) await a.stop().catch(() => undefined);

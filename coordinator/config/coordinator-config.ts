@@ -7,7 +7,9 @@ import { UserError } from '../../core/errors.ts';
 import { DEVICE_MESSAGE_LIMITS, MAX_MESSAGE_BYTES } from '../../core/protocol/messages.ts';
 import { ModelName, SHA256_HEX_PATTERN as SHA256_HEX, VariantNameSchema } from '../../core/protocol/plan.ts';
 import { COORDINATOR_USERNAME, DEVICE_ID_PATTERN } from '../../core/protocol/topics.ts';
-import { ProbeKind } from '../../core/results/probe-record.ts';
+import { ProbeKindName } from '../../core/results/probe-record.ts';
+import { VARIANT_NAMES } from '../../core/variants/variant-types.ts';
+import { probeKinds } from '../../probes/index.ts';
 import { isPostgresUrl } from '../store/open-store.ts';
 
 export const COORDINATOR_CONFIG_EXAMPLE = 'configs/coordinator.example.json';
@@ -29,8 +31,8 @@ export const JobPolicyConfig = Type.Object({
     name: ModelName,
     sha256: Type.String({ pattern: SHA256_HEX, description: 'the sha256 hex of the fp32 ONNX file (edgeprobe models inspect prints it)' }),
   }, { additionalProperties: false }), { default: [] }),
-  probes: Type.Array(ProbeKind, { default: ['benchmark', 'attention', 'properties', 'compare', 'task'], description: 'probe kinds: benchmark, attention, properties, compare, task' }),
-  variants: Type.Array(VariantNameSchema, { default: ['fp32', 'fp16', 'int8-dynamic', 'int8-weight'], description: 'variants: fp32, fp16, int8-dynamic, int8-weight' }),
+  probes: Type.Array(ProbeKindName, { default: probeKinds(), description: `probe kinds: ${probeKinds().join(', ')}` }),
+  variants: Type.Array(VariantNameSchema, { default: [...VARIANT_NAMES], description: `variants: ${VARIANT_NAMES.join(', ')}` }),
 }, { additionalProperties: false });
 export type JobPolicyConfig = Static<typeof JobPolicyConfig>;
 

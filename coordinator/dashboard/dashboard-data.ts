@@ -1,26 +1,30 @@
-import type { AttentionProbeData } from '../../probes/attention/record.ts';
-import type { CompareData } from '../../probes/divergence/divergence.ts';
-import type { ProbeRecord, VerdictStatus } from '../../core/results/probe-record.ts';
-import { buildComparison, type ComparisonReport } from '../report/fleet-report.ts';
+import type { VerdictStatus } from '../../core/results/probe-record.ts';
+import { byVariant, VARIANT_NAMES } from '../../core/variants/variant-types.ts';
+import type { AttentionMapPair } from '../../probes/attention/schema.ts';
+import { probeContracts } from '../../probes/index.ts';
+import { buildFleetReport, SEVERITY, type FleetReport } from '../report/fleet-report.ts';
 import { DEFAULT_TOLERANCE } from '../report/consistency.ts';
+import { currentOf, readRecords, splitKey } from '../report/probe-records.ts';
 import type { DeviceRow, FleetStore, JobTargetRow, StoredResult } from '../store/store.ts';
-import { propertiesView, type PropertiesView } from './properties-view.ts';
 
 /**
  * Everything the dashboard draws, as one JSON document: the live server sends it from /api/data and the
- * static HTML report inlines it. Built from the latest record of each (device, model, variant, probe).
+ * static HTML report inlines it. Built from the current records, each probe's part by its contract.
  */
 export interface DashboardData {
   generatedAt: string;
   demo: boolean;
+  /** the variant order of the matrix and the tables (core/variants) */
+  variantOrder: string[];
   devices: DeviceRow[];
   jobs: JobTargetRow[];
-  comparison: ComparisonReport;
-  /** per model and variant: does the explanation survive, on how many devices (the page's headline) */
+  report: FleetReport;
+  /** the registered probes, in registry order: the front end draws a section per probe */
+  probes: Array<{ kind: string; title: string; explains: boolean }>;
+  /** per model and variant: does each explanation hold, on how many devices (the page's headline) */
   explanations: ExplanationSummary[];
-  attention: AttentionView[];
-  compare: CompareView[];
-  properties: PropertiesView[];
+  /** per probe: its contract's view model (absent for probes without one; the front end then draws their report cells) */
+  views: Record<string, unknown>;
   /** on-demand attention heat maps: the models the coordinator has locally, or maps baked into a report */
   attentionMaps: { models: string[]; baked?: BakedAttentionMaps };
 }
@@ -28,157 +32,68 @@ export interface DashboardData {
 export interface ExplanationSummary {
   model: string;
   variant: string;
-  /** worst attention verdict over devices (fp32: is attention a token relation at all; variants: survival vs fp32) */
-  attention: VerdictStatus | null;
-  attentionSummary: string | null;
-  /** layers the verdict points at, from the worst device */
-  attentionLayers: number[];
-  /** fp32 and each variant: deepest layer whose attention still reads as a relation between input tokens, of `layerCount` */
-  tokenRelationUpTo: number | null;
-  layerCount: number | null;
-  properties: VerdictStatus | null;
-  /** compare probe: layer where the variant's hidden-state error jumps (null: grows evenly or not run) */
-  jumpLayer: number | null;
-  lastLayerRelL2: number | null;
+  /** per probe that judges an explanation: the worst verdict over devices, with that device's summary and layers */
+  verdicts: Record<string, { status: VerdictStatus; summary: string; layers: number[]; deviceId: string }>;
+  /** per probe: figures its contract adds to the headline (attention: tokenRelationUpTo, layerCount; divergence: jumpLayer, lastLayerRelL2) */
+  facts: Record<string, Record<string, unknown>>;
   devices: string[];
-}
-
-export interface AttentionView {
-  model: string;
-  deviceId: string;
-  variant: string;
-  variantSha256: string;
-  status: VerdictStatus;
-  summary: string;
-  layers: number;
-  heads: number;
-  nearest: Array<number | null>;
-  learned: Array<number | null>;
-  selfContribution: number[];
-  supportedUpToLayer: number;
-  /** variants only: per layer 1..L, worst head JS divergence (nats) from fp32 and per head */
-  survival: Array<{ layer: number; maxJs: number; jsPerHead: number[]; status: string }> | null;
-}
-
-export interface CompareView {
-  model: string;
-  deviceId: string;
-  variant: string;
-  healthOk: boolean;
-  jumpLayer: number | null;
-  worstLayer: number;
-  layers: Array<{ layer: number; relativeL2: number; hiddenCosine: number; attentionJs: number | null }>;
 }
 
 export interface BakedAttentionMaps {
   model: string;
   sentence: string;
-  maps: Array<import('../../probes/attention/attention-maps.ts').AttentionMapPair>;
-}
-
-/** Worse verdicts sort first; the headline shows the worst device. */
-const SEVERITY: Record<VerdictStatus, number> = { invalid: 0, fails: 1, 'fails-controls': 1, degrades: 2, 'passes-controls': 3, survives: 3, measured: 4 };
-const worse = (a: VerdictStatus | null, b: VerdictStatus): VerdictStatus => (a === null || SEVERITY[b] < SEVERITY[a] ? b : a);
-
-/** Latest record per (device, model, variant, probe, sub-key): later rows replace earlier ones. */
-function latest(results: readonly StoredResult[], probe: ProbeRecord['probe'], subKey: (r: ProbeRecord) => string = () => ''): StoredResult[] {
-  const m = new Map<string, StoredResult>();
-  for (const r of results) {
-    if (r.record.probe !== probe) continue;
-    m.set([r.deviceId, r.record.model.name, r.record.variant.name, subKey(r.record)].join('\u0000'), r);
-  }
-  return [...m.values()];
-}
-
-const VARIANT_ORDER = ['fp32', 'fp16', 'int8-dynamic', 'int8-weight'];
-export function variantOrder(a: string, b: string): number {
-  const ia = VARIANT_ORDER.indexOf(a);
-  const ib = VARIANT_ORDER.indexOf(b);
-  return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.localeCompare(b);
-}
-
-function attentionViews(results: readonly StoredResult[]): AttentionView[] {
-  return latest(results, 'attention').map(({ deviceId, record }) => {
-    const d = record.data as AttentionProbeData;
-    return {
-      model: record.model.name, deviceId, variant: record.variant.name, variantSha256: record.variant.sha256, status: record.verdict.status, summary: record.verdict.summary,
-      layers: d.layers, heads: d.heads, nearest: d.identifiability.nearest, learned: d.identifiability.learned,
-      selfContribution: d.mixing.selfContribution, supportedUpToLayer: d.tokenRelation.supportedUpToLayer,
-      survival: d.survival ? d.survival.layers.map((l) => ({ layer: l.layer, maxJs: l.maxJs, jsPerHead: l.jsPerHead, status: l.status })) : null,
-    };
-  });
-}
-
-function compareViews(results: readonly StoredResult[]): CompareView[] {
-  return latest(results, 'compare').map(({ deviceId, record }) => {
-    const d = record.data as CompareData;
-    return {
-      model: record.model.name, deviceId, variant: record.variant.name, healthOk: d.health.ok, jumpLayer: d.jump.jumpLayer, worstLayer: d.jump.worstLayer,
-      layers: d.layers.map((l) => ({ layer: l.layer, relativeL2: l.relativeL2, hiddenCosine: l.hiddenCosine, attentionJs: l.attentionJs })),
-    };
-  });
-}
-
-function explanationSummaries(attention: AttentionView[], compare: CompareView[], properties: PropertiesView[], results: readonly StoredResult[]): ExplanationSummary[] {
-  const rows = new Map<string, ExplanationSummary>();
-  const row = (model: string, variant: string): ExplanationSummary => {
-    const k = `${model}\u0000${variant}`;
-    if (!rows.has(k)) rows.set(k, { model, variant, attention: null, attentionSummary: null, attentionLayers: [], tokenRelationUpTo: null, layerCount: null, properties: null, jumpLayer: null, lastLayerRelL2: null, devices: [] });
-    return rows.get(k)!;
-  };
-  for (const r of results) {
-    const s = row(r.record.model.name, r.record.variant.name);
-    if (!s.devices.includes(r.deviceId)) s.devices.push(r.deviceId);
-  }
-  for (const a of attention) {
-    const s = row(a.model, a.variant);
-    s.tokenRelationUpTo = Math.min(s.tokenRelationUpTo ?? a.supportedUpToLayer, a.supportedUpToLayer);
-    s.layerCount = a.layers;
-    const w = worse(s.attention, a.status);
-    if (w !== s.attention) {
-      s.attention = w;
-      s.attentionSummary = `${a.deviceId}: ${a.summary}`;
-      const rec = results.find((r) => r.deviceId === a.deviceId && r.record.probe === 'attention' && r.record.model.name === a.model && r.record.variant.name === a.variant);
-      s.attentionLayers = rec?.record.verdict.layers ?? [];
-    }
-  }
-  for (const p of properties) {
-    const s = row(p.model, p.variant);
-    s.properties = worse(s.properties, p.status);
-  }
-  for (const c of compare) {
-    const s = row(c.model, c.variant);
-    const last = c.layers[c.layers.length - 1]?.relativeL2 ?? null;
-    if (last !== null && (s.lastLayerRelL2 === null || last > s.lastLayerRelL2)) {
-      s.lastLayerRelL2 = last;
-      s.jumpLayer = c.jumpLayer;
-    }
-  }
-  return [...rows.values()].sort((a, b) => a.model.localeCompare(b.model) || variantOrder(a.variant, b.variant));
+  maps: AttentionMapPair[];
 }
 
 export function buildDashboardData(results: readonly StoredResult[], devices: readonly DeviceRow[], jobs: readonly JobTargetRow[], opts: { tolerance?: number; mapModels?: string[]; baked?: BakedAttentionMaps } = {}): DashboardData {
-  const comparison = buildComparison(results, devices, opts.tolerance ?? DEFAULT_TOLERANCE);
-  const attention = attentionViews(results);
-  const compare = compareViews(results);
-  const properties = latest(results, 'properties', (r) => propertiesSubKey(r)).map(({ deviceId, record }) => propertiesView(deviceId, record)).filter((p): p is PropertiesView => p !== null);
+  const read = readRecords(results);
+  const report = buildFleetReport(results, devices, opts.tolerance ?? DEFAULT_TOLERANCE, read);
+  const contracts = probeContracts();
+
+  const summaries = new Map<string, ExplanationSummary>();
+  const summary = (model: string, variant: string): ExplanationSummary => {
+    const k = `${model}\u0000${variant}`;
+    if (!summaries.has(k)) summaries.set(k, { model, variant, verdicts: {}, facts: {}, devices: [] });
+    return summaries.get(k)!;
+  };
+  for (const k of read.counts.keys()) {
+    const [deviceId, model, variant] = splitKey(k);
+    const s = summary(model, variant);
+    if (!s.devices.includes(deviceId)) s.devices.push(deviceId);
+  }
+  const views: Record<string, unknown> = {};
+  for (const c of contracts) {
+    const current = currentOf(read, c);
+    if (c.view) views[c.kind] = c.view(current as never);
+    const byModelVariant = new Map<string, typeof current>();
+    for (const r of current) {
+      const k = `${r.record.model.name}\u0000${r.record.variant.name}`;
+      byModelVariant.set(k, [...(byModelVariant.get(k) ?? []), r]);
+    }
+    for (const recs of byModelVariant.values()) {
+      const s = summary(recs[0].record.model.name, recs[0].record.variant.name);
+      if (c.headline) s.facts[c.kind] = c.headline(recs as never);
+      if (!c.explains) continue;
+      for (const { deviceId, record } of recs) {
+        const prev = s.verdicts[c.kind];
+        if (!prev || SEVERITY[record.verdict.status] < SEVERITY[prev.status]) {
+          s.verdicts[c.kind] = { status: record.verdict.status, summary: `${deviceId}: ${record.verdict.summary}`, layers: record.verdict.layers ?? [], deviceId };
+        }
+      }
+    }
+  }
   return {
     generatedAt: new Date().toISOString(),
-    demo: comparison.demo,
+    demo: report.demo,
+    variantOrder: [...VARIANT_NAMES],
     devices: [...devices],
     jobs: [...jobs],
-    comparison,
-    explanations: explanationSummaries(attention, compare, properties, results),
-    attention,
-    compare,
-    properties,
+    report,
+    probes: contracts.map((c) => ({ kind: c.kind, title: c.title, explains: c.explains })),
+    explanations: [...summaries.values()].sort((a, b) => a.model.localeCompare(b.model) || byVariant(a.variant, b.variant)),
+    views,
     attentionMaps: { models: opts.mapModels ?? [], ...(opts.baked ? { baked: opts.baked } : {}) },
   };
-}
-
-function propertiesSubKey(r: ProbeRecord): string {
-  const d = r.data as { normSet?: { name?: unknown } } | null;
-  return typeof d?.normSet?.name === 'string' ? d.normSet.name : '';
 }
 
 export async function dashboardDataFromStore(store: FleetStore, opts: Parameters<typeof buildDashboardData>[3] = {}): Promise<DashboardData> {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AttentionMapService } from '../../probes/attention/attention-maps.ts';
+import type { AttentionMapSource } from '../../probes/attention/schema.ts';
 import type { BakedAttentionMaps, DashboardData } from './dashboard-data.ts';
 import { chartJsPath, PUBLIC_DIR } from './server.ts';
 
@@ -56,7 +56,7 @@ export function renderHtmlReport(data: DashboardData): string {
 }
 
 /** Maps of one sentence for every layer and variant, so the report shows heat maps without a server. */
-export async function bakeAttentionMaps(maps: AttentionMapService, model: string, variants: readonly string[], layers: number, sentence: string): Promise<BakedAttentionMaps> {
+export async function bakeAttentionMaps(maps: AttentionMapSource, model: string, variants: readonly string[], layers: number, sentence: string): Promise<BakedAttentionMaps> {
   const out: BakedAttentionMaps = { model, sentence, maps: [] };
   for (const variant of variants) {
     if (variant === 'fp32') continue;

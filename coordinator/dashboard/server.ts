@@ -10,7 +10,7 @@ import { builtInCorpus } from '../../core/corpus/sentence-corpus.ts';
 import { isUserError } from '../../core/errors.ts';
 import type { FleetStore } from '../store/store.ts';
 import { accessPolicy, presentedToken, TOKEN_COOKIE, tokenMatches, type AccessPolicy } from './access.ts';
-import type { AttentionMapService } from '../../probes/attention/attention-maps.ts';
+import type { AttentionMapSource } from '../../probes/attention/schema.ts';
 import { dashboardDataFromStore } from './dashboard-data.ts';
 
 export const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');
@@ -29,7 +29,7 @@ export interface DashboardServerOptions {
   /** the in-process coordinator's ingest events; without them the store is polled (`edgeprobe dashboard`) */
   changes?: EventEmitter<{ change: [string] }>;
   pollMs?: number;
-  maps?: AttentionMapService;
+  maps?: AttentionMapSource;
   tolerance?: number;
 }
 

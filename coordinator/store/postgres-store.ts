@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { AdmittedVia } from '../security/admission.ts';
 import type { PayloadOf } from '../../core/protocol/messages.ts';
-import type { JobPlan } from '../../core/protocol/plan.ts';
+import { normalizePlan, type JobPlan } from '../../core/protocol/plan.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import { divergedSchemaRepair, migrationsFor } from './migrations.ts';
 import { FINAL_TARGET_STATES, type DataVersion, type Dispatch, type DeviceRow, type FleetStore, type HeartbeatRow, type JobTargetRow, type NewJob, type ResultRow, type StoredResult, type TargetState } from './store.ts';
@@ -176,7 +176,7 @@ export class PostgresStore implements FleetStore {
       for (const r of rows) {
         await c.query("UPDATE job_targets SET state = 'dispatched', attempt = $1, activity_ms = $2 WHERE job_id = $3 AND device_id = $4", [r.attempt + 1, nowMs, r.jobId, r.deviceId]);
         const seq = (await c.query<{ out_seq: number }>('UPDATE devices SET out_seq = out_seq + 1 WHERE device_id = $1 RETURNING out_seq', [r.deviceId])).rows[0].out_seq;
-        out.push({ jobId: r.jobId, deviceId: r.deviceId, attempt: r.attempt + 1, plan: JSON.parse(r.plan) as JobPlan, seq });
+        out.push({ jobId: r.jobId, deviceId: r.deviceId, attempt: r.attempt + 1, plan: normalizePlan(JSON.parse(r.plan)) as JobPlan, seq });
       }
       return out;
     });

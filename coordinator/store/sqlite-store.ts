@@ -5,7 +5,7 @@ import { migrate } from '../../core/sqlite-migrate.ts';
 import { divergedSchemaRepair, migrationsFor } from './migrations.ts';
 import type { AdmittedVia } from '../security/admission.ts';
 import type { PayloadOf } from '../../core/protocol/messages.ts';
-import type { JobPlan } from '../../core/protocol/plan.ts';
+import { normalizePlan, type JobPlan } from '../../core/protocol/plan.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import { FINAL_TARGET_STATES, type DataVersion, type Dispatch, type DeviceRow, type FleetStore, type HeartbeatRow, type JobTargetRow, type NewJob, type ResultRow, type StoredResult, type TargetState } from './store.ts';
 
@@ -134,7 +134,7 @@ export class SqliteStore implements FleetStore {
       const seq = this.db.prepare<[string], { out_seq: number }>('UPDATE devices SET out_seq = out_seq + 1 WHERE device_id = ? RETURNING out_seq');
       return rows.map((r) => {
         mark.run(r.attempt + 1, nowMs, r.jobId, r.deviceId);
-        return { jobId: r.jobId, deviceId: r.deviceId, attempt: r.attempt + 1, plan: JSON.parse(r.plan) as JobPlan, seq: seq.get(r.deviceId)!.out_seq };
+        return { jobId: r.jobId, deviceId: r.deviceId, attempt: r.attempt + 1, plan: normalizePlan(JSON.parse(r.plan)) as JobPlan, seq: seq.get(r.deviceId)!.out_seq };
       });
     })();
   }

@@ -1,7 +1,7 @@
 /** Largest finite fp16 value; anything beyond becomes Inf in half precision. */
 export const FP16_MAX = 65504;
 
-export interface TensorHealth {
+export interface TensorNumerics {
   name: string;
   nan: number;
   inf: number;
@@ -10,7 +10,7 @@ export interface TensorHealth {
   maxAbs: number;
 }
 
-export function tensorHealth(name: string, data: ArrayLike<number>): TensorHealth {
+export function tensorNumerics(name: string, data: ArrayLike<number>): TensorNumerics {
   let nan = 0;
   let inf = 0;
   let sat = 0;
@@ -27,7 +27,7 @@ export function tensorHealth(name: string, data: ArrayLike<number>): TensorHealt
 }
 
 /** Reasons a set of tensors is unfit to explain anything; empty when healthy. */
-export function healthProblems(tensors: readonly TensorHealth[], opts: { fp16Compute: boolean }): string[] {
+export function numericProblems(tensors: readonly TensorNumerics[], opts: { fp16Compute: boolean }): string[] {
   const out: string[] = [];
   for (const t of tensors) {
     if (t.nan > 0) out.push(`${t.name}: ${t.nan} NaN values`);

@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { ProbeKind, ProbeRecord } from '../results/probe-record.ts';
+import { ProbeKindName, ProbeRecord } from '../results/probe-record.ts';
 import { JobPlan, Sha256Hex } from './plan.ts';
 import { DEVICE_ID_PATTERN, PROTOCOL_VERSION, type DeviceTopicKind, type TopicKind } from './topics.ts';
 
@@ -40,7 +40,7 @@ export const RegisterPayload = Type.Object({
   /** what this agent's config allows, so a coordinator can show it; the agent still checks every job itself */
   allowed: Type.Object({
     models: Type.Array(Type.Object({ name: Type.String(), sha256: Type.Union([Sha256Hex, Type.Null()]) }), { maxItems: 256 }),
-    probes: Type.Array(ProbeKind),
+    probes: Type.Array(ProbeKindName),
   }),
 });
 export const StatusPayload = Type.Object({ state: Type.Union([Type.Literal('online'), Type.Literal('offline')]) });

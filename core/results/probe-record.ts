@@ -1,18 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 
 /**
- * One result of one probe (or benchmark) on one model variant: what a CLI run prints with --json,
- * what an agent stores in its outbox and sends over MQTT, and what the coordinator stores.
- * `data` is the probe's own payload; its shape is fixed per `probe` kind by that probe's module.
+ * One result of one probe on one model variant: what a CLI run prints with --json, what an agent stores
+ * in its outbox and sends over MQTT, and what the coordinator stores. `data` is the probe's own payload;
+ * its schema is the probe's contract (probes/<kind>/contract.ts), checked at both ends.
  */
-export const ProbeKind = Type.Union([
-  Type.Literal('benchmark'),
-  Type.Literal('attention'),
-  Type.Literal('properties'),
-  Type.Literal('compare'),
-  Type.Literal('task'),
-]);
-export type ProbeKind = Static<typeof ProbeKind>;
+export const PROBE_KIND_PATTERN = '^[a-z][a-z0-9-]{0,31}$';
+export const ProbeKindName = Type.String({ pattern: PROBE_KIND_PATTERN, description: 'a probe kind (probes/index.ts lists them)' });
 
 export const VerdictStatus = Type.Union([
   // attention / compression survival
@@ -28,23 +22,43 @@ export const VerdictStatus = Type.Union([
 ]);
 export type VerdictStatus = Static<typeof VerdictStatus>;
 
+/** The numeric gate: NaN/Inf and fp16 saturation in the tensors a result was computed from. */
+export const NumericGate = Type.Object({ ok: Type.Boolean(), reasons: Type.Array(Type.String()) });
+export type NumericGate = Static<typeof NumericGate>;
+
+export const RECORD_VERSION = 2;
+
 export const ProbeRecord = Type.Object({
-  recordVersion: Type.Literal(1),
-  probe: ProbeKind,
+  recordVersion: Type.Literal(RECORD_VERSION),
+  probe: ProbeKindName,
   model: Type.Object({ name: Type.String(), sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
   variant: Type.Object({ name: Type.String(), sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
-  /** what the verdict was computed against, e.g. "fp32" for survival, or the control set */
   verdict: Type.Object({
     status: VerdictStatus,
     summary: Type.String({ maxLength: 2000 }),
     /** layers a degradation or break is located in (1-based; 0 = embeddings) */
     layers: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }))),
   }),
-  /** numeric health of the tensors the result was computed from (NaN/Inf, fp16 saturation) */
-  health: Type.Optional(Type.Object({ ok: Type.Boolean(), reasons: Type.Array(Type.String()) })),
+  numericGate: Type.Optional(NumericGate),
   /** seconds the probe took on this device */
   durationS: Type.Number({ minimum: 0 }),
   createdAt: Type.String(),
   data: Type.Unknown(),
 });
 export type ProbeRecord = Static<typeof ProbeRecord>;
+
+/**
+ * Records of the first version (agents before 0.2, rows stored by them) read as the current one: the
+ * numeric gate was called `health`, and the probe kinds' old names are mapped by `kindOf`, the probe
+ * registry's alias lookup. Anything that is not a version-1 record is returned as it is.
+ */
+export function upgradeRecord(raw: unknown, kindOf: (kind: string) => string = (k) => k): unknown {
+  if (typeof raw !== 'object' || raw === null) return raw;
+  const r = raw as Record<string, unknown>;
+  if (r.recordVersion === RECORD_VERSION) return typeof r.probe === 'string' && kindOf(r.probe) !== r.probe ? { ...r, probe: kindOf(r.probe) } : raw;
+  if (r.recordVersion !== 1) return raw;
+  const { health, ...rest } = r;
+  return { ...rest, recordVersion: RECORD_VERSION, probe: typeof r.probe === 'string' ? kindOf(r.probe) : r.probe, ...(health !== undefined ? { numericGate: health } : {}) };
+}
+
+export const isInvalidRecord = (r: ProbeRecord): boolean => r.verdict.status === 'invalid' || r.numericGate?.ok === false;

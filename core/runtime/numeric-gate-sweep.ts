@@ -1,5 +1,5 @@
 import type { ModelDir } from '../model/model-dir.ts';
-import { healthProblems, tensorHealth, type TensorHealth } from '../numeric/numeric-gate.ts';
+import { numericProblems, tensorNumerics, type TensorNumerics } from '../numeric/numeric-gate.ts';
 import { hiddenOutput, attentionOutput, preNormOutput } from '../onnx/instrument.ts';
 import { InstrumentedRunner } from './instrumented-runner.ts';
 
@@ -11,7 +11,7 @@ export interface SweepPoint {
   maxAbs: number;
 }
 
-export interface HealthSweep {
+export interface GateSweep {
   ok: boolean;
   points: SweepPoint[];
   /** lengths the model cannot take (beyond its positions) are left out and listed here */
@@ -21,8 +21,8 @@ export interface HealthSweep {
 export const DEFAULT_SWEEP_LENGTHS = [8, 32, 128];
 
 /** Health of every tensor an instrumented run exposes (hidden states, attention, LayerNorm inputs). */
-export function batchHealth(raw: Record<string, { data: unknown }>, names: readonly string[]): TensorHealth[] {
-  return names.map((n) => tensorHealth(n, raw[n].data as Float32Array));
+export function batchNumerics(raw: Record<string, { data: unknown }>, names: readonly string[]): TensorNumerics[] {
+  return names.map((n) => tensorNumerics(n, raw[n].data as Float32Array));
 }
 
 /**
@@ -30,7 +30,7 @@ export function batchHealth(raw: Record<string, { data: unknown }>, names: reado
  * input made by repeating a real sentence, and checks every exposed tensor. Variants that only break
  * on long inputs (fp16 overflow in late positions, position tables quantised badly) show up here.
  */
-export async function healthSweep(md: ModelDir, opts: { fp16Compute: boolean; lengths?: number[]; text?: string }): Promise<HealthSweep> {
+export async function numericGateSweep(md: ModelDir, opts: { fp16Compute: boolean; lengths?: number[]; text?: string }): Promise<GateSweep> {
   const max = md.tokenizer.maxLength;
   const wanted = [...new Set([...(opts.lengths ?? DEFAULT_SWEEP_LENGTHS), max])].sort((a, b) => a - b);
   const lengths = wanted.filter((l) => l >= 3 && l <= max);
@@ -46,8 +46,8 @@ export async function healthSweep(md: ModelDir, opts: { fp16Compute: boolean; le
     for (const len of lengths) {
       const body = Array.from({ length: len - 2 }, (_, i) => base[i % base.length]);
       const batch = await runner.run([[md.tokenizer.clsId, ...body, md.tokenizer.sepId]]);
-      const health = batchHealth(batch.raw, names);
-      const problems = healthProblems(health, { fp16Compute: opts.fp16Compute });
+      const health = batchNumerics(batch.raw, names);
+      const problems = numericProblems(health, { fp16Compute: opts.fp16Compute });
       points.push({ seqLen: len, ok: problems.length === 0, problems: problems.slice(0, 10), maxAbs: Math.max(...health.map((h) => h.maxAbs)) });
     }
   } finally {
@@ -57,12 +57,12 @@ export async function healthSweep(md: ModelDir, opts: { fp16Compute: boolean; le
 }
 
 /** The record-level health of a probe result: the probe's own checks joined with the sweep's. */
-export function gateHealth(own: { ok: boolean; reasons: string[] } | undefined, sweep: HealthSweep): { ok: boolean; reasons: string[] } {
+export function combineGate(own: { ok: boolean; reasons: string[] } | undefined, sweep: GateSweep): { ok: boolean; reasons: string[] } {
   const reasons = [...(own?.reasons ?? []), ...sweep.points.filter((p) => !p.ok).flatMap((p) => p.problems.map((x) => `seq ${p.seqLen}: ${x}`))];
   return { ok: (own?.ok ?? true) && sweep.ok, reasons };
 }
 
 /** Runs the sweep on a model file (fp16 variants are judged as if computed in fp16, as on a GPU). */
-export async function healthGate(md: ModelDir, variantName: string, own?: { ok: boolean; reasons: string[] }): Promise<{ ok: boolean; reasons: string[] }> {
-  return gateHealth(own, await healthSweep(md, { fp16Compute: variantName === 'fp16' }));
+export async function numericGate(md: ModelDir, variantName: string, own?: { ok: boolean; reasons: string[] }): Promise<{ ok: boolean; reasons: string[] }> {
+  return combineGate(own, await numericGateSweep(md, { fp16Compute: variantName === 'fp16' }));
 }

@@ -4,6 +4,9 @@ import { jsDivergence } from '../../core/numeric/distributions.ts';
 import { UserError } from '../../core/errors.ts';
 import { loadModelDir, type ModelDir } from '../../core/model/model-dir.ts';
 import { InstrumentedRunner } from '../../core/runtime/instrumented-runner.ts';
+import type { AttentionMapPair, AttentionMapSource } from './schema.ts';
+
+export type { AttentionMapPair };
 
 /**
  * Attention heat maps for one sentence and layer, fp32 beside a variant, computed ON THE COORDINATOR.
@@ -16,24 +19,10 @@ import { InstrumentedRunner } from '../../core/runtime/instrumented-runner.ts';
  * with the same deterministic compression code the agents use, and reports whether the variant's sha256
  * equals the one the devices recorded.
  */
-export interface AttentionMapPair {
-  model: string;
-  variant: string;
-  layer: number;
-  tokens: string[];
-  heads: number;
-  /** [head][query][key] attention weights, fp32 and the variant */
-  fp32: number[][][];
-  compressed: number[][][];
-  /** per head: mean over query rows of the JS divergence (nats) between fp32 and variant rows */
-  jsPerHead: number[];
-  variantSha256: string;
-}
-
 const MAX_TOKENS = 48;
 const MAX_SENTENCE_CHARS = 500;
 
-export class AttentionMapService {
+export class AttentionMapService implements AttentionMapSource {
   private readonly runners = new Map<string, Promise<{ runner: InstrumentedRunner; sha256: string }>>();
   private readonly models = new Map<string, ModelDir>();
   /** one computation at a time: a burst of requests queues instead of loading many sessions at once */

@@ -7,7 +7,7 @@ import type { Variant } from '../../core/variants/variant-types.ts';
 import { collectActivations, type Activations } from './activations.ts';
 import { compareActivations } from './survival.ts';
 import { encodeCorpus, type Corpus } from '../../core/corpus/sentence-corpus.ts';
-import { healthGate } from '../../core/runtime/numeric-gate-sweep.ts';
+import { numericGate } from '../../core/runtime/numeric-gate-sweep.ts';
 import { identifiabilityCurve } from './identifiability.ts';
 import { learnedIdentifiability } from './learned-identifiability.ts';
 import { cascadingRandomization } from './randomization.ts';
@@ -76,7 +76,7 @@ export async function runAttentionProbe(md: ModelDir, opts: AttentionProbeOption
     thresholdsFile,
   });
   // numeric health gate: the probe's own NaN/Inf check plus a sequence-length sweep of every exposed tensor
-  const refHealth = await healthGate(md, 'fp32', ref.health);
+  const refHealth = await numericGate(md, 'fp32', ref.health);
   records.push(attentionRecord({
     model, variant: { name: 'fp32', sha256: md.model.sha256 },
     status: relation.status, summary: relation.summary, layers: relation.unsupportedLayers,
@@ -108,7 +108,7 @@ export async function runAttentionProbe(md: ModelDir, opts: AttentionProbeOption
     records.push(attentionRecord({
       model, variant: { name: variant.name, sha256: vmd.model.sha256 },
       status: verdict.status, summary: `${verdict.summary} ${rel.summary}`, layers: [...verdict.failedLayers, ...verdict.degradedLayers].sort((x, y) => x - y),
-      health: await healthGate(vmd, variant.name, acts.health), durationS: (performance.now() - vStart) / 1000,
+      health: await numericGate(vmd, variant.name, acts.health), durationS: (performance.now() - vStart) / 1000,
       data: {
         ...common(a, acts),
         tokenRelation: { supportedUpToLayer: rel.supportedUpToLayer, structuredButUnidentifiable: rel.structuredButUnidentifiable, unsupportedLayers: rel.unsupportedLayers, sanityPassed: null },

@@ -1,7 +1,8 @@
 import { fittingCorpus } from '../../core/corpus/sentence-corpus.ts';
 import { runAttentionProbe } from './run-attention-probe.ts';
-import type { ProbeRunner } from '../../agent/jobs/probe-registry.ts';
-import { attentionSettings } from '../../agent/jobs/plan-settings.ts';
+import type { ProbeRunner } from '../../core/probes/contract.ts';
+import { probeSettings } from '../index.ts';
+import { attentionContract } from './contract.ts';
 import { asFleetRecord } from '../../agent/jobs/fleet-record.ts';
 
 /**
@@ -10,7 +11,7 @@ import { asFleetRecord } from '../../agent/jobs/fleet-record.ts';
  * activations on the same sentences again (sanity checks are fp32's and are not repeated).
  */
 export const attentionRunner: ProbeRunner = async function* attention(ctx) {
-  const a = attentionSettings(ctx.plan);
+  const a = probeSettings(attentionContract, ctx.plan);
   const corpus = fittingCorpus(ctx.reference.tokenizer, a.seed, a.sentences);
   const isRef = ctx.variant.name === 'fp32';
   ctx.note(`attention on ${corpus.sentences.length} sentences${isRef ? (a.sanityChecks ? ' with sanity checks' : '') : ', judged against fp32'}`);

@@ -8,7 +8,7 @@ import { encodeOnnx } from '../../core/onnx/model-io.ts';
 import { percentiles, mean } from '../../core/numeric/stats.ts';
 import { bertFeeds, tensorFloats } from '../../core/runtime/encoder-runner.ts';
 import { createSession, type ort } from '../../core/runtime/ort-session.ts';
-import type { BenchmarkSettings } from './benchmark-data.ts';
+import type { BenchmarkSettings } from './schema.ts';
 import { benchmarkSequence } from './bench-inputs.ts';
 
 export interface WorkerRequest {

@@ -6,7 +6,7 @@ import { computeFingerprint } from '../../core/results/fingerprint.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import { ensureVariants } from '../../agent/compress/ensure-variants.ts';
 import type { Variant, VariantName } from '../../core/variants/variant-types.ts';
-import { speedPhrase, type BenchmarkData, type BenchmarkSettings } from './benchmark-data.ts';
+import { speedPhrase, type BenchmarkData, type BenchmarkSettings } from './schema.ts';
 
 export { speedPhrase };
 import { DRIFT_SENTENCES } from './bench-inputs.ts';
@@ -67,12 +67,12 @@ export async function benchmarkVariant(md: ModelDir, variant: Variant, fp32: Var
   const data = benchmarkData(md, variant, result, fp32, settings, driftSentences);
   const healthy = result.nonFinite === 0;
   return {
-    recordVersion: 1,
+    recordVersion: 2,
     probe: 'benchmark',
     model: { name: md.name, sha256: md.model.sha256 },
     variant: { name: variant.name, sha256: variant.manifest.sha256 },
     verdict: { status: healthy ? 'measured' : 'invalid', summary: healthy ? summarize(data) : `invalid: ${result.nonFinite} non-finite output values on the drift sentences` },
-    health: { ok: healthy, reasons: healthy ? [] : [`${result.nonFinite} non-finite values in the last hidden state on the drift sentences`] },
+    numericGate: { ok: healthy, reasons: healthy ? [] : [`${result.nonFinite} non-finite values in the last hidden state on the drift sentences`] },
     durationS: (performance.now() - started) / 1000,
     createdAt: new Date().toISOString(),
     data,

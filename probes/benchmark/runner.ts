@@ -1,6 +1,7 @@
 import { benchmarkVariant, resolveSettings } from './run-benchmark.ts';
-import type { ProbeRunner } from '../../agent/jobs/probe-registry.ts';
-import { benchmarkSettings } from '../../agent/jobs/plan-settings.ts';
+import type { ProbeRunner } from '../../core/probes/contract.ts';
+import { probeSettings } from '../index.ts';
+import { benchmarkContract } from './contract.ts';
 import { asFleetRecord, sleep } from '../../agent/jobs/fleet-record.ts';
 
 /**
@@ -10,7 +11,7 @@ import { asFleetRecord, sleep } from '../../agent/jobs/fleet-record.ts';
  * per plan batch size, so a long benchmark resumes where it stopped.
  */
 export const benchmarkRunner: ProbeRunner = async function* benchmark(ctx) {
-  const s = benchmarkSettings(ctx.plan);
+  const s = probeSettings(benchmarkContract, ctx.plan);
   for (const [i, batch] of s.batchSizes.entries()) {
     if (ctx.signal.aborted) return;
     if (i > 0) await sleep(s.cooldownMs, ctx.signal);

@@ -5,16 +5,11 @@ import { InstrumentedRunner } from '../../core/runtime/instrumented-runner.ts';
 import type { Variant } from '../../core/variants/variant-types.ts';
 import { DivergenceAccumulator, type LayerDivergence } from './layer-divergence.ts';
 import { DEFAULT_JUMP_RULE, findJump, type JumpResult, type JumpRule } from './jump-rule.ts';
-import { healthSweep, type HealthSweep } from '../../core/runtime/numeric-gate-sweep.ts';
+import { numericGateSweep } from '../../core/runtime/numeric-gate-sweep.ts';
+import type { DivergenceData } from './schema.ts';
 
-export interface CompareData {
-  reference: string;
-  sentences: number;
-  truncatedSentences: number;
-  layers: LayerDivergence[];
-  jump: JumpResult;
-  health: HealthSweep;
-}
+/** What one variant's divergence record carries before the task agreement is added (schema.ts). */
+export type CompareData = Omit<DivergenceData, 'task'>;
 
 export interface CompareOptions {
   batchSize?: number;
@@ -36,7 +31,7 @@ export function encodeSentences(md: ModelDir, sentences: readonly string[]): { i
 
 /**
  * Per-layer divergence of each variant from the reference model on the same sentences, the layer where
- * error jumps, and the variant's numeric health over a sequence-length sweep.
+ * error jumps, and the variant's numeric gate over a sequence-length sweep.
  */
 export async function compareVariants(ref: ModelDir, variants: ReadonlyArray<Pick<Variant, 'onnxPath'> & { name: string }>, sentences: readonly string[], opts: CompareOptions = {}): Promise<ProbeRecord[]> {
   const batchSize = opts.batchSize ?? 16;
@@ -64,23 +59,23 @@ export async function compareVariants(ref: ModelDir, variants: ReadonlyArray<Pic
       }
       const layers = acc.result();
       const jump = findJump(layers.map((l) => l.relativeL2), opts.jumpRule ?? DEFAULT_JUMP_RULE);
-      const health = await healthSweep(vmd, { fp16Compute: variant.name === 'fp16', lengths: opts.sweepLengths });
+      const gate = await numericGateSweep(vmd, { fp16Compute: variant.name === 'fp16', lengths: opts.sweepLengths });
       const last = layers[layers.length - 1];
-      const data: CompareData = { reference: ref.model.sha256, sentences: sentences.length, truncatedSentences: truncated, layers, jump, health };
+      const data: CompareData = { reference: ref.model.sha256, sentences: sentences.length, truncatedSentences: truncated, layers, jump, numericGate: gate };
       const where = jump.jumpLayer === null ? `error grows evenly (worst increase at layer ${jump.worstLayer})` : `error jumps at layer ${jump.jumpLayer}`;
       records.push({
-        recordVersion: 1,
+        recordVersion: 2,
         probe: 'compare',
         model: { name: ref.name, sha256: ref.model.sha256 },
         variant: { name: variant.name, sha256: vmd.model.sha256 },
         verdict: {
-          status: health.ok ? 'measured' : 'invalid',
-          summary: health.ok
+          status: gate.ok ? 'measured' : 'invalid',
+          summary: gate.ok
             ? `${where}; last layer cosine ${last.hiddenCosine.toFixed(4)}, relative L2 ${last.relativeL2.toFixed(4)}`
-            : `numeric health gate failed: ${health.points.filter((p) => !p.ok).map((p) => `seq ${p.seqLen}: ${p.problems[0]}`).join('; ')}`,
+            : `numeric gate failed: ${gate.points.filter((p) => !p.ok).map((p) => `seq ${p.seqLen}: ${p.problems[0]}`).join('; ')}`,
           layers: jump.jumpLayer === null ? [jump.worstLayer] : [jump.jumpLayer],
         },
-        health: { ok: health.ok, reasons: health.points.flatMap((p) => p.problems.map((x) => `seq ${p.seqLen}: ${x}`)) },
+        numericGate: { ok: gate.ok, reasons: gate.points.flatMap((p) => p.problems.map((x) => `seq ${p.seqLen}: ${x}`)) },
         durationS: (performance.now() - started) / 1000,
         createdAt: new Date().toISOString(),
         data,

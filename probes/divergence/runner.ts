@@ -4,31 +4,29 @@ import { compareVariants, type CompareData } from './divergence.ts';
 import { classificationAgreement, fillMaskAgreement, fillMaskItemsFromSentences, readFillMaskItems, taskKind, type TaskAgreement } from './task-eval.ts';
 import { builtInCorpus } from '../../core/corpus/sentence-corpus.ts';
 import type { ModelDir } from '../../core/model/model-dir.ts';
-import type { ProbeRunner } from '../../agent/jobs/probe-registry.ts';
-import { compareSettings, type FleetCompareSettings } from '../../agent/jobs/plan-settings.ts';
+import type { ProbeRunner } from '../../core/probes/contract.ts';
+import { probeSettings } from '../index.ts';
+import { divergenceContract } from './contract.ts';
+import type { DivergenceData, ResolvedDivergenceSettings } from './schema.ts';
 import { asFleetRecord } from '../../agent/jobs/fleet-record.ts';
 
-/** `data` of a fleet 'compare' record: compare's data plus the task agreement when the model has a `logits` head. */
-export interface FleetCompareData extends CompareData { task?: TaskAgreement }
-
 /**
- * The 'compare' probe for one compressed variant: per-layer divergence from fp32, the jump layer, the
- * numeric health sweep, and, for a model with a task head, task-output agreement with fp32 in the
- * same record (one row per device x variant in the report; the separate 'task' kind is for a future
- * standalone task evaluation). fp32 is the reference and yields no record.
+ * The 'divergence' probe for one compressed variant: per-layer divergence from fp32, the jump layer,
+ * the numeric gate sweep, and, for a model with a task head, task-output agreement with fp32 in the
+ * same record (one row per device x variant in the report). fp32 is the reference and yields no record.
  */
-export const compareRunner: ProbeRunner = async function* compare(ctx) {
-  if (ctx.variant.name === 'fp32') { ctx.note('compare: fp32 is the reference, nothing to compare'); return; }
-  const c = compareSettings(ctx.plan);
+export const divergenceRunner: ProbeRunner = async function* divergence(ctx) {
+  if (ctx.variant.name === 'fp32') { ctx.note('divergence: fp32 is the reference, nothing to compare'); return; }
+  const c = probeSettings(divergenceContract, ctx.plan);
   const sentences = builtInCorpus(c.seed, c.sentences).sentences;
   const [record] = await compareVariants(ctx.reference, [ctx.variant], sentences);
   const task = await taskAgreement(ctx.reference, ctx.variant, sentences, c);
-  const data: FleetCompareData = { ...(record.data as CompareData), ...(task ? { task } : {}) };
+  const data: DivergenceData = { ...(record.data as CompareData), ...(task ? { task } : {}) };
   const taskNote = task ? `; ${task.task} top-1 agreement ${task.top1Agreement.toFixed(3)}${task.top1Accuracy === null ? '' : `, accuracy ${task.top1Accuracy.toFixed(3)}`} on ${task.items} items` : '';
   yield asFleetRecord({ ...record, verdict: { ...record.verdict, summary: `${record.verdict.summary}${taskNote}`.slice(0, 2000) }, data }, ctx);
 };
 
-async function taskAgreement(ref: ModelDir, variant: { name: string; onnxPath: string }, sentences: string[], c: FleetCompareSettings): Promise<TaskAgreement | undefined> {
+async function taskAgreement(ref: ModelDir, variant: { name: string; onnxPath: string }, sentences: string[], c: ResolvedDivergenceSettings): Promise<TaskAgreement | undefined> {
   const kind = taskKind(ref);
   if (kind === 'fill-mask' && c.fillMaskItems > 0) {
     const file = join(ref.dir, 'fill_mask_eval.jsonl');

@@ -6,11 +6,11 @@ import { loadPropertiesConfig, preprocessFor, type PropertiesConfig } from './co
 import type { MapperName } from './mappers.ts';
 import { loadRawNorms } from './norm-loaders.ts';
 import { buildNormSet, type HeadlineMetric, type NormSet, type PreprocessOptions } from './norm-set.ts';
-import type { PropertiesData } from './records.ts';
+import type { PropertiesData } from './schema.ts';
 import { parseLayers, runPropertiesProbe } from './run-properties.ts';
 import { variantModelDirs } from './variants.ts';
 import { compareToFp32 } from './verdict.ts';
-import { healthGate } from '../../core/runtime/numeric-gate-sweep.ts';
+import { numericGate } from '../../core/runtime/numeric-gate-sweep.ts';
 
 export interface PropertiesProbeOptions {
   md: ModelDir;
@@ -50,7 +50,7 @@ export async function runPropertiesProbes(o: PropertiesProbeOptions): Promise<Pr
   const fp32 = new Map<string, PropertiesData>();
   for (const v of variants) {
     // numeric health gate, once per variant: concept embeddings from broken numbers mean nothing
-    const health = await healthGate(v.md, v.name);
+    const health = await numericGate(v.md, v.name);
     if (!health.ok) o.progress?.warn(`${v.name}: numeric health gate failed (${health.reasons[0]}); its property results are recorded as invalid`);
     for (const { set, preprocess } of sets) {
       const start = performance.now();
@@ -74,7 +74,7 @@ function toRecord(source: ModelDir, md: ModelDir, variant: string, data: Propert
     ? ` Against fp32: ${change.verdictChangedLayers.length > 0 ? `verdict changes on ${change.verdictChangedLayers.join(', ')}` : 'no verdict changes'}; layer ranking ${change.rankingChanged ? `changes (rho ${change.rankCorrelation.toFixed(2)})` : 'unchanged'}.`
     : '';
   return {
-    recordVersion: 1,
+    recordVersion: 2,
     probe: 'properties',
     model: { name: source.name, sha256: source.model.sha256 },
     variant: { name: variant, sha256: md.model.sha256 },
@@ -83,7 +83,7 @@ function toRecord(source: ModelDir, md: ModelDir, variant: string, data: Propert
       summary: `${health.ok ? '' : `invalid: ${health.reasons.slice(0, 3).join('; ')}. `}${data.normSet.name}, best layer ${best.summary}.${changeText}`.slice(0, 2000),
       layers: failing,
     },
-    health,
+    numericGate: health,
     durationS,
     createdAt: new Date().toISOString(),
     data,

@@ -11,7 +11,7 @@ import { crossValidatedPredictions, meanScores, scoreConcepts, summarise, type C
 import { kFolds } from './folds.ts';
 import { ffnnMapper, plsrMapper, type Mapper, type MapperName } from './mappers.ts';
 import { selectConcepts, type NormSet, type PreprocessOptions } from './norm-set.ts';
-import type { ControlScore, LayerResult, PropertiesData } from './records.ts';
+import type { ControlScore, LayerResult, PropertiesData } from './schema.ts';
 import { binarized, denseTargets, type Targets } from './targets.ts';
 import { layerVerdict, rankLayers } from './verdict.ts';
 

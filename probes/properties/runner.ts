@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import { runPropertiesProbes } from './properties-probe.ts';
-import type { ProbeRunner } from '../../agent/jobs/probe-registry.ts';
+import type { ProbeRunner } from '../../core/probes/contract.ts';
+import { probeSettings } from '../index.ts';
+import { propertiesContract } from './contract.ts';
 import { asFleetRecord } from '../../agent/jobs/fleet-record.ts';
 
 const NAMED_SETS = new Set(['mcrae', 'buchanan', 'binder']);
@@ -12,8 +14,8 @@ const NAMED_SETS = new Set(['mcrae', 'buchanan', 'binder']);
  * the ranking of layers changed (fp32's concept embeddings come from the probe's SQLite cache).
  */
 export const propertiesRunner: ProbeRunner = async function* properties(ctx) {
-  const p = ctx.plan.properties;
-  if (!p) throw new UserError('the plan asks for the properties probe but has no properties block', 'add "properties": { "norms": ["mcrae"] } to the plan');
+  const p = probeSettings(propertiesContract, ctx.plan);
+  if (!p) throw new UserError('the plan asks for the properties probe but has no properties block', 'add "settings": { "properties": { "norms": ["mcrae"] } } to the plan');
   if (!ctx.normsDir) throw new UserError('this agent has no normsDir, so it cannot run the properties probe', 'set normsDir in the agent config to a directory holding mcrae/, buchanan/, binder/ or CSV norm files');
   const norms = p.norms.map((n) => (NAMED_SETS.has(n) ? n : join(ctx.normsDir!, n)));
   const isRef = ctx.variant.name === 'fp32';
@@ -21,7 +23,7 @@ export const propertiesRunner: ProbeRunner = async function* properties(ctx) {
   const records = await runPropertiesProbes({
     md: ctx.reference, norms, normsDir: ctx.normsDir, variants: [],
     variantDirs: isRef ? [{ name: 'fp32', md: ctx.reference }] : [{ name: 'fp32', md: ctx.reference }, { name: ctx.variant.name, md: ctx.model }],
-    layers: p.layers, mapper: p.mapper, folds: p.folds, seed: p.seed ?? ctx.plan.seed,
+    layers: p.layers, mapper: p.mapper, folds: p.folds, seed: p.seed,
   });
   for (const r of records) if (r.variant.name === ctx.variant.name) yield asFleetRecord(r, ctx);
 };

@@ -1,15 +1,10 @@
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import type { ControlName } from './controls.ts';
-import type { PropertiesData } from './records.ts';
+import { PAPER_VALUES, type PropertiesData } from './schema.ts';
+
+export { PAPER_VALUES };
 
 const COLUMNS: Array<[ControlName, string]> = [['sys', 'Sys'], ['upper', 'Upper'], ['shuffle', 'Shuffle'], ['shuffle-upper', 'Shuf-Upper'], ['rand', 'Rand'], ['category-destroyed', 'Cat-destroyed']];
-
-/** The paper's reported values (Sys / Upper / Shuffle / Shuf-Upper / Rand), for side-by-side tables. */
-export const PAPER_VALUES: Record<string, number[]> = {
-  mcrae: [0.25, 0.27, 0.1, 0.13, 0.01],
-  buchanan: [0.18, 0.22, 0.06, 0.11, 0.01],
-  binder: [0.74, 0.9, 0.3, 0.59, 0.01],
-};
 
 const fmt = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(3));
 

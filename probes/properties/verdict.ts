@@ -1,6 +1,6 @@
 import { spearman } from '../../core/numeric/stats.ts';
 import type { HeadlineMetric } from './norm-set.ts';
-import type { LayerResult, PropertiesData, VariantComparison } from './records.ts';
+import type { LayerResult, PropertiesData, VariantComparison } from './schema.ts';
 
 const WHY: Record<string, string> = {
   shuffle: 'the mapper reaches it from the feature-frequency prior alone (shuffled concept-embedding pairs)',

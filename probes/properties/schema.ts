@@ -69,3 +69,50 @@ export const PropertiesDataSchema = Type.Object({
   timings: Type.Object({ embeddingsS: Type.Number(), controlsS: Type.Number(), embeddingsCached: Type.Boolean() }),
 });
 export type PropertiesData = Static<typeof PropertiesDataSchema>;
+
+const Seed = Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 });
+
+/**
+ * The plan block of the 'properties' probe. Norm sets are named, never given as paths: `mcrae`,
+ * `buchanan`, `binder` or a CSV/TSV file name, all looked up in the agent's own `normsDir`.
+ */
+export const PropertiesPlanSettings = Type.Object({
+  norms: Type.Array(Type.String({ pattern: '^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}$' }), { minItems: 1, maxItems: 8, uniqueItems: true }),
+  /** representations: `static`, layer numbers (0 = embeddings output) or `all`, comma-separated */
+  layers: Type.Optional(Type.String({ pattern: '^[a-z0-9,]{1,64}$' })),
+  mapper: Type.Optional(Type.Union([Type.Literal('plsr'), Type.Literal('ffnn')])),
+  folds: Type.Optional(Type.Integer({ minimum: 2, maximum: 20 })),
+  seed: Type.Optional(Seed),
+}, { additionalProperties: false });
+export type PropertiesPlanSettings = Static<typeof PropertiesPlanSettings>;
+
+/** null: the plan has no properties block, which the runner refuses with the fix */
+export type ResolvedPropertiesSettings = (PropertiesPlanSettings & { seed: number | undefined }) | null;
+
+/** The paper's table columns, in its order, plus the category-destroyed control edgeprobe adds. */
+export const CONTROL_COLUMNS = [
+  ['sys', 'Sys'], ['upper', 'Upper'], ['shuffle', 'Shuffle'], ['shuffle-upper', 'Shuf-Upper'], ['rand', 'Rand'], ['category-destroyed', 'Cat-destroyed'],
+] as const;
+
+/** The paper's reported values (Sys / Upper / Shuffle / Shuf-Upper / Rand) per norm set, drawn beside ours. */
+export const PAPER_VALUES: Record<string, number[]> = {
+  mcrae: [0.25, 0.27, 0.1, 0.13, 0.01],
+  buchanan: [0.18, 0.22, 0.06, 0.11, 0.01],
+  binder: [0.74, 0.9, 0.3, 0.59, 0.01],
+};
+
+/** The dashboard's view of one properties record: the best layer's headline metric per control. */
+export interface PropertiesView {
+  model: string;
+  deviceId: string;
+  variant: string;
+  status: string;
+  normSet: string;
+  metric: string;
+  layer: string;
+  controls: Array<{ key: string; label: string; estimate: number | null; low: number | null; high: number | null }>;
+  passes: boolean;
+  explainedBy: string[];
+  paper: number[] | null;
+  rankingChanged: boolean | null;
+}

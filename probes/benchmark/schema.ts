@@ -55,3 +55,50 @@ export function speedPhrase(speedup: number): string {
   if (Math.abs(speedup - 1) < 0.05) return 'about as fast as fp32';
   return speedup > 1 ? `${speedup.toFixed(2)}x faster than fp32` : `${(1 / speedup).toFixed(2)}x slower than fp32`;
 }
+
+/**
+ * The plan block of the 'benchmark' probe (the same benchmark `edgeprobe bench` runs); every field has a
+ * default so a plan can omit the block. `runs`, `batchSizes`, `sentences` and `cooldownMs` are the first
+ * plan version's fields and keep their meaning.
+ */
+export const BenchmarkPlanSettings = Type.Object({
+  /** first-version name of `minQueries`; given without `minDurationS`, there is no minimum duration (exactly as before: N timed runs) */
+  runs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+  /** untimed queries first (session warm-up, allocator) */
+  warmup: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+  /** one record per batch size: the throughput batch (latency is always single-stream) */
+  batchSizes: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 64 }), { minItems: 1, maxItems: 8 })),
+  /** drift against fp32 and the cross-device fingerprint are computed on exactly these */
+  sentences: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1000 }), { minItems: 1, maxItems: 256 })),
+  /** pause between measurements, so a passively cooled device is not measured while throttling */
+  cooldownMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
+  /** tokens per query (cut to the model's positions) */
+  seqLen: Type.Optional(Type.Integer({ minimum: 2, maximum: 8192 })),
+  /** LoadGen single-stream: at least this many timed queries AND at least minDurationS seconds */
+  minQueries: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+  minDurationS: Type.Optional(Type.Number({ minimum: 0, maximum: 3600 })),
+}, { additionalProperties: false });
+export type BenchmarkPlanSettings = Static<typeof BenchmarkPlanSettings>;
+
+/** The plan block with every default filled in; defaults match `edgeprobe bench`. */
+export interface ResolvedBenchmarkSettings {
+  seqLen: number;
+  warmup: number;
+  minQueries: number;
+  minDurationS: number;
+  /** one record per entry: the throughput batch size */
+  batchSizes: number[];
+  cooldownMs: number;
+  /** drift and fingerprint sentences; undefined = the benchmark's fixed DRIFT_SENTENCES */
+  sentences?: string[];
+}
+
+export function resolveBenchmarkSettings(b: BenchmarkPlanSettings = {}): ResolvedBenchmarkSettings {
+  const minQueries = b.minQueries ?? b.runs ?? 100;
+  // a first-version plan said `runs: N` and meant exactly N timed runs, with no minimum duration
+  const minDurationS = b.minDurationS ?? (b.runs !== undefined || b.minQueries !== undefined ? 0 : 5);
+  return {
+    seqLen: b.seqLen ?? 128, warmup: b.warmup ?? 5, minQueries, minDurationS,
+    batchSizes: b.batchSizes ?? [8], cooldownMs: b.cooldownMs ?? 0, sentences: b.sentences,
+  };
+}
