@@ -2,12 +2,28 @@
 // re-renders when the server announces a change (server-sent events).
 
 import { resetCharts } from './charts.js';
-import { el } from './dom.js';
+import { el, setVariantOrder } from './dom.js';
 import { fleetView, jobsView, matrixView, outliersView, verdictsView } from './views-fleet.js';
 import { mapsView } from './views-maps.js';
-import { attentionView, compareView, propertiesView } from './views-probes.js';
+import { attentionView, divergenceView, genericProbeView, propertiesView } from './views-probes.js';
 
-const NAV = [['verdicts', 'Verdicts'], ['fleet', 'Fleet'], ['matrix', 'Variants × devices'], ['attention', 'Attention'], ['drift', 'Layer drift'], ['maps', 'Attention maps'], ['properties', 'Properties'], ['outliers', 'Outliers'], ['jobs', 'Jobs']];
+// probes with a view of their own; every other registered probe gets its report cells as a table
+const PROBE_VIEWS = {
+  attention: { label: 'Attention', draw: (data) => attentionView(data, state, render) },
+  divergence: { label: 'Layer drift', draw: (data) => divergenceView(data, state, render) },
+  properties: { label: 'Properties', draw: (data) => propertiesView(data) },
+};
+
+/** Fleet views, then one section per registered probe (the attention maps after attention), then outliers and jobs. */
+function sections(data) {
+  const probes = (data.probes ?? []).flatMap((p) => {
+    const own = PROBE_VIEWS[p.kind];
+    const probe = [[p.kind, own?.label ?? p.kind, () => (own ? own.draw(data) : genericProbeView(data, p))]];
+    return p.kind === 'attention' ? [...probe, ['maps', 'Attention maps', () => mapsView(data, state, render, api)]] : probe;
+  });
+  return [['verdicts', 'Verdicts', () => verdictsView(data)], ['fleet', 'Fleet', () => fleetView(data)], ['matrix', 'Variants × devices', () => matrixView(data)],
+    ...probes, ['outliers', 'Outliers', () => outliersView(data)], ['jobs', 'Jobs', () => jobsView(data)]];
+}
 
 const embedded = document.getElementById('embedded-data');
 const isReport = Boolean(embedded && embedded.textContent.trim());
@@ -45,17 +61,15 @@ function render() {
       return el('section', { id }, el('p', { class: 'error' }, `${id}: this view failed to render (${err.message ?? err})`));
     }
   };
-  main.replaceChildren(
-    safe('verdicts', () => verdictsView(data)), safe('fleet', () => fleetView(data)), safe('matrix', () => matrixView(data)),
-    safe('attention', () => attentionView(data, state, render)), safe('drift', () => compareView(data, state, render)),
-    safe('maps', () => mapsView(data, state, render, api)), safe('properties', () => propertiesView(data)),
-    safe('outliers', () => outliersView(data)), safe('jobs', () => jobsView(data)));
+  setVariantOrder(data.variantOrder);
+  const all = sections(data);
+  document.getElementById('nav').replaceChildren(...all.map(([id, label]) => el('a', { href: `#${id}` }, label)));
+  main.replaceChildren(...all.map(([id, , view]) => safe(id, view)));
   window.scrollTo(0, scrollY);
   document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
 }
 
 async function start() {
-  document.getElementById('nav').replaceChildren(...NAV.map(([id, label]) => el('a', { href: `#${id}` }, label)));
   if (isReport) {
     state.data = JSON.parse(embedded.textContent);
     render();

@@ -57,7 +57,11 @@ export function variantColour(name, i = 0) {
   return VARIANT_COLOURS[name] ?? SPARE[i % SPARE.length];
 }
 
-export const VARIANT_ORDER = ['fp32', 'fp16', 'int8-dynamic', 'int8-weight'];
+// the server's variant order (core/variants: the one list of variant names), set when data arrives
+let VARIANT_ORDER = [];
+export function setVariantOrder(order) {
+  VARIANT_ORDER = order ?? [];
+}
 export function byVariant(a, b) {
   const ia = VARIANT_ORDER.indexOf(a);
   const ib = VARIANT_ORDER.indexOf(b);

@@ -9,6 +9,20 @@ function median(xs) {
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
+/** A headline summary flattened for the views: the attention and properties verdicts, the divergence facts. */
+function flat(s) {
+  const a = s.verdicts.attention;
+  return {
+    ...s, attention: a?.status ?? null, attentionLayers: a?.layers ?? [], attentionSummary: a?.summary ?? null,
+    tokenRelationUpTo: s.facts.attention?.tokenRelationUpTo ?? null, layerCount: s.facts.attention?.layerCount ?? null,
+    properties: s.verdicts.properties?.status ?? null,
+    jumpLayer: s.facts.divergence?.jumpLayer ?? null, lastLayerRelL2: s.facts.divergence?.lastLayerRelL2 ?? null,
+  };
+}
+
+/** A report cell's value: `cv(row, 'benchmark', 'p50Ms')`. */
+const cv = (r, probe, key) => r.cells[probe]?.[key]?.value ?? null;
+
 const layerList = (ls) => (ls.length === 0 ? '' : ls.length === 1 ? `layer ${ls[0]}` : `layers ${ls.join(', ')}`);
 
 /** One sentence an operator can act on. */
@@ -45,8 +59,8 @@ export function verdictsView(data) {
   const models = uniq(data.explanations.map((s) => s.model));
   const legend = el('div', { class: 'legend' }, 'Legend: ', ['survives', 'degrades', 'fails', 'invalid', 'passes-controls', 'fails-controls'].map((k) => el('span', {}, badge(k), ` ${VERDICTS[k].text}`)));
   const body = models.map((model) => {
-    const rows = data.explanations.filter((s) => s.model === model).sort((a, b) => byVariant(a.variant, b.variant));
-    const bench = data.comparison.rows.filter((r) => r.model === model);
+    const rows = data.explanations.filter((s) => s.model === model).map(flat).sort((a, b) => byVariant(a.variant, b.variant));
+    const bench = data.report.rows.filter((r) => r.model === model);
     return el('div', { class: 'model-block' },
       el('h3', {}, `model ${model}`),
       headline(rows),
@@ -62,8 +76,8 @@ export function verdictsView(data) {
             el('td', { class: 'num' }, s.variant === 'fp32' ? '0 (reference)' : fmt(s.lastLayerRelL2)),
             el('td', { class: 'num' }, s.variant === 'fp32' ? '–' : s.lastLayerRelL2 === null ? 'not run' : s.jumpLayer === null ? 'none (even growth)' : String(s.jumpLayer)),
             el('td', {}, badge(s.properties)),
-            el('td', { class: 'num' }, ms(median(b.map((r) => r.p50Ms)))),
-            el('td', { class: 'num' }, mb(median(b.map((r) => r.sizeBytes)))),
+            el('td', { class: 'num' }, ms(median(b.map((r) => cv(r, 'benchmark', 'p50Ms'))))),
+            el('td', { class: 'num' }, mb(median(b.map((r) => cv(r, 'benchmark', 'sizeBytes'))))),
             el('td', {}, s.devices.join(', ')));
         }))));
   });
@@ -96,9 +110,9 @@ export function fleetView(data) {
 const WORST = ['invalid', 'fails', 'fails-controls', 'degrades', 'survives', 'passes-controls', 'measured'];
 
 export function matrixView(data) {
-  const models = uniq(data.comparison.rows.map((r) => r.model));
+  const models = uniq(data.report.rows.map((r) => r.model));
   const blocks = models.map((model) => {
-    const rows = data.comparison.rows.filter((r) => r.model === model);
+    const rows = data.report.rows.filter((r) => r.model === model);
     const devices = uniq(rows.map((r) => r.deviceId)).sort();
     const variants = uniq(rows.map((r) => r.variant)).sort(byVariant);
     return el('div', { class: 'model-block' }, el('h3', {}, `model ${model}`),
@@ -108,14 +122,14 @@ export function matrixView(data) {
           const r = rows.find((x) => x.deviceId === d && x.variant === v);
           if (!r) return el('td', { class: 'empty' }, '–');
           // fp32's attention verdict judges the model itself (token relation), not compression: no cell colour
-          const statuses = Object.entries(r.verdicts).filter(([p]) => !(v === 'fp32' && p === 'attention')).map(([, x]) => x);
+          const statuses = Object.entries(r.verdicts).filter(([p]) => !(v === 'fp32' && p === 'attention')).map(([, x]) => x.status);
           const worst = WORST.find((w) => statuses.includes(w));
           return el('td', { class: `cell-${VERDICTS[worst]?.cls ?? 'none'}`, 'data-device': d },
-            el('div', { class: 'big' }, ms(r.p50Ms)),
-            el('div', {}, `p90 ${ms(r.p90Ms)} · ${mb(r.sizeBytes)}`),
-            el('div', {}, `output drift vs fp32: ${v === 'fp32' ? '0 (ref.)' : fmt(r.driftVsFp32)}`),
+            el('div', { class: 'big' }, ms(cv(r, 'benchmark', 'p50Ms'))),
+            el('div', {}, `p90 ${ms(cv(r, 'benchmark', 'p90Ms'))} · ${mb(cv(r, 'benchmark', 'sizeBytes'))}`),
+            el('div', {}, `output drift vs fp32: ${v === 'fp32' ? '0 (ref.)' : fmt(cv(r, 'benchmark', 'driftVsFp32'))}`),
             r.crossDeviceOutlier ? el('div', { class: 'badge bad' }, `cross-device outlier (${fmt(r.driftVsFleet)})`) : null,
-            el('div', { class: 'badges' }, Object.entries(r.verdicts).map(([p, s]) => el('span', {}, `${p} `, v === 'fp32' && p === 'attention' ? el('span', { class: 'badge ref' }, 'reference') : badge(s)))));
+            el('div', { class: 'badges' }, Object.entries(r.verdicts).map(([p, s]) => el('span', {}, `${p} `, v === 'fp32' && p === 'attention' ? el('span', { class: 'badge ref' }, 'reference') : badge(s.status)))));
         }))))));
   });
   return section('matrix', 'Variants × devices', 'Latency (batch 1, p50 and p90), file size, output drift against fp32 on the same device (relative L2 of the pooled outputs) and each probe\'s verdict. Cell colour: the worst verdict in the cell.',
@@ -123,8 +137,8 @@ export function matrixView(data) {
 }
 
 export function outliersView(data) {
-  const c = data.comparison.consistency;
-  return section('outliers', 'Cross-device outliers', `Same model, variant and inputs should give the same outputs on every device. Relative L2 of each device's output fingerprint to the fleet median; tolerance ${data.comparison.tolerance}.`,
+  const c = data.report.consistency;
+  return section('outliers', 'Cross-device outliers', `Same model, variant and inputs should give the same outputs on every device. Relative L2 of each device's output fingerprint to the fleet median; tolerance ${data.report.tolerance}.`,
     c.length === 0 ? el('p', { class: 'empty' }, 'Needs the same model and variant benchmarked on at least two devices.') :
       el('table', { class: 'grid' },
         el('thead', {}, el('tr', {}, ['model', 'variant', 'devices', 'result', 'drift per device'].map((h) => el('th', {}, h)))),

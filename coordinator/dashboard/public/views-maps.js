@@ -34,23 +34,24 @@ function pairView(pair, head, recorded) {
 }
 
 export function mapsView(data, state, rerender, api) {
-  const baked = data.attentionMaps.baked;
-  const models = baked ? [baked.model] : data.attentionMaps.models;
+  const attention = data.views.attention ?? [];
+  const baked = attentionMaps.baked;
+  const models = baked ? [baked.model] : attentionMaps.models;
   if (models.length === 0) {
     return section('maps', 'Attention heat maps', null, el('p', { class: 'empty' }, 'Attention maps are computed on the coordinator from its own copy of the model: start the dashboard with --model NAME=DIR to enable them.'));
   }
   const m = state.maps;
   m.model = models.includes(m.model) ? m.model : models[0];
-  const recorded = uniq(data.attention.filter((a) => a.model === m.model && a.variant !== 'fp32').map((a) => a.variant));
-  const variants = baked ? uniq(baked.maps.map((p) => p.variant)) : (recorded.length ? recorded : ['fp16', 'int8-dynamic', 'int8-weight']);
+  const recorded = uniq(attention.filter((a) => a.model === m.model && a.variant !== 'fp32').map((a) => a.variant));
+  const variants = baked ? uniq(baked.maps.map((p) => p.variant)) : (recorded.length ? recorded : data.variantOrder.filter((v) => v !== 'fp32'));
   m.variant = variants.includes(m.variant) ? m.variant : variants[variants.length - 1];
-  const layers = baked ? uniq(baked.maps.map((p) => p.layer)) : Array.from({ length: data.attention.find((a) => a.model === m.model)?.layers ?? 1 }, (_, i) => i + 1);
+  const layers = baked ? uniq(baked.maps.map((p) => p.layer)) : Array.from({ length: attention.find((a) => a.model === m.model)?.layers ?? 1 }, (_, i) => i + 1);
   m.layer = layers.includes(Number(m.layer)) ? Number(m.layer) : layers[layers.length - 1];
   m.head = Number(m.head ?? 0);
   const sentences = baked ? [baked.sentence] : state.sentences;
   // the shortest sample keeps the default map readable
   m.sentence = m.sentence ?? [...sentences].sort((a, b) => a.length - b.length)[0] ?? '';
-  const heads = data.attention.find((a) => a.model === m.model)?.heads ?? baked?.maps[0]?.heads ?? 1;
+  const heads = attention.find((a) => a.model === m.model)?.heads ?? baked?.maps[0]?.heads ?? 1;
   const target = el('div', { class: 'map-target' });
   const controls = el('div', { class: 'controls' },
     select('model', models, m.model, (v) => { m.model = v; rerender(); }, 'map-model'),
@@ -62,10 +63,10 @@ export function mapsView(data, state, rerender, api) {
         el('datalist', { id: 'sample-sentences' }, sentences.map((s) => el('option', { value: s })))));
   if (baked) {
     const pair = baked.maps.find((p) => p.variant === m.variant && p.layer === m.layer);
-    target.append(pair ? pairView(pair, m.head, data.attention) : el('p', { class: 'empty' }, 'not in this report'));
+    target.append(pair ? pairView(pair, m.head, attention) : el('p', { class: 'empty' }, 'not in this report'));
   } else {
     target.append(el('p', { class: 'muted' }, 'computing…'));
-    api.maps(m).then((pair) => target.replaceChildren(pairView(pair, m.head, data.attention))).catch((err) => target.replaceChildren(el('p', { class: 'error' }, String(err.message ?? err))));
+    api.maps(m).then((pair) => target.replaceChildren(pairView(pair, m.head, attention))).catch((err) => target.replaceChildren(el('p', { class: 'error' }, String(err.message ?? err))));
   }
   return section('maps', 'Attention heat maps', 'Attention weights of one head for one sentence (rows: the token attending, columns: the token attended to), fp32 beside the chosen variant. Computed from the model, not from device records: they depend on model and variant bytes only.', controls, target);
 }

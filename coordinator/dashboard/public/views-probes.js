@@ -14,10 +14,11 @@ function devicePicker(state, model, devices, rerender) {
 }
 
 export function attentionView(data, state, rerender) {
-  const models = uniq(data.attention.map((a) => a.model));
+  const attention = data.views.attention ?? [];
+  const models = uniq(attention.map((a) => a.model));
   const blocks = models.map((model) => {
-    const { current, control } = devicePicker(state, model, uniq(data.attention.filter((a) => a.model === model).map((a) => a.deviceId)).sort(), rerender);
-    const recs = data.attention.filter((a) => a.model === model && a.deviceId === current).sort((a, b) => byVariant(a.variant, b.variant));
+    const { current, control } = devicePicker(state, model, uniq(attention.filter((a) => a.model === model).map((a) => a.deviceId)).sort(), rerender);
+    const recs = attention.filter((a) => a.model === model && a.deviceId === current).sort((a, b) => byVariant(a.variant, b.variant));
     const L = recs[0].layers;
     const variants = recs.filter((r) => r.survival);
     const maxJs = Math.max(1e-9, ...variants.flatMap((v) => v.survival.flatMap((l) => l.jsPerHead)));
@@ -41,11 +42,12 @@ export function attentionView(data, state, rerender) {
     blocks.length ? blocks : el('p', { class: 'empty' }, 'No attention probe records yet.'));
 }
 
-export function compareView(data, state, rerender) {
-  const models = uniq(data.compare.map((c) => c.model));
+export function divergenceView(data, state, rerender) {
+  const divergence = data.views.divergence ?? [];
+  const models = uniq(divergence.map((c) => c.model));
   const blocks = models.map((model) => {
-    const { current, control } = devicePicker(state, model, uniq(data.compare.filter((c) => c.model === model).map((c) => c.deviceId)).sort(), rerender);
-    const recs = data.compare.filter((c) => c.model === model && c.deviceId === current).sort((a, b) => byVariant(a.variant, b.variant));
+    const { current, control } = devicePicker(state, model, uniq(divergence.filter((c) => c.model === model).map((c) => c.deviceId)).sort(), rerender);
+    const recs = divergence.filter((c) => c.model === model && c.deviceId === current).sort((a, b) => byVariant(a.variant, b.variant));
     const layers = recs[0].layers.map((l) => l.layer);
     const values = layers.map((_, i) => recs.map((r) => r.layers[i]?.relativeL2 ?? null));
     const max = Math.max(1e-9, ...values.flat().filter((x) => x !== null));
@@ -55,12 +57,12 @@ export function compareView(data, state, rerender) {
         values, scale: (x) => Math.sqrt(x / max), hue: 12, mark: (i, j) => recs[j].jumpLayer === layers[i] }),
       el('ul', { class: 'notes' }, recs.map((r) => el('li', {}, `${r.variant}: `, r.jumpLayer === null ? `error grows evenly (largest increase at layer ${r.worstLayer})` : el('strong', {}, `error jumps at layer ${r.jumpLayer} (outlined)`), r.healthOk ? '' : el('span', { class: 'badge broken' }, 'numeric health gate failed')))));
   });
-  return section('drift', 'Where does compression error appear? (layer × variant)', 'Relative L2 distance of each layer\'s hidden states from fp32 on the same sentences (compare probe). An outlined cell is the layer where the error jumps.',
+  return section('divergence', 'Where does compression error appear? (layer × variant)', 'Relative L2 distance of each layer\'s hidden states from fp32 on the same sentences (compare probe). An outlined cell is the layer where the error jumps.',
     blocks.length ? blocks : el('p', { class: 'empty' }, 'No compare probe records yet.'));
 }
 
 export function propertiesView(data) {
-  const p = data.properties;
+  const p = data.views.properties ?? [];
   if (p.length === 0) {
     return section('properties', 'Property inference vs controls', null, el('p', { class: 'empty' }, 'No property-inference records yet (probe "properties": embeddings mapped to McRae / Buchanan / Binder norms with Sys, Upper, Shuffle, Shuf-Upper, Rand and category-destroyed controls).'));
   }
@@ -80,4 +82,21 @@ export function propertiesView(data) {
       el('td', {}, badge(r.status), r.passes ? '' : ` explained by ${r.explainedBy.join(', ') || 'a control'}`, r.rankingChanged ? el('div', { class: 'muted' }, 'layer ranking changed vs fp32') : null)))));
   return section('properties', 'Property inference vs controls', 'Rows: norm sets (best layer by Sys), columns: the controls as in the paper\'s table. Sys must beat Shuffle, Rand and category-destroyed for the probe to pass; grey bars are the paper\'s values.',
     el('div', { class: 'charts' }, charts), table);
+}
+
+/**
+ * A probe without a view of its own (one added by a deployment, say): its report cells per device x
+ * variant, from the fleet report, so every registered probe shows up without front-end code.
+ */
+export function genericProbeView(data, probe) {
+  const columns = data.report.columns.filter((c) => c.probe === probe.kind);
+  const rows = data.report.rows.filter((r) => r.cells[probe.kind] || r.verdicts[probe.kind]).sort((a, b) => a.model.localeCompare(b.model) || a.deviceId.localeCompare(b.deviceId) || byVariant(a.variant, b.variant));
+  return section(probe.kind, probe.title, null,
+    rows.length === 0 ? el('p', { class: 'empty' }, `No ${probe.kind} results yet.`) :
+      el('table', { class: 'grid', 'data-probe': probe.kind },
+        el('thead', {}, el('tr', {}, ['device', 'model', 'variant', 'verdict', ...columns.map((c) => c.header)].map((h) => el('th', {}, h)))),
+        el('tbody', {}, rows.map((r) => el('tr', { 'data-device': r.deviceId, 'data-variant': r.variant },
+          el('td', {}, r.deviceId), el('td', {}, r.model), el('th', { scope: 'row', class: 'variant-name' }, r.variant),
+          el('td', {}, r.verdicts[probe.kind] ? badge(r.verdicts[probe.kind].status) : '–'),
+          columns.map((c) => el('td', { class: 'num' }, r.cells[probe.kind]?.[c.key]?.text ?? '–')))))));
 }
