@@ -29,7 +29,7 @@ await ensureVariants(md, [...VARIANTS], { progress }); // built once up front so
 progress.info('compare command (3 variants, 64 sentences, 1000 fill-mask items) in a child process');
 const t0 = performance.now();
 const run = spawnSync('/usr/bin/time', ['-f', 'EDGEPROBE_MAXRSS_KB=%M', process.execPath, '--import', 'tsx', join(PROJECT_ROOT, 'cli', 'main.ts'),
-  'compare', SHARED_MLM_MODEL, '--json', '--sentences', '64', '--fill-mask-items', '1000'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  'divergence', SHARED_MLM_MODEL, '--json', '--sentences', '64', '--fill-mask-items', '1000'], { encoding: 'utf8', maxBuffer: 64 << 20 });
 const compareS = (performance.now() - t0) / 1000;
 if (run.status !== 0) throw new Error(`compare failed: ${run.stderr}`);
 const compareRssMB = Number(/EDGEPROBE_MAXRSS_KB=(\d+)/.exec(run.stderr)?.[1] ?? NaN) / 1024;
@@ -86,7 +86,7 @@ const benchRows: BenchRow[] = [
   ...rows.map((r) => ({ metric: `${r.variant} latency vs fp32 (seq 128)`, value: r.latencyRatio ?? NaN, unit: 'x' })),
 ];
 writeBenchResult({
-  topic: 'compare', title: 'Where compression bites (shared masked-LM model)', rows: benchRows,
+  topic: 'variant-matrix', title: 'Where compression bites (shared masked-LM model)', rows: benchRows,
   notes: ['Table per variant in docs/compare.md.', 'The machine is shared with other work while this runs; latency ratios come from fp32 and the variant queried alternately in one process.'],
 });
 console.log(table);

@@ -32,7 +32,7 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
     feeder = new DeviceFeeder(store);
     await feeder.register('pi-01');
     await feeder.register('pi-02');
-    jobId = await submitJob(store, ['pi-01', 'pi-02'], { models: [{ name: recs.md.name }], variants: [...FIXTURE_VARIANTS], probes: ['benchmark', 'attention', 'compare'] }, { timeoutS: 600, maxAttempts: 1 });
+    jobId = await submitJob(store, ['pi-01', 'pi-02'], { models: [{ name: recs.md.name }], variants: [...FIXTURE_VARIANTS], probes: ['benchmark', 'attention', 'divergence'] }, { timeoutS: 600, maxAttempts: 1 });
     await feeder.results('pi-01', jobId, [...recs.benchmark, ...recs.attention, ...recs.compare]);
     await feeder.progress('pi-01', jobId, 'completed', 12, 12, '12 items');
     await feeder.results('pi-02', jobId, recs.benchmarkSecondDevice);
@@ -100,7 +100,7 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
     await page.locator('#attention').screenshot({ path: join(ARTIFACTS, 'dashboard-attention.png') });
     await page.locator('#maps').screenshot({ path: join(ARTIFACTS, 'dashboard-maps.png') });
     await page.locator('#matrix').screenshot({ path: join(ARTIFACTS, 'dashboard-matrix.png') });
-    await page.locator('#drift').screenshot({ path: join(ARTIFACTS, 'dashboard-drift.png') });
+    await page.locator('#divergence').screenshot({ path: join(ARTIFACTS, 'dashboard-drift.png') });
   });
 
   test('a new result and job progress appear without a reload (server-sent events)', async () => {

@@ -8,7 +8,11 @@ import { isUserError } from '../core/errors.ts';
 import type { ProbeRecord } from '../core/results/probe-record.ts';
 import { accessPolicy, isLoopbackHost, presentedToken, TOKEN_COOKIE, tokenMatches } from '../coordinator/dashboard/access.ts';
 import { bundleModules } from '../coordinator/dashboard/html-report.ts';
-import { CONTROL_COLUMNS, propertiesView } from '../coordinator/dashboard/properties-view.ts';
+import { CONTROL_COLUMNS, type PropertiesView } from '../probes/properties/schema.ts';
+import { buildDashboardData } from '../coordinator/dashboard/dashboard-data.ts';
+import type { StoredResult } from '../coordinator/store/store.ts';
+import { syntheticBenchmarkRecord } from '../sim/synthetic-record.ts';
+import { SeededRandom } from '../core/numeric/seeded-random.ts';
 import { parseModelDirs } from '../cli/commands/dashboard.ts';
 import { createDaemonLog } from '../core/daemon-log.ts';
 import { encodeMessage, makeMessage } from '../core/protocol/codec.ts';
@@ -84,23 +88,28 @@ describe('report bundler', () => {
   });
 });
 
-describe('properties view (schema of agent/probes/properties/schema.ts)', () => {
+describe('properties view (the properties contract, probes/properties/contract.ts)', () => {
   const ci = (estimate: number) => ({ estimate, low: estimate - 0.02, high: estimate + 0.02, level: 0.95 });
   const score = (x: number) => ({ headline: ci(x), neighbourhood: ci(x / 2) });
-  const record = (data: unknown): ProbeRecord => ({
-    recordVersion: 2, probe: 'properties', model: { name: 'm', sha256: 'a'.repeat(64) }, variant: { name: 'int8-dynamic', sha256: 'b'.repeat(64) },
-    verdict: { status: 'fails-controls', summary: '' }, durationS: 1, createdAt: '2026-01-01T00:00:00Z', data,
-  });
   const layer = (name: string, sys: number) => ({
     layer: name, passes: false, explainedBy: ['shuffle'], summary: '',
     controls: { sys: score(sys), upper: score(0.3), shuffle: score(0.1), 'shuffle-upper': score(0.13), rand: score(0.01), 'category-destroyed': score(0.05) },
     pValues: { shuffle: 0.2, rand: 0.001, 'category-destroyed': 0.01 },
   });
+  const data = (name: string, metric: 'f1' | 'spearman', layers: unknown[], bestLayer: string, extra: object = {}) => ({
+    normSet: { name, path: 'x', concepts: 10, features: 5, metric, categories: 'none', notes: [] },
+    coverage: { words: 10, covered: 10, multiPiece: 0, missing: [], conceptsDropped: 0 }, mapper: 'plsr', settings: {},
+    layers, ranking: [], bestLayer, timings: { embeddingsS: 0, controlsS: 0, embeddingsCached: false }, ...extra,
+  });
+  let n = 0;
+  const stored = (d: unknown): StoredResult => ({
+    messageId: `m${++n}`, deviceId: 'pi-01', seq: n, sentAt: '', jobId: 'j', recordKey: `k${n}`, receivedAt: '',
+    record: { recordVersion: 2, probe: 'properties', model: { name: 'm', sha256: 'a'.repeat(64) }, variant: { name: 'int8-dynamic', sha256: 'b'.repeat(64) }, verdict: { status: 'fails-controls', summary: '' }, durationS: 1, createdAt: '2026-01-01T00:00:00Z', data: d },
+  });
+  const views = (results: StoredResult[]) => buildDashboardData(results, [], []).views.properties as PropertiesView[];
 
   test('best layer, the paper\'s column order and the paper\'s values beside', () => {
-    const v = propertiesView('pi-01', record({
-      normSet: { name: 'McRae', metric: 'f1' }, bestLayer: 'L3', layers: [layer('L1', 0.11), layer('L3', 0.22)], comparedToFp32: { rankingChanged: true },
-    }))!;
+    const [v] = views([stored(data('McRae', 'f1', [layer('L1', 0.11), layer('L3', 0.22)], 'L3', { comparedToFp32: { against: 'fp32', verdictChangedLayers: [], rankingChanged: true, rankCorrelation: 0.5, fp32Ranking: [], sysDelta: {} } }))]);
     assert.deepEqual(v.controls.map((c) => c.label), CONTROL_COLUMNS.map(([, l]) => l));
     assert.deepEqual(v.controls.map((c) => c.label), ['Sys', 'Upper', 'Shuffle', 'Shuf-Upper', 'Rand', 'Cat-destroyed']);
     assert.equal(v.layer, 'L3');
@@ -111,13 +120,14 @@ describe('properties view (schema of agent/probes/properties/schema.ts)', () => 
     assert.equal(v.rankingChanged, true);
   });
 
-  test('records it cannot read are skipped, missing controls are shown as missing', () => {
-    assert.equal(propertiesView('d', record(null)), null);
-    assert.equal(propertiesView('d', record({ normSet: { name: 'x' }, layers: [] })), null);
-    const v = propertiesView('d', record({ normSet: { name: 'own-norms', metric: 'spearman' }, layers: [{ layer: 'L0', controls: { sys: score(0.5) } }] }))!;
-    assert.equal(v.metric, 'Spearman rho');
-    assert.equal(v.paper, null);
-    assert.deepEqual(v.controls.map((c) => c.estimate), [0.5, null, null, null, null, null]);
+  test('records their contract refuses are counted as unreadable, never drawn; one view per norm set', () => {
+    const results = [stored(null), stored(data('x', 'f1', [{ layer: 'L0', controls: { sys: score(0.5) } }], 'L0')), stored(data('own-norms', 'spearman', [], 'static')), stored(data('mcrae', 'f1', [], 'static'))];
+    const v = views(results);
+    assert.deepEqual(v.map((x) => x.normSet).sort(), ['mcrae', 'own-norms']);
+    assert.equal(v.find((x) => x.normSet === 'own-norms')!.metric, 'Spearman rho');
+    assert.equal(v.find((x) => x.normSet === 'own-norms')!.paper, null);
+    assert.deepEqual(v.find((x) => x.normSet === 'own-norms')!.controls.map((c) => c.estimate), [null, null, null, null, null, null], 'no layers: every control missing');
+    assert.equal(buildDashboardData(results, [], []).report.rows[0].unreadable, 2);
   });
 });
 
@@ -133,8 +143,8 @@ describe('live-update hook', () => {
     };
     await send(1, 'register', { profile: { hostname: 'h', platform: 'linux', arch: 'arm64', cpuModel: 'c', cores: 4, memoryBytes: 1, nodeVersion: 'v20', agentVersion: '0.1.0' }, allowed: { models: [], probes: [] } });
     assert.deepEqual(seen, ['device']);
-    // a benchmark-shaped record is enough here: the hook does not read `data`
-    const record = { recordVersion: 2, probe: 'benchmark', model: { name: 'm', sha256: 'a'.repeat(64) }, variant: { name: 'fp32', sha256: 'a'.repeat(64) }, verdict: { status: 'measured', summary: '' }, durationS: 0, createdAt: '2026-01-01T00:00:00Z', data: {} };
+    // a benchmark record of real shape: ingest checks `data` against the benchmark contract
+    const record = syntheticBenchmarkRecord(new SeededRandom(1), 'm');
     const msg = makeMessage('pi-01', 2, 'results', { jobId: 'j1', recordKey: 'k', record: record as ProbeRecord });
     await ingest.handle(deviceTopic('pi-01', 'results'), Buffer.from(encodeMessage(msg)));
     await ingest.handle(deviceTopic('pi-01', 'results'), Buffer.from(encodeMessage(makeMessage('pi-01', 3, 'results', { jobId: 'j1', recordKey: 'k2', record: record as ProbeRecord }))));

@@ -6,12 +6,13 @@ import { after, describe, test } from 'node:test';
 import { fillMaskItemsFromSentences } from '../probes/divergence/task-eval.ts';
 import { fittingCorpus } from '../core/corpus/sentence-corpus.ts';
 import type { JobPlan } from '../core/protocol/plan.ts';
-import { probeRunner, type ProbeContext } from '../agent/jobs/probe-registry.ts';
-import type { FleetCompareData } from '../probes/divergence/runner.ts';
+import type { ProbeContext } from '../core/probes/contract.ts';
+import { checkRecord, probeContract } from '../probes/index.ts';
+import type { DivergenceData } from '../probes/divergence/schema.ts';
 import { compressionProvider } from '../agent/jobs/variant-provider.ts';
 import { loadModelDir, type ModelDir } from '../core/model/model-dir.ts';
 import { MAX_MESSAGE_BYTES } from '../core/protocol/messages.ts';
-import type { ProbeKind, ProbeRecord } from '../core/results/probe-record.ts';
+import type { ProbeRecord } from '../core/results/probe-record.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { writeTestNorms } from './helpers/test-norms.ts';
 
@@ -22,17 +23,22 @@ describe('fleet probe runners', () => {
   const dir = ensureGeneratedModel('tiny', { dir: join(work, 'tiny-mlm'), overrides: { mlmHead: true } });
   const ref = loadModelDir(dir);
   const plan: JobPlan = {
-    models: [{ name: 'tiny-mlm' }], variants: ['fp32', 'int8-dynamic'], probes: ['benchmark', 'attention', 'compare'], seed: 3,
-    benchmark: { seqLen: 16, warmup: 1, minQueries: 3, minDurationS: 0, batchSizes: [2] }, attention: { sentences: 6, sanityChecks: false }, compare: { sentences: 5, fillMaskItems: 4 },
+    models: [{ name: 'tiny-mlm' }], variants: ['fp32', 'int8-dynamic'], probes: ['benchmark', 'attention', 'divergence'], seed: 3,
+    settings: { benchmark: { seqLen: 16, warmup: 1, minQueries: 3, minDurationS: 0, batchSizes: [2] }, attention: { sentences: 6, sanityChecks: false }, divergence: { sentences: 5, fillMaskItems: 4 } },
   };
 
-  async function run(kind: ProbeKind, variantName: 'fp32' | 'int8-dynamic', extra: Partial<ProbeContext> = {}): Promise<ProbeRecord[]> {
+  async function run(kind: string, variantName: 'fp32' | 'int8-dynamic', extra: Partial<ProbeContext> = {}): Promise<ProbeRecord[]> {
     const [variant] = await compressionProvider.ensure(ref, [variantName], { outDir: join(work, 'variants') });
     const [fp32] = await compressionProvider.ensure(ref, ['fp32'], { outDir: join(work, 'variants') });
     const model: ModelDir = variantName === 'fp32' ? ref : loadModelDir(ref.dir, { onnxPath: variant.onnxPath });
     const ctx: ProbeContext = { reference: ref, model, variant, fp32, modelName: 'tiny-mlm', plan, signal: new AbortController().signal, note: () => {}, ...extra };
     const out: ProbeRecord[] = [];
-    for await (const r of (await probeRunner(kind))(ctx)) out.push(r);
+    for await (const r of (await probeContract(kind)!.runner())(ctx)) {
+      // what the agent checks before it queues a record, and the coordinator at ingest
+      const checked = checkRecord(r);
+      assert.ok(checked.ok, `${kind} record passes its contract: ${checked.ok ? '' : checked.reason}`);
+      out.push(r);
+    }
     return out;
   }
 
@@ -54,12 +60,12 @@ describe('fleet probe runners', () => {
     assert.deepEqual(fittingCorpus(ref.tokenizer, 3, 10).sentences, c.sentences, 'same seed, same sentences');
   });
 
-  test('compare: no record for fp32; for int8 one record with the jump layer and fill-mask agreement in data.task', async () => {
-    assert.deepEqual(await run('compare', 'fp32'), []);
-    const [r] = await run('compare', 'int8-dynamic');
-    assert.equal(r.probe, 'compare');
+  test('divergence: no record for fp32; for int8 one record with the jump layer and fill-mask agreement in data.task', async () => {
+    assert.deepEqual(await run('divergence', 'fp32'), []);
+    const [r] = await run('divergence', 'int8-dynamic');
+    assert.equal(r.probe, 'divergence');
     assert.equal(r.model.name, 'tiny-mlm', 'named as in the agent config');
-    const d = r.data as FleetCompareData;
+    const d = r.data as DivergenceData;
     assert.equal(d.sentences, 5);
     assert.ok(d.task, 'a masked-LM head gives task agreement');
     assert.equal(d.task.task, 'fill-mask');
@@ -88,7 +94,7 @@ describe('fleet probe runners', () => {
     writeTestNorms(normsDir);
     const demo = loadModelDir(ensureGeneratedModel('demo'));
     const [int8] = await compressionProvider.ensure(demo, ['int8-dynamic'], { outDir: join(work, 'demo-variants') });
-    const propsPlan: JobPlan = { ...plan, probes: ['properties'], properties: { norms: ['test-features.csv'], layers: 'static,2', folds: 4 } };
+    const propsPlan: JobPlan = { ...plan, probes: ['properties'], settings: { properties: { norms: ['test-features.csv'], layers: 'static,2', folds: 4 } } };
     const ctx = { reference: demo, model: loadModelDir(demo.dir, { onnxPath: int8.onnxPath }), variant: int8, modelName: 'demo', plan: propsPlan, normsDir };
     const [r] = await run('properties', 'int8-dynamic', ctx);
     assert.equal(r.probe, 'properties');

@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadAgentConfig, type AgentAllowList } from '../agent/config/agent-config.ts';
 import { checkPlan } from '../agent/jobs/plan-check.ts';
-import { benchmarkSettings, attentionSettings, compareSettings } from '../agent/jobs/plan-settings.ts';
-import { registeredProbes } from '../agent/jobs/probe-registry.ts';
+import { attentionContract } from '../probes/attention/contract.ts';
+import { benchmarkContract } from '../probes/benchmark/contract.ts';
+import { divergenceContract } from '../probes/divergence/contract.ts';
+import { checkPlanProbes, probeKinds, probeSettings } from '../probes/index.ts';
+import type { JobPlan } from '../core/protocol/plan.ts';
 import { compressionProvider } from '../agent/jobs/variant-provider.ts';
 import { JobStore } from '../agent/state/job-store.ts';
 import { Outbox } from '../agent/state/outbox.ts';
@@ -62,7 +65,14 @@ describe('protocol', () => {
   });
 
   test('a job plan cannot smuggle a command or a path', () => {
-    const job = (plan: unknown): boolean => decodeMessage(deviceTopic('pi-01', 'jobs'), JSON.stringify(makeMessage('pi-01', 1, 'job', { jobId: 'j1', attempt: 1, plan } as never))).ok;
+    // what the agent does with a job message: the protocol's schema, then the probes' own settings schemas
+    const decoded = (plan: unknown): JobPlan | null => {
+      const d = decodeMessage(deviceTopic('pi-01', 'jobs'), JSON.stringify(makeMessage('pi-01', 1, 'job', { jobId: 'j1', attempt: 1, plan } as never)));
+      if (!d.ok) return null;
+      const c = checkPlanProbes((d.message.payload as { plan: JobPlan }).plan);
+      return c.ok ? c.value : null;
+    };
+    const job = (plan: unknown): boolean => decoded(plan) !== null;
     assert.ok(job({ models: [{ name: 'demo' }], variants: ['fp32'], probes: ['benchmark'] }));
     assert.ok(!job({ models: [{ name: 'demo' }], variants: ['fp32'], probes: ['benchmark'], command: 'sh -c x' }));
     assert.ok(!job({ models: [{ name: '../../etc/passwd' }], variants: ['fp32'], probes: ['benchmark'] }));
@@ -70,7 +80,14 @@ describe('protocol', () => {
   });
 
   test('plan probe blocks are validated; a first-version plan stays valid and keeps its meaning', () => {
-    const job = (plan: unknown): boolean => decodeMessage(deviceTopic('pi-01', 'jobs'), JSON.stringify(makeMessage('pi-01', 1, 'job', { jobId: 'j1', attempt: 1, plan } as never))).ok;
+    // what the agent does with a job message: the protocol's schema, then the probes' own settings schemas
+    const decoded = (plan: unknown): JobPlan | null => {
+      const d = decodeMessage(deviceTopic('pi-01', 'jobs'), JSON.stringify(makeMessage('pi-01', 1, 'job', { jobId: 'j1', attempt: 1, plan } as never)));
+      if (!d.ok) return null;
+      const c = checkPlanProbes((d.message.payload as { plan: JobPlan }).plan);
+      return c.ok ? c.value : null;
+    };
+    const job = (plan: unknown): boolean => decoded(plan) !== null;
     const base = { models: [{ name: 'demo' }], variants: ['fp32', 'int8-dynamic'], probes: ['benchmark', 'attention', 'compare'] };
     const old = { ...base, benchmark: { runs: 5, warmup: 1, batchSizes: [1, 2], cooldownMs: 10, sentences: ['a b c'] } };
     assert.ok(job(old));
@@ -78,16 +95,22 @@ describe('protocol', () => {
     assert.ok(!job({ ...base, attention: { sentences: 1 } }), 'the attention probe needs two sentences');
     assert.ok(!job({ ...base, attention: { layers: 3 } }), 'unknown fields are refused');
     assert.ok(!job({ ...base, benchmark: { minDurationS: -1 } }));
-    assert.ok(!job({ ...base, compare: { sentences: 0 } }));
+    assert.ok(!job({ ...base, compare: { sentences: 0 } }), 'the old name of the divergence probe is checked as divergence');
+    assert.ok(!job({ ...base, settings: { nosuchprobe: {} } }), 'a settings block of no probe');
+    assert.ok(!job({ ...base, probes: ['nosuchprobe'] }), 'a probe nobody registered');
+    assert.deepEqual(decoded(old)!.probes, ['benchmark', 'attention', 'divergence'], 'old probe names read as the current ones');
+    const current = decoded({ ...base, settings: { attention: { sentences: 20 } } })!;
+    assert.equal(probeSettings(attentionContract, current).sentences, 20, 'the settings block of the current plan format');
     // `runs: 5` meant exactly 5 timed runs: no minimum duration
-    assert.deepEqual(benchmarkSettings(old as never), { seqLen: 128, warmup: 1, minQueries: 5, minDurationS: 0, batchSizes: [1, 2], cooldownMs: 10, sentences: ['a b c'] });
-    assert.deepEqual(benchmarkSettings(base as never), { seqLen: 128, warmup: 5, minQueries: 100, minDurationS: 5, batchSizes: [8], cooldownMs: 0, sentences: undefined }, 'the defaults of edgeprobe bench');
-    assert.deepEqual(attentionSettings({ ...base, seed: 3 } as never), { sentences: 200, seed: 3, sanityChecks: true }, 'the plan seed is the default seed');
-    assert.deepEqual(compareSettings({ ...base, seed: 3, compare: { seed: 4 } } as never), { sentences: 64, seed: 4, fillMaskItems: 200 });
+    const settings = <R>(c: Parameters<typeof probeSettings<R>>[0], plan: unknown): R => probeSettings(c, decoded(plan)!);
+    assert.deepEqual(settings(benchmarkContract, old), { seqLen: 128, warmup: 1, minQueries: 5, minDurationS: 0, batchSizes: [1, 2], cooldownMs: 10, sentences: ['a b c'] });
+    assert.deepEqual(settings(benchmarkContract, base), { seqLen: 128, warmup: 5, minQueries: 100, minDurationS: 5, batchSizes: [8], cooldownMs: 0, sentences: undefined }, 'the defaults of edgeprobe bench');
+    assert.deepEqual(settings(attentionContract, { ...base, seed: 3 }), { sentences: 200, seed: 3, sanityChecks: true }, 'the plan seed is the default seed');
+    assert.deepEqual(settings(divergenceContract, { ...base, seed: 3, compare: { seed: 4 } }), { sentences: 64, seed: 4, fillMaskItems: 200 });
   });
 
-  test('the agent runs the benchmark, attention, compare and properties probes', () => {
-    assert.deepEqual(registeredProbes().sort(), ['attention', 'benchmark', 'compare', 'properties']);
+  test('the agent runs the benchmark, attention, divergence and properties probes', () => {
+    assert.deepEqual(probeKinds().sort(), ['attention', 'benchmark', 'divergence', 'properties']);
   });
 });
 

@@ -6,7 +6,7 @@ import { UserError } from '../../core/errors.ts';
 import { ModelName, Sha256Hex, VariantNameSchema } from '../../core/protocol/plan.ts';
 import { COORDINATOR_USERNAME, DEVICE_ID_PATTERN, isUsableDeviceId } from '../../core/protocol/topics.ts';
 import { ProbeKindName } from '../../core/results/probe-record.ts';
-import { canonicalKind } from '../../probes/index.ts';
+import { canonicalKind, probeKinds } from '../../probes/index.ts';
 
 /**
  * The one agent config (`edgeprobe agent --config`, `edgeprobe config check agent`): who the device is and
@@ -121,6 +121,8 @@ export function resolveAgentSettings(flags: { broker?: string; deviceId?: string
   if (!broker.url) throw new UserError('no broker URL', `pass --broker mqtts://HOST:8883 or set broker.url in the agent config`);
   checkBrokerConfig(cfg.path, 'broker', broker);
   checkDeviceUsername(cfg.path, broker, deviceId);
+  const unknown = v.probes.filter((p) => !probeKinds().includes(canonicalKind(p)));
+  if (unknown.length) throw new UserError(`${cfg.path}: probes names ${unknown.join(', ')}, which is no probe`, `use probe kinds from ${probeKinds().join(', ')}`);
   const token = v.registrationTokenFile
     ? readReferencedFile(cfg, 'registrationTokenFile', v.registrationTokenFile).toString('utf8').trim()
     : env.EDGEPROBE_REGISTRATION_TOKEN;
@@ -132,7 +134,7 @@ export function resolveAgentSettings(flags: { broker?: string; deviceId?: string
     stateDir: flags.stateDir ?? (v.dataDir ? `${configPath(cfg, v.dataDir)}/state` : `.edgeprobe/agents/${deviceId}`),
     heartbeatIntervalS: v.heartbeatIntervalS,
     healthFile: v.healthFile ? configPath(cfg, v.healthFile) : undefined,
-    allow: { models: v.models, probes: v.probes.map(canonicalKind), variants: v.variants, normsDir: v.normsDir ? configPath(cfg, v.normsDir) : undefined },
+    allow: { models: v.models, probes: [...new Set(v.probes.map(canonicalKind))], variants: v.variants, normsDir: v.normsDir ? configPath(cfg, v.normsDir) : undefined },
     source: cfg.path,
   };
 }

@@ -6,8 +6,9 @@ import type { ModelDir } from '../../core/model/model-dir.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
 
-export function compareCommand(y: Argv): Argv {
-  return y.command('compare <model>', 'where compression bites: per-layer divergence of each variant from fp32, task-output agreement, numeric health', (c) => c
+export function divergenceCommand(y: Argv): Argv {
+  // `compare` was this command's name before 0.2
+  return y.command(['divergence <model>', 'compare'], 'where compression bites: per-layer divergence of each variant from fp32, task-output agreement, numeric gate', (c) => c
     .positional('model', { type: 'string', demandOption: true, describe: 'FP32 model directory' })
     .option('variants', { type: 'string', default: 'fp16,int8-dynamic,int8-weight', describe: 'comma-separated variants to compare with fp32' })
     .option('text', { type: 'string', describe: 'sentences to compare on, one per line (default: the built-in corpus)' })

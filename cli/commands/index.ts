@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { benchCommand } from './bench.ts';
-import { compareCommand } from './divergence.ts';
+import { divergenceCommand } from './divergence.ts';
 import { dashboardCommand } from './dashboard.ts';
 import { deployCommands } from './deploy.ts';
 import { deviceCommand } from './device.ts';
@@ -10,4 +10,4 @@ import { probeCommand } from './probe.ts';
 import { simulateCommand } from './simulate.ts';
 
 /** Registration order is the order --help lists them. */
-export const commands: Array<(y: Argv) => Argv> = [modelsCommand, benchCommand, deviceCommand, probeCommand, compareCommand, fleetCommands, dashboardCommand, deployCommands, simulateCommand];
+export const commands: Array<(y: Argv) => Argv> = [modelsCommand, benchCommand, deviceCommand, probeCommand, divergenceCommand, fleetCommands, dashboardCommand, deployCommands, simulateCommand];

@@ -9,7 +9,7 @@ import { ModelName, SHA256_HEX_PATTERN as SHA256_HEX, VariantNameSchema } from '
 import { COORDINATOR_USERNAME, DEVICE_ID_PATTERN } from '../../core/protocol/topics.ts';
 import { ProbeKindName } from '../../core/results/probe-record.ts';
 import { VARIANT_NAMES } from '../../core/variants/variant-types.ts';
-import { probeKinds } from '../../probes/index.ts';
+import { canonicalKind, probeKinds } from '../../probes/index.ts';
 import { isPostgresUrl } from '../store/open-store.ts';
 
 export const COORDINATOR_CONFIG_EXAMPLE = 'configs/coordinator.example.json';
@@ -90,6 +90,10 @@ export function loadCoordinatorConfig(path: string): LoadedConfig<CoordinatorCon
   if (a.allowDevices.includes(COORDINATOR_USERNAME) || COORDINATOR_USERNAME in a.deviceTokenSha256) {
     throw new UserError(`${cfg.path}: admission lists "${COORDINATOR_USERNAME}" as a device`, `remove it: "${COORDINATOR_USERNAME}" is the coordinator's own username`);
   }
+  const unknown = v.policy.probes.filter((p) => !probeKinds().includes(canonicalKind(p)));
+  if (unknown.length) throw new UserError(`${cfg.path}: policy.probes names ${unknown.join(', ')}, which is no probe`, `use probe kinds from ${probeKinds().join(', ')}`);
+  // probes renamed since the config was written ('compare' is now 'divergence') keep working
+  v.policy.probes = [...new Set(v.policy.probes.map(canonicalKind))];
   if (v.policy.models.length === 0) {
     throw new UserError(`${cfg.path}: policy.models is empty, so no job could be sent`,
       'add {"name": ..., "sha256": ...} for each model the fleet may run (edgeprobe models inspect MODEL prints the sha256)');

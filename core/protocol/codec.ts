@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
 import { DEVICE_MESSAGE_LIMITS, Envelope, MAX_MESSAGE_BYTES, MESSAGE_PAYLOADS, TYPES_ON_TOPIC, type Message, type MessageType, type PayloadOf } from './messages.ts';
+import { normalizePlan } from './plan.ts';
 import { PROTOCOL_VERSION, parseTopic } from './topics.ts';
 
 /** Builds an envelope around a payload; the caller owns `seq` (it must persist it to keep it increasing). */
@@ -64,6 +65,11 @@ export function validateMessage(topic: string, value: unknown): DecodeResult {
   if (env.deviceId !== t.deviceId) return { ok: false, messageId, reason: `envelope deviceId ${env.deviceId} does not match topic device ${t.deviceId}` };
   const type = env.type as MessageType;
   if (!TYPES_ON_TOPIC[t.kind].includes(type)) return { ok: false, messageId, reason: `a ${type} message is not allowed on the ${t.kind} topic` };
+  // a coordinator before 0.2 sends probe blocks at the top of the plan
+  if (type === 'job' && typeof env.payload === 'object' && env.payload !== null) {
+    const p = env.payload as Record<string, unknown>;
+    env.payload = { ...p, plan: normalizePlan(p.plan) };
+  }
   if (!payloadChecks[type].Check(env.payload)) return { ok: false, messageId, reason: `bad ${type} payload: ${firstError(payloadChecks[type], env.payload, 'payload')}` };
   return { ok: true, message: env as Message };
 }

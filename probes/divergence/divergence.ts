@@ -65,7 +65,7 @@ export async function compareVariants(ref: ModelDir, variants: ReadonlyArray<Pic
       const where = jump.jumpLayer === null ? `error grows evenly (worst increase at layer ${jump.worstLayer})` : `error jumps at layer ${jump.jumpLayer}`;
       records.push({
         recordVersion: 2,
-        probe: 'compare',
+        probe: 'divergence',
         model: { name: ref.name, sha256: ref.model.sha256 },
         variant: { name: variant.name, sha256: vmd.model.sha256 },
         verdict: {

@@ -36,7 +36,7 @@ export async function runRealProbes(): Promise<RealRecords> {
   const md = loadModelDir(ensureGeneratedModel('demo', { dir: join(GENERATED_DIR, 'demo-peaked'), overrides: { initStd: 0.4 } }));
   const variantsDir = mkdtempSync(join(tmpdir(), 'ep-dash-variants-'));
   const variants = await ensureVariants(md, [...FIXTURE_VARIANTS], { outDir: variantsDir });
-  const plan: JobPlan = { models: [{ name: md.name }], variants: [...FIXTURE_VARIANTS], probes: ['benchmark'], benchmark: { runs: 3, warmup: 1, batchSizes: [1], seqLen: 32 } };
+  const plan: JobPlan = { models: [{ name: md.name }], variants: [...FIXTURE_VARIANTS], probes: ['benchmark'], settings: { benchmark: { runs: 3, warmup: 1, batchSizes: [1], seqLen: 32 } } };
   const bench = async (vs: Variant[]): Promise<ProbeRecord[]> => {
     const out: ProbeRecord[] = [];
     for (const variant of vs) {
