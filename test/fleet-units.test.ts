@@ -124,7 +124,7 @@ describe('agent', () => {
     assert.deepEqual(checkPlan({ ...base, variants: ['fp32', 'fp16', 'int8-dynamic', 'int8-weight'] }, config, compressionProvider), { ok: true }, 'every variant by default');
     const reason = (p: typeof base): string => { const r = checkPlan(p, fp32Only, compressionProvider); assert.ok(!r.ok); return r.reason; };
     assert.match(reason({ ...base, models: [{ name: 'other' }] }), /model other is not allowed/);
-    assert.match(reason({ ...base, models: [{ name: 'demo', sha256: 'b'.repeat(64) } as never] }), /pins sha256 b+ but this agent allows a+/);
+    assert.match(reason({ ...base, models: [{ name: 'demo', sha256: 'b'.repeat(64) } as never] }), /pins sha256 b+ but this agent's config allows a+/);
     assert.match(reason({ ...base, variants: ['fp16' as never] }), /variant fp16 is not available/);
     assert.match(reason({ ...base, probes: ['attention' as never] }), /probe attention is not allowed/);
   });

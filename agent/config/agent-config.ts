@@ -68,6 +68,8 @@ export function loadAgentConfig(path: string): LoadedConfig<AgentConfig> {
     checkBrokerConfig(cfg.path, 'broker', v.broker);
     if (v.deviceId) checkDeviceUsername(cfg.path, v.broker, v.deviceId);
   }
+  const unknown = v.probes.findIndex((p) => !probeKinds().includes(canonicalKind(p)));
+  if (unknown >= 0) throw new UserError(`${cfg.path}: field probes[${unknown}] "${v.probes[unknown]}" is no probe`, `use probe kinds from ${probeKinds().join(', ')}`);
   const names = new Set<string>();
   for (const m of v.models) {
     if (names.has(m.name)) throw new UserError(`${cfg.path}: model name ${m.name} appears twice in models`, 'give every allowed model a unique name');
@@ -121,8 +123,6 @@ export function resolveAgentSettings(flags: { broker?: string; deviceId?: string
   if (!broker.url) throw new UserError('no broker URL', `pass --broker mqtts://HOST:8883 or set broker.url in the agent config`);
   checkBrokerConfig(cfg.path, 'broker', broker);
   checkDeviceUsername(cfg.path, broker, deviceId);
-  const unknown = v.probes.filter((p) => !probeKinds().includes(canonicalKind(p)));
-  if (unknown.length) throw new UserError(`${cfg.path}: probes names ${unknown.join(', ')}, which is no probe`, `use probe kinds from ${probeKinds().join(', ')}`);
   const token = v.registrationTokenFile
     ? readReferencedFile(cfg, 'registrationTokenFile', v.registrationTokenFile).toString('utf8').trim()
     : env.EDGEPROBE_REGISTRATION_TOKEN;

@@ -1,4 +1,4 @@
-import type { DataRecord, ReportCell } from '../../core/probes/contract.ts';
+import type { DataRecord, ReportCell, ReportCells } from '../../core/probes/contract.ts';
 import type { VerdictStatus } from '../../core/results/probe-record.ts';
 import { byVariant } from '../../core/variants/variant-types.ts';
 import { probeContracts } from '../../probes/index.ts';
@@ -17,7 +17,7 @@ export interface FleetReportRow {
   variant: string;
   /** every probe's current verdict */
   verdicts: Record<string, RowVerdict>;
-  cells: Record<string, Record<string, ReportCell>>;
+  cells: Record<string, ReportCells>;
   /** relative L2 of this device's output fingerprint to the median of all devices (cross-device drift) */
   driftVsFleet: number | null;
   crossDeviceOutlier: boolean;
@@ -95,7 +95,7 @@ export function buildFleetReport(results: readonly StoredResult[], devices: read
     const [deviceId, model, variant] = splitKey(k);
     const probes: Map<string, DataRecord<unknown>[]> = read.current.get(k) ?? new Map();
     const verdicts: Record<string, RowVerdict> = {};
-    const cells: Record<string, Record<string, ReportCell>> = {};
+    const cells: Record<string, ReportCells> = {};
     for (const c of contracts) {
       const recs = probes.get(c.kind) ?? [];
       if (recs.length === 0) continue;

@@ -75,7 +75,7 @@ export interface ReportSpec<D> {
   notes?: readonly string[];
   /** of the current records of a row (one per `series` key), the ones the row shows (default: all) */
   pick?(records: ReadonlyArray<DataRecord<D>>): ReadonlyArray<DataRecord<D>>;
-  cells(records: ReadonlyArray<DataRecord<D>>, row: ReportRow<D>): Record<string, ReportCell>;
+  cells(records: ReadonlyArray<DataRecord<D>>, row: ReportRow<D>): ReportCells;
 }
 
 /** What a runner gets for one (model, variant) item of a plan. */
@@ -110,3 +110,6 @@ export const NO_CELL: ReportCell = { text: '-', value: null };
 export function verdictCell(status: VerdictStatus, layers: readonly number[] = []): ReportCell {
   return { text: `${status}${layers.length ? ` (L${layers.join(',')})` : ''}`, value: status };
 }
+
+/** A probe's cells of one row, by column key; a missing key is an empty cell. */
+export type ReportCells = { [key: string]: ReportCell | undefined };
