@@ -55,7 +55,7 @@ test('nearest-neighbour identity: planted mixing breaks it exactly where expecte
 });
 
 function acts(attention: Float32Array[][], heads: number, n: number[]): Activations {
-  return { layers: attention[0].length, heads, hiddenSize: 1, health: { ok: true, reasons: [] }, sentences: attention.map((a, s) => ({ n: n[s], attention: a, hidden: [] })) };
+  return { layers: attention[0].length, heads, hiddenSize: 1, gate: { ok: true, reasons: [] }, sentences: attention.map((a, s) => ({ n: n[s], attention: a, hidden: [] })) };
 }
 
 test('structure: uniform rows have entropy ratio 1 and no dominant rows; one-hot rows 0 and all dominant', () => {

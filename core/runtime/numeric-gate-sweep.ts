@@ -20,7 +20,7 @@ export interface GateSweep {
 
 export const DEFAULT_SWEEP_LENGTHS = [8, 32, 128];
 
-/** Health of every tensor an instrumented run exposes (hidden states, attention, LayerNorm inputs). */
+/** Numeric state of every tensor an instrumented run exposes (hidden states, attention, LayerNorm inputs). */
 export function batchNumerics(raw: Record<string, { data: unknown }>, names: readonly string[]): TensorNumerics[] {
   return names.map((n) => tensorNumerics(n, raw[n].data as Float32Array));
 }
@@ -46,9 +46,9 @@ export async function numericGateSweep(md: ModelDir, opts: { fp16Compute: boolea
     for (const len of lengths) {
       const body = Array.from({ length: len - 2 }, (_, i) => base[i % base.length]);
       const batch = await runner.run([[md.tokenizer.clsId, ...body, md.tokenizer.sepId]]);
-      const health = batchNumerics(batch.raw, names);
-      const problems = numericProblems(health, { fp16Compute: opts.fp16Compute });
-      points.push({ seqLen: len, ok: problems.length === 0, problems: problems.slice(0, 10), maxAbs: Math.max(...health.map((h) => h.maxAbs)) });
+      const numerics = batchNumerics(batch.raw, names);
+      const problems = numericProblems(numerics, { fp16Compute: opts.fp16Compute });
+      points.push({ seqLen: len, ok: problems.length === 0, problems: problems.slice(0, 10), maxAbs: Math.max(...numerics.map((h) => h.maxAbs)) });
     }
   } finally {
     await runner.release();
@@ -56,7 +56,7 @@ export async function numericGateSweep(md: ModelDir, opts: { fp16Compute: boolea
   return { ok: points.every((p) => p.ok), points, skippedLengths: wanted.filter((l) => !lengths.includes(l)) };
 }
 
-/** The record-level health of a probe result: the probe's own checks joined with the sweep's. */
+/** The record-level numeric gate of a probe result: the probe's own checks joined with the sweep's. */
 export function combineGate(own: { ok: boolean; reasons: string[] } | undefined, sweep: GateSweep): { ok: boolean; reasons: string[] } {
   const reasons = [...(own?.reasons ?? []), ...sweep.points.filter((p) => !p.ok).flatMap((p) => p.problems.map((x) => `seq ${p.seqLen}: ${x}`))];
   return { ok: (own?.ok ?? true) && sweep.ok, reasons };

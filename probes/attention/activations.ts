@@ -19,7 +19,7 @@ export interface Activations {
   hiddenSize: number;
   sentences: SentenceActivations[];
   /** NaN/Inf in the exposed tensors: every number computed from them would be meaningless */
-  health: { ok: boolean; reasons: string[] };
+  gate: { ok: boolean; reasons: string[] };
 }
 
 export interface CollectOptions {
@@ -87,6 +87,6 @@ export async function collectActivations(model: ModelProto, label: string, seque
   } finally {
     await runner.release();
   }
-  const health = bad === 0 ? { ok: true, reasons: [] } : { ok: false, reasons: [`${label}: ${bad} exposed tensor slices contain NaN or Inf`] };
-  return { layers: layers.layers, heads, hiddenSize, sentences, health };
+  const gate = bad === 0 ? { ok: true, reasons: [] } : { ok: false, reasons: [`${label}: ${bad} exposed tensor slices contain NaN or Inf`] };
+  return { layers: layers.layers, heads, hiddenSize, sentences, gate };
 }

@@ -8,7 +8,7 @@ export interface RecordParts {
   status: VerdictStatus;
   summary: string;
   layers?: number[];
-  health: { ok: boolean; reasons: string[] };
+  gate: { ok: boolean; reasons: string[] };
   durationS: number;
   data: AttentionProbeData;
 }
@@ -19,8 +19,8 @@ export function attentionRecord(p: RecordParts): ProbeRecord {
     probe: 'attention',
     model: p.model,
     variant: p.variant,
-    verdict: { status: p.health.ok ? p.status : 'invalid', summary: p.health.ok ? p.summary : `invalid: ${p.health.reasons.join('; ')}`, ...(p.layers && p.layers.length ? { layers: p.layers } : {}) },
-    numericGate: p.health,
+    verdict: { status: p.gate.ok ? p.status : 'invalid', summary: p.gate.ok ? p.summary : `invalid: ${p.gate.reasons.join('; ')}`, ...(p.layers && p.layers.length ? { layers: p.layers } : {}) },
+    numericGate: p.gate,
     durationS: p.durationS,
     createdAt: new Date().toISOString(),
     data: p.data,

@@ -75,12 +75,12 @@ export async function runAttentionProbe(md: ModelDir, opts: AttentionProbeOption
     structure: a.structure,
     thresholdsFile,
   });
-  // numeric health gate: the probe's own NaN/Inf check plus a sequence-length sweep of every exposed tensor
-  const refHealth = await numericGate(md, 'fp32', ref.health);
+  // numeric gate gate: the probe's own NaN/Inf check plus a sequence-length sweep of every exposed tensor
+  const refGate = await numericGate(md, 'fp32', ref.gate);
   records.push(attentionRecord({
     model, variant: { name: 'fp32', sha256: md.model.sha256 },
     status: relation.status, summary: relation.summary, layers: relation.unsupportedLayers,
-    health: refHealth, durationS: (performance.now() - started) / 1000,
+    gate: refGate, durationS: (performance.now() - started) / 1000,
     data: {
       ...common(base, ref),
       tokenRelation: { supportedUpToLayer: relation.supportedUpToLayer, structuredButUnidentifiable: relation.structuredButUnidentifiable, unsupportedLayers: relation.unsupportedLayers, sanityPassed: relation.sanityPassed },
@@ -108,7 +108,7 @@ export async function runAttentionProbe(md: ModelDir, opts: AttentionProbeOption
     records.push(attentionRecord({
       model, variant: { name: variant.name, sha256: vmd.model.sha256 },
       status: verdict.status, summary: `${verdict.summary} ${rel.summary}`, layers: [...verdict.failedLayers, ...verdict.degradedLayers].sort((x, y) => x - y),
-      health: await numericGate(vmd, variant.name, acts.health), durationS: (performance.now() - vStart) / 1000,
+      gate: await numericGate(vmd, variant.name, acts.gate), durationS: (performance.now() - vStart) / 1000,
       data: {
         ...common(a, acts),
         tokenRelation: { supportedUpToLayer: rel.supportedUpToLayer, structuredButUnidentifiable: rel.structuredButUnidentifiable, unsupportedLayers: rel.unsupportedLayers, sanityPassed: null },

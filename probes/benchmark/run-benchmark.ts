@@ -65,14 +65,14 @@ export async function benchmarkVariant(md: ModelDir, variant: Variant, fp32: Var
     referenceOnnxPath: isRef ? undefined : fp32.onnxPath,
   });
   const data = benchmarkData(md, variant, result, fp32, settings, driftSentences);
-  const healthy = result.nonFinite === 0;
+  const finite = result.nonFinite === 0;
   return {
     recordVersion: 2,
     probe: 'benchmark',
     model: { name: md.name, sha256: md.model.sha256 },
     variant: { name: variant.name, sha256: variant.manifest.sha256 },
-    verdict: { status: healthy ? 'measured' : 'invalid', summary: healthy ? summarize(data) : `invalid: ${result.nonFinite} non-finite output values on the drift sentences` },
-    numericGate: { ok: healthy, reasons: healthy ? [] : [`${result.nonFinite} non-finite values in the last hidden state on the drift sentences`] },
+    verdict: { status: finite ? 'measured' : 'invalid', summary: finite ? summarize(data) : `invalid: ${result.nonFinite} non-finite output values on the drift sentences` },
+    numericGate: { ok: finite, reasons: finite ? [] : [`${result.nonFinite} non-finite values in the last hidden state on the drift sentences`] },
     durationS: (performance.now() - started) / 1000,
     createdAt: new Date().toISOString(),
     data,

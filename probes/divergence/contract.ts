@@ -53,7 +53,7 @@ export const divergenceContract: ProbeContract<typeof DivergencePlanSettings, ty
     return worst ?? {};
   },
   view: (latest): DivergenceView[] => latest.map(({ deviceId, record }) => ({
-    model: record.model.name, deviceId, variant: record.variant.name, healthOk: record.data.numericGate.ok,
+    model: record.model.name, deviceId, variant: record.variant.name, gateOk: record.data.numericGate.ok,
     jumpLayer: record.data.jump.jumpLayer, worstLayer: record.data.jump.worstLayer,
     layers: record.data.layers.map((l) => ({ layer: l.layer, relativeL2: l.relativeL2, hiddenCosine: l.hiddenCosine, attentionJs: l.attentionJs })),
   })),

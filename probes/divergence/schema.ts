@@ -75,7 +75,7 @@ export interface DivergenceView {
   model: string;
   deviceId: string;
   variant: string;
-  healthOk: boolean;
+  gateOk: boolean;
   jumpLayer: number | null;
   worstLayer: number;
   layers: Array<{ layer: number; relativeL2: number; hiddenCosine: number; attentionJs: number | null }>;

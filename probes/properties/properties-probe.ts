@@ -49,9 +49,9 @@ export async function runPropertiesProbes(o: PropertiesProbeOptions): Promise<Pr
   const records: ProbeRecord[] = [];
   const fp32 = new Map<string, PropertiesData>();
   for (const v of variants) {
-    // numeric health gate, once per variant: concept embeddings from broken numbers mean nothing
-    const health = await numericGate(v.md, v.name);
-    if (!health.ok) o.progress?.warn(`${v.name}: numeric health gate failed (${health.reasons[0]}); its property results are recorded as invalid`);
+    // numeric gate gate, once per variant: concept embeddings from broken numbers mean nothing
+    const gate = await numericGate(v.md, v.name);
+    if (!gate.ok) o.progress?.warn(`${v.name}: numeric gate gate failed (${gate.reasons[0]}); its property results are recorded as invalid`);
     for (const { set, preprocess } of sets) {
       const start = performance.now();
       const data = await runPropertiesProbe({
@@ -60,13 +60,13 @@ export async function runPropertiesProbes(o: PropertiesProbeOptions): Promise<Pr
       });
       if (v.name === 'fp32') fp32.set(set.name, data);
       else if (fp32.has(set.name)) data.comparedToFp32 = compareToFp32(fp32.get(set.name)!, data);
-      records.push(toRecord(o.md, v.md, v.name, data, (performance.now() - start) / 1000, health));
+      records.push(toRecord(o.md, v.md, v.name, data, (performance.now() - start) / 1000, gate));
     }
   }
   return records;
 }
 
-function toRecord(source: ModelDir, md: ModelDir, variant: string, data: PropertiesData, durationS: number, health: { ok: boolean; reasons: string[] }): ProbeRecord {
+function toRecord(source: ModelDir, md: ModelDir, variant: string, data: PropertiesData, durationS: number, gate: { ok: boolean; reasons: string[] }): ProbeRecord {
   const best = data.layers.find((l) => l.layer === data.bestLayer)!;
   const failing = data.layers.filter((l) => !l.passes).map((l) => l.layer).filter((l) => l.startsWith('L')).map((l) => Number(l.slice(1)));
   const change = data.comparedToFp32;
@@ -79,11 +79,11 @@ function toRecord(source: ModelDir, md: ModelDir, variant: string, data: Propert
     model: { name: source.name, sha256: source.model.sha256 },
     variant: { name: variant, sha256: md.model.sha256 },
     verdict: {
-      status: !health.ok ? 'invalid' : best.passes ? 'passes-controls' : 'fails-controls',
-      summary: `${health.ok ? '' : `invalid: ${health.reasons.slice(0, 3).join('; ')}. `}${data.normSet.name}, best layer ${best.summary}.${changeText}`.slice(0, 2000),
+      status: !gate.ok ? 'invalid' : best.passes ? 'passes-controls' : 'fails-controls',
+      summary: `${gate.ok ? '' : `invalid: ${gate.reasons.slice(0, 3).join('; ')}. `}${data.normSet.name}, best layer ${best.summary}.${changeText}`.slice(0, 2000),
       layers: failing,
     },
-    numericGate: health,
+    numericGate: gate,
     durationS,
     createdAt: new Date().toISOString(),
     data,
