@@ -55,7 +55,7 @@ export function divergenceView(data, state, rerender) {
       heatLegend('relative L2 error of hidden states vs fp32', 0, max, 12, 'sqrt colour scale'),
       heatTable({ name: `drift-${model}`, cornerLabel: 'layer \\ variant', rowLabels: layers.map((l) => (l === 0 ? 'embeddings' : `layer ${l}`)), colLabels: recs.map((r) => r.variant),
         values, scale: (x) => Math.sqrt(x / max), hue: 12, mark: (i, j) => recs[j].jumpLayer === layers[i] }),
-      el('ul', { class: 'notes' }, recs.map((r) => el('li', {}, `${r.variant}: `, r.jumpLayer === null ? `error grows evenly (largest increase at layer ${r.worstLayer})` : el('strong', {}, `error jumps at layer ${r.jumpLayer} (outlined)`), r.gateOk ? '' : el('span', { class: 'badge broken' }, 'numeric health gate failed')))));
+      el('ul', { class: 'notes' }, recs.map((r) => el('li', {}, `${r.variant}: `, r.jumpLayer === null ? `error grows evenly (largest increase at layer ${r.worstLayer})` : el('strong', {}, `error jumps at layer ${r.jumpLayer} (outlined)`), r.gateOk ? '' : el('span', { class: 'badge broken' }, 'numeric gate failed')))));
   });
   return section('divergence', 'Where does compression error appear? (layer × variant)', 'Relative L2 distance of each layer\'s hidden states from fp32 on the same sentences (compare probe). An outlined cell is the layer where the error jumps.',
     blocks.length ? blocks : el('p', { class: 'empty' }, 'No compare probe records yet.'));
