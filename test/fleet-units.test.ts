@@ -32,6 +32,15 @@ const record = (): ProbeRecord => ({
   verdict: { status: 'measured', summary: 's' }, durationS: 0.1, createdAt: new Date().toISOString(), data: {},
 });
 
+// what the agent does with a job message: the protocol's schema, then the probes' own settings schemas
+const decoded = (plan: unknown): JobPlan | null => {
+  const d = decodeMessage(deviceTopic('pi-01', 'jobs'), JSON.stringify(makeMessage('pi-01', 1, 'job', { jobId: 'j1', attempt: 1, plan } as never)));
+  if (!d.ok) return null;
+  const c = checkPlanProbes((d.message.payload as { plan: JobPlan }).plan);
+  return c.ok ? c.value : null;
+};
+const job = (plan: unknown): boolean => decoded(plan) !== null;
+
 describe('protocol', () => {
   test('topics round-trip and refuse ids that could escape a device subtree', () => {
     assert.equal(deviceTopic('pi-01', 'results'), 'edgeprobe/v1/devices/pi-01/results');
@@ -65,14 +74,6 @@ describe('protocol', () => {
   });
 
   test('a job plan cannot smuggle a command or a path', () => {
-    // what the agent does with a job message: the protocol's schema, then the probes' own settings schemas
-    const decoded = (plan: unknown): JobPlan | null => {
-      const d = decodeMessage(deviceTopic('pi-01', 'jobs'), JSON.stringify(makeMessage('pi-01', 1, 'job', { jobId: 'j1', attempt: 1, plan } as never)));
-      if (!d.ok) return null;
-      const c = checkPlanProbes((d.message.payload as { plan: JobPlan }).plan);
-      return c.ok ? c.value : null;
-    };
-    const job = (plan: unknown): boolean => decoded(plan) !== null;
     assert.ok(job({ models: [{ name: 'demo' }], variants: ['fp32'], probes: ['benchmark'] }));
     assert.ok(!job({ models: [{ name: 'demo' }], variants: ['fp32'], probes: ['benchmark'], command: 'sh -c x' }));
     assert.ok(!job({ models: [{ name: '../../etc/passwd' }], variants: ['fp32'], probes: ['benchmark'] }));
@@ -80,14 +81,6 @@ describe('protocol', () => {
   });
 
   test('plan probe blocks are validated; a first-version plan stays valid and keeps its meaning', () => {
-    // what the agent does with a job message: the protocol's schema, then the probes' own settings schemas
-    const decoded = (plan: unknown): JobPlan | null => {
-      const d = decodeMessage(deviceTopic('pi-01', 'jobs'), JSON.stringify(makeMessage('pi-01', 1, 'job', { jobId: 'j1', attempt: 1, plan } as never)));
-      if (!d.ok) return null;
-      const c = checkPlanProbes((d.message.payload as { plan: JobPlan }).plan);
-      return c.ok ? c.value : null;
-    };
-    const job = (plan: unknown): boolean => decoded(plan) !== null;
     const base = { models: [{ name: 'demo' }], variants: ['fp32', 'int8-dynamic'], probes: ['benchmark', 'attention', 'compare'] };
     const old = { ...base, benchmark: { runs: 5, warmup: 1, batchSizes: [1, 2], cooldownMs: 10, sentences: ['a b c'] } };
     assert.ok(job(old));
