@@ -1,6 +1,8 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { ProbeContract } from '../core/probes/contract.ts';
+
+export { probeSettings } from '../core/probes/contract.ts';
 import type { JobPlan } from '../core/protocol/plan.ts';
 import { upgradeRecord, type ProbeRecord } from '../core/results/probe-record.ts';
 import { attentionContract } from './attention/contract.ts';
@@ -85,11 +87,6 @@ export function checkPlanProbes(plan: JobPlan): Checked<JobPlan> {
   return { ok: true, value: out as JobPlan };
 }
 
-/** The plan's settings for one probe, with the probe's defaults filled in. */
-export function probeSettings<R>(contract: ProbeContract<TSchema, TSchema, R>, plan: JobPlan): R {
-  const block = plan.settings?.[contract.kind] ?? contract.aliases?.map((a) => plan.settings?.[a]).find((b) => b !== undefined);
-  return contract.resolve(block as never, plan.seed);
-}
 
 /**
  * A record as the current version of its probe: old probe names and record versions upgraded, then

@@ -113,3 +113,9 @@ export function verdictCell(status: VerdictStatus, layers: readonly number[] = [
 
 /** A probe's cells of one row, by column key; a missing key is an empty cell. */
 export type ReportCells = { [key: string]: ReportCell | undefined };
+
+/** The plan's settings for one probe (under its name or an earlier one), with the probe's defaults filled in. */
+export function probeSettings<R>(contract: ProbeContract<TSchema, TSchema, R>, plan: JobPlan): R {
+  const block = plan.settings?.[contract.kind] ?? contract.aliases?.map((a) => plan.settings?.[a]).find((b) => b !== undefined);
+  return contract.resolve(block as never, plan.seed);
+}

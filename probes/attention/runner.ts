@@ -1,7 +1,6 @@
 import { fittingCorpus } from '../../core/corpus/sentence-corpus.ts';
 import { runAttentionProbe } from './run-attention-probe.ts';
-import type { ProbeRunner } from '../../core/probes/contract.ts';
-import { probeSettings } from '../index.ts';
+import { probeSettings, type ProbeRunner } from '../../core/probes/contract.ts';
 import { attentionContract } from './contract.ts';
 import { asFleetRecord } from '../../agent/jobs/fleet-record.ts';
 

@@ -1,6 +1,5 @@
 import { benchmarkVariant, resolveSettings } from './run-benchmark.ts';
-import type { ProbeRunner } from '../../core/probes/contract.ts';
-import { probeSettings } from '../index.ts';
+import { probeSettings, type ProbeRunner } from '../../core/probes/contract.ts';
 import { benchmarkContract } from './contract.ts';
 import { asFleetRecord, sleep } from '../../agent/jobs/fleet-record.ts';
 

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import { runPropertiesProbes } from './properties-probe.ts';
-import type { ProbeRunner } from '../../core/probes/contract.ts';
-import { probeSettings } from '../index.ts';
+import { probeSettings, type ProbeRunner } from '../../core/probes/contract.ts';
 import { propertiesContract } from './contract.ts';
 import { asFleetRecord } from '../../agent/jobs/fleet-record.ts';
 
