@@ -26,9 +26,9 @@ interface Compiled { settings: TypeCheck<TSchema>; data: TypeCheck<TSchema> }
 const compiled = new Map<string, Compiled>();
 
 /** Adds a probe at run time (tests, and a deployment's own probes); the built-in list above is the usual way. */
-export function registerProbe(contract: ProbeContract): void {
+export function registerProbe<S extends TSchema, D extends TSchema, R>(contract: ProbeContract<S, D, R>): void {
   if (probeContract(contract.kind)) throw new Error(`probe ${contract.kind} is registered already`);
-  contracts.push(contract);
+  contracts.push(contract as unknown as ProbeContract);
 }
 
 export function probeContracts(): readonly ProbeContract[] {

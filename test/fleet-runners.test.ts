@@ -7,7 +7,7 @@ import { fillMaskItemsFromSentences } from '../probes/divergence/task-eval.ts';
 import { fittingCorpus } from '../core/corpus/sentence-corpus.ts';
 import type { JobPlan } from '../core/protocol/plan.ts';
 import type { ProbeContext } from '../core/probes/contract.ts';
-import { checkRecord, probeContract } from '../probes/index.ts';
+import { checkRecord, probeContract, probeSettings } from '../probes/index.ts';
 import type { DivergenceData } from '../probes/divergence/schema.ts';
 import { compressionProvider } from '../agent/jobs/variant-provider.ts';
 import { loadModelDir, type ModelDir } from '../core/model/model-dir.ts';
@@ -31,9 +31,11 @@ describe('fleet probe runners', () => {
     const [variant] = await compressionProvider.ensure(ref, [variantName], { outDir: join(work, 'variants') });
     const [fp32] = await compressionProvider.ensure(ref, ['fp32'], { outDir: join(work, 'variants') });
     const model: ModelDir = variantName === 'fp32' ? ref : loadModelDir(ref.dir, { onnxPath: variant.onnxPath });
-    const ctx: ProbeContext = { reference: ref, model, variant, fp32, modelName: 'tiny-mlm', plan, signal: new AbortController().signal, note: () => {}, ...extra };
+    const contract = probeContract(kind)!;
+    const base = { reference: ref, model, variant, fp32, modelName: 'tiny-mlm', plan, signal: new AbortController().signal, note: () => {}, ...extra };
+    const ctx: ProbeContext = { ...base, settings: probeSettings(contract, base.plan) };
     const out: ProbeRecord[] = [];
-    for await (const r of (await probeContract(kind)!.runner())(ctx)) {
+    for await (const r of (await contract.runner())(ctx)) {
       // what the agent checks before it queues a record, and the coordinator at ingest
       const checked = checkRecord(r);
       assert.ok(checked.ok, `${kind} record passes its contract: ${checked.ok ? '' : checked.reason}`);

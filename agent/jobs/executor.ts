@@ -3,7 +3,7 @@ import { errorMessage } from '../../core/errors.ts';
 import type { DaemonLog } from '../../core/daemon-log.ts';
 import { loadModelDir } from '../../core/model/model-dir.ts';
 import { payloadProblem } from '../../core/protocol/codec.ts';
-import { checkRecord, probeContract } from '../../probes/index.ts';
+import { checkRecord, probeContract, probeSettings } from '../../probes/index.ts';
 import type { JobState } from '../../core/protocol/messages.ts';
 import { deviceTopic } from '../../core/protocol/topics.ts';
 import type { AgentAllowList } from '../config/agent-config.ts';
@@ -73,7 +73,7 @@ export async function executeJob(job: StoredJob, deps: ExecutorDeps, signal: Abo
           if (!contract) throw new Error(`no probe ${probe} in this agent build`);
           const runner = await contract.runner();
           let index = 0;
-          const ctx = { reference, model, variant, fp32, modelName: m.name, plan, signal, normsDir: deps.config.normsDir, note: (d: string) => progress('running', `${item}: ${d}`) };
+          const ctx = { settings: probeSettings(contract, plan), reference, model, variant, fp32, modelName: m.name, plan, signal, normsDir: deps.config.normsDir, note: (d: string) => progress('running', `${item}: ${d}`) };
           for await (const record of runner(ctx)) {
             const recordKey = `${item}/${index++}`;
             if (jobs.hasRecord(job.jobId, recordKey)) continue;

@@ -44,7 +44,7 @@ export interface ProbeContract<S extends TSchema = TSchema, D extends TSchema = 
   /** the record was measured on a generated random-weight model (the report then says DEMO) */
   demoModel?(data: Static<D>): boolean;
   /** the device side, loaded on first use: an idle agent or a coordinator never loads onnxruntime for it */
-  runner(): Promise<ProbeRunner>;
+  runner(): Promise<ProbeRunner<R>>;
 }
 
 /** A stored record whose `data` passed its contract's schema, with the device that sent it. */
@@ -79,7 +79,9 @@ export interface ReportSpec<D> {
 }
 
 /** What a runner gets for one (model, variant) item of a plan. */
-export interface ProbeContext {
+export interface ProbeContext<R = unknown> {
+  /** the plan's settings of this probe, defaults filled in by its contract's `resolve` */
+  settings: R;
   /** the FP32 source model (the reference for survival probes) */
   reference: ModelDir;
   /** the variant under test, loaded (tokenizer and config from the source directory) */
@@ -101,7 +103,7 @@ export interface ProbeContext {
  * A probe yields its records one by one; each is queued for delivery as soon as it is yielded, so a
  * crash after record k resumes with record k+1 (records are keyed by their index within the item).
  */
-export type ProbeRunner = (ctx: ProbeContext) => AsyncIterable<ProbeRecord>;
+export type ProbeRunner<R = unknown> = (ctx: ProbeContext<R>) => AsyncIterable<ProbeRecord>;
 
 export const cell = (text: string, value: ReportCell['value'] = text): ReportCell => ({ text, value });
 export const NO_CELL: ReportCell = { text: '-', value: null };

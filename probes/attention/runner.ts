@@ -1,7 +1,7 @@
 import { fittingCorpus } from '../../core/corpus/sentence-corpus.ts';
 import { runAttentionProbe } from './run-attention-probe.ts';
-import { probeSettings, type ProbeRunner } from '../../core/probes/contract.ts';
-import { attentionContract } from './contract.ts';
+import type { ProbeRunner } from '../../core/probes/contract.ts';
+import type { ResolvedAttentionSettings } from './schema.ts';
 import { asFleetRecord } from '../../agent/jobs/fleet-record.ts';
 
 /**
@@ -9,8 +9,8 @@ import { asFleetRecord } from '../../agent/jobs/fleet-record.ts';
  * sanity checks; a compressed variant gets the survival verdict against fp32, which needs fp32's
  * activations on the same sentences again (sanity checks are fp32's and are not repeated).
  */
-export const attentionRunner: ProbeRunner = async function* attention(ctx) {
-  const a = probeSettings(attentionContract, ctx.plan);
+export const attentionRunner: ProbeRunner<ResolvedAttentionSettings> = async function* attention(ctx) {
+  const a = ctx.settings;
   const corpus = fittingCorpus(ctx.reference.tokenizer, a.seed, a.sentences);
   const isRef = ctx.variant.name === 'fp32';
   ctx.note(`attention on ${corpus.sentences.length} sentences${isRef ? (a.sanityChecks ? ' with sanity checks' : '') : ', judged against fp32'}`);

@@ -1,6 +1,6 @@
 import { benchmarkVariant, resolveSettings } from './run-benchmark.ts';
-import { probeSettings, type ProbeRunner } from '../../core/probes/contract.ts';
-import { benchmarkContract } from './contract.ts';
+import type { ProbeRunner } from '../../core/probes/contract.ts';
+import type { ResolvedBenchmarkSettings } from './schema.ts';
 import { asFleetRecord, sleep } from '../../agent/jobs/fleet-record.ts';
 
 /**
@@ -9,8 +9,8 @@ import { asFleetRecord, sleep } from '../../agent/jobs/fleet-record.ts';
  * speed-up against fp32, and the output fingerprint the report compares across devices. One record
  * per plan batch size, so a long benchmark resumes where it stopped.
  */
-export const benchmarkRunner: ProbeRunner = async function* benchmark(ctx) {
-  const s = probeSettings(benchmarkContract, ctx.plan);
+export const benchmarkRunner: ProbeRunner<ResolvedBenchmarkSettings> = async function* benchmark(ctx) {
+  const s = ctx.settings;
   for (const [i, batch] of s.batchSizes.entries()) {
     if (ctx.signal.aborted) return;
     if (i > 0) await sleep(s.cooldownMs, ctx.signal);

@@ -4,8 +4,7 @@ import { compareVariants, type CompareData } from './divergence.ts';
 import { classificationAgreement, fillMaskAgreement, fillMaskItemsFromSentences, readFillMaskItems, taskKind, type TaskAgreement } from './task-eval.ts';
 import { builtInCorpus } from '../../core/corpus/sentence-corpus.ts';
 import type { ModelDir } from '../../core/model/model-dir.ts';
-import { probeSettings, type ProbeRunner } from '../../core/probes/contract.ts';
-import { divergenceContract } from './contract.ts';
+import type { ProbeRunner } from '../../core/probes/contract.ts';
 import type { DivergenceData, ResolvedDivergenceSettings } from './schema.ts';
 import { asFleetRecord } from '../../agent/jobs/fleet-record.ts';
 
@@ -14,9 +13,9 @@ import { asFleetRecord } from '../../agent/jobs/fleet-record.ts';
  * the numeric gate sweep, and, for a model with a task head, task-output agreement with fp32 in the
  * same record (one row per device x variant in the report). fp32 is the reference and yields no record.
  */
-export const divergenceRunner: ProbeRunner = async function* divergence(ctx) {
+export const divergenceRunner: ProbeRunner<ResolvedDivergenceSettings> = async function* divergence(ctx) {
   if (ctx.variant.name === 'fp32') { ctx.note('divergence: fp32 is the reference, nothing to compare'); return; }
-  const c = probeSettings(divergenceContract, ctx.plan);
+  const c = ctx.settings;
   const sentences = builtInCorpus(c.seed, c.sentences).sentences;
   const [record] = await compareVariants(ctx.reference, [ctx.variant], sentences);
   const task = await taskAgreement(ctx.reference, ctx.variant, sentences, c);

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import { runPropertiesProbes } from './properties-probe.ts';
-import { probeSettings, type ProbeRunner } from '../../core/probes/contract.ts';
-import { propertiesContract } from './contract.ts';
+import type { ProbeRunner } from '../../core/probes/contract.ts';
+import type { ResolvedPropertiesSettings } from './schema.ts';
 import { asFleetRecord } from '../../agent/jobs/fleet-record.ts';
 
 const NAMED_SETS = new Set(['mcrae', 'buchanan', 'binder']);
@@ -12,8 +12,8 @@ const NAMED_SETS = new Set(['mcrae', 'buchanan', 'binder']);
  * own norms directory. A compressed variant is run beside fp32 so its record says whether the verdict or
  * the ranking of layers changed (fp32's concept embeddings come from the probe's SQLite cache).
  */
-export const propertiesRunner: ProbeRunner = async function* properties(ctx) {
-  const p = probeSettings(propertiesContract, ctx.plan);
+export const propertiesRunner: ProbeRunner<ResolvedPropertiesSettings> = async function* properties(ctx) {
+  const p = ctx.settings;
   if (!p) throw new UserError('the plan asks for the properties probe but has no properties block', 'add "settings": { "properties": { "norms": ["mcrae"] } } to the plan');
   if (!ctx.normsDir) throw new UserError('this agent has no normsDir, so it cannot run the properties probe', 'set normsDir in the agent config to a directory holding mcrae/, buchanan/, binder/ or CSV norm files');
   const norms = p.norms.map((n) => (NAMED_SETS.has(n) ? n : join(ctx.normsDir!, n)));

@@ -7,6 +7,8 @@ import { ensureVariants } from '../../agent/compress/ensure-variants.ts';
 import type { Variant } from '../../core/variants/variant-types.ts';
 import { builtInCorpus } from '../../core/corpus/sentence-corpus.ts';
 import { benchmarkRunner } from '../../probes/benchmark/runner.ts';
+import { benchmarkContract } from '../../probes/benchmark/contract.ts';
+import { probeSettings } from '../../core/probes/contract.ts';
 import { runAttentionProbe } from '../../probes/attention/run-attention-probe.ts';
 import { runPropertiesProbes } from '../../probes/properties/properties-probe.ts';
 import { loadModelDir, type ModelDir } from '../../core/model/model-dir.ts';
@@ -41,7 +43,7 @@ export async function runRealProbes(): Promise<RealRecords> {
     const out: ProbeRecord[] = [];
     for (const variant of vs) {
       const model = variant.onnxPath === md.onnxPath ? md : loadModelDir(md.dir, { onnxPath: variant.onnxPath });
-      const ctx = { reference: md, model, variant, fp32: variants[0], modelName: md.name, plan, signal: new AbortController().signal, note: () => {} };
+      const ctx = { settings: probeSettings(benchmarkContract, plan), reference: md, model, variant, fp32: variants[0], modelName: md.name, plan, signal: new AbortController().signal, note: () => {} };
       for await (const r of benchmarkRunner(ctx)) out.push(r);
     }
     return out;
