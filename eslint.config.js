@@ -42,10 +42,7 @@ const boundaryPolicies = [
   ...Object.entries(MAY_IMPORT).flatMap(([from, { to, says }]) => {
     const allowed = new Set([from, ...to]);
     const refused = SIDES.filter((s) => !allowed.has(s));
-    return [
-      ...(refused.length ? [{ from: side(from), disallow: { to: side(...refused) }, message: says }] : []),
-      { from: side(from), allow: { to: side(...allowed) } },
-    ];
+    return [...(refused.length ? [{ from: side(from), disallow: { to: side(...refused) }, message: says }] : []), { from: side(from), allow: { to: side(...allowed) } }];
   }),
   // coordinator/ and sim/ may use the shared probe layer but no engine file (refused above with the rest of probes/).
   { from: side('coordinator', 'sim'), allow: { to: SHARED } },
@@ -63,10 +60,7 @@ export default tseslint.config(
     rules: {
       // Destructuring a field away (`const { token: _dropped, ...rest } = obj`) is how the code omits a field;
       // a leading underscore marks a deliberately unused name.
-      '@typescript-eslint/no-unused-vars': [
-        'error',
-        { ignoreRestSiblings: true, argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
-      ],
+      '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true, argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
     },
   },
   {
