@@ -64,6 +64,14 @@ export default tseslint.config(
     },
   },
   {
+    // The boundary rule judges an import by the file it resolves to, and resolves paths as written: `./x.js`
+    // standing for x.ts would go unchecked. The TypeScript imports name their .ts files (allowImportingTsExtensions).
+    files: ['**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\.?/.*\\.js$', message: 'Import the .ts file itself (the boundary lint checks the file an import names).' }] }],
+    },
+  },
+  {
     // The dashboard's front end runs in the browser (served as-is, no bundler); index.html loads Chart.js as a
     // global from vendor/chart.umd.min.js.
     files: ['coordinator/dashboard/public/**/*.js'],

@@ -128,6 +128,15 @@ describe('import boundaries refuse cross imports', () => {
   });
 });
 
+test('a TypeScript import naming x.js for x.ts is refused: the boundary rule would not see where it leads', async () => {
+  const messages = await lint('coordinator/planted.ts', uses('../agent/agent.js'));
+  assert.deepEqual(
+    messages.map((m) => m.ruleId),
+    ['no-restricted-imports'],
+    JSON.stringify(messages),
+  );
+});
+
 describe('import boundaries allow the intended imports', () => {
   test('coordinator/ and sim/ use core/ and the shared probe layer', async () => {
     await assertAllowed('coordinator/planted.ts', uses('../core/protocol/topics.ts'));
