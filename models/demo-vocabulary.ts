@@ -2,6 +2,8 @@
  * Common English words for the demo model's vocabulary, written for edgeprobe. Any other text still
  * tokenizes, through the single-character pieces the vocabulary also holds.
  */
+// A word list reads best filled, not one word a line.
+// prettier-ignore
 export const DEMO_WORDS: readonly string[] = [
   'the', 'a', 'an', 'of', 'to', 'in', 'on', 'at', 'by', 'for', 'with', 'from', 'about', 'as', 'into', 'over',
   'under', 'after', 'before', 'between', 'through', 'during', 'and', 'or', 'but', 'if', 'because', 'while',

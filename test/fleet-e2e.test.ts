@@ -144,7 +144,7 @@ describe('fleet end to end', { skip: needsMosquitto }, () => {
     } catch (err) {
       const tail = (p: CliProcess): string => p.output.split('\n').slice(-25).join('\n');
       throw new Error(`${(err as Error).message}; states ${JSON.stringify(states(jobId))}; results a=${resultsOf(jobId, 'dev-a').length} b=${resultsOf(jobId, 'dev-b').length}
---- coordinator\n${tail(coordinator)}\n--- dev-a\n${tail(agents.get('dev-a')!)}\n--- dev-b\n${tail(agents.get('dev-b')!)}\n--- mosquitto\n${broker.log}`);
+--- coordinator\n${tail(coordinator)}\n--- dev-a\n${tail(agents.get('dev-a')!)}\n--- dev-b\n${tail(agents.get('dev-b')!)}\n--- mosquitto\n${broker.log}`, { cause: err });
     }
     await waitUntil(() => resultsOf(jobId, 'dev-a').length >= 8 && resultsOf(jobId, 'dev-b').length >= 8, 20_000, 'all results');
     for (const d of ['dev-a', 'dev-b']) {

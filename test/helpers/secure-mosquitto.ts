@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,7 +92,7 @@ export async function startSecureMosquitto(users: string[]): Promise<SecureBroke
     await waitForPort(plainPort, () => proc.exitCode !== null, 10_000);
   } catch (err) {
     await stop();
-    throw new Error(`mosquitto did not start: ${(err as Error).message}\n${output}`);
+    throw new Error(`mosquitto did not start: ${(err as Error).message}\n${output}`, { cause: err });
   }
   return { dir, tlsPort, plainPort, caFile: join(certDir, 'ca.crt'), passwdFile, passwords, passwordFiles, log: () => output, stop };
 }
