@@ -3,8 +3,8 @@ import type { Progress } from '../../core/progress.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import { InstrumentedRunner } from '../../core/runtime/instrumented-runner.ts';
 import type { Variant } from '../../core/variants/variant-types.ts';
-import { DivergenceAccumulator, type LayerDivergence } from './layer-divergence.ts';
-import { DEFAULT_JUMP_RULE, findJump, type JumpResult, type JumpRule } from './jump-rule.ts';
+import { DivergenceAccumulator } from './layer-divergence.ts';
+import { DEFAULT_JUMP_RULE, findJump, type JumpRule } from './jump-rule.ts';
 import { numericGateSweep } from '../../core/runtime/numeric-gate-sweep.ts';
 import type { DivergenceData } from './schema.ts';
 

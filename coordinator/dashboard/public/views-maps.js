@@ -35,8 +35,8 @@ function pairView(pair, head, recorded) {
 
 export function mapsView(data, state, rerender, api) {
   const attention = data.views.attention ?? [];
-  const baked = attentionMaps.baked;
-  const models = baked ? [baked.model] : attentionMaps.models;
+  const baked = data.attentionMaps.baked;
+  const models = baked ? [baked.model] : data.attentionMaps.models;
   if (models.length === 0) {
     return section('maps', 'Attention heat maps', null, el('p', { class: 'empty' }, 'Attention maps are computed on the coordinator from its own copy of the model: start the dashboard with --model NAME=DIR to enable them.'));
   }
