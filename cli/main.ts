@@ -1,6 +1,6 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { errorMessage, isUserError } from '../core/errors.ts';
+import { errorMessage, isEdgeprobeError, type ErrorCategory } from '../core/errors.ts';
 import { commands } from './commands/index.ts';
 
 /** Every command module exports one of these; cli/commands/index.ts lists them. */
@@ -26,10 +26,17 @@ async function main(argv: string[]): Promise<void> {
   await cli.parseAsync();
 }
 
+/**
+ * Exit codes by error category, decided here only (library code throws codes, not exit codes). A mistake the
+ * user can fix exits 2, like a bad flag; `edgeprobe health` exits 1 when unhealthy because Docker's
+ * HEALTHCHECK reads 1 as unhealthy and reserves 2.
+ */
+const EXIT_CODES: Record<ErrorCategory, number> = { input: 2, config: 2, model: 2, data: 2, environment: 2, health: 1 };
+
 main(hideBin(process.argv)).catch((err: unknown) => {
-  if (isUserError(err)) {
-    process.stderr.write(`error: ${err.message}\n${err.hint ? `fix: ${err.hint}\n` : ''}`);
-    process.exit(err.exitCode);
+  if (isEdgeprobeError(err)) {
+    process.stderr.write(`error [${err.code}]: ${err.message}\nfix: ${err.fix}\n`);
+    process.exit(EXIT_CODES[err.category]);
   }
   process.stderr.write(`edgeprobe failed unexpectedly: ${errorMessage(err)}\n${err instanceof Error && err.stack ? err.stack : ''}\n`);
   process.exit(1);
