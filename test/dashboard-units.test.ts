@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { isUserError } from '../core/errors.ts';
+import { coded } from './helpers/coded-errors.ts';
 import type { ProbeRecord } from '../core/results/probe-record.ts';
 import { accessPolicy, isLoopbackHost, presentedToken, TOKEN_COOKIE, tokenMatches } from '../coordinator/dashboard/access.ts';
 import { bundleModules } from '../coordinator/dashboard/html-report.ts';
@@ -30,7 +30,7 @@ describe('dashboard access', () => {
     assert.notEqual(accessPolicy('0.0.0.0', undefined).token, gen.token);
     assert.deepEqual(accessPolicy('0.0.0.0', 'a-configured-token-123'), { token: 'a-configured-token-123', generated: false });
     assert.equal(accessPolicy('127.0.0.1', 'a-configured-token-123').token, 'a-configured-token-123', 'a configured token applies on loopback too');
-    assert.throws(() => accessPolicy('0.0.0.0', 'short'), (e) => isUserError(e) && /5 characters/.test(e.message) && /16/.test(e.hint ?? ''));
+    assert.throws(() => accessPolicy('0.0.0.0', 'short'), coded('EP_DASHBOARD_TOKEN_SHORT', { length: 5, min: 16 }));
   });
 
   test('token from bearer header, login cookie or query; compared exactly', () => {
@@ -47,7 +47,7 @@ describe('dashboard access', () => {
   test('--model NAME=DIR pairs; anything else is a user error', () => {
     assert.deepEqual(parseModelDirs(['m=/a/b', 'x=y=z']), { m: '/a/b', x: 'y=z' });
     assert.deepEqual(parseModelDirs(undefined), {});
-    for (const bad of ['noequals', '=dir', 'name=']) assert.throws(() => parseModelDirs([bad]), (e) => isUserError(e) && e.message.includes(JSON.stringify(bad)));
+    for (const bad of ['noequals', '=dir', 'name=']) assert.throws(() => parseModelDirs([bad]), coded('EP_MODEL_DIR_FLAG_INVALID', { item: JSON.stringify(bad) }));
   });
 });
 
