@@ -1,7 +1,8 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { errorMessage, isEdgeprobeError, type ErrorCategory } from '../core/errors.ts';
+import { errorMessage, isEdgeprobeError } from '../core/errors.ts';
 import { commands } from './commands/index.ts';
+import { EXIT_CODES } from './exit-codes.ts';
 
 /** Every command module exports one of these; cli/commands/index.ts lists them. */
 export type CommandModule = (y: Argv) => Argv;
@@ -25,13 +26,6 @@ async function main(argv: string[]): Promise<void> {
   for (const register of commands) cli = register(cli);
   await cli.parseAsync();
 }
-
-/**
- * Exit codes by error category, decided here only (library code throws codes, not exit codes). A mistake the
- * user can fix exits 2, like a bad flag; `edgeprobe health` exits 1 when unhealthy because Docker's
- * HEALTHCHECK reads 1 as unhealthy and reserves 2.
- */
-const EXIT_CODES: Record<ErrorCategory, number> = { input: 2, config: 2, model: 2, data: 2, environment: 2, health: 1 };
 
 main(hideBin(process.argv)).catch((err: unknown) => {
   if (isEdgeprobeError(err)) {
