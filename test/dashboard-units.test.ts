@@ -151,3 +151,32 @@ describe('live-update hook', () => {
     store.close();
   });
 });
+
+describe('dashboard API errors', () => {
+  test('a bad attention-map request answers 400 with the code, the message and the fix', async () => {
+    const { startDashboardServer } = await import('../coordinator/dashboard/server.ts');
+    const { AttentionMapService } = await import('../probes/attention/attention-maps.ts');
+    const { ensureGeneratedModel } = await import('../models/generated-models.ts');
+    const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'ep-dash-err-')), 'fleet.sqlite'));
+    const maps = new AttentionMapService({ tiny: ensureGeneratedModel('tiny') });
+    const server = await startDashboardServer({ store, host: '127.0.0.1', port: 0, maps });
+    try {
+      const ask = async (q: string) => {
+        const r = await server.app.inject({ method: 'GET', url: `/api/attention-maps?${q}` });
+        return { status: r.statusCode, body: r.json() as { code?: string; error?: string; fix?: string } };
+      };
+      const unknownModel = await ask('model=nope&variant=fp32&sentence=the%20cat&layer=1');
+      assert.equal(unknownModel.status, 400);
+      assert.equal(unknownModel.body.code, 'EP_MAPS_MODEL_UNKNOWN');
+      assert.match(unknownModel.body.error ?? '', /model nope/);
+      assert.match(unknownModel.body.fix ?? '', /--model nope=DIR \(known: tiny\)/);
+      assert.equal((await ask('model=tiny&variant=fp8&sentence=the%20cat&layer=1')).body.code, 'EP_VARIANT_UNKNOWN');
+      assert.equal((await ask('model=tiny&variant=fp32&sentence=the%20cat&layer=99')).body.code, 'EP_MAPS_LAYER_OUT_OF_RANGE');
+      assert.equal((await ask('model=tiny&variant=fp32&sentence=%20&layer=1')).body.code, 'EP_MAPS_SENTENCE_EMPTY');
+    } finally {
+      await server.close();
+      await maps.close();
+      store.close();
+    }
+  });
+});
