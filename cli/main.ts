@@ -1,6 +1,6 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { errorMessage, isEdgeprobeError } from '../core/errors.ts';
+import { epError, errorMessage, isEdgeprobeError, type EdgeprobeError } from '../core/errors.ts';
 import { commands } from './commands/index.ts';
 import { EXIT_CODES } from './exit-codes.ts';
 
@@ -20,18 +20,20 @@ async function main(argv: string[]): Promise<void> {
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .fail((msg, err, y) => {
       if (err) throw err;
-      process.stderr.write(`${y.help() && ''}error: ${msg}\nrun with --help for usage\n`);
-      process.exit(2);
+      exitWith(epError('EP_CLI_USAGE', { problem: `${y.help() && ''}${msg}` }));
     });
   for (const register of commands) cli = register(cli);
   await cli.parseAsync();
 }
 
+/** A coded error is the user's to fix: message and fix line, no stack trace, the category's exit code. */
+function exitWith(err: EdgeprobeError): never {
+  process.stderr.write(`error [${err.code}]: ${err.message}\nfix: ${err.fix}\n`);
+  process.exit(EXIT_CODES[err.category]);
+}
+
 main(hideBin(process.argv)).catch((err: unknown) => {
-  if (isEdgeprobeError(err)) {
-    process.stderr.write(`error [${err.code}]: ${err.message}\nfix: ${err.fix}\n`);
-    process.exit(EXIT_CODES[err.category]);
-  }
+  if (isEdgeprobeError(err)) exitWith(err);
   process.stderr.write(`edgeprobe failed unexpectedly: ${errorMessage(err)}\n${err instanceof Error && err.stack ? err.stack : ''}\n`);
   process.exit(1);
 });

@@ -70,3 +70,8 @@ test('unknown variant name', () => {
 test('bad benchmark flags', () => {
   assertCliError(runCli(['bench', tiny, '--batch', '0']), 'EP_FLAG_OUT_OF_RANGE', /--batch must be a number >= 1/);
 });
+
+test('an unknown flag or a missing command is a usage error with the same error/fix shape', () => {
+  assertCliError(runCli(['models', 'inspect', tiny, '--bogus', '1']), 'EP_CLI_USAGE', /Unknown argument: bogus/);
+  assertCliError(runCli([]), 'EP_CLI_USAGE', /name a command/);
+});

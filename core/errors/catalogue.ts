@@ -22,8 +22,12 @@ export interface CatalogueEntry<P extends ErrorParams = ErrorParams> {
   readonly fix: (p: P) => string;
 }
 
-function entry<P extends ErrorParams = Record<never, never>>(category: ErrorCategory, message: (p: P) => string, fix: string | ((p: P) => string)): CatalogueEntry<P> {
-  return { category, message, fix: typeof fix === 'string' ? () => fix : fix };
+/** A template is a string when it has no parameters, else a function that only interpolates them. */
+type Template<P> = string | ((p: P) => string);
+
+function entry<P extends ErrorParams = Record<never, never>>(category: ErrorCategory, message: Template<P>, fix: Template<P>): CatalogueEntry<P> {
+  const render = (t: Template<P>) => (typeof t === 'string' ? () => t : t);
+  return { category, message: render(message), fix: render(fix) };
 }
 
 type S = string;
@@ -33,8 +37,8 @@ export const CATALOGUE = {
   // --- command-line and request input -------------------------------------------------------------------
   EP_FLAG_OUT_OF_RANGE: entry('input', (p: { flag: S; range: S; value: N; example: S }) => `--${p.flag} must be ${p.range}, got ${p.value}`,
     (p) => `pass e.g. --${p.flag} ${p.example}`),
-  EP_TEXT_FLAG_EMPTY: entry('input', () => '--text is empty', 'give --text at least one word, e.g. --text "the cat sat"'),
-  EP_ENCODE_TEXT_EMPTY: entry('input', () => 'empty text', 'give at least one word to encode'),
+  EP_TEXT_FLAG_EMPTY: entry('input', '--text is empty', 'give --text at least one word, e.g. --text "the cat sat"'),
+  EP_ENCODE_TEXT_EMPTY: entry('input', 'empty text', 'give at least one word to encode'),
   EP_VARIANTS_EMPTY: entry('input', (p: { flag: S; valid: S }) => `${p.flag} is empty`, (p) => `name one or more of: ${p.valid}, or none`),
   EP_VARIANT_UNKNOWN: entry('input', (p: { name: S; source: S; valid: S }) => `unknown variant "${p.name}" in ${p.source}`, (p) => `valid variants: ${p.valid}`),
   EP_LAYERS_UNKNOWN: entry('input', (p: { layer: S; count: N }) => `--layers: '${p.layer}' is not a layer of this model`,
@@ -42,19 +46,20 @@ export const CATALOGUE = {
   EP_MODEL_DIR_FLAG_INVALID: entry('input', (p: { item: S }) => `--model ${p.item} is not NAME=DIR`,
     'e.g. --model wordnet-bert-small=/models/wordnet-bert-small (the name the devices report)'),
   EP_MODEL_PATH_MISSING: entry('input', (p: { path: S }) => `model path not found: ${p.path}`, 'pass a model directory (ONNX file + tokenizer files) or an .onnx file'),
-  EP_JOB_NO_DEVICES: entry('input', () => 'no devices given', 'pass --devices a,b with registered device ids (see `edgeprobe jobs devices`)'),
+  EP_JOB_NO_DEVICES: entry('input', 'no devices given', 'pass --devices a,b with registered device ids (see `edgeprobe jobs devices`)'),
+  EP_CLI_USAGE: entry('input', (p: { problem: S }) => p.problem, 'run the command with --help for its usage'),
   EP_JOB_DEVICE_ID_INVALID: entry('input', (p: { id: S }) => `invalid device id ${p.id}`, 'device ids are 1-64 letters, digits, _ or -'),
   EP_JOB_DEVICE_UNREGISTERED: entry('input', (p: { device: S; registered: S }) => `device ${p.device} has never registered with this coordinator`,
     (p) => `start its agent first; registered: ${p.registered}`),
   EP_JOB_UNKNOWN: entry('input', (p: { jobId: S; db: S }) => `no job ${p.jobId} in ${p.db}`, 'see `edgeprobe jobs list` for job ids'),
   EP_REPLICA_ID_INVALID: entry('input', (p: { id: S }) => `invalid --replica-id ${p.id}`, 'use 1-64 letters, digits, _ or -'),
-  EP_REPLICA_NEEDS_POSTGRES: entry('input', () => '--replica-id needs a shared store',
+  EP_REPLICA_NEEDS_POSTGRES: entry('input', '--replica-id needs a shared store',
     'replicas must share one PostgreSQL database: pass --db postgres://... (or set db in the config)'),
   EP_SIM_DEVICE_IDS_INVALID: entry('input', (p: { prefix: S; devices: N }) => `--prefix ${p.prefix} / --devices ${p.devices} do not make valid device ids`,
     'device ids are 1-64 letters, digits, _ or -; --devices is a whole number'),
   EP_BROKER_USER_INVALID: entry('input', (p: { user: S; coordinator: S }) => `invalid user name "${p.user}"`,
     (p) => `use "${p.coordinator}" or a device id (1-64 letters, digits, _ or -)`),
-  EP_CERT_NO_HOSTS: entry('input', () => 'no host names for the broker certificate',
+  EP_CERT_NO_HOSTS: entry('input', 'no host names for the broker certificate',
     'pass --hosts with the names and IPs agents connect to, e.g. --hosts broker.local,192.168.1.10,localhost'),
   EP_CERT_HOST_INVALID: entry('input', (p: { host: S }) => `"${p.host}" is neither a host name nor an IP address`,
     'pass --hosts as a comma-separated list, e.g. broker.local,127.0.0.1'),
@@ -66,7 +71,7 @@ export const CATALOGUE = {
   EP_MAPS_MODEL_UNKNOWN: entry('input', (p: { model: S; known: S }) => `no local copy of model ${p.model} on the coordinator`,
     (p) => `start the dashboard with --model ${p.model}=DIR (known: ${p.known})`),
   EP_MAPS_LAYER_OUT_OF_RANGE: entry('input', (p: { layer: N; layers: N }) => `layer ${p.layer} is out of range`, (p) => `use 1..${p.layers}`),
-  EP_MAPS_SENTENCE_EMPTY: entry('input', () => 'empty sentence', 'type a sentence'),
+  EP_MAPS_SENTENCE_EMPTY: entry('input', 'empty sentence', 'type a sentence'),
   EP_MAPS_SENTENCE_TOO_LONG: entry('input', (p: { chars: N; max: N; tokens: N }) => `sentence of ${p.chars} characters`,
     (p) => `use at most ${p.max} (maps show the first ${p.tokens} tokens)`),
   EP_DASHBOARD_TOKEN_SHORT: entry('input', (p: { length: N; min: N }) => `dashboard token is ${p.length} characters long`,
@@ -85,7 +90,7 @@ export const CATALOGUE = {
     (p) => `create the file or correct ${p.field}`),
   EP_CONFIG_REF_UNREADABLE: entry('config', (p: { file: S; field: S; target: S; reason: S }) => `${p.file}: ${p.field} points to ${p.target}, which cannot be read (${p.reason})`,
     (p) => `give the service user read access to it (chmod/chown), or correct ${p.field}`),
-  EP_NO_BROKER_URL: entry('config', (p: { side: S }) => 'no broker URL', (p) => `pass --broker mqtts://HOST:8883 or set broker.url in the ${p.side} config`),
+  EP_NO_BROKER_URL: entry('config', 'no broker URL', (p: { side: S }) => `pass --broker mqtts://HOST:8883 or set broker.url in the ${p.side} config`),
   EP_BROKER_URL_INVALID: entry('config', (p: { url: S; source: S }) => `broker URL ${p.url} is not an MQTT URL (${p.source})`,
     'use e.g. mqtts://broker.local:8883, or mqtt://localhost:1883 on the broker host'),
   EP_BROKER_PLAINTEXT_REMOTE: entry('config', (p: { file: S; field: S; protocol: S; host: S }) => `${p.file}: ${p.field}.url is plain ${p.protocol}// to ${p.host}; the password would cross the network unencrypted`,
@@ -99,10 +104,10 @@ export const CATALOGUE = {
   EP_AGENT_MODEL_NAME_DUPLICATE: entry('config', (p: { file: S; name: S }) => `${p.file}: model name ${p.name} appears twice in models`, 'give every allowed model a unique name'),
   EP_AGENT_BROKER_USERNAME_MISMATCH: entry('config', (p: { file: S; username: S; deviceId: S }) => `${p.file}: broker.username "${p.username}" differs from deviceId "${p.deviceId}"`,
     'remove broker.username (it defaults to deviceId): the broker only lets a device publish under its own username'),
-  EP_AGENT_NO_DEVICE_ID: entry('config', (p: { example: S }) => 'no device id', (p) => `pass --device-id ID or set deviceId in the agent config (see ${p.example})`),
+  EP_AGENT_NO_DEVICE_ID: entry('config', 'no device id', (p: { example: S }) => `pass --device-id ID or set deviceId in the agent config (see ${p.example})`),
   EP_AGENT_DEVICE_ID_INVALID: entry('config', (p: { source: S; id: S; reserved: S }) => `invalid ${p.source} "${p.id}"`,
     (p) => `use 1-64 letters, digits, _ or - (not "${p.reserved}"): it is also the MQTT username and a topic level`),
-  EP_AGENT_NO_NORMS_DIR: entry('config', () => 'this agent has no normsDir, so it cannot run the properties probe',
+  EP_AGENT_NO_NORMS_DIR: entry('config', 'this agent has no normsDir, so it cannot run the properties probe',
     'set normsDir in the agent config to a directory holding mcrae/, buchanan/, binder/ or CSV norm files'),
   EP_COORD_BROKER_USERNAME: entry('config', (p: { file: S; expected: S; got: S }) => `${p.file}: broker.username must be "${p.expected}" (got "${p.got}")`,
     (p) => `remove broker.username: the broker ACL gives job-publish rights to "${p.expected}" only`),
@@ -114,7 +119,7 @@ export const CATALOGUE = {
     'add {"name": ..., "sha256": ...} for each model the fleet may run (edgeprobe models inspect MODEL prints the sha256)'),
   EP_COORD_CONFIG_REQUIRED: entry('config', (p: { brokerUrl: S; example: S }) => `no coordinator config: without one every device would be admitted, which is allowed only for a broker on this machine (${p.brokerUrl} is not)`,
     (p) => `pass --config with admission and policy (see ${p.example} and docs/security.md)`),
-  EP_COORD_NO_DATABASE: entry('config', () => 'no database', 'pass --db FILE (or a postgres:// URL) or set db in the coordinator config'),
+  EP_COORD_NO_DATABASE: entry('config', 'no database', 'pass --db FILE (or a postgres:// URL) or set db in the coordinator config'),
   EP_PLAN_NOT_FOUND: entry('config', (p: { file: S }) => `plan file not found: ${p.file}`, 'pass --plan with a JSON or YAML plan like configs/plan.example.json'),
   EP_PLAN_SYNTAX: entry('config', (p: { file: S; reason: S }) => `plan ${p.file} does not parse: ${p.reason}`, 'fix the JSON/YAML syntax'),
   EP_PLAN_FIELD_INVALID: entry('config', (p: { file: S; field: S; problem: S }) => `plan ${p.file}: field ${p.field} ${p.problem}`,
@@ -122,7 +127,7 @@ export const CATALOGUE = {
   EP_PLAN_MODEL_NOT_ALLOWED: entry('config', (p: { reason: S }) => `job plan refused: ${p.reason}`,
     'pin every model in the plan by the sha256 in policy.models (edgeprobe models inspect prints it), or add it to the policy'),
   EP_PLAN_REFUSED: entry('config', (p: { reason: S }) => `job plan refused: ${p.reason}`, 'add it to policy in the coordinator config, or change the plan'),
-  EP_PLAN_PROPERTIES_MISSING: entry('config', () => 'the plan asks for the properties probe but has no properties block', 'add "properties": { "norms": ["mcrae"] } to the plan'),
+  EP_PLAN_PROPERTIES_MISSING: entry('config', 'the plan asks for the properties probe but has no properties block', 'add "properties": { "norms": ["mcrae"] } to the plan'),
   EP_ATTENTION_THRESHOLDS_MISSING: entry('config', (p: { file: S }) => `attention thresholds file not found: ${p.file}`, 'restore configs/attention-thresholds.json from the repository'),
   EP_ATTENTION_THRESHOLDS_SYNTAX: entry('config', (p: { file: S; reason: S }) => `${p.file} is not valid JSON: ${p.reason}`, 'fix the syntax; see docs/attention.md for the fields'),
   EP_ATTENTION_THRESHOLDS_FIELD: entry('config', (p: { file: S; field: S; problem: S }) => `${p.file}: ${p.field} ${p.problem}`, 'see docs/attention.md for each field and its allowed range'),
