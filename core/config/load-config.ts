@@ -10,7 +10,7 @@ export interface LoadedConfig<T> { path: string; dir: string; value: T }
 
 /**
  * Reads a JSON or YAML config file, fills schema defaults and checks it against `schema`.
- * Every failure is a coded error (EP_CONFIG_*) naming the file and the field (`broker.url`), so a typo in a config on a
+ * Every failure is a coded error naming the file and the field (`broker.url`), so a typo in a config on a
  * headless Pi is one journalctl line away from being fixed.
  */
 export function loadConfigFile<S extends TSchema>(path: string, schema: S, what: string, example: string): LoadedConfig<Static<S>> {

@@ -64,7 +64,7 @@ export class AttentionMapService {
     return p;
   }
 
-  /** Throws a coded error (EP_MAPS_*, EP_VARIANT_UNKNOWN) for an unknown model/variant or a layer out of range (the server answers 400). */
+  /** Throws a coded error for an unknown model/variant or a layer out of range (the server answers 400). */
   maps(model: string, variant: string, sentence: string, layer: number): Promise<AttentionMapPair> {
     const run = this.queue.then(() => this.compute(model, variant, sentence, layer));
     this.queue = run.catch(() => undefined);

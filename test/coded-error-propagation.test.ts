@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -8,10 +8,14 @@ import { executeJob } from '../agent/jobs/executor.ts';
 import { JobStore } from '../agent/state/job-store.ts';
 import { Outbox } from '../agent/state/outbox.ts';
 import { openStateDb } from '../agent/state/state-db.ts';
+import { EdgeprobeError } from '../core/errors.ts';
 import type { JobPlan } from '../core/protocol/plan.ts';
+import { measureInChild } from '../probes/benchmark/measure-in-child.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-jobcodes-'));
+// Coded errors keep their code where they cross a boundary: the benchmark worker process, and the agent's
+// job failure reason that travels to the coordinator.
+const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-codes-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test('a job item that fails on a coded error reports the code in its failure reason and progress message', async () => {
@@ -31,4 +35,16 @@ test('a job item that fails on a coded error reports the code in its failure rea
   assert.equal(final.length, 1, JSON.stringify(progress));
   assert.match(final[0]!.detail ?? '', /\[EP_MODEL_SHA256_CHANGED\]/, 'the coordinator receives the code');
   db.close();
+});
+
+test('a coded error in the benchmark worker process arrives in the parent with its code and parameters', async () => {
+  const empty = join(tmp, 'empty.onnx');
+  writeFileSync(empty, '');
+  const req = { modelDir: ensureGeneratedModel('tiny'), onnxPath: empty, settings: {} as never, timeInstrumented: false, driftSentences: [] };
+  await assert.rejects(measureInChild(req), (e: unknown) => {
+    assert.ok(e instanceof EdgeprobeError, String(e));
+    assert.equal(e.code, 'EP_ONNX_EMPTY');
+    assert.deepEqual(e.params, { file: empty });
+    return true;
+  });
 });
