@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { UserError } from '../core/errors.ts';
+import { epError } from '../core/errors.ts';
 import { cacheDir } from '../core/paths.ts';
 import type { Progress } from '../core/progress.ts';
 
@@ -17,19 +17,19 @@ const ARCHIVE = /\.(tar\.gz|tgz|tar)$/i;
  */
 export async function fetchModel(url: string, expectedSha256: string, opts: { dir?: string; progress?: Progress } = {}): Promise<FetchResult> {
   const want = expectedSha256.toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(want)) throw new UserError(`--sha256 "${expectedSha256}" is not a sha256 hex digest`, 'pass the 64 hex characters published with the model');
+  if (!/^[0-9a-f]{64}$/.test(want)) throw epError('EP_FETCH_SHA256_INVALID', { sha256: expectedSha256 });
   let parsed: URL;
-  try { parsed = new URL(url); } catch { throw new UserError(`"${url}" is not a URL`, 'pass an http(s) URL of the model file or archive'); }
-  if (!['http:', 'https:'].includes(parsed.protocol)) throw new UserError(`unsupported URL scheme ${parsed.protocol} in ${url}`, 'use an http:// or https:// URL');
+  try { parsed = new URL(url); } catch { throw epError('EP_FETCH_URL_INVALID', { url }); }
+  if (!['http:', 'https:'].includes(parsed.protocol)) throw epError('EP_FETCH_URL_SCHEME', { scheme: parsed.protocol, url });
   const dir = opts.dir ?? cacheDir('models', want.slice(0, 16));
   mkdirSync(dir, { recursive: true });
   const name = basename(parsed.pathname) || 'model.onnx';
   const path = join(dir, name);
   let res: Response;
   try { res = await fetch(url); } catch (err) {
-    throw new UserError(`could not download ${url}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`, 'check the URL and the network connection');
+    throw epError('EP_FETCH_UNREACHABLE', { url, reason: (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message });
   }
-  if (!res.ok || !res.body) throw new UserError(`download of ${url} failed: HTTP ${res.status} ${res.statusText}`, 'check the URL');
+  if (!res.ok || !res.body) throw epError('EP_FETCH_HTTP', { url, status: res.status, statusText: res.statusText });
   const total = Number(res.headers.get('content-length') ?? 0);
   const hash = createHash('sha256');
   const tmp = `${path}.part`;
@@ -45,7 +45,7 @@ export async function fetchModel(url: string, expectedSha256: string, opts: { di
   const got = hash.digest('hex');
   if (got !== want) {
     rmSync(tmp, { force: true });
-    throw new UserError(`sha256 mismatch for ${url}: expected ${want}, got ${got}; the download was deleted`, 'check that --sha256 is the checksum published for this exact file, or that the URL points at the right version');
+    throw epError('EP_FETCH_SHA256_MISMATCH', { url, expected: want, actual: got });
   }
   renameSync(tmp, path);
   const result: FetchResult = { url, sha256: got, bytes, path };
@@ -53,7 +53,7 @@ export async function fetchModel(url: string, expectedSha256: string, opts: { di
     const out = join(dir, name.replace(ARCHIVE, ''));
     mkdirSync(out, { recursive: true });
     const r = spawnSync('tar', ['-xf', path, '-C', out], { encoding: 'utf8' });
-    if (r.status !== 0) throw new UserError(`could not unpack ${path}: ${(r.stderr || r.error?.message || '').trim()}`, 'the archive is damaged, or `tar` is not installed');
+    if (r.status !== 0) throw epError('EP_FETCH_UNPACK_FAILED', { file: path, reason: (r.stderr || r.error?.message || '').trim() });
     result.extractedTo = out;
   }
   return result;

@@ -1,7 +1,8 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { errorMessage, isUserError } from '../core/errors.ts';
+import { epError, errorMessage, isEdgeprobeError, type EdgeprobeError } from '../core/errors.ts';
 import { commands } from './commands/index.ts';
+import { EXIT_CODES } from './exit-codes.ts';
 
 /** Every command module exports one of these; cli/commands/index.ts lists them. */
 export type CommandModule = (y: Argv) => Argv;
@@ -19,18 +20,20 @@ async function main(argv: string[]): Promise<void> {
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .fail((msg, err, y) => {
       if (err) throw err;
-      process.stderr.write(`${y.help() && ''}error: ${msg}\nrun with --help for usage\n`);
-      process.exit(2);
+      exitWith(epError('EP_CLI_USAGE', { problem: `${y.help() && ''}${msg}` }));
     });
   for (const register of commands) cli = register(cli);
   await cli.parseAsync();
 }
 
+/** A coded error is the user's to fix: message and fix line, no stack trace, the category's exit code. */
+function exitWith(err: EdgeprobeError): never {
+  process.stderr.write(`error [${err.code}]: ${err.message}\nfix: ${err.fix}\n`);
+  process.exit(EXIT_CODES[err.category]);
+}
+
 main(hideBin(process.argv)).catch((err: unknown) => {
-  if (isUserError(err)) {
-    process.stderr.write(`error: ${err.message}\n${err.hint ? `fix: ${err.hint}\n` : ''}`);
-    process.exit(err.exitCode);
-  }
+  if (isEdgeprobeError(err)) exitWith(err);
   process.stderr.write(`edgeprobe failed unexpectedly: ${errorMessage(err)}\n${err instanceof Error && err.stack ? err.stack : ''}\n`);
   process.exit(1);
 });

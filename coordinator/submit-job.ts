@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { parse as parseYaml } from 'yaml';
-import { UserError } from '../core/errors.ts';
+import { epError } from '../core/errors.ts';
 import { JobPlan, normalizePlan } from '../core/protocol/plan.ts';
 import { checkPlanProbes } from '../probes/index.ts';
 import { isValidDeviceId } from '../core/protocol/topics.ts';
@@ -15,21 +15,21 @@ const planCheck = TypeCompiler.Compile(JobPlan);
 
 /** Reads and schema-checks a plan file (JSON, or YAML for .yaml/.yml). What each device allows is checked by the device. */
 export function loadPlanFile(path: string): JobPlan {
-  if (!existsSync(path)) throw new UserError(`plan file not found: ${path}`, 'pass --plan with a JSON or YAML plan like configs/plan.example.json');
+  if (!existsSync(path)) throw epError('EP_PLAN_NOT_FOUND', { file: path });
   let raw: unknown;
   try {
     const text = readFileSync(path, 'utf8');
     raw = ['.yaml', '.yml'].includes(extname(path).toLowerCase()) ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
-    throw new UserError(`plan ${path} does not parse: ${(err as Error).message}`, 'fix the JSON/YAML syntax');
+    throw epError('EP_PLAN_SYNTAX', { file: path, reason: (err as Error).message });
   }
   raw = normalizePlan(raw);
   if (!planCheck.Check(raw)) {
     const e = planCheck.Errors(raw).First();
-    throw new UserError(`plan ${path}: field ${e?.path || '/'} ${e?.message ?? 'is invalid'}`, 'a plan names models, variants, probes and each probe\'s settings; see docs/fleet.md');
+    throw epError('EP_PLAN_FIELD_INVALID', { file: path, field: e?.path || '/', problem: e?.message ?? 'is invalid' });
   }
   const probes = checkPlanProbes(raw as JobPlan);
-  if (!probes.ok) throw new UserError(`plan ${path}: ${probes.reason}`, 'name probes from `edgeprobe jobs submit --help` and give each one\'s settings under "settings"; see docs/fleet.md');
+  if (!probes.ok) throw epError('EP_PLAN_PROBE_SETTINGS', { file: path, reason: probes.reason });
   return probes.value;
 }
 
@@ -41,11 +41,11 @@ export function newJobId(now = new Date()): string {
 
 /** Creates a job for registered devices; the coordinator (or `--broker`) dispatches it. */
 export async function submitJob(store: FleetStore, devices: string[], plan: JobPlan, opts: SubmitOptions): Promise<string> {
-  if (devices.length === 0) throw new UserError('no devices given', 'pass --devices a,b with registered device ids (see `edgeprobe jobs devices`)');
+  if (devices.length === 0) throw epError('EP_JOB_NO_DEVICES');
   const known = new Set((await store.devices()).map((d) => d.deviceId));
   for (const d of devices) {
-    if (!isValidDeviceId(d)) throw new UserError(`invalid device id ${JSON.stringify(d)}`, 'device ids are 1-64 letters, digits, _ or -');
-    if (!known.has(d)) throw new UserError(`device ${d} has never registered with this coordinator`, `start its agent first; registered: ${[...known].join(', ') || 'none'}`);
+    if (!isValidDeviceId(d)) throw epError('EP_JOB_DEVICE_ID_INVALID', { id: JSON.stringify(d) });
+    if (!known.has(d)) throw epError('EP_JOB_DEVICE_UNREGISTERED', { device: d, registered: [...known].join(', ') || 'none' });
   }
   const jobId = newJobId();
   await store.createJob({ jobId, plan, devices: [...new Set(devices)], timeoutS: opts.timeoutS, maxAttempts: opts.maxAttempts }, Date.now());
@@ -56,8 +56,6 @@ export async function submitJob(store: FleetStore, devices: string[], plan: JobP
 export function checkPlanAgainstPolicy(policy: JobPolicyConfig, plan: JobPlan): void {
   const d = checkPlanPolicy(policy, plan);
   if (!d.ok) {
-    throw new UserError(`job plan refused: ${d.reason}`,
-      d.code === 'model-not-allowed' ? 'pin every model in the plan by the sha256 in policy.models (edgeprobe models inspect prints it), or add it to the policy'
-        : 'add it to policy in the coordinator config, or change the plan');
+    throw epError(d.code === 'model-not-allowed' ? 'EP_PLAN_MODEL_NOT_ALLOWED' : 'EP_PLAN_REFUSED', { reason: d.reason });
   }
 }

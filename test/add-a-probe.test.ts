@@ -16,7 +16,7 @@ import { SqliteStore } from '../coordinator/store/sqlite-store.ts';
 import { loadPlanFile } from '../coordinator/submit-job.ts';
 import { builtInCorpus } from '../core/corpus/sentence-corpus.ts';
 import { createDaemonLog } from '../core/daemon-log.ts';
-import { isUserError } from '../core/errors.ts';
+import { isEdgeprobeError } from '../core/errors.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';
 import { encodeMessage, makeMessage } from '../core/protocol/codec.ts';
 import { deviceTopic } from '../core/protocol/topics.ts';
@@ -44,11 +44,12 @@ describe('adding a probe: one folder and one registry line', () => {
     assert.ok(probeKinds().includes('token-count'));
     assert.deepEqual(loadPlanFile(planFile(plan)).probes, ['benchmark', 'token-count']);
     const refused = (p: unknown): string => {
-      try { loadPlanFile(planFile(p)); } catch (err) { assert.ok(isUserError(err)); return err.message; }
+      try { loadPlanFile(planFile(p)); } catch (err) { assert.ok(isEdgeprobeError(err)); assert.equal(err.code, 'EP_PLAN_PROBE_SETTINGS'); return err.message; }
       assert.fail('the plan was accepted');
     };
-    assert.match(refused({ ...plan, settings: { 'token-count': { sentences: 0 } } }), /settings\.token-count\/sentences/);
+    assert.match(refused({ ...plan, settings: { 'token-count': { sentences: 0 } } }), /settings\.token-count\/sentences/, 'names the field');
     assert.match(refused({ ...plan, settings: { 'token-count': { words: 3 } } }), /settings\.token-count/);
+    assert.match(refused({ ...plan, probes: ['token-count', 'no-such-probe'] }), /probe no-such-probe is not one edgeprobe knows/);
   });
 
   test('the agent runs it, the coordinator stores it, the report and the dashboard show it', async () => {

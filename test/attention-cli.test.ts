@@ -7,12 +7,12 @@ import { Value } from '@sinclair/typebox/value';
 import { builtInCorpus, corpusFromFile, encodeCorpus } from '../core/corpus/sentence-corpus.ts';
 import { AttentionProbeData } from '../probes/attention/record.ts';
 import { loadAttentionThresholds } from '../probes/attention/thresholds.ts';
-import { UserError } from '../core/errors.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';
 import { cloneForEdit } from '../core/onnx/proto.ts';
 import { ProbeRecord } from '../core/results/probe-record.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { modelDirWith } from './helpers/attention-fixtures.ts';
+import { assertCliError, coded } from './helpers/coded-errors.ts';
 import { jsonResult, runCli } from './helpers/run-cli.ts';
 import { SHARED_MODEL, HAVE_SHARED } from '../harness/shared-data.ts';
 
@@ -37,47 +37,41 @@ test('built-in corpus: >= 200 sentences, seeded order, 5-60 tokens each', () => 
   }
 });
 
-test('bad text input: empty file, blank lines only, missing file, too-long sentence are UserErrors', () => {
-  assert.throws(() => corpusFromFile(textFile(''), 1), (e: unknown) => e instanceof UserError && /no sentences/.test(e.message));
-  assert.throws(() => corpusFromFile(textFile('\n  \n\n'), 1), UserError);
-  assert.throws(() => corpusFromFile(join(tmp(), 'missing.txt'), 1), /not found/);
+test('bad text input: empty file, blank lines only, missing file, too-long sentence are coded errors', () => {
+  assert.throws(() => corpusFromFile(textFile(''), 1), coded('EP_TEXT_FILE_EMPTY'));
+  assert.throws(() => corpusFromFile(textFile('\n  \n\n'), 1), coded('EP_TEXT_FILE_EMPTY'));
+  assert.throws(() => corpusFromFile(join(tmp(), 'missing.txt'), 1), coded('EP_TEXT_FILE_MISSING'));
   const md = loadModelDir(TINY); // 32 positions
   const long = Array.from({ length: 40 }, () => 'water').join(' ');
-  assert.throws(() => encodeCorpus(corpusFromFile(textFile(`the cat sat\n${long}\n`), 1), md.tokenizer), (e: unknown) => e instanceof UserError && /exceed the model's 32 positions/.test(e.message) && /42 tokens/.test(e.message));
+  assert.throws(() => encodeCorpus(corpusFromFile(textFile(`the cat sat\n${long}\n`), 1), md.tokenizer), coded('EP_SENTENCES_TOO_LONG', { count: 1, positions: 32, examples: /\(42 tokens\)/ }));
 });
 
 test('CLI: empty text file, long sentence, model without attention Softmax, unknown variant: clear errors, exit 2', () => {
   const empty = runCli(['probe', 'attention', TINY, '--variants', 'none', '--text', textFile('')]);
-  assert.equal(empty.status, 2);
-  assert.match(empty.stderr, /error: text file .* has no sentences/);
-  assert.match(empty.stderr, /fix: /);
-  assert.doesNotMatch(empty.stderr, /at .*\.ts:\d+/, 'no stack trace');
+  assertCliError(empty, 'EP_TEXT_FILE_EMPTY', /text\.txt/);
 
   const long = runCli(['probe', 'attention', TINY, '--variants', 'none', '--text', textFile(`${Array.from({ length: 40 }, () => 'water').join(' ')}\nthe sun\n`)]);
-  assert.equal(long.status, 2);
-  assert.match(long.stderr, /exceed the model's 32 positions/);
+  assertCliError(long, 'EP_SENTENCES_TOO_LONG', /the model's 32 positions/);
 
   const md = loadModelDir(TINY);
   const noSoftmax = cloneForEdit(md.model.proto);
   noSoftmax.graph.node = noSoftmax.graph.node.map((n) => (n.opType === 'Softmax' ? { ...n, opType: 'Sigmoid' } as typeof n : n));
   const bad = runCli(['probe', 'attention', modelDirWith(noSoftmax), '--variants', 'none']);
-  assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /no attention Softmax found/);
+  assertCliError(bad, 'EP_MODEL_NO_SOFTMAX');
 
   const unknown = runCli(['probe', 'attention', TINY, '--variants', 'fp8']);
-  assert.equal(unknown.status, 2);
-  assert.match(unknown.stderr, /unknown variant "fp8"/);
+  assertCliError(unknown, 'EP_VARIANT_UNKNOWN', /"fp8"/);
 });
 
 test('thresholds file is validated on load', () => {
   const dir = tmp();
   const good = loadAttentionThresholds();
   const write = (obj: unknown): string => { const p = join(dir, `${Math.random()}.json`); writeFileSync(p, JSON.stringify(obj)); return p; };
-  assert.throws(() => loadAttentionThresholds(write({ ...good, identifiability: { supportedAt: 2 } })), /identifiability\/supportedAt/);
-  assert.throws(() => loadAttentionThresholds(write({ ...good, survival: { ...good.survival, survives: { ...good.survival.survives, maxJs: 0.5 } } })), /at least as strict/);
+  assert.throws(() => loadAttentionThresholds(write({ ...good, identifiability: { supportedAt: 2 } })), coded('EP_ATTENTION_THRESHOLDS_FIELD', { field: /identifiability\/supportedAt/ }));
+  assert.throws(() => loadAttentionThresholds(write({ ...good, survival: { ...good.survival, survives: { ...good.survival.survives, maxJs: 0.5 } } })), coded('EP_ATTENTION_THRESHOLDS_ORDER'));
   const notJson = join(dir, 'x.json');
   writeFileSync(notJson, '{');
-  assert.throws(() => loadAttentionThresholds(notJson), /not valid JSON/);
+  assert.throws(() => loadAttentionThresholds(notJson), coded('EP_ATTENTION_THRESHOLDS_SYNTAX', { file: notJson }));
 });
 
 test('CLI --json on a user text file: progress lines, then records valid against the schemas', () => {

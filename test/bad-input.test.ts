@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
-import { runCli, type CliRun } from './helpers/run-cli.ts';
+import { assertCliError } from './helpers/coded-errors.ts';
+import { runCli } from './helpers/run-cli.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-bad-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -18,48 +19,39 @@ function modelCopy(name: string, skip: string[] = []): string {
   return dir;
 }
 
-/** Non-zero exit, the message names what is wrong and says how to fix it, and no stack trace. */
-function assertUserError(run: CliRun, names: RegExp): void {
-  assert.notEqual(run.status, 0, `expected failure, got exit 0: ${run.stdout}`);
-  assert.match(run.stderr, /^error: /m);
-  assert.match(run.stderr, names, run.stderr);
-  assert.match(run.stderr, /^fix: /m, run.stderr);
-  assert.doesNotMatch(run.stderr, /\n\s+at .+:\d+:\d+/, `stack trace in: ${run.stderr}`);
-}
-
 test('missing ONNX file', () => {
   const dir = modelCopy('no-onnx', ['model.onnx']);
-  assertUserError(runCli(['models', 'inspect', dir]), /no ONNX model in .*no-onnx/);
-  assertUserError(runCli(['models', 'inspect', join(dir, 'model.onnx')]), /model path not found: .*model\.onnx/);
+  assertCliError(runCli(['models', 'inspect', dir]), 'EP_MODEL_NO_ONNX', /no-onnx/);
+  assertCliError(runCli(['models', 'inspect', join(dir, 'model.onnx')]), 'EP_MODEL_PATH_MISSING', /no-onnx\/model\.onnx/);
 });
 
 test('truncated ONNX file (first half of a generated model)', () => {
   const dir = modelCopy('truncated');
   const bytes = readFileSync(join(tiny, 'model.onnx'));
   writeFileSync(join(dir, 'model.onnx'), bytes.subarray(0, Math.floor(bytes.length / 2)));
-  assertUserError(runCli(['models', 'compress', dir, '--variants', 'fp16', '--out', join(tmp, 'out-trunc')]), /truncated\/model\.onnx is not a readable ONNX model/);
+  assertCliError(runCli(['models', 'compress', dir, '--variants', 'fp16', '--out', join(tmp, 'out-trunc')]), 'EP_ONNX_UNREADABLE', /truncated\/model\.onnx/);
 });
 
 test('a file that is not ONNX', () => {
   const dir = modelCopy('not-onnx');
   writeFileSync(join(dir, 'model.onnx'), 'this is a README, not a model\n'.repeat(20));
-  assertUserError(runCli(['bench', dir, '--min-queries', '1']), /not-onnx\/model\.onnx is not (a readable ONNX|an ONNX) model/);
+  assertCliError(runCli(['bench', dir, '--min-queries', '1']), 'EP_ONNX_UNREADABLE', /not-onnx\/model\.onnx/);
 });
 
 test('missing tokenizer files', () => {
   const dir = modelCopy('no-tokenizer', ['vocab.txt', 'tokenizer.json']);
-  assertUserError(runCli(['models', 'inspect', dir]), /no tokenizer in .*no-tokenizer/);
+  assertCliError(runCli(['models', 'inspect', dir]), 'EP_TOKENIZER_MISSING', /no-tokenizer/);
 });
 
 test('a vocabulary that does not match the model embedding table', () => {
   const dir = modelCopy('big-vocab', ['tokenizer.json']);
   const vocab = readFileSync(join(tiny, 'vocab.txt'), 'utf8').trimEnd().split('\n');
   writeFileSync(join(dir, 'vocab.txt'), `${[...vocab, ...Array.from({ length: 500 }, (_, i) => `extra${i}`)].join('\n')}\n`);
-  assertUserError(runCli(['models', 'inspect', dir]), /tokenizer in .*big-vocab has \d+ tokens but the model's embedding table .* has \d+ rows/);
+  assertCliError(runCli(['models', 'inspect', dir]), 'EP_MODEL_TOKENIZER_MISMATCH', /big-vocab has \d+ tokens .* has \d+ rows/);
 });
 
 test('empty text', () => {
-  assertUserError(runCli(['models', 'encode', tiny, '--text', '   ']), /--text is empty/);
+  assertCliError(runCli(['models', 'encode', tiny, '--text', '   ']), 'EP_TEXT_FLAG_EMPTY');
 });
 
 test('text longer than the model positions is truncated and says so', () => {
@@ -71,10 +63,15 @@ test('text longer than the model positions is truncated and says so', () => {
 });
 
 test('unknown variant name', () => {
-  assertUserError(runCli(['models', 'compress', tiny, '--variants', 'fp16,int4']), /unknown variant "int4" in --variants[\s\S]*fp32, fp16, int8-dynamic, int8-weight/);
-  assertUserError(runCli(['bench', tiny, '--variants', 'q4']), /unknown variant "q4"/);
+  assertCliError(runCli(['models', 'compress', tiny, '--variants', 'fp16,int4']), 'EP_VARIANT_UNKNOWN', /"int4" in --variants[\s\S]*fp32, fp16, int8-dynamic, int8-weight/);
+  assertCliError(runCli(['bench', tiny, '--variants', 'q4']), 'EP_VARIANT_UNKNOWN', /"q4"/);
 });
 
 test('bad benchmark flags', () => {
-  assertUserError(runCli(['bench', tiny, '--batch', '0']), /--batch must be a number >= 1/);
+  assertCliError(runCli(['bench', tiny, '--batch', '0']), 'EP_FLAG_OUT_OF_RANGE', /--batch must be a number >= 1/);
+});
+
+test('an unknown flag or a missing command is a usage error with the same error/fix shape', () => {
+  assertCliError(runCli(['models', 'inspect', tiny, '--bogus', '1']), 'EP_CLI_USAGE', /Unknown argument: bogus/);
+  assertCliError(runCli([]), 'EP_CLI_USAGE', /name a command/);
 });

@@ -14,6 +14,7 @@ import { bertFeeds, tensorFloats } from '../core/runtime/encoder-runner.ts';
 import { createSession } from '../core/runtime/ort-session.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { SHARED_MODEL, needsShared } from '../harness/shared-data.ts';
+import { coded } from './helpers/coded-errors.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-compress-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -53,7 +54,8 @@ test('per-row scales, and an all-zero row dequantizes to zeros', () => {
 
 test('unknown variant names are refused with the valid list', () => {
   assert.deepEqual(parseVariantNames('fp16, int8-dynamic,fp16'), ['fp16', 'int8-dynamic']);
-  assert.throws(() => parseVariantNames('fp16,int4'), (e: Error & { hint?: string }) => /int4/.test(e.message) && /fp16, int8-dynamic, int8-weight/.test(e.hint ?? ''));
+  assert.throws(() => parseVariantNames('fp16,int4'), coded('EP_VARIANT_UNKNOWN', { name: 'int4', source: '--variants' }));
+  assert.throws(() => parseVariantNames('fp16,int4'), (e: Error & { fix?: string }) => /fp16, int8-dynamic, int8-weight/.test(e.fix ?? ''));
 });
 
 interface RunOut { pooled: Float32Array[]; wordEmbeddings: Float32Array[] }

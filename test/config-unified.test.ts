@@ -9,8 +9,8 @@ import { loadCoordinatorConfig, resolveCoordinatorSettings } from '../coordinato
 import { screenDeviceMessage } from '../coordinator/security/index.ts';
 import { migrationsFor } from '../coordinator/store/migrations.ts';
 import { openStore } from '../coordinator/store/sqlite-store.ts';
-import { UserError } from '../core/errors.ts';
 import { DEVICE_MESSAGE_LIMITS, MAX_MESSAGE_BYTES } from '../core/protocol/messages.ts';
+import { coded } from './helpers/coded-errors.ts';
 
 // The one agent config (identity + broker + allow-list), the coordinator without a config, and the
 // admitted_via migration: what the wiring of issue 8 added on top of the two halves.
@@ -21,9 +21,6 @@ const file = (content: unknown): string => {
   const p = join(tmp, `cfg-${n++}.json`);
   writeFileSync(p, JSON.stringify(content));
   return p;
-};
-const userError = (fn: () => unknown, message: RegExp): void => {
-  assert.throws(fn, (e: unknown) => e instanceof UserError && message.test(e.message) && Boolean(e.hint));
 };
 
 describe('one agent config', () => {
@@ -39,9 +36,9 @@ describe('one agent config', () => {
     assert.equal(resolveAgentSettings({ config: cfg, broker: 'mqtt://127.0.0.1:1883', stateDir: '/s' }, {}).stateDir, '/s', '--state-dir wins');
   });
   it('refuses the old split fields and duplicate model names, naming the field', () => {
-    userError(() => loadAgentConfig(file({ configVersion: 1, heartbeatS: 1 })), /unknown field heartbeatS/);
-    userError(() => loadAgentConfig(file({ configVersion: 1, models: [{ name: 'd', generated: 'demo' }, { name: 'd', generated: 'tiny' }] })), /model name d appears twice/);
-    userError(() => loadAgentConfig(file({ configVersion: 1, probes: ['shell'] })), /field probes\[0\]/);
+    assert.throws(() => loadAgentConfig(file({ configVersion: 1, heartbeatS: 1 })), coded('EP_CONFIG_UNKNOWN_FIELD', { fields: 'heartbeatS' }));
+    assert.throws(() => loadAgentConfig(file({ configVersion: 1, models: [{ name: 'd', generated: 'demo' }, { name: 'd', generated: 'tiny' }] })), coded('EP_AGENT_MODEL_NAME_DUPLICATE', { name: 'd' }));
+    assert.throws(() => loadAgentConfig(file({ configVersion: 1, probes: ['shell'] })), coded('EP_CONFIG_FIELD_INVALID', { field: 'probes[0]' }));
   });
   it('reads the registration token from its file and sends no token when none is set', () => {
     writeFileSync(join(tmp, 'token'), 'tok-123\n');
@@ -55,14 +52,14 @@ describe('coordinator without a config', () => {
   it('runs with open admission only against a broker on this machine', () => {
     const s = resolveCoordinatorSettings({ broker: 'mqtt://127.0.0.1:1883', db: join(tmp, 'x.sqlite') }, {});
     assert.equal(s.openAdmission, true);
-    userError(() => resolveCoordinatorSettings({ broker: 'mqtts://broker.lan:8883', db: 'x.sqlite' }, { EDGEPROBE_MQTT_PASSWORD: 'p' }), /no coordinator config/);
+    assert.throws(() => resolveCoordinatorSettings({ broker: 'mqtts://broker.lan:8883', db: 'x.sqlite' }, { EDGEPROBE_MQTT_PASSWORD: 'p' }), coded('EP_COORD_CONFIG_REQUIRED'));
   });
   it('with a config, admission is never open and limits cannot exceed the protocol ceiling', () => {
     const base = { configVersion: 1, db: 'c.sqlite', admission: { allowDevices: ['pi-1'] }, policy: { models: [{ name: 'm', sha256: 'b'.repeat(64) }] } };
     const s = resolveCoordinatorSettings({ config: file(base), broker: 'mqtt://127.0.0.1:1883' }, {});
     assert.equal(s.openAdmission, false);
     assert.deepEqual(s.config.limits, DEVICE_MESSAGE_LIMITS, 'defaults are the protocol\'s per-kind limits');
-    userError(() => loadCoordinatorConfig(file({ ...base, limits: { results: MAX_MESSAGE_BYTES + 1 } })), /field limits\.results/);
+    assert.throws(() => loadCoordinatorConfig(file({ ...base, limits: { results: MAX_MESSAGE_BYTES + 1 } })), coded('EP_CONFIG_FIELD_INVALID', { field: 'limits.results' }));
   });
   it('open admission admits any device but not the coordinator name; open registrations lapse under a config', () => {
     const s = resolveCoordinatorSettings({ broker: 'mqtt://127.0.0.1:1883', db: 'x' }, {});

@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import { SqliteStore } from '../coordinator/store/sqlite-store.ts';
 import { CliProcess, killAllCliProcesses } from '../harness/cli-processes.ts';
 import { runCli } from './helpers/run-cli.ts';
+import { assertCliError } from './helpers/coded-errors.ts';
 
 describe('dashboard CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ep-dash-cli-'));
@@ -29,10 +30,7 @@ describe('dashboard CLI', () => {
 
   test('a too-short configured token is a user error', () => {
     const r = runCli(['dashboard', '--db', db, '--http', '0', '--http-host', '0.0.0.0', '--http-token', 'short']);
-    assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /token is 5 characters long/);
-    assert.match(r.stderr, /fix: /);
-    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assertCliError(r, 'EP_DASHBOARD_TOKEN_SHORT', /5 characters/);
   });
 
   test('`coordinator --http` serves the dashboard on loopback even while the broker is unreachable', async () => {
@@ -59,7 +57,6 @@ describe('dashboard CLI', () => {
     assert.match(html, /<script id="embedded-data" type="application\/json">\{/);
     assert.ok(html.length > 200_000, 'Chart.js inlined');
     const bad = runCli(['report', '--db', db, '--html', out, '--model', 'nodir']);
-    assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /is not NAME=DIR/);
+    assertCliError(bad, 'EP_MODEL_DIR_FLAG_INVALID', /"nodir"/);
   });
 });

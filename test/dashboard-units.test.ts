@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { isUserError } from '../core/errors.ts';
+import { coded } from './helpers/coded-errors.ts';
 import type { ProbeRecord } from '../core/results/probe-record.ts';
 import { accessPolicy, isLoopbackHost, presentedToken, TOKEN_COOKIE, tokenMatches } from '../coordinator/dashboard/access.ts';
 import { bundleModules } from '../coordinator/dashboard/html-report.ts';
@@ -34,7 +34,7 @@ describe('dashboard access', () => {
     assert.notEqual(accessPolicy('0.0.0.0', undefined).token, gen.token);
     assert.deepEqual(accessPolicy('0.0.0.0', 'a-configured-token-123'), { token: 'a-configured-token-123', generated: false });
     assert.equal(accessPolicy('127.0.0.1', 'a-configured-token-123').token, 'a-configured-token-123', 'a configured token applies on loopback too');
-    assert.throws(() => accessPolicy('0.0.0.0', 'short'), (e) => isUserError(e) && /5 characters/.test(e.message) && /16/.test(e.hint ?? ''));
+    assert.throws(() => accessPolicy('0.0.0.0', 'short'), coded('EP_DASHBOARD_TOKEN_SHORT', { length: 5, min: 16 }));
   });
 
   test('token from bearer header, login cookie or query; compared exactly', () => {
@@ -51,7 +51,7 @@ describe('dashboard access', () => {
   test('--model NAME=DIR pairs; anything else is a user error', () => {
     assert.deepEqual(parseModelDirs(['m=/a/b', 'x=y=z']), { m: '/a/b', x: 'y=z' });
     assert.deepEqual(parseModelDirs(undefined), {});
-    for (const bad of ['noequals', '=dir', 'name=']) assert.throws(() => parseModelDirs([bad]), (e) => isUserError(e) && e.message.includes(JSON.stringify(bad)));
+    for (const bad of ['noequals', '=dir', 'name=']) assert.throws(() => parseModelDirs([bad]), coded('EP_MODEL_DIR_FLAG_INVALID', { item: JSON.stringify(bad) }));
   });
 });
 
@@ -159,5 +159,34 @@ describe('live-update hook', () => {
     assert.equal(v1.lastResultId, 2);
     assert.ok(v1.deviceSeenMs > 0);
     store.close();
+  });
+});
+
+describe('dashboard API errors', () => {
+  test('a bad attention-map request answers 400 with the code, the message and the fix', async () => {
+    const { startDashboardServer } = await import('../coordinator/dashboard/server.ts');
+    const { AttentionMapService } = await import('../probes/attention/attention-maps.ts');
+    const { ensureGeneratedModel } = await import('../models/generated-models.ts');
+    const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'ep-dash-err-')), 'fleet.sqlite'));
+    const maps = new AttentionMapService({ tiny: ensureGeneratedModel('tiny') });
+    const server = await startDashboardServer({ store, host: '127.0.0.1', port: 0, maps });
+    try {
+      const ask = async (q: string) => {
+        const r = await server.app.inject({ method: 'GET', url: `/api/attention-maps?${q}` });
+        return { status: r.statusCode, body: r.json() as { code?: string; error?: string; fix?: string } };
+      };
+      const unknownModel = await ask('model=nope&variant=fp32&sentence=the%20cat&layer=1');
+      assert.equal(unknownModel.status, 400);
+      assert.equal(unknownModel.body.code, 'EP_MAPS_MODEL_UNKNOWN');
+      assert.match(unknownModel.body.error ?? '', /model nope/);
+      assert.match(unknownModel.body.fix ?? '', /--model nope=DIR \(known: tiny\)/);
+      assert.equal((await ask('model=tiny&variant=fp8&sentence=the%20cat&layer=1')).body.code, 'EP_VARIANT_UNKNOWN');
+      assert.equal((await ask('model=tiny&variant=fp32&sentence=the%20cat&layer=99')).body.code, 'EP_MAPS_LAYER_OUT_OF_RANGE');
+      assert.equal((await ask('model=tiny&variant=fp32&sentence=%20&layer=1')).body.code, 'EP_MAPS_SENTENCE_EMPTY');
+    } finally {
+      await server.close();
+      await maps.close();
+      store.close();
+    }
   });
 });

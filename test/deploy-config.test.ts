@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAgentConfig, resolveAgentSettings } from '../agent/config/agent-config.ts';
 import { loadCoordinatorConfig, resolveCoordinatorSettings } from '../coordinator/config/coordinator-config.ts';
-import { UserError } from '../core/errors.ts';
+import type { ErrorCode } from '../core/errors.ts';
 import { checkHealthFile, startHealthBeacon, writeHealthFile } from '../core/health/health-file.ts';
+import { assertCliError, coded } from './helpers/coded-errors.ts';
 import { jsonResult, runCli } from './helpers/run-cli.ts';
 import { PROJECT_ROOT } from '../harness/shared-data.ts';
 import { needsMosquitto } from './helpers/secure-mosquitto.ts';
@@ -20,14 +21,9 @@ function file(content: unknown, ext = '.json'): string {
   writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content));
   return p;
 }
-/** Asserts fn throws a UserError whose message matches and that has a hint (the "fix:" line). */
-function userError(fn: () => unknown, message: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof UserError, `expected UserError, got ${String(err)}`);
-    assert.match(err.message, message);
-    assert.ok(err.hint && err.hint.length > 5, 'a UserError needs a fix hint');
-    return true;
-  });
+/** Asserts fn throws the coded error `code` (with a fix line) whose parameters match `params`. */
+function userError(fn: () => unknown, code: ErrorCode, params: Record<string, string | number | RegExp> = {}): void {
+  assert.throws(fn, coded(code, params));
 }
 
 describe('config files', () => {
@@ -40,32 +36,32 @@ describe('config files', () => {
 
   it('names the file and the field, for unknown fields, bad values and missing ones', () => {
     const typo = file({ configVersion: 1, deviceId: 'pi-01', brokr: {} });
-    userError(() => loadAgentConfig(typo), new RegExp(`${typo.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: unknown field brokr`));
-    userError(() => loadAgentConfig(file({ configVersion: 1, broker: { url: 'mqtts://b:8883', caFlie: 'x' } })), /unknown field broker\.caFlie/);
-    userError(() => loadAgentConfig(file({ configVersion: 1, broker: { url: 'http://b' } })), /field broker\.url is invalid/);
-    userError(() => loadAgentConfig(file({ configVersion: 1, deviceId: 'pi/01' })), /field deviceId is invalid.*"pi\/01"/);
-    userError(() => loadAgentConfig(file({ deviceId: 'pi-01' })), /field configVersion is invalid.*missing/);
+    userError(() => loadAgentConfig(typo), 'EP_CONFIG_UNKNOWN_FIELD', { file: typo, fields: 'brokr' });
+    userError(() => loadAgentConfig(file({ configVersion: 1, broker: { url: 'mqtts://b:8883', caFlie: 'x' } })), 'EP_CONFIG_UNKNOWN_FIELD', { fields: 'broker.caFlie' });
+    userError(() => loadAgentConfig(file({ configVersion: 1, broker: { url: 'http://b' } })), 'EP_CONFIG_FIELD_INVALID', { field: 'broker.url' });
+    userError(() => loadAgentConfig(file({ configVersion: 1, deviceId: 'pi/01' })), 'EP_CONFIG_FIELD_INVALID', { field: 'deviceId', got: /"pi\/01"/ });
+    userError(() => loadAgentConfig(file({ deviceId: 'pi-01' })), 'EP_CONFIG_FIELD_INVALID', { field: 'configVersion', got: 'missing' });
     userError(() => loadCoordinatorConfig(file({ configVersion: 1, admission: { allowDevices: ['a'] }, policy: { models: [{ name: 'm', sha256: 'xyz' }] } })),
-      /field policy\.models\[0\]\.sha256 is invalid/);
+      'EP_CONFIG_FIELD_INVALID', { field: 'policy.models[0].sha256' });
   });
 
   it('refuses what would weaken security: plain MQTT to a remote host, a mismatched username, no admission', () => {
-    userError(() => loadAgentConfig(file({ configVersion: 1, broker: { url: 'mqtt://broker.lan:1883' } })), /unencrypted/);
+    userError(() => loadAgentConfig(file({ configVersion: 1, broker: { url: 'mqtt://broker.lan:1883' } })), 'EP_BROKER_PLAINTEXT_REMOTE', { field: 'broker', host: 'broker.lan' });
     assert.doesNotThrow(() => loadAgentConfig(file({ configVersion: 1, broker: { url: 'mqtt://127.0.0.1:1883' } })));
-    userError(() => loadAgentConfig(file({ configVersion: 1, deviceId: 'pi-01', broker: { url: 'mqtts://b:8883', username: 'pi-02' } })), /differs from deviceId/);
-    userError(() => loadAgentConfig(file({ configVersion: 1, deviceId: 'coordinator' })), /reserved/);
+    userError(() => loadAgentConfig(file({ configVersion: 1, deviceId: 'pi-01', broker: { url: 'mqtts://b:8883', username: 'pi-02' } })), 'EP_AGENT_BROKER_USERNAME_MISMATCH', { username: 'pi-02', deviceId: 'pi-01' });
+    userError(() => loadAgentConfig(file({ configVersion: 1, deviceId: 'coordinator' })), 'EP_AGENT_DEVICE_ID_RESERVED');
     const policy = { models: [{ name: 'm', sha256: 'a'.repeat(64) }] };
-    userError(() => loadCoordinatorConfig(file({ configVersion: 1, admission: {}, policy })), /admits no device/);
-    userError(() => loadCoordinatorConfig(file({ configVersion: 1, admission: { allowDevices: ['pi-1'] }, policy: { models: [] } })), /policy\.models is empty/);
-    userError(() => loadCoordinatorConfig(file({ configVersion: 1, broker: { url: 'mqtts://b:8883', username: 'admin' }, admission: { allowDevices: ['pi-1'] }, policy })), /must be "coordinator"/);
+    userError(() => loadCoordinatorConfig(file({ configVersion: 1, admission: {}, policy })), 'EP_COORD_ADMISSION_EMPTY');
+    userError(() => loadCoordinatorConfig(file({ configVersion: 1, admission: { allowDevices: ['pi-1'] }, policy: { models: [] } })), 'EP_COORD_POLICY_NO_MODELS');
+    userError(() => loadCoordinatorConfig(file({ configVersion: 1, broker: { url: 'mqtts://b:8883', username: 'admin' }, admission: { allowDevices: ['pi-1'] }, policy })), 'EP_COORD_BROKER_USERNAME', { expected: 'coordinator', got: 'admin' });
   });
 
   it('reads YAML, and reports syntax errors and missing files with the path', () => {
     const y = file('configVersion: 1\ndeviceId: pi-07\nheartbeatIntervalS: 10\n', '.yaml');
     assert.equal(loadAgentConfig(y).value.heartbeatIntervalS, 10);
     assert.equal(loadAgentConfig(file({ configVersion: 1 })).value.heartbeatIntervalS, 30, 'default filled in');
-    userError(() => loadAgentConfig(file('{"configVersion": 1,')), /is not valid JSON/);
-    userError(() => loadAgentConfig(join(tmp, 'nope.json')), /agent config not found/);
+    userError(() => loadAgentConfig(file('{"configVersion": 1,')), 'EP_CONFIG_SYNTAX', { format: 'JSON' });
+    userError(() => loadAgentConfig(join(tmp, 'nope.json')), 'EP_CONFIG_NOT_FOUND', { what: 'agent config', file: join(tmp, 'nope.json') });
   });
 
   it('resolves agent settings: flags win, passwords come from a file or the environment', () => {
@@ -79,14 +75,14 @@ describe('config files', () => {
     assert.equal(s.mqtt.password, 'sekret');
     const noFile = resolveAgentSettings({ broker: 'mqtt://localhost:1883', deviceId: 'pi-02' }, { EDGEPROBE_MQTT_PASSWORD: 'from-env' });
     assert.equal(noFile.mqtt.password, 'from-env');
-    userError(() => resolveAgentSettings({ broker: 'mqtts://broker.lan:8883', deviceId: 'pi-02' }, {}), /no MQTT password/);
+    userError(() => resolveAgentSettings({ broker: 'mqtts://broker.lan:8883', deviceId: 'pi-02' }, {}), 'EP_BROKER_NO_PASSWORD', { username: 'pi-02' });
     const local = resolveAgentSettings({ broker: 'mqtt://127.0.0.1:1883', deviceId: 'pi-02' }, {});
     assert.equal(local.mqtt.password, undefined, 'a broker on localhost may run without authentication');
     assert.equal(local.mqtt.username, 'pi-02');
     userError(() => resolveAgentSettings({ config: file({ configVersion: 1, broker: { url: 'mqtts://b:8883', passwordFile: 'missing.pw' } }), deviceId: 'x' }, {}),
-      /broker\.passwordFile points to .*missing\.pw, which does not exist/);
-    userError(() => resolveAgentSettings({ broker: 'mqtts://b:8883' }, {}), /no device id/);
-    userError(() => resolveAgentSettings({ deviceId: 'pi-01' }, {}), /no broker URL/);
+      'EP_CONFIG_REF_MISSING', { field: 'broker.passwordFile', target: /missing\.pw$/ });
+    userError(() => resolveAgentSettings({ broker: 'mqtts://b:8883' }, {}), 'EP_AGENT_NO_DEVICE_ID');
+    userError(() => resolveAgentSettings({ deviceId: 'pi-01' }, {}), 'EP_NO_BROKER_URL', { side: 'agent' });
   });
 
   it('resolves coordinator settings with the coordinator username', () => {
@@ -100,10 +96,7 @@ describe('config files', () => {
 describe('deployment CLI', () => {
   it('config check prints a fix line and no stack trace for a bad file', () => {
     const r = runCli(['config', 'check', 'agent', file({ configVersion: 2 })]);
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, /error: .*configVersion/);
-    assert.match(r.stderr, /fix: /);
-    assert.doesNotMatch(r.stderr, /\n\s+at /);
+    assertCliError(r, 'EP_CONFIG_FIELD_INVALID', /configVersion/);
   });
 
   it('certs dev makes a CA and a server certificate that verify, for the given names', () => {
@@ -125,9 +118,8 @@ describe('deployment CLI', () => {
     assert.equal(statSync(join(out, 'ca.key')).mode & 0o777, 0o600);
     assert.equal(statSync(join(out, 'server.key')).mode & 0o777, 0o600);
     const again = runCli(['certs', 'dev', '--out', out]);
-    assert.equal(again.status, 2);
-    assert.match(again.stderr, /already holds .*fix: .*--force/s);
-    assert.equal(runCli(['certs', 'dev', '--out', join(tmp, 'c2'), '--hosts', 'bad host']).status, 2);
+    assertCliError(again, 'EP_CERT_FILES_EXIST', /fix: .*--force/);
+    assertCliError(runCli(['certs', 'dev', '--out', join(tmp, 'c2'), '--hosts', 'bad host']), 'EP_CERT_HOST_INVALID');
   });
 
   it('broker add-user writes a Mosquitto hash and a 0600 password file', { skip: needsMosquitto }, () => {
@@ -144,8 +136,7 @@ describe('deployment CLI', () => {
     assert.equal(runCli(['broker', 'add-user', 'coordinator', '--passwd', passwd, '--secrets', secrets]).status, 0);
     assert.match(readFileSync(passwd, 'utf8'), /^pi-01:.*\ncoordinator:/m);
     const bad = runCli(['broker', 'add-user', 'pi/01', '--passwd', passwd, '--secrets', secrets]);
-    assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /invalid user name/);
+    assertCliError(bad, 'EP_BROKER_USER_INVALID');
   });
 
   it('health exits 0 for a fresh ok file, 1 for stale, failed or missing ones', () => {
@@ -154,8 +145,7 @@ describe('deployment CLI', () => {
     assert.equal(runCli(['health', '--file', h]).status, 0);
     writeHealthFile(h, { role: 'agent', ok: false, detail: 'broker unreachable' });
     const failed = runCli(['health', '--file', h]);
-    assert.equal(failed.status, 1);
-    assert.match(failed.stderr, /broker unreachable/);
+    assertCliError(failed, 'EP_UNHEALTHY', /broker unreachable/, 1);
     writeHealthFile(h, { role: 'coordinator', ok: true, detail: 'x' }, new Date(Date.now() - 600_000));
     assert.equal(runCli(['health', '--file', h, '--max-age', '90']).status, 1);
     assert.equal(existsSync(join(tmp, 'none.json')), false);

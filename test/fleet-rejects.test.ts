@@ -10,6 +10,7 @@ import { openStore, type SqliteStore } from '../coordinator/store/sqlite-store.t
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { CliProcess, killAllCliProcesses, waitUntil } from '../harness/cli-processes.ts';
 import { Mosquitto, needsMosquitto } from '../harness/mosquitto.ts';
+import { assertCliError } from './helpers/coded-errors.ts';
 import { jsonResult, runCli } from './helpers/run-cli.ts';
 
 const heartbeat = { loadPercent: 1, memUsedBytes: 1, memTotalBytes: 2, temperatureC: null, rssBytes: 1, uptimeS: 1, outboxPending: 0, activeJobId: null };
@@ -114,9 +115,6 @@ describe('fleet rejects bad messages and plans', { skip: needsMosquitto }, () =>
     const path = join(work, 'bad-plan.json');
     writeFileSync(path, JSON.stringify({ models: [{ name: 'tiny' }], variants: ['fp64'], probes: ['benchmark'], command: 'ls' }));
     const run = runCli(['jobs', 'submit', '--devices', 'dev-r', '--plan', path, '--db', db]);
-    assert.equal(run.status, 2);
-    assert.match(run.stderr, /error: plan .*bad-plan\.json: field/);
-    assert.match(run.stderr, /fix: /);
-    assert.doesNotMatch(run.stderr, /at .*\.ts:\d+/, 'no stack trace');
+    assertCliError(run, 'EP_PLAN_FIELD_INVALID', /bad-plan\.json: field/);
   });
 });

@@ -9,7 +9,7 @@ import type { BenchmarkData } from '../probes/benchmark/schema.ts';
 import type { DivergenceData } from '../probes/divergence/schema.ts';
 import type { AttentionProbeData } from '../probes/attention/schema.ts';
 import type { PropertiesData } from '../probes/properties/schema.ts';
-import { isUserError } from '../core/errors.ts';
+import { coded } from './helpers/coded-errors.ts';
 import { sha256Hex } from '../core/onnx/model-io.ts';
 import type { ProbeRecord, VerdictStatus } from '../core/results/probe-record.ts';
 import { buildFleetReport, cellValue } from '../coordinator/report/fleet-report.ts';
@@ -189,9 +189,9 @@ describe('models allowed by URL', () => {
 
     const wrong = 'e'.repeat(64);
     await assert.rejects(resolveAllowedModel({ name: 'tiny-bad', url: `${base}/model.onnx`, sha256: wrong, files: [{ name: 'config.json', url: `${base}/config.json`, sha256: sha('config.json') }] }),
-      (e) => isUserError(e) && /has sha256 [0-9a-f]{64}, the agent config pins e+/.test(e.message));
+      coded('EP_MODEL_URL_SHA256_MISMATCH', { url: `${base}/model.onnx`, expected: wrong, actual: sha('model.onnx') }));
     assert.ok(!existsSync(join(cache, 'models', wrong, 'model.onnx')), 'nothing written under the wrong pin');
     await assert.rejects(resolveAllowedModel({ name: 'tiny-404', url: `${base}/missing.onnx`, sha256: wrong, files: [{ name: 'config.json', url: `${base}/config.json`, sha256: wrong }] }),
-      (e) => isUserError(e) && /HTTP 404/.test(e.message));
+      coded('EP_MODEL_DOWNLOAD_HTTP', { status: 404 }));
   });
 });

@@ -14,6 +14,7 @@ import { loadModelDir, type ModelDir } from '../core/model/model-dir.ts';
 import { MAX_MESSAGE_BYTES } from '../core/protocol/messages.ts';
 import type { ProbeRecord } from '../core/results/probe-record.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
+import { coded } from './helpers/coded-errors.ts';
 import { writeTestNorms } from './helpers/test-norms.ts';
 
 // The fleet's runner adapters on a tiny generated model with a masked-LM head, in this process.
@@ -103,6 +104,6 @@ describe('fleet probe runners', () => {
     assert.equal(r.variant.name, 'int8-dynamic');
     assert.match(r.verdict.status, /^(passes-controls|fails-controls|invalid)$/);
     assert.ok((r.data as { comparedToFp32?: unknown }).comparedToFp32, 'the variant is compared with fp32');
-    await assert.rejects(async () => run('properties', 'fp32', { ...ctx, variant: (await compressionProvider.ensure(demo, ['fp32']))[0], normsDir: undefined }), /no normsDir/);
+    await assert.rejects(async () => run('properties', 'fp32', { ...ctx, variant: (await compressionProvider.ensure(demo, ['fp32']))[0], normsDir: undefined }), coded('EP_AGENT_NO_NORMS_DIR'));
   });
 });

@@ -12,6 +12,7 @@ import { deviceTopic } from '../core/protocol/topics.ts';
 import type { ProbeRecord } from '../core/results/probe-record.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { CliProcess, killAllCliProcesses, waitUntil } from '../harness/cli-processes.ts';
+import { assertCliError } from './helpers/coded-errors.ts';
 import { jsonResult, runCli } from './helpers/run-cli.ts';
 import { needsMosquitto, startSecureMosquitto, type SecureBroker } from './helpers/secure-mosquitto.ts';
 
@@ -115,8 +116,7 @@ describe('secured fleet (real Mosquitto with the shipped config, real processes)
     const plan = writeJson('plan.json', { models: [{ name: 'tiny', sha256: tinySha }], variants: ['fp32'], probes: ['benchmark'], benchmark: { runs: 3, batchSizes: [1, 2] } });
     const unpinned = writeJson('unpinned.json', { models: [{ name: 'tiny' }], variants: ['fp32'], probes: ['benchmark'] });
     const refused = runCli(['jobs', 'submit', '--devices', 'pi-a', '--plan', unpinned, '--db', db, '--config', coordinatorCfg]);
-    assert.equal(refused.status, 2);
-    assert.match(refused.stderr, /job plan refused: model tiny .* is not in policy\.models/);
+    assertCliError(refused, 'EP_PLAN_MODEL_NOT_ALLOWED', /model tiny .* is not in policy\.models/);
     const target = (jobId: string): { state: string; detail: string | null } | undefined => {
       const d = new Database(db, { readonly: true });
       try {

@@ -16,6 +16,7 @@ import { PostgresStore } from '../coordinator/store/postgres-store.ts';
 import { SqliteStore } from '../coordinator/store/sqlite-store.ts';
 import type { FleetStore } from '../coordinator/store/store.ts';
 import { needsPostgres, Postgres } from '../harness/postgres.ts';
+import { coded } from './helpers/coded-errors.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-fleet-store-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -252,7 +253,7 @@ describe('store engines share one schema', () => {
     await Promise.all(stores.map((s) => s.close()));
   });
 
-  test('a bad PostgreSQL URL is a UserError that hides the password', async () => {
-    await assert.rejects(openFleetStore('postgres://u:secret@127.0.0.1:1/none'), (e: Error) => /cannot open PostgreSQL store postgres:\/\/u:\*\*\*@/.test(e.message) && !e.message.includes('secret'));
+  test('a bad PostgreSQL URL is a coded error that hides the password', async () => {
+    await assert.rejects(openFleetStore('postgres://u:secret@127.0.0.1:1/none'), (e: Error) => coded('EP_POSTGRES_UNAVAILABLE', { url: /^postgres:\/\/u:\*\*\*@/ })(e) && !e.message.includes('secret'));
   });
 });

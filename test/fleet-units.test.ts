@@ -14,7 +14,6 @@ import { compressionProvider } from '../agent/jobs/variant-provider.ts';
 import { JobStore } from '../agent/state/job-store.ts';
 import { Outbox } from '../agent/state/outbox.ts';
 import { openStateDb } from '../agent/state/state-db.ts';
-import { isUserError } from '../core/errors.ts';
 import { RandomProjection } from '../core/numeric/random-projection.ts';
 import { elementwiseMedian } from '../core/numeric/vectors.ts';
 import { decodeMessage, encodeMessage, makeMessage } from '../core/protocol/codec.ts';
@@ -22,6 +21,8 @@ import { MAX_MESSAGE_BYTES } from '../core/protocol/messages.ts';
 import { deviceTopic, parseTopic } from '../core/protocol/topics.ts';
 import type { ProbeRecord } from '../core/results/probe-record.ts';
 import { crossDeviceConsistency } from '../coordinator/report/consistency.ts';
+import type { ErrorCode } from '../core/errors.ts';
+import { assertCliError, coded } from './helpers/coded-errors.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-fleet-units-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -145,13 +146,13 @@ describe('agent', () => {
     db.close();
   });
 
-  test('a bad agent config is a UserError naming the file and field', () => {
+  test('a bad agent config is a coded error naming the file and field', () => {
     const path = join(tmp, 'agent.json');
     writeFileSync(path, JSON.stringify({ configVersion: 1, models: [{ name: 'x', path: 'models/x' }], probes: ['benchmark'] }));
-    assert.throws(() => loadAgentConfig(path), (e) => isUserError(e) && /agent\.json: field models\[0\]/.test(e.message));
+    assert.throws(() => loadAgentConfig(path), coded('EP_CONFIG_FIELD_INVALID', { file: path, field: 'models[0]' }));
     writeFileSync(path, JSON.stringify({ configVersion: 1, models: [{ name: 'x', url: 'https://h/m.onnx', sha256: SHA, files: [{ name: 'tokenizer.json', url: 'https://h/t.json', sha256: SHA }] }], probes: ['benchmark'] }));
     assert.equal(loadAgentConfig(path).value.models.length, 1, 'a URL model with pinned files is accepted');
-    assert.throws(() => loadAgentConfig(join(tmp, 'missing.json')), (e) => isUserError(e) && /not found/.test(e.message));
+    assert.throws(() => loadAgentConfig(join(tmp, 'missing.json')), coded('EP_CONFIG_NOT_FOUND', { file: join(tmp, 'missing.json') }));
   });
 });
 
@@ -204,19 +205,13 @@ describe('fleet CLI user errors', () => {
   test('bad flags and unknown devices end in error + fix lines, exit 2, no stack trace', async () => {
     const { runCli } = await import('./helpers/run-cli.ts');
     const db = join(tmp, 'cli.sqlite');
-    const cases: Array<[string[], RegExp]> = [
-      [['agent', '--broker', 'http://x', '--device-id', 'a'], /broker URL http:\/\/x is not an MQTT URL/],
-      [['agent', '--broker', 'mqtt://x', '--device-id', 'a/b'], /invalid --device-id "a\/b"/],
-      [['agent', '--broker', 'mqtt://x', '--device-id', 'a', '--config', join(tmp, 'nope.json')], /agent config not found/],
-      [['jobs', 'submit', '--devices', 'pi-9', '--plan', 'configs/plan.example.json', '--db', db], /device pi-9 has never registered/],
-      [['jobs', 'submit', '--devices', 'pi-9', '--plan', join(tmp, 'nope.json'), '--db', db], /plan file not found/],
+    const cases: Array<[string[], ErrorCode, RegExp]> = [
+      [['agent', '--broker', 'http://x', '--device-id', 'a'], 'EP_BROKER_URL_INVALID', /http:\/\/x/],
+      [['agent', '--broker', 'mqtt://x', '--device-id', 'a/b'], 'EP_AGENT_DEVICE_ID_INVALID', /--device-id "a\/b"/],
+      [['agent', '--broker', 'mqtt://x', '--device-id', 'a', '--config', join(tmp, 'nope.json')], 'EP_CONFIG_NOT_FOUND', /agent config not found/],
+      [['jobs', 'submit', '--devices', 'pi-9', '--plan', 'configs/plan.example.json', '--db', db], 'EP_JOB_DEVICE_UNREGISTERED', /pi-9/],
+      [['jobs', 'submit', '--devices', 'pi-9', '--plan', join(tmp, 'nope.json'), '--db', db], 'EP_PLAN_NOT_FOUND', /nope\.json/],
     ];
-    for (const [args, pattern] of cases) {
-      const run = runCli(args);
-      assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
-      assert.match(run.stderr, pattern);
-      assert.match(run.stderr, /\nfix: /);
-      assert.doesNotMatch(run.stderr, /\.ts:\d+:\d+/);
-    }
+    for (const [args, code, names] of cases) assertCliError(runCli(args), code, names);
   });
 });

@@ -9,6 +9,7 @@ import { SeededRandom } from '../core/numeric/seeded-random.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { PropertiesDataSchema, type PropertiesData } from '../probes/properties/schema.ts';
 import { jsonResult, runCli } from './helpers/run-cli.ts';
+import { assertCliError } from './helpers/coded-errors.ts';
 
 const WORDS = ['cat', 'dog', 'bird', 'fish', 'horse', 'cow', 'sheep', 'pig', 'lion', 'tiger', 'bear', 'wolf', 'apple', 'banana', 'orange', 'grape', 'lemon', 'cherry', 'peach', 'pear', 'car', 'bus', 'train', 'plane', 'boat', 'ship', 'bike', 'truck', 'chair', 'table'];
 
@@ -45,10 +46,7 @@ test('probe properties on a custom norm file: JSON records that validate, all co
 test('probe properties: a missing norm file or bad flag is a clear error with a fix, exit 2', () => {
   const model = ensureGeneratedModel('tiny');
   const run = runCli(['probe', 'properties', model, '--norms', '/nonexistent/norms.csv']);
-  assert.equal(run.status, 2);
-  assert.match(run.stderr, /error: --norms \/nonexistent\/norms.csv is neither mcrae, buchanan, binder nor an existing file/);
-  assert.match(run.stderr, /fix: /);
+  assertCliError(run, 'EP_NORMS_SPEC_UNKNOWN', /--norms \/nonexistent\/norms.csv is neither mcrae, buchanan, binder nor an existing file/);
   const layers = runCli(['probe', 'properties', model, '--norms', 'mcrae', '--norms-dir', '/nonexistent']);
-  assert.equal(layers.status, 2);
-  assert.match(layers.stderr, /norms directory not found: \/nonexistent/);
+  assertCliError(layers, 'EP_NORMS_DIR_MISSING', /\/nonexistent/);
 });

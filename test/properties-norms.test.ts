@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { UserError } from '../core/errors.ts';
+import { coded } from './helpers/coded-errors.ts';
 import { loadModelDir } from '../core/model/model-dir.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { conceptEmbeddings } from '../probes/properties/concept-embeddings.ts';
@@ -16,10 +16,10 @@ const write = (name: string, text: string): string => { const p = join(dir, name
 const prep = { minConceptsPerFeature: 1, minValue: 0, binarizeForPlsr: true };
 const collect = (): { warn: (m: string) => void; messages: string[] } => { const messages: string[] = []; return { warn: (m) => messages.push(m), messages }; };
 
-test('a norm file with missing columns is a UserError naming them', () => {
+test('a norm file with missing columns is a coded error naming them', () => {
   const p = write('missing.csv', 'concept,feature\ncat,has_fur\n');
-  assert.throws(() => loadGenericNorms(p), (e: unknown) => e instanceof UserError && /lacks column 'value'/.test(e.message) && e.message.includes(p));
-  assert.throws(() => loadRawNorms(join(dir, 'nope.csv'), { warn: () => {} }), (e: unknown) => e instanceof UserError && /neither mcrae, buchanan, binder nor an existing file/.test(e.message));
+  assert.throws(() => loadGenericNorms(p), coded('EP_NORMS_COLUMNS_MISSING', { file: p, columns: "column 'value'" }));
+  assert.throws(() => loadRawNorms(join(dir, 'nope.csv'), { warn: () => {} }), coded('EP_NORMS_SPEC_UNKNOWN', { spec: join(dir, 'nope.csv'), named: 'mcrae, buchanan, binder' }));
 });
 
 test('NaN values and duplicate rows are warned about by line and skipped', () => {
@@ -32,10 +32,10 @@ test('NaN values and duplicate rows are warned about by line and skipped', () =>
   assert.equal(set.values[set.concepts.indexOf('cat') * set.features.length + set.features.indexOf('has_fur')], 1);
 });
 
-test('a feature set empty after the thresholds is a UserError naming them', () => {
+test('a feature set empty after the thresholds is a coded error naming them', () => {
   const p = write('sparse.csv', 'concept,feature,value\ncat,a,1\ndog,b,1\nfox,c,1\n');
   assert.throws(() => buildNormSet(loadGenericNorms(p), { ...prep, minConceptsPerFeature: 2 }, () => {}),
-    (e: unknown) => e instanceof UserError && /no feature of sparse .* left after the thresholds: minConceptsPerFeature 2/.test(e.message) && /lower the thresholds/.test(e.hint ?? ''));
+    coded('EP_NORMS_NO_FEATURES_LEFT', { name: /sparse/, minConcepts: 2 }));
 });
 
 test('concepts whose word has pieces outside the vocabulary are reported as missing', async () => {
@@ -44,7 +44,7 @@ test('concepts whose word has pieces outside the vocabulary are reported as miss
   assert.deepEqual(emb.coverage.missing, ['µ-meson']);
   assert.equal(emb.coverage.covered, 2);
   assert.ok(emb.vectors.get('L1')!.has('dog') && !emb.vectors.get('L1')!.has('µ-meson'));
-  await assert.rejects(conceptEmbeddings(md, ['cat'], { templates: ['no slot'], variant: 'fp32', cache: null }), /must contain \{word\}/);
+  await assert.rejects(conceptEmbeddings(md, ['cat'], { templates: ['no slot'], variant: 'fp32', cache: null }), coded('EP_TEMPLATE_NO_WORD_SLOT'));
 });
 
 test('Buchanan: final rows replace the top rows they correct; values are frequency / n; TRUE/FALSE cues lower-cased', () => {

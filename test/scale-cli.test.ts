@@ -10,6 +10,8 @@ import { createProgress } from '../core/progress.ts';
 import { DeviceSimulator } from '../sim/device-simulator.ts';
 import { coordinatorSubscriptions, replicaSubscriptions } from '../core/protocol/topics.ts';
 import { isPostgresUrl } from '../coordinator/store/open-store.ts';
+import type { ErrorCode } from '../core/errors.ts';
+import { assertCliError } from './helpers/coded-errors.ts';
 import { runCli } from './helpers/run-cli.ts';
 
 describe('scale-out: topics, store selection and CLI user errors', () => {
@@ -33,22 +35,16 @@ describe('scale-out: topics, store selection and CLI user errors', () => {
   });
 
   test('bad simulate and replica flags are user errors, not stack traces', () => {
-    const cases: Array<[string[], RegExp]> = [
-      [['simulate', '--broker', 'mqtt://127.0.0.1:1', '--devices', '0'], /--devices must be > 0/],
-      [['simulate', '--broker', 'mqtt://127.0.0.1:1', '--prefix', 'bad/prefix'], /do not make valid device ids/],
-      [['simulate', '--broker', 'http://x', '--devices', '2'], /not an MQTT URL/],
-      [['simulate', '--broker', 'mqtt://127.0.0.1:1', '--rate', '-1'], /--rate must be >= 0/],
-      [['coordinator', '--broker', 'mqtt://127.0.0.1:1', '--db', 'x.sqlite', '--replica-id', 'r1'], /--replica-id needs a shared store/],
-      [['coordinator', '--broker', 'mqtt://127.0.0.1:1', '--db', 'postgres://u@127.0.0.1:1/x', '--replica-id', 'r 1'], /invalid --replica-id/],
-      [['coordinator', '--broker', 'mqtt://127.0.0.1:1', '--heartbeat-retention-days', '0'], /--heartbeat-retention-days must be > 0/],
+    const cases: Array<[string[], ErrorCode, RegExp?]> = [
+      [['simulate', '--broker', 'mqtt://127.0.0.1:1', '--devices', '0'], 'EP_FLAG_OUT_OF_RANGE', /--devices must be > 0/],
+      [['simulate', '--broker', 'mqtt://127.0.0.1:1', '--prefix', 'bad/prefix'], 'EP_SIM_DEVICE_IDS_INVALID', /"bad\/prefix"/],
+      [['simulate', '--broker', 'http://x', '--devices', '2'], 'EP_BROKER_URL_INVALID', /http:\/\/x/],
+      [['simulate', '--broker', 'mqtt://127.0.0.1:1', '--rate', '-1'], 'EP_FLAG_OUT_OF_RANGE', /--rate must be >= 0/],
+      [['coordinator', '--broker', 'mqtt://127.0.0.1:1', '--db', 'x.sqlite', '--replica-id', 'r1'], 'EP_REPLICA_NEEDS_POSTGRES'],
+      [['coordinator', '--broker', 'mqtt://127.0.0.1:1', '--db', 'postgres://u@127.0.0.1:1/x', '--replica-id', 'r 1'], 'EP_REPLICA_ID_INVALID', /"r 1"/],
+      [['coordinator', '--broker', 'mqtt://127.0.0.1:1', '--heartbeat-retention-days', '0'], 'EP_FLAG_OUT_OF_RANGE', /--heartbeat-retention-days must be > 0/],
     ];
-    for (const [args, pattern] of cases) {
-      const run = runCli(args, { timeoutMs: 30_000 });
-      assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
-      assert.match(run.stderr, pattern);
-      assert.match(run.stderr, /fix: /);
-      assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
-    }
+    for (const [args, code, names] of cases) assertCliError(runCli(args, { timeoutMs: 30_000 }), code, names);
   });
 
   test('simulated devices send the fleet registration token, which a coordinator with token admission accepts', async () => {

@@ -51,9 +51,9 @@ test('text longer than the model positions is truncated and says so', { skip: ne
 
 test('empty text and missing tokenizer files give user errors', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ep-empty-'));
-  assert.throws(() => loadTextEncoder(dir, 128), { name: 'UserError', message: /no tokenizer/ });
+  assert.throws(() => loadTextEncoder(dir, 128), { name: 'EdgeprobeError', code: 'EP_TOKENIZER_MISSING', params: { dir } });
   writeFileSync(join(dir, 'vocab.txt'), ['[PAD]', '[UNK]', '[CLS]', '[SEP]', 'hello'].join('\n'));
   const enc = loadTextEncoder(dir, 16);
-  assert.throws(() => enc.encode('   '), { name: 'UserError', message: /empty text/ });
+  assert.throws(() => enc.encode('   '), { name: 'EdgeprobeError', code: 'EP_ENCODE_TEXT_EMPTY' });
   assert.deepEqual(enc.encode('hello').ids, [2, 4, 3]);
 });

@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 import type { ModelDir } from '../../core/model/model-dir.ts';
 import { saveOnnxFile, sha256Hex } from '../../core/onnx/model-io.ts';
 import type { ModelProto } from '../../core/onnx/proto.ts';
@@ -71,7 +71,7 @@ const RECIPES: Record<VariantName, Recipe> = {
 };
 
 /**
- * Parses a comma list of variant names; an unknown name is a UserError listing the valid ones.
+ * Parses a comma list of variant names; an unknown name is a coded error (EP_VARIANT_UNKNOWN) listing the valid ones.
  * `none` means no variant (probes then run on fp32 alone); `all` means every variant.
  */
 export function parseVariantNames(list: string | readonly string[], flag = '--variants'): VariantName[] {
@@ -79,9 +79,9 @@ export function parseVariantNames(list: string | readonly string[], flag = '--va
   if (raw.length === 1 && raw[0] === 'none') return [];
   if (raw.length === 1 && raw[0] === 'all') return [...VARIANT_NAMES];
   const names = raw;
-  if (names.length === 0) throw new UserError(`${flag} is empty`, `name one or more of: ${VARIANT_NAMES.join(', ')}, or none`);
+  if (names.length === 0) throw epError('EP_VARIANTS_EMPTY', { flag, valid: VARIANT_NAMES.join(', ') });
   for (const n of names) {
-    if (!(VARIANT_NAMES as readonly string[]).includes(n)) throw new UserError(`unknown variant "${n}" in ${flag}`, `valid variants: ${VARIANT_NAMES.join(', ')}`);
+    if (!(VARIANT_NAMES as readonly string[]).includes(n)) throw epError('EP_VARIANT_UNKNOWN', { name: n, source: flag, valid: VARIANT_NAMES.join(', ') });
   }
   return [...new Set(names)] as VariantName[];
 }
@@ -120,7 +120,7 @@ export async function ensureVariants(md: ModelDir, names: VariantName[], opts: E
     opts.progress?.step('variants', i, names.length, name);
     const fp16Form = opts.fp16Form ?? fp16FormFor(opts.executionProvider ?? 'cpu');
     const recipe = name === 'fp16' && fp16Form === 'compute' ? FP16_COMPUTE : RECIPES[name];
-    if (!recipe) throw new UserError(`unknown variant "${String(name)}"`, `valid variants: ${VARIANT_NAMES.join(', ')}`);
+    if (!recipe) throw epError('EP_VARIANT_UNKNOWN', { name: String(name), source: 'the requested variants', valid: VARIANT_NAMES.join(', ') });
     const base = { variant: name, method: recipe.method, parameters: recipe.parameters, source, compute: recipe.compute, edgeprobeVersion: EDGEPROBE_VERSION };
     if (!recipe.build) {
       out.push({ name, onnxPath: md.onnxPath, manifest: { ...base, sha256: source.sha256, bytes: source.bytes, createdAt: new Date().toISOString() } });
@@ -148,6 +148,6 @@ function ensureWritable(dir: string): void {
     mkdirSync(dir, { recursive: true });
     accessSync(dir, constants.W_OK);
   } catch (err) {
-    throw new UserError(`cannot write variants to ${dir}: ${(err as Error).message}`, 'pass --out DIR with a writable directory, or set EDGEPROBE_CACHE');
+    throw epError('EP_VARIANTS_DIR_UNWRITABLE', { dir, reason: (err as Error).message });
   }
 }

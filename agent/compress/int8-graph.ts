@@ -1,4 +1,4 @@
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 import { DataType, node } from '../../core/onnx/graph-builder.ts';
 import { cloneForEdit, type ModelProto, type NodeProto, type TensorProto } from '../../core/onnx/proto.ts';
 import { floatTensor, int8Tensor, readFloats } from '../../core/onnx/tensor-data.ts';
@@ -141,6 +141,6 @@ function weightOnlyMatMul(x: string, t: QNames, y: string, p: string, perChannel
 function requireOpset(model: ModelProto, min: number, label: string): void {
   const def = model.opsetImport.find((o) => !o.domain);
   if (def && Number(def.version) < min) {
-    throw new UserError(`${label} uses ONNX opset ${Number(def.version)}; int8 variants need opset ${min} or newer`, `re-export the model with opset_version=${min} or higher`);
+    throw epError('EP_ONNX_OPSET_TOO_OLD', { file: label, opset: Number(def.version), min });
   }
 }

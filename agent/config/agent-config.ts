@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { IClientOptions } from 'mqtt';
 import { BrokerConfig, checkBrokerConfig, mqttClientOptions } from '../../core/config/broker-config.ts';
 import { configPath, loadConfigFile, readReferencedFile, type LoadedConfig } from '../../core/config/load-config.ts';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 import { ModelName, Sha256Hex, VariantNameSchema } from '../../core/protocol/plan.ts';
 import { COORDINATOR_USERNAME, DEVICE_ID_PATTERN, isUsableDeviceId } from '../../core/protocol/topics.ts';
 import { ProbeKindName } from '../../core/results/probe-record.ts';
@@ -62,17 +62,17 @@ export function loadAgentConfig(path: string): LoadedConfig<AgentConfig> {
   const cfg = loadConfigFile(path, AgentConfig, 'agent config', AGENT_CONFIG_EXAMPLE);
   const v = cfg.value;
   if (v.deviceId === COORDINATOR_USERNAME) {
-    throw new UserError(`${cfg.path}: deviceId "${COORDINATOR_USERNAME}" is reserved for the coordinator`, 'choose another device id');
+    throw epError('EP_AGENT_DEVICE_ID_RESERVED', { file: cfg.path, reserved: COORDINATOR_USERNAME });
   }
   if (v.broker) {
     checkBrokerConfig(cfg.path, 'broker', v.broker);
     if (v.deviceId) checkDeviceUsername(cfg.path, v.broker, v.deviceId);
   }
   const unknown = v.probes.findIndex((p) => !probeKinds().includes(canonicalKind(p)));
-  if (unknown >= 0) throw new UserError(`${cfg.path}: field probes[${unknown}] "${v.probes[unknown]}" is no probe`, `use probe kinds from ${probeKinds().join(', ')}`);
+  if (unknown >= 0) throw epError('EP_CONFIG_PROBE_UNKNOWN', { file: cfg.path, field: `probes[${unknown}]`, value: v.probes[unknown], known: probeKinds().join(', ') });
   const names = new Set<string>();
   for (const m of v.models) {
-    if (names.has(m.name)) throw new UserError(`${cfg.path}: model name ${m.name} appears twice in models`, 'give every allowed model a unique name');
+    if (names.has(m.name)) throw epError('EP_AGENT_MODEL_NAME_DUPLICATE', { file: cfg.path, name: m.name });
     names.add(m.name);
   }
   // local model paths are relative to the config file, so a config can travel with its models
@@ -82,8 +82,7 @@ export function loadAgentConfig(path: string): LoadedConfig<AgentConfig> {
 /** The broker ACL lets a user publish only under edgeprobe/v1/devices/<its username>/..., so they must match. */
 function checkDeviceUsername(file: string, broker: BrokerConfig, deviceId: string): void {
   if (broker.username && broker.username !== deviceId) {
-    throw new UserError(`${file}: broker.username "${broker.username}" differs from deviceId "${deviceId}"`,
-      'remove broker.username (it defaults to deviceId): the broker only lets a device publish under its own username');
+    throw epError('EP_AGENT_BROKER_USERNAME_MISMATCH', { file, username: broker.username, deviceId });
   }
 }
 
@@ -115,12 +114,12 @@ export function resolveAgentSettings(flags: { broker?: string; deviceId?: string
     : { path: '(command line)', dir: process.cwd(), value: { configVersion: 1, heartbeatIntervalS: 30, models: DEFAULT_MODELS, probes: DEFAULT_PROBES } };
   const v = cfg.value;
   const deviceId = flags.deviceId ?? v.deviceId;
-  if (!deviceId) throw new UserError('no device id', `pass --device-id ID or set deviceId in the agent config (see ${AGENT_CONFIG_EXAMPLE})`);
+  if (!deviceId) throw epError('EP_AGENT_NO_DEVICE_ID', { example: AGENT_CONFIG_EXAMPLE });
   if (!isUsableDeviceId(deviceId)) {
-    throw new UserError(`invalid ${flags.deviceId ? '--device-id' : `deviceId in ${cfg.path}:`} "${deviceId}"`, `use 1-64 letters, digits, _ or - (not "${COORDINATOR_USERNAME}"): it is also the MQTT username and a topic level`);
+    throw epError('EP_AGENT_DEVICE_ID_INVALID', { source: flags.deviceId ? '--device-id' : `deviceId in ${cfg.path}:`, id: deviceId, reserved: COORDINATOR_USERNAME });
   }
   const broker: BrokerConfig = { ...(v.broker ?? { url: '' }), ...(flags.broker ? { url: flags.broker } : {}) };
-  if (!broker.url) throw new UserError('no broker URL', `pass --broker mqtts://HOST:8883 or set broker.url in the agent config`);
+  if (!broker.url) throw epError('EP_NO_BROKER_URL', { side: 'agent' });
   checkBrokerConfig(cfg.path, 'broker', broker);
   checkDeviceUsername(cfg.path, broker, deviceId);
   const token = v.registrationTokenFile

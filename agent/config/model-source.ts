@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 import { resolveOnnxPath } from '../../core/model/model-dir.ts';
 import { sha256Hex } from '../../core/onnx/model-io.ts';
 import { cacheDir } from '../../core/paths.ts';
@@ -37,7 +37,7 @@ export async function resolveAllowedModel(m: AllowedModel): Promise<ResolvedMode
 function verifySha(path: string, expected: string | undefined, name: string): string {
   const actual = sha256Hex(readFileSync(path));
   if (expected && actual !== expected) {
-    throw new UserError(`model ${name}: ${path} has sha256 ${actual}, the agent config pins ${expected}`, 'the file changed since it was allowed; restore it or update the sha256 in the agent config');
+    throw epError('EP_MODEL_SHA256_CHANGED', { name, file: path, actual, expected });
   }
   return actual;
 }
@@ -45,10 +45,10 @@ function verifySha(path: string, expected: string | undefined, name: string): st
 async function fetchVerified(url: string, sha256: string, dest: string): Promise<void> {
   if (existsSync(dest) && sha256Hex(readFileSync(dest)) === sha256) return;
   const res = await fetch(url);
-  if (!res.ok) throw new UserError(`download of ${url} failed: HTTP ${res.status}`, 'check the URL in the agent config and the network');
+  if (!res.ok) throw epError('EP_MODEL_DOWNLOAD_HTTP', { url, status: res.status });
   const bytes = new Uint8Array(await res.arrayBuffer());
   const actual = sha256Hex(bytes);
-  if (actual !== sha256) throw new UserError(`${url} has sha256 ${actual}, the agent config pins ${sha256}`, 'the file at the URL changed or the pin is wrong; nothing was written');
+  if (actual !== sha256) throw epError('EP_MODEL_URL_SHA256_MISMATCH', { url, actual, expected: sha256 });
   writeFileSync(`${dest}.tmp`, bytes);
   renameSync(`${dest}.tmp`, dest);
 }

@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import type { BenchmarkData } from '../../probes/benchmark/schema.ts';
 // a constants-only module (no imports of its own): the option help lists the variant names
 import { VARIANT_NAMES } from '../../core/variants/variant-types.ts';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
 
@@ -25,7 +25,7 @@ export function benchCommand(y: Argv): Argv {
     const { loadModelDir } = await import('../../core/model/model-dir.ts');
     const names = parseVariantNames(args.variants as string);
     const positive = (flag: string, v: unknown, min: number): number => {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new UserError(`--${flag} must be a number >= ${min}, got ${String(v)}`, `pass e.g. --${flag} ${Math.max(min, 1)}`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw epError('EP_FLAG_OUT_OF_RANGE', { flag, range: `a number >= ${min}`, value: String(v), example: String(Math.max(min, 1)) });
       return v;
     };
     const settings = {

@@ -2,7 +2,7 @@ import type { EventEmitter } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { createDaemonLog, type DaemonLog } from '../../core/daemon-log.ts';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 import type { FleetStore } from '../../coordinator/store/store.ts';
 import type { AttentionView } from '../../probes/attention/schema.ts';
 
@@ -19,14 +19,14 @@ export function parseModelDirs(list: readonly string[] | undefined): Record<stri
   const out: Record<string, string> = {};
   for (const item of list ?? []) {
     const i = item.indexOf('=');
-    if (i <= 0 || i === item.length - 1) throw new UserError(`--model ${JSON.stringify(item)} is not NAME=DIR`, 'e.g. --model wordnet-bert-small=/models/wordnet-bert-small (the name the devices report)');
+    if (i <= 0 || i === item.length - 1) throw epError('EP_MODEL_DIR_FLAG_INVALID', { item: JSON.stringify(item) });
     out[item.slice(0, i)] = item.slice(i + 1);
   }
   return out;
 }
 
 function checkPort(port: unknown): number {
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--http ${String(port)} is not a TCP port`, 'use 0..65535 (0 picks a free port)');
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw epError('EP_FLAG_OUT_OF_RANGE', { flag: 'http', range: 'a TCP port, 0..65535', value: String(port), example: '0 (0 picks a free port)' });
   return port;
 }
 

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 import { emitResult } from '../output.ts';
 
 /**
@@ -59,7 +59,7 @@ export function deployCommands(y: Argv): Argv {
       const { checkHealthFile, healthFilePath } = await import('../../core/health/health-file.ts');
       const v = checkHealthFile(healthFilePath(args.file), args.maxAge);
       // Docker reads exit 1 as unhealthy (2 is reserved), hence the explicit exit code.
-      if (!v.healthy) throw new UserError(`unhealthy: ${v.reason}`, undefined, 1);
+      if (!v.healthy) throw epError('EP_UNHEALTHY', { reason: v.reason });
       emitResult({ json: args.json as boolean }, v, () => `healthy: ${v.reason}`);
     });
 }

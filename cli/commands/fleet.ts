@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { createDaemonLog } from '../../core/daemon-log.ts';
-import { UserError } from '../../core/errors.ts';
+import { epError, type EdgeprobeError } from '../../core/errors.ts';
 import { isValidDeviceId } from '../../core/protocol/topics.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
 import { httpOptions, startDashboard, writeHtmlReport, type DashboardArgs, type HtmlReportArgs } from './dashboard.ts';
@@ -23,7 +23,7 @@ const DEFAULT_DB = '.edgeprobe/fleet.sqlite';
 const DB_HELP = 'the coordinator\'s store: a SQLite file, or a postgres://user:pass@host:port/db URL';
 
 /** A short-lived coordinator-side connection (clean session) for one command, with the coordinator config's credentials. */
-async function connectOnce(flags: { broker?: string; config?: string }, hint: string) {
+async function connectOnce(flags: { broker?: string; config?: string }, unreachable: (broker: string) => EdgeprobeError) {
   const { connectCoordinatorClient, coordinatorConnection } = await coordinatorModules();
   const { brokerUrl: broker, mqtt } = coordinatorConnection(flags);
   const client = connectCoordinatorClient(broker, mqtt, `edgeprobe-cli-${process.pid}`, false);
@@ -33,7 +33,7 @@ async function connectOnce(flags: { broker?: string; config?: string }, hint: st
   });
   if (!reached) {
     await client.endAsync(true);
-    throw new UserError(`broker ${broker} was not reachable within 10 s`, hint);
+    throw unreachable(broker);
   }
   return client;
 }
@@ -77,10 +77,10 @@ export function fleetCommands(y: Argv): Argv {
       const { Coordinator, openFleetStore, isPostgresUrl, redactDbUrl, resolveCoordinatorSettings } = await coordinatorModules();
       const settings = resolveCoordinatorSettings({ config: args.config, broker: args.broker, db: args.db ?? (args.config ? undefined : DEFAULT_DB) });
       const replicaId = args['replica-id'] as string | undefined;
-      if (replicaId !== undefined && !isValidDeviceId(replicaId)) throw new UserError(`invalid --replica-id ${JSON.stringify(replicaId)}`, 'use 1-64 letters, digits, _ or -');
-      if (replicaId !== undefined && !isPostgresUrl(settings.db)) throw new UserError('--replica-id needs a shared store', 'replicas must share one PostgreSQL database: pass --db postgres://... (or set db in the config)');
+      if (replicaId !== undefined && !isValidDeviceId(replicaId)) throw epError('EP_REPLICA_ID_INVALID', { id: JSON.stringify(replicaId) });
+      if (replicaId !== undefined && !isPostgresUrl(settings.db)) throw epError('EP_REPLICA_NEEDS_POSTGRES');
       const retention = args['heartbeat-retention-days'] as number;
-      if (!(retention > 0)) throw new UserError(`--heartbeat-retention-days must be > 0 (got ${retention})`, 'e.g. --heartbeat-retention-days 7');
+      if (!(retention > 0)) throw epError('EP_FLAG_OUT_OF_RANGE', { flag: 'heartbeat-retention-days', range: '> 0', value: retention, example: '7' });
       const log = createDaemonLog(replicaId ? `coordinator ${replicaId}` : 'coordinator', args.json as boolean);
       log.info('coordinator starting', { config: settings.source, db: redactDbUrl(settings.db), admission: settings.openAdmission ? 'open (loopback broker, no config)' : 'config' });
       const store = await openFleetStore(settings.db);
@@ -112,7 +112,7 @@ export function fleetCommands(y: Argv): Argv {
           const jobId = await submitJob(store, devices, plan, { timeoutS: args.timeout as number, maxAttempts: args.attempts as number });
           let dispatched = 0;
           if (args.broker) {
-            const client = await connectOnce({ broker: args.broker as string, config: args.config as string | undefined }, `job ${jobId} is stored: the running coordinator dispatches it on its next round (or check the broker URL)`);
+            const client = await connectOnce({ broker: args.broker as string, config: args.config as string | undefined }, (broker) => epError('EP_SUBMIT_BROKER_UNREACHABLE', { broker, jobId }));
             dispatched = await dispatchQueued(store, client, createDaemonLog('submit', args.json as boolean), policy);
             await client.endAsync();
           }
@@ -131,8 +131,8 @@ export function fleetCommands(y: Argv): Argv {
         const store = await openFleetStore(args.db as string);
         try {
           const jobId = args.job as string;
-          if ((await store.jobTargets(jobId)).length === 0) throw new UserError(`no job ${jobId} in ${redactDbUrl(args.db as string)}`, 'see `edgeprobe jobs list` for job ids');
-          const client = await connectOnce({ broker: args.broker as string | undefined, config: args.config as string | undefined }, 'check the broker URL; nothing was cancelled');
+          if ((await store.jobTargets(jobId)).length === 0) throw epError('EP_JOB_UNKNOWN', { jobId, db: redactDbUrl(args.db as string) });
+          const client = await connectOnce({ broker: args.broker as string | undefined, config: args.config as string | undefined }, (broker) => epError('EP_CANCEL_BROKER_UNREACHABLE', { broker }));
           const devices = await cancelJob(store, client, jobId, createDaemonLog('cancel', args.json as boolean));
           await client.endAsync();
           emitResult({ json: args.json as boolean }, { jobId, devices }, () => (devices.length === 0 ? `${jobId} had already finished everywhere` : `${jobId} cancelled on ${devices.join(', ')}`));

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 import type { ModelDescription } from '../../core/model/describe-model.ts';
 // a constants-only module (no imports of its own): the option help lists the variant names
 import { VARIANT_NAMES } from '../../core/variants/variant-types.ts';
@@ -51,7 +51,7 @@ export function modelsCommand(y: Argv): Argv {
       .option('text', { type: 'string', demandOption: true, describe: 'the text to encode' }),
     async (args) => {
       const text = args.text as string;
-      if (text.trim().length === 0) throw new UserError('--text is empty', 'give --text at least one word, e.g. --text "the cat sat"');
+      if (text.trim().length === 0) throw epError('EP_TEXT_FLAG_EMPTY');
       const md = (await modelDir())(args.model as string);
       const enc = md.tokenizer.encode(text);
       const progress = progressFor({ json: args.json as boolean });

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import type { PropertiesData } from '../../probes/properties/schema.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
@@ -29,7 +29,7 @@ export function probePropertiesCommand(y: Argv): Argv {
     const json = args.json as boolean;
     const progress = progressFor({ json });
     const norms = (args.norms as string[]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-    if (args.folds !== undefined && (!Number.isInteger(args.folds) || args.folds < 2)) throw new UserError(`--folds ${args.folds} is not an integer >= 2`, 'use e.g. --folds 10');
+    if (args.folds !== undefined && (!Number.isInteger(args.folds) || args.folds < 2)) throw epError('EP_FLAG_OUT_OF_RANGE', { flag: 'folds', range: 'an integer >= 2', value: String(args.folds), example: '10' });
     const preprocess = {
       ...(args['min-concepts-per-feature'] !== undefined ? { minConceptsPerFeature: args['min-concepts-per-feature'] as number } : {}),
       ...(args['min-value'] !== undefined ? { minValue: args['min-value'] as number } : {}),

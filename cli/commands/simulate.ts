@@ -1,12 +1,12 @@
 import type { Argv } from 'yargs';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 import { isValidDeviceId } from '../../core/protocol/topics.ts';
 import { emitResult, progressFor } from '../output.ts';
 
 const LOAD_TOOL_NOTE = 'LOAD TOOL: these are simulated devices sending synthetic results (stored with simulated = 1), not measurements.';
 
 function positive(name: string, v: number, allowZero = false): number {
-  if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) throw new UserError(`--${name} must be ${allowZero ? '>= 0' : '> 0'} (got ${v})`, `pass a number, e.g. --${name} 10`);
+  if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) throw epError('EP_FLAG_OUT_OF_RANGE', { flag: name, range: allowZero ? '>= 0' : '> 0', value: v, example: '10' });
   return v;
 }
 
@@ -28,9 +28,9 @@ export function simulateCommand(y: Argv): Argv {
     const prefix = args.prefix as string;
     const devices = positive('devices', args.devices as number);
     const firstIndex = positive('first-index', args['first-index'] as number, true);
-    if (!Number.isInteger(devices) || !isValidDeviceId(`${prefix}-${firstIndex + devices}`)) throw new UserError(`--prefix ${JSON.stringify(prefix)} / --devices ${devices} do not make valid device ids`, 'device ids are 1-64 letters, digits, _ or -; --devices is a whole number');
+    if (!Number.isInteger(devices) || !isValidDeviceId(`${prefix}-${firstIndex + devices}`)) throw epError('EP_SIM_DEVICE_IDS_INVALID', { prefix: JSON.stringify(prefix), devices });
     const broker = args.broker as string;
-    if (!/^(mqtts?|wss?|tcp|ssl):\/\//.test(broker)) throw new UserError(`broker URL ${broker} is not an MQTT URL`, 'use e.g. mqtt://localhost:1883');
+    if (!/^(mqtts?|wss?|tcp|ssl):\/\//.test(broker)) throw epError('EP_BROKER_URL_INVALID', { url: broker, source: '--broker' });
     const progress = progressFor({ json: args.json as boolean });
     progress.info(LOAD_TOOL_NOTE);
     const sim = new DeviceSimulator({

@@ -3,7 +3,7 @@ import type { IClientOptions } from 'mqtt';
 import { Value } from '@sinclair/typebox/value';
 import { BrokerConfig, checkBrokerConfig, isLoopbackBroker, mqttClientOptions } from '../../core/config/broker-config.ts';
 import { configPath, loadConfigFile, type LoadedConfig } from '../../core/config/load-config.ts';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 import { DEVICE_MESSAGE_LIMITS, MAX_MESSAGE_BYTES } from '../../core/protocol/messages.ts';
 import { ModelName, SHA256_HEX_PATTERN as SHA256_HEX, VariantNameSchema } from '../../core/protocol/plan.ts';
 import { COORDINATOR_USERNAME, DEVICE_ID_PATTERN } from '../../core/protocol/topics.ts';
@@ -78,25 +78,22 @@ export function loadCoordinatorConfig(path: string): LoadedConfig<CoordinatorCon
   if (v.broker) {
     checkBrokerConfig(cfg.path, 'broker', v.broker);
     if (v.broker.username && v.broker.username !== COORDINATOR_USERNAME) {
-      throw new UserError(`${cfg.path}: broker.username must be "${COORDINATOR_USERNAME}" (got "${v.broker.username}")`,
-        `remove broker.username: the broker ACL gives job-publish rights to "${COORDINATOR_USERNAME}" only`);
+      throw epError('EP_COORD_BROKER_USERNAME', { file: cfg.path, expected: COORDINATOR_USERNAME, got: v.broker.username });
     }
   }
   const a = v.admission;
   if (a.allowDevices.length === 0 && !a.fleetTokenSha256 && Object.keys(a.deviceTokenSha256).length === 0) {
-    throw new UserError(`${cfg.path}: admission admits no device (allowDevices is empty and no token hash is set)`,
-      'list device ids in admission.allowDevices, or set admission.fleetTokenSha256 (see docs/security.md)');
+    throw epError('EP_COORD_ADMISSION_EMPTY', { file: cfg.path });
   }
   if (a.allowDevices.includes(COORDINATOR_USERNAME) || COORDINATOR_USERNAME in a.deviceTokenSha256) {
-    throw new UserError(`${cfg.path}: admission lists "${COORDINATOR_USERNAME}" as a device`, `remove it: "${COORDINATOR_USERNAME}" is the coordinator's own username`);
+    throw epError('EP_COORD_ADMISSION_LISTS_COORDINATOR', { file: cfg.path, username: COORDINATOR_USERNAME });
   }
-  const unknown = v.policy.probes.filter((p) => !probeKinds().includes(canonicalKind(p)));
-  if (unknown.length) throw new UserError(`${cfg.path}: policy.probes names ${unknown.join(', ')}, which is no probe`, `use probe kinds from ${probeKinds().join(', ')}`);
+  const unknown = v.policy.probes.findIndex((p) => !probeKinds().includes(canonicalKind(p)));
+  if (unknown >= 0) throw epError('EP_CONFIG_PROBE_UNKNOWN', { file: cfg.path, field: `policy.probes[${unknown}]`, value: v.policy.probes[unknown], known: probeKinds().join(', ') });
   // probes renamed since the config was written ('compare' is now 'divergence') keep working
   v.policy.probes = [...new Set(v.policy.probes.map(canonicalKind))];
   if (v.policy.models.length === 0) {
-    throw new UserError(`${cfg.path}: policy.models is empty, so no job could be sent`,
-      'add {"name": ..., "sha256": ...} for each model the fleet may run (edgeprobe models inspect MODEL prints the sha256)');
+    throw epError('EP_COORD_POLICY_NO_MODELS', { file: cfg.path });
   }
   return cfg;
 }
@@ -127,12 +124,11 @@ export function resolveCoordinatorSettings(flags: { broker?: string; db?: string
   const { cfg, brokerUrl, mqtt } = coordinatorConnection(flags, env);
   const v = cfg.value;
   if (!flags.config && !isLoopbackBroker(brokerUrl)) {
-    throw new UserError(`no coordinator config: without one every device would be admitted, which is allowed only for a broker on this machine (${brokerUrl} is not)`,
-      `pass --config with admission and policy (see ${COORDINATOR_CONFIG_EXAMPLE} and docs/security.md)`);
+    throw epError('EP_COORD_CONFIG_REQUIRED', { brokerUrl, example: COORDINATOR_CONFIG_EXAMPLE });
   }
   // a SQLite path is relative to the config file; a PostgreSQL URL is taken as it is
   const db = flags.db ?? (v.db ? (isPostgresUrl(v.db) ? v.db : configPath(cfg, v.db)) : undefined);
-  if (!db) throw new UserError('no database', 'pass --db FILE (or a postgres:// URL) or set db in the coordinator config');
+  if (!db) throw epError('EP_COORD_NO_DATABASE');
   return {
     brokerUrl,
     mqtt,
@@ -154,7 +150,7 @@ export function coordinatorConnection(flags: { broker?: string; config?: string 
     ? loadCoordinatorConfig(flags.config)
     : { path: '(command line)', dir: process.cwd(), value: Value.Default(CoordinatorConfig, { configVersion: 1, admission: {}, policy: {} }) as CoordinatorConfig };
   const broker: BrokerConfig = { ...(cfg.value.broker ?? { url: '' }), ...(flags.broker ? { url: flags.broker } : {}) };
-  if (!broker.url) throw new UserError('no broker URL', 'pass --broker mqtts://HOST:8883 or set broker.url in the coordinator config');
+  if (!broker.url) throw epError('EP_NO_BROKER_URL', { side: 'coordinator' });
   checkBrokerConfig(cfg.path, 'broker', broker);
   return { cfg, brokerUrl: broker.url, mqtt: mqttClientOptions(cfg, 'broker', broker, COORDINATOR_USERNAME, env) };
 }

@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 
 /** Loopback binds are reachable only from this machine; everything else needs a token. */
 export function isLoopbackHost(host: string): boolean {
@@ -25,7 +25,7 @@ const MIN_TOKEN_LENGTH = 16;
  */
 export function accessPolicy(host: string, configured: string | undefined): AccessPolicy {
   if (configured !== undefined && configured !== '') {
-    if (configured.length < MIN_TOKEN_LENGTH) throw new UserError(`dashboard token is ${configured.length} characters long`, `use at least ${MIN_TOKEN_LENGTH} random characters (or leave it unset to get a generated one)`);
+    if (configured.length < MIN_TOKEN_LENGTH) throw epError('EP_DASHBOARD_TOKEN_SHORT', { length: configured.length, min: MIN_TOKEN_LENGTH });
     return { token: configured, generated: false };
   }
   if (isLoopbackHost(host)) return { token: null, generated: false };

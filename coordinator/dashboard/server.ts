@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { builtInCorpus } from '../../core/corpus/sentence-corpus.ts';
-import { isUserError } from '../../core/errors.ts';
+import { isEdgeprobeError } from '../../core/errors.ts';
 import type { FleetStore } from '../store/store.ts';
 import { accessPolicy, presentedToken, TOKEN_COOKIE, tokenMatches, type AccessPolicy } from './access.ts';
 import type { AttentionMapSource } from '../../probes/attention/schema.ts';
@@ -84,7 +84,7 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
     try {
       return await opts.maps.maps(q.model ?? '', q.variant ?? '', q.sentence ?? '', Number(q.layer));
     } catch (err) {
-      if (isUserError(err)) return reply.code(400).send({ error: err.message, hint: err.hint });
+      if (isEdgeprobeError(err)) return reply.code(400).send({ code: err.code, error: err.message, fix: err.fix });
       throw err;
     }
   });

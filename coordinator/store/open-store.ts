@@ -1,4 +1,4 @@
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 import type { FleetStore } from './store.ts';
 
 /** `--db` selects the engine: a postgres:// URL means PostgreSQL, anything else is a SQLite file path. */
@@ -18,6 +18,6 @@ export async function openFleetStore(db: string): Promise<FleetStore> {
   try {
     return await PostgresStore.open(db);
   } catch (err) {
-    throw new UserError(`cannot open PostgreSQL store ${redactDbUrl(db)}: ${(err as Error).message}`, 'check the URL (postgres://user:password@host:port/database), that the server runs and that the database exists');
+    throw epError('EP_POSTGRES_UNAVAILABLE', { url: redactDbUrl(db), reason: (err as Error).message });
   }
 }

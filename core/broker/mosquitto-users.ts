@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UserError } from '../errors.ts';
+import { epError } from '../errors.ts';
 import { COORDINATOR_USERNAME, isValidDeviceId } from '../protocol/topics.ts';
 
 export interface AddedUser {
@@ -41,7 +41,7 @@ export function sha256Text(s: string): string {
 export function addBrokerUser(opts: AddUserOptions): AddedUser {
   const { user } = opts;
   if (user !== COORDINATOR_USERNAME && !isValidDeviceId(user)) {
-    throw new UserError(`invalid user name "${user}"`, `use "${COORDINATOR_USERNAME}" or a device id (1-64 letters, digits, _ or -)`);
+    throw epError('EP_BROKER_USER_INVALID', { user, coordinator: COORDINATOR_USERNAME });
   }
   const tool = opts.tool ?? process.env.EDGEPROBE_MOSQUITTO_PASSWD ?? 'mosquitto_passwd';
   const passwdFile = resolve(opts.passwdFile);
@@ -50,11 +50,10 @@ export function addBrokerUser(opts: AddUserOptions): AddedUser {
   const args = existsSync(passwdFile) ? [passwdFile, user] : ['-c', passwdFile, user];
   const run = spawnSync(tool, args, { input: `${password}\n${password}\n`, encoding: 'utf8' });
   if (run.error) {
-    throw new UserError(`cannot run ${tool}: ${run.error.message}`,
-      'install Mosquitto (apt-get install mosquitto), or hash with the broker image (docs/deploy.md, "Users")');
+    throw epError('EP_MOSQUITTO_PASSWD_UNAVAILABLE', { tool, reason: run.error.message });
   }
   if (run.status !== 0) {
-    throw new UserError(`${tool} failed for ${passwdFile}: ${(run.stderr || run.stdout).trim()}`, 'check that the password file is writable and not a directory');
+    throw epError('EP_MOSQUITTO_PASSWD_FAILED', { tool, file: passwdFile, output: (run.stderr || run.stdout).trim() });
   }
   chmodSync(passwdFile, 0o600);
   const dir = resolve(opts.secretsDir);

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import forge from 'node-forge';
-import { UserError } from '../errors.ts';
+import { epError } from '../errors.ts';
 
 /**
  * A development CA and a broker (server) certificate signed by it, for `edgeprobe certs dev`.
@@ -29,17 +29,17 @@ const FILES = { caCert: 'ca.crt', caKey: 'ca.key', serverCert: 'server.crt', ser
 export function makeDevCertificates(opts: DevCertOptions): DevCertificates {
   const dir = resolve(opts.outDir);
   const hosts = opts.hosts.map((h) => h.trim()).filter(Boolean);
-  if (hosts.length === 0) throw new UserError('no host names for the broker certificate', 'pass --hosts with the names and IPs agents connect to, e.g. --hosts broker.local,192.168.1.10,localhost');
+  if (hosts.length === 0) throw epError('EP_CERT_NO_HOSTS');
   for (const h of hosts) {
     if (!isIP(h) && !/^[a-zA-Z0-9*]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/.test(h)) {
-      throw new UserError(`"${h}" is neither a host name nor an IP address`, 'pass --hosts as a comma-separated list, e.g. broker.local,127.0.0.1');
+      throw epError('EP_CERT_HOST_INVALID', { host: h });
     }
   }
   const days = opts.days ?? 825;
-  if (!Number.isInteger(days) || days < 1 || days > 3650) throw new UserError(`--days ${days} is out of range`, 'use 1 to 3650 days');
+  if (!Number.isInteger(days) || days < 1 || days > 3650) throw epError('EP_FLAG_OUT_OF_RANGE', { flag: 'days', range: 'a whole number of days from 1 to 3650', value: days, example: '825' });
   const existing = Object.values(FILES).filter((f) => existsSync(join(dir, f)));
   if (existing.length > 0 && !opts.force) {
-    throw new UserError(`${dir} already holds ${existing.join(', ')}`, 'choose another --out directory, or pass --force to replace them (devices must then get the new ca.crt)');
+    throw epError('EP_CERT_FILES_EXIST', { dir, files: existing.join(', ') });
   }
   mkdirSync(dir, { recursive: true });
 

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { IClientOptions } from 'mqtt';
-import { UserError } from '../errors.ts';
+import { epError } from '../errors.ts';
 import { readReferencedFile, type LoadedConfig } from './load-config.ts';
 /** Where a password comes from when no passwordFile is configured (docker/systemd secrets can set it). */
 export const PASSWORD_ENV = 'EDGEPROBE_MQTT_PASSWORD';
@@ -29,24 +29,23 @@ export function isLoopbackBroker(url: string): boolean {
 export function checkBrokerConfig(file: string, field: string, b: BrokerConfig): void {
   // a URL from a flag has not been through the config schema's pattern
   if (!/^(mqtts?|wss?):\/\/\S+$/.test(b.url) || !URL.canParse(b.url)) {
-    throw new UserError(`broker URL ${b.url} is not an MQTT URL (${file}, ${field}.url or --broker)`, 'use e.g. mqtts://broker.local:8883, or mqtt://localhost:1883 on the broker host');
+    throw epError('EP_BROKER_URL_INVALID', { url: b.url, source: `${file}, ${field}.url or --broker` });
   }
   const url = new URL(b.url);
   const plain = url.protocol === 'mqtt:' || url.protocol === 'ws:';
   if (plain && !isLoopbackBroker(b.url)) {
-    throw new UserError(`${file}: ${field}.url is plain ${url.protocol}// to ${url.hostname}; the password would cross the network unencrypted`,
-      `use mqtts://${url.hostname}:8883 and set ${field}.caFile (plain MQTT is only accepted to localhost)`);
+    throw epError('EP_BROKER_PLAINTEXT_REMOTE', { file, field, protocol: url.protocol, host: url.hostname });
   }
   if (plain && (b.caFile || b.certFile)) {
-    throw new UserError(`${file}: ${field}.caFile/certFile are set but ${field}.url is plain ${url.protocol}//`, `use mqtts:// (port 8883) or remove the TLS files`);
+    throw epError('EP_BROKER_TLS_ON_PLAIN', { file, field, protocol: url.protocol });
   }
   if (Boolean(b.certFile) !== Boolean(b.keyFile)) {
-    throw new UserError(`${file}: ${field}.certFile and ${field}.keyFile must be given together`, 'set both, or neither');
+    throw epError('EP_BROKER_CERT_KEY_PAIR', { file, field });
   }
 }
 
 /**
- * mqtt.js options for a configured broker: reads the password and TLS files (UserError naming the field
+ * mqtt.js options for a configured broker: reads the password and TLS files (a coded error naming the field
  * when one is missing), MQTT v5, certificate verification always on. The password may be omitted only
  * for a broker on localhost.
  */
@@ -58,7 +57,7 @@ export function mqttClientOptions(cfg: LoadedConfig<unknown>, field: string, b: 
   // A broker on this machine may run without authentication (development, tests with an embedded broker);
   // a remote one never should, so a missing password there is a config mistake caught before connecting.
   if (!password && !isLoopbackBroker(b.url)) {
-    throw new UserError(`${cfg.path}: no MQTT password for ${username}`, `set ${field}.passwordFile or the ${PASSWORD_ENV} environment variable`);
+    throw epError('EP_BROKER_NO_PASSWORD', { file: cfg.path, username, field, env: PASSWORD_ENV });
   }
   const opts: IClientOptions = {
     username,

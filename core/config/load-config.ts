@@ -3,31 +3,30 @@ import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
 import { createRequire } from 'node:module';
-import { UserError } from '../errors.ts';
+import { epError, type EdgeprobeError } from '../errors.ts';
 
 /** A parsed, schema-checked config file and where it came from (relative paths in it resolve against `dir`). */
 export interface LoadedConfig<T> { path: string; dir: string; value: T }
 
 /**
  * Reads a JSON or YAML config file, fills schema defaults and checks it against `schema`.
- * Every failure is a UserError naming the file and the field (`broker.url`), so a typo in a config on a
+ * Every failure is a coded error naming the file and the field (`broker.url`), so a typo in a config on a
  * headless Pi is one journalctl line away from being fixed.
  */
 export function loadConfigFile<S extends TSchema>(path: string, schema: S, what: string, example: string): LoadedConfig<Static<S>> {
   const full = resolve(path);
   if (!existsSync(full) || !statSync(full).isFile()) {
-    throw new UserError(`${what} not found: ${full}`, `create it from ${example} and pass its path`);
+    throw epError('EP_CONFIG_NOT_FOUND', { what, file: full, example });
   }
   const text = readFileSync(full, 'utf8');
   let raw: unknown;
   try {
     raw = isYamlPath(full) ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
-    throw new UserError(`${full} is not valid ${isYamlPath(full) ? 'YAML' : 'JSON'}: ${(err as Error).message}`,
-      `fix the syntax (compare with ${example})`);
+    throw epError('EP_CONFIG_SYNTAX', { file: full, format: isYamlPath(full) ? 'YAML' : 'JSON', reason: (err as Error).message, example });
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new UserError(`${full}: the ${what} must be an object with fields`, `start from ${example}`);
+    throw epError('EP_CONFIG_NOT_OBJECT', { file: full, what, example });
   }
   const withDefaults = Value.Default(schema, structuredClone(raw));
   const first = Value.Errors(schema, withDefaults).First();
@@ -50,7 +49,7 @@ export function fieldName(pointer: string): string {
   return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '') || '(top level)';
 }
 
-function configFieldError(file: string, err: ValueError, raw: unknown): UserError {
+function configFieldError(file: string, err: ValueError, raw: unknown): EdgeprobeError {
   const field = fieldName(err.path);
   const schema = err.schema as TSchema & { description?: string };
   // additionalProperties failures point at the object; name the unknown key itself (usually a typo).
@@ -59,13 +58,11 @@ function configFieldError(file: string, err: ValueError, raw: unknown): UserErro
     const allowed = Object.keys((schema as { properties?: Record<string, unknown> }).properties ?? {});
     const unknown = obj && typeof obj === 'object' ? Object.keys(obj).filter((k) => !allowed.includes(k)) : [];
     const where = err.path ? `${field}.` : '';
-    return new UserError(`${file}: unknown field ${unknown.map((k) => `${where}${k}`).join(', ') || field}`,
-      `remove it or fix its spelling; allowed here: ${allowed.join(', ')}`);
+    return epError('EP_CONFIG_UNKNOWN_FIELD', { file, fields: unknown.map((k) => `${where}${k}`).join(', ') || field, allowed: allowed.join(', ') });
   }
   const got = valueAt(raw, err.path);
   const shown = got === undefined ? 'missing' : `got ${JSON.stringify(got)?.slice(0, 80)}`;
-  return new UserError(`${file}: field ${field} is invalid (${err.message}; ${shown})`,
-    schema.description ? `set ${field} to ${schema.description}` : `correct ${field}`);
+  return epError('EP_CONFIG_FIELD_INVALID', { file, field, problem: err.message, got: shown, expected: schema.description ?? 'a valid value' });
 }
 
 function valueAt(root: unknown, pointer: string): unknown {
@@ -82,16 +79,15 @@ export function configPath(cfg: { dir: string }, p: string): string {
   return isAbsolute(p) ? p : resolve(cfg.dir, p);
 }
 
-/** Reads a file a config field points to (password, token, CA); a UserError names the field if it cannot. */
+/** Reads a file a config field points to (password, token, CA); a coded error names the field if it cannot. */
 export function readReferencedFile(cfg: { path: string; dir: string }, field: string, p: string): Buffer {
   const full = configPath(cfg, p);
   if (!existsSync(full)) {
-    throw new UserError(`${cfg.path}: ${field} points to ${full}, which does not exist`, `create the file or correct ${field}`);
+    throw epError('EP_CONFIG_REF_MISSING', { file: cfg.path, field, target: full });
   }
   try {
     return readFileSync(full);
   } catch (err) {
-    throw new UserError(`${cfg.path}: ${field} points to ${full}, which cannot be read (${(err as Error).message})`,
-      `give the service user read access to it (chmod/chown), or correct ${field}`);
+    throw epError('EP_CONFIG_REF_UNREADABLE', { file: cfg.path, field, target: full, reason: (err as Error).message });
   }
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../errors.ts';
+import { epError } from '../errors.ts';
 import { SeededRandom } from '../numeric/seeded-random.ts';
 import type { TextEncoder } from '../tokenizer/text-encoder.ts';
 
@@ -33,16 +33,16 @@ export function builtInCorpus(seed: number, count?: number): Corpus {
 
 /** A user's text file, one sentence a line (blank lines skipped), in a seeded order. */
 export function corpusFromFile(path: string, seed: number, count?: number): Corpus {
-  if (!existsSync(path) || !statSync(path).isFile()) throw new UserError(`text file not found: ${path}`, 'pass --text with a UTF-8 file holding one sentence per line');
+  if (!existsSync(path) || !statSync(path).isFile()) throw epError('EP_TEXT_FILE_MISSING', { file: path });
   const lines = nonEmptyLines(readFileSync(path, 'utf8'));
-  if (lines.length === 0) throw new UserError(`text file ${path} has no sentences (it is empty or only blank lines)`, 'write one sentence per line, or leave out --text to use the built-in corpus');
+  if (lines.length === 0) throw epError('EP_TEXT_FILE_EMPTY', { file: path });
   return { source: 'file', path, seed, sentences: pick(lines, seed, count) };
 }
 
 function pick(lines: string[], seed: number, count?: number): string[] {
   const ordered = new SeededRandom(seed).shuffle(lines);
   if (count === undefined) return ordered;
-  if (!Number.isInteger(count) || count < 1) throw new UserError(`--sentences must be a positive integer, got ${count}`, 'e.g. --sentences 200');
+  if (!Number.isInteger(count) || count < 1) throw epError('EP_FLAG_OUT_OF_RANGE', { flag: 'sentences', range: 'a positive integer', value: count, example: '200' });
   return ordered.slice(0, count);
 }
 
@@ -59,12 +59,11 @@ export function encodeCorpus(corpus: Corpus, tokenizer: TextEncoder): EncodedSen
   });
   if (tooLong.length > 0) {
     const where = corpus.path ? ` in ${corpus.path}` : '';
-    throw new UserError(
-      `${tooLong.length} sentence(s)${where} exceed the model's ${tokenizer.maxLength} positions: ${tooLong.slice(0, 3).join('; ')}${tooLong.length > 3 ? '; ...' : ''}`,
-      `split these sentences into parts of at most ${tokenizer.maxLength - 2} word pieces`,
-    );
+    throw epError('EP_SENTENCES_TOO_LONG', {
+      count: tooLong.length, where, positions: tokenizer.maxLength, examples: `${tooLong.slice(0, 3).join('; ')}${tooLong.length > 3 ? '; ...' : ''}`, pieces: tokenizer.maxLength - 2,
+    });
   }
-  if (out.length < 2) throw new UserError(`the attention probe needs at least 2 sentences, got ${out.length}`, 'add sentences to the text file or raise --sentences');
+  if (out.length < 2) throw epError('EP_TOO_FEW_SENTENCES', { count: out.length });
   return out;
 }
 
@@ -76,6 +75,6 @@ export function encodeCorpus(corpus: Corpus, tokenizer: TextEncoder): EncodedSen
 export function fittingCorpus(tokenizer: TextEncoder, seed: number, count: number): Corpus {
   const all = builtInCorpus(seed);
   const fits = all.sentences.filter((s) => !tokenizer.encode(s).truncated);
-  if (fits.length < 2) throw new UserError(`fewer than 2 built-in sentences fit the model's ${tokenizer.maxLength} positions`, 'use a model with at least 16 positions');
+  if (fits.length < 2) throw epError('EP_MODEL_TOO_FEW_POSITIONS', { positions: tokenizer.maxLength });
   return { ...all, sentences: fits.slice(0, count) };
 }

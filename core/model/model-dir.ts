@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { UserError } from '../errors.ts';
+import { epError } from '../errors.ts';
 import { detectLayers, type LayerMap } from '../onnx/layer-detect.ts';
 import { loadOnnxFile, type LoadedModel } from '../onnx/model-io.ts';
 import { loadTextEncoder, type TextEncoder } from '../tokenizer/text-encoder.ts';
@@ -28,14 +28,14 @@ export interface ModelDir {
 
 /** A model directory, or the path of an .onnx file inside one. */
 export function resolveOnnxPath(path: string): { dir: string; onnxPath: string } {
-  if (!existsSync(path)) throw new UserError(`model path not found: ${path}`, 'pass a model directory (ONNX file + tokenizer files) or an .onnx file');
+  if (!existsSync(path)) throw epError('EP_MODEL_PATH_MISSING', { path });
   if (statSync(path).isFile()) return { dir: dirname(path), onnxPath: path };
   const preferred = join(path, 'model.onnx');
   if (existsSync(preferred)) return { dir: path, onnxPath: preferred };
   const onnxFiles = readdirSync(path).filter((f) => f.endsWith('.onnx'));
   if (onnxFiles.length === 1) return { dir: path, onnxPath: join(path, onnxFiles[0]) };
-  if (onnxFiles.length === 0) throw new UserError(`no ONNX model in ${path}`, 'the directory needs model.onnx (or exactly one .onnx file) beside its tokenizer files');
-  throw new UserError(`several ONNX files in ${path}: ${onnxFiles.join(', ')}`, 'name the one to use, or keep the FP32 one as model.onnx');
+  if (onnxFiles.length === 0) throw epError('EP_MODEL_NO_ONNX', { dir: path });
+  throw epError('EP_MODEL_SEVERAL_ONNX', { dir: path, files: onnxFiles.join(', ') });
 }
 
 export function readModelConfig(dir: string): ModelConfig {
@@ -45,7 +45,7 @@ export function readModelConfig(dir: string): ModelConfig {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch (err) {
-    throw new UserError(`${path} is not valid JSON: ${(err as Error).message}`, 'fix or remove config.json (it is optional)');
+    throw epError('EP_MODEL_CONFIG_SYNTAX', { file: path, reason: (err as Error).message });
   }
   const num = (k: string): number | undefined => (typeof raw[k] === 'number' ? (raw[k] as number) : undefined);
   return {
@@ -74,13 +74,10 @@ export function loadModelDir(path: string, opts: LoadModelOptions = {}): ModelDi
   const layers = detectLayers(model.proto.graph, onnxPath);
   const table = layers.wordEmbeddingTable;
   if (table && tokenizer.vocabSize > table.vocab) {
-    throw new UserError(
-      `the tokenizer in ${resolved.dir} has ${tokenizer.vocabSize} tokens but the model's embedding table ${table.name} has ${table.vocab} rows`,
-      'the tokenizer files belong to another model; copy the tokenizer exported with this ONNX file',
-    );
+    throw epError('EP_MODEL_TOKENIZER_MISMATCH', { dir: resolved.dir, vocab: tokenizer.vocabSize, table: table.name, rows: table.vocab });
   }
   if (table && config.hiddenSize && config.hiddenSize !== table.hidden) {
-    throw new UserError(`config.json says hidden_size ${config.hiddenSize} but ${onnxPath} has embeddings of width ${table.hidden}`, 'config.json belongs to another model; replace it with this model\'s config');
+    throw epError('EP_MODEL_CONFIG_MISMATCH', { hidden: config.hiddenSize, file: onnxPath, width: table.hidden });
   }
   return { dir: resolved.dir, onnxPath, name: basename(resolved.dir), model, config, tokenizer, layers };
 }

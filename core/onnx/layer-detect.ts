@@ -1,4 +1,4 @@
-import { UserError } from '../errors.ts';
+import { epError } from '../errors.ts';
 import { dimsOf } from './tensor-data.ts';
 import { GraphIndex } from './graph-index.ts';
 import { DataType, type GraphProto, type NodeProto } from './proto.ts';
@@ -46,22 +46,19 @@ export function detectLayers(graph: GraphProto, label = 'model'): LayerMap {
   if (softmaxes.length === 0) {
     const fused = nodes.find((n) => FUSED_ATTENTION_OPS.has(n.opType));
     if (fused) {
-      throw new UserError(
-        `${label}: attention is fused into ${fused.opType} nodes, so there is no Softmax output to expose`,
-        'export the model without attention fusion (e.g. optimum with --no-post-process or optimization level O1, or torch.onnx.export before onnxruntime.transformers.optimizer)',
-      );
+      throw epError('EP_MODEL_ATTENTION_FUSED', { file: label, op: fused.opType });
     }
-    throw new UserError(`${label}: no attention Softmax found`, 'edgeprobe probes BERT-family encoders whose attention probabilities are a Softmax node');
+    throw epError('EP_MODEL_NO_SOFTMAX', { file: label });
   }
   const lnOutputs = findLayerNormOutputs(g, nodes);
   const hidden: string[] = [];
   const before = lnOutputs.filter((ln) => ln.index < softmaxes[0].index);
-  if (before.length === 0) throw new UserError(`${label}: no embedding LayerNorm before the first attention layer`, 'edgeprobe expects a BERT-style embeddings block ending in LayerNorm');
+  if (before.length === 0) throw epError('EP_MODEL_NO_EMBEDDING_LAYERNORM', { file: label });
   hidden.push(before[before.length - 1].tensor);
   for (let l = 0; l < softmaxes.length; l++) {
     const after = lnOutputs.filter((ln) => ln.index > softmaxes[l].index && (l + 1 >= softmaxes.length || ln.index < softmaxes[l + 1].index));
     if (after.length < 2) {
-      throw new UserError(`${label}: layer ${l + 1} does not end in two LayerNorms (found ${after.length})`, 'edgeprobe supports post-LayerNorm BERT blocks (BERT, MiniLM, RoBERTa, DistilBERT)');
+      throw epError('EP_MODEL_LAYER_NORMS', { file: label, layer: l + 1, found: after.length });
     }
     hidden.push(after[1].tensor);
   }

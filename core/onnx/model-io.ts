@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { UserError } from '../errors.ts';
+import { epError } from '../errors.ts';
 import { MAX_KNOWN_IR_VERSION, onnx, type ModelProto } from './proto.ts';
 
 export interface LoadedModel {
@@ -16,12 +16,12 @@ export function sha256Hex(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Decodes an ONNX file; every way a user can hand us a bad file ends in a UserError naming it. */
+/** Decodes an ONNX file; every way a user can hand us a bad file ends in a coded error (EP_ONNX_*) naming it. */
 export function loadOnnxFile(path: string): LoadedModel {
   if (!existsSync(path)) {
-    throw new UserError(`ONNX model not found: ${path}`, 'pass a model directory that contains model.onnx, or the path to an .onnx file');
+    throw epError('EP_ONNX_NOT_FOUND', { file: path });
   }
-  if (statSync(path).size === 0) throw new UserError(`ONNX model is empty: ${path}`, 'the file is 0 bytes; copy or download it again');
+  if (statSync(path).size === 0) throw epError('EP_ONNX_EMPTY', { file: path });
   const bytes = readFileSync(path);
   const proto = decodeOnnx(bytes, path);
   const ir = Number(proto.irVersion);
@@ -37,13 +37,10 @@ export function decodeOnnx(bytes: Uint8Array, label: string): ModelProto {
     proto = onnx.ModelProto.decode(bytes) as unknown as ModelProto;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new UserError(
-      `${label} is not a readable ONNX model (protobuf decode failed: ${reason})`,
-      'the file is truncated or not ONNX; re-export it or download it again and compare its sha256',
-    );
+    throw epError('EP_ONNX_UNREADABLE', { file: label, reason });
   }
   if (!proto.graph || proto.graph.node.length === 0 || proto.opsetImport.length === 0) {
-    throw new UserError(`${label} is not an ONNX model: it has no graph nodes or opset imports`, 'point edgeprobe at an .onnx export of the model');
+    throw epError('EP_ONNX_NO_GRAPH', { file: label });
   }
   return proto;
 }

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { UserError } from '../errors.ts';
+import { epError } from '../errors.ts';
 
 export type { Tensor } from 'onnxruntime-node';
 export { ort };
@@ -21,7 +21,7 @@ export async function createSession(model: Uint8Array | string, label: string, o
   try {
     return typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
   } catch (err) {
-    throw new UserError(`onnxruntime could not load ${label}: ${(err as Error).message.split('\n')[0]}`, 'check that the file is a complete ONNX export for a supported opset');
+    throw epError('EP_ORT_LOAD_FAILED', { file: label, reason: (err as Error).message.split('\n')[0] });
   }
 }
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { UserError } from '../errors.ts';
+import { epError } from '../errors.ts';
 import { bertTokenizerJson } from './bert-tokenizer-json.ts';
 
 export interface EncodedText {
@@ -33,7 +33,7 @@ function readJson(path: string): Record<string, unknown> {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch (err) {
-    throw new UserError(`${path} is not valid JSON: ${(err as Error).message}`, 'replace it with the tokenizer file exported with the model');
+    throw epError('EP_TOKENIZER_SYNTAX', { file: path, reason: (err as Error).message });
   }
 }
 
@@ -57,17 +57,17 @@ export function loadTextEncoder(modelDir: string, maxPositions: number): TextEnc
     json = bertTokenizerJson({ vocab, lowercase: config.do_lower_case ?? true, maxLength: maxPositions });
     source = 'vocab.txt';
   } else {
-    throw new UserError(`no tokenizer in ${modelDir}`, 'add tokenizer.json (Hugging Face format) or vocab.txt (BERT WordPiece) beside the ONNX file');
+    throw epError('EP_TOKENIZER_MISSING', { dir: modelDir });
   }
   const model = json.model as { vocab?: Record<string, number> | unknown[] } | undefined;
-  if (!model || !model.vocab) throw new UserError(`${source === 'tokenizer.json' ? tjPath : vocabPath} has no vocabulary`, 're-export the tokenizer with the model');
+  if (!model || !model.vocab) throw epError('EP_TOKENIZER_NO_VOCAB', { file: source === 'tokenizer.json' ? tjPath : vocabPath });
   const vocabSize = Array.isArray(model.vocab) ? model.vocab.length : Object.keys(model.vocab).length;
   const tokenizer = new Tokenizer(json as never, config as never);
   const vocabMap = Array.isArray(model.vocab) ? undefined : (model.vocab as Record<string, number>);
   const tokenId = (t: string): number | undefined => vocabMap?.[t];
   const need = (t: string): number => {
     const id = tokenId(t);
-    if (id === undefined) throw new UserError(`the tokenizer in ${modelDir} has no ${t} token`, 'edgeprobe expects a BERT-style vocabulary with [CLS], [SEP] and [PAD]');
+    if (id === undefined) throw epError('EP_TOKENIZER_SPECIAL_TOKEN_MISSING', { dir: modelDir, token: t });
     return id;
   };
   const clsId = need('[CLS]');
@@ -77,7 +77,7 @@ export function loadTextEncoder(modelDir: string, maxPositions: number): TextEnc
   return {
     source, vocabSize, maxLength, clsId, sepId, padId, maskId: tokenId('[MASK]'), tokenId,
     encode(text: string): EncodedText {
-      if (text.trim().length === 0) throw new UserError('empty text', 'give at least one word to encode');
+      if (text.trim().length === 0) throw epError('EP_ENCODE_TEXT_EMPTY');
       const enc = tokenizer.encode(text);
       const fullLength = enc.ids.length;
       if (fullLength <= maxLength) return { ids: enc.ids, tokens: enc.tokens, truncated: false, fullLength };

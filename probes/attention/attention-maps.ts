@@ -1,7 +1,7 @@
 import { ensureVariants } from '../../agent/compress/ensure-variants.ts';
 import { VARIANT_NAMES, type VariantName } from '../../core/variants/variant-types.ts';
 import { jsDivergence } from '../../core/numeric/distributions.ts';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 import { loadModelDir, type ModelDir } from '../../core/model/model-dir.ts';
 import { InstrumentedRunner } from '../../core/runtime/instrumented-runner.ts';
 import type { AttentionMapPair, AttentionMapSource } from './schema.ts';
@@ -53,7 +53,7 @@ export class AttentionMapService implements AttentionMapSource {
     return p;
   }
 
-  /** Throws UserError for an unknown model/variant or a layer out of range (the server answers 400). */
+  /** Throws a coded error for an unknown model/variant or a layer out of range (the server answers 400). */
   maps(model: string, variant: string, sentence: string, layer: number): Promise<AttentionMapPair> {
     const run = this.queue.then(() => this.compute(model, variant, sentence, layer));
     this.queue = run.catch(() => undefined);
@@ -62,13 +62,13 @@ export class AttentionMapService implements AttentionMapSource {
 
   private async compute(model: string, variant: string, sentence: string, layer: number): Promise<AttentionMapPair> {
     const md = this.models.get(model);
-    if (!md) throw new UserError(`no local copy of model ${model} on the coordinator`, `start the dashboard with --model ${model}=DIR (known: ${this.modelNames().join(', ') || 'none'})`);
-    if (!(VARIANT_NAMES as readonly string[]).includes(variant)) throw new UserError(`unknown variant ${variant}`, `use one of ${VARIANT_NAMES.join(', ')}`);
+    if (!md) throw epError('EP_MAPS_MODEL_UNKNOWN', { model, known: this.modelNames().join(', ') || 'none' });
+    if (!(VARIANT_NAMES as readonly string[]).includes(variant)) throw epError('EP_VARIANT_UNKNOWN', { name: variant, source: 'the attention-map request', valid: VARIANT_NAMES.join(', ') });
     const L = md.layers.layers;
-    if (!Number.isInteger(layer) || layer < 1 || layer > L) throw new UserError(`layer ${layer} is out of range`, `use 1..${L}`);
+    if (!Number.isInteger(layer) || layer < 1 || layer > L) throw epError('EP_MAPS_LAYER_OUT_OF_RANGE', { layer, layers: L });
     const text = sentence.trim();
-    if (!text) throw new UserError('empty sentence', 'type a sentence');
-    if (text.length > MAX_SENTENCE_CHARS) throw new UserError(`sentence of ${text.length} characters`, `use at most ${MAX_SENTENCE_CHARS} (maps show the first ${MAX_TOKENS} tokens)`);
+    if (!text) throw epError('EP_MAPS_SENTENCE_EMPTY');
+    if (text.length > MAX_SENTENCE_CHARS) throw epError('EP_MAPS_SENTENCE_TOO_LONG', { chars: text.length, max: MAX_SENTENCE_CHARS, tokens: MAX_TOKENS });
     const enc = md.tokenizer.encode(text);
     const ids = enc.ids.slice(0, MAX_TOKENS);
     const tokens = enc.tokens.slice(0, MAX_TOKENS);

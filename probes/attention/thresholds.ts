@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 
 /** Limits behind every attention verdict; docs/attention.md says why each value was chosen. */
 const Share = Type.Number({ minimum: 0, maximum: 1 });
@@ -30,21 +30,21 @@ export type SurvivalLimits = Static<typeof SurvivalLimits>;
 export const DEFAULT_THRESHOLDS_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'configs', 'attention-thresholds.json');
 
 export function loadAttentionThresholds(path = DEFAULT_THRESHOLDS_PATH): AttentionThresholds {
-  if (!existsSync(path)) throw new UserError(`attention thresholds file not found: ${path}`, 'restore configs/attention-thresholds.json from the repository');
+  if (!existsSync(path)) throw epError('EP_ATTENTION_THRESHOLDS_MISSING', { file: path });
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new UserError(`${path} is not valid JSON: ${(err as Error).message}`, 'fix the syntax; see docs/attention.md for the fields');
+    throw epError('EP_ATTENTION_THRESHOLDS_SYNTAX', { file: path, reason: (err as Error).message });
   }
   const first = Value.Errors(AttentionThresholds, raw).First();
-  if (first) throw new UserError(`${path}: ${first.path || '(root)'} ${first.message}`, 'see docs/attention.md for each field and its allowed range');
+  if (first) throw epError('EP_ATTENTION_THRESHOLDS_FIELD', { file: path, field: first.path || '(root)', problem: first.message });
   const t = raw as AttentionThresholds;
   const s = t.survival.survives;
   const f = t.survival.fails;
   // "survives" must be the stricter band, else a variant could both survive and fail
   if (s.maxJs > f.maxJs || s.minTopKOverlap < f.minTopKOverlap || s.minRolloutSpearman < f.minRolloutSpearman || s.maxIdentifiabilityDrop > f.maxIdentifiabilityDrop) {
-    throw new UserError(`${path}: survival.survives limits must be at least as strict as survival.fails limits`, 'lower survives.maxJs / maxIdentifiabilityDrop or raise its minimum overlaps so that survives sits inside fails');
+    throw epError('EP_ATTENTION_THRESHOLDS_ORDER', { file: path });
   }
   return t;
 }

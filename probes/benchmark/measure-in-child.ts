@@ -1,11 +1,11 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../../core/errors.ts';
+import { reviveEdgeprobeError } from '../../core/errors.ts';
 import type { WorkerRequest, WorkerResult } from './measure-worker.ts';
 
 const WORKER = fileURLToPath(new URL('./measure-worker.ts', import.meta.url));
 
-interface WorkerReply { ok: boolean; result?: WorkerResult; error?: { message: string; hint?: string; userError: boolean; stack?: string } }
+interface WorkerReply { ok: boolean; result?: WorkerResult; error?: { message: string; code?: string; params?: Record<string, string | number>; stack?: string } }
 
 /** Runs measure-worker.ts in a fresh Node process (TypeScript via tsx) and returns its measurements. */
 export function measureInChild(req: WorkerRequest): Promise<WorkerResult> {
@@ -16,8 +16,9 @@ export function measureInChild(req: WorkerRequest): Promise<WorkerResult> {
     child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
     child.on('message', (reply: WorkerReply) => {
       settled = true;
+      const coded = reviveEdgeprobeError(reply.error?.code, reply.error?.params);
       if (reply.ok && reply.result) resolve(reply.result);
-      else if (reply.error?.userError) reject(new UserError(reply.error.message, reply.error.hint));
+      else if (coded) reject(coded);
       else reject(new Error(`benchmark worker failed on ${req.onnxPath}: ${reply.error?.message}\n${reply.error?.stack ?? ''}`));
     });
     child.on('exit', (code) => {

@@ -2,6 +2,7 @@
  * Child process that measures ONE variant, so its peak RSS is that variant's alone (a parent that loaded
  * fp32 first would report fp32's peak for every later variant). Started by measure-in-child.ts over IPC.
  */
+import { isEdgeprobeError } from '../../core/errors.ts';
 import { loadModelDir } from '../../core/model/model-dir.ts';
 import { instrumentModel, hiddenOutput } from '../../core/onnx/instrument.ts';
 import { encodeOnnx } from '../../core/onnx/model-io.ts';
@@ -144,8 +145,9 @@ process.on('message', (msg: WorkerRequest) => {
   measureVariant(msg).then(
     (result) => { process.send?.({ ok: true, result }, () => process.exit(0)); },
     (err: unknown) => {
-      const e = err as Error & { hint?: string; name?: string };
-      process.send?.({ ok: false, error: { message: e.message, hint: e.hint, userError: e.name === 'UserError', stack: e.stack } }, () => process.exit(1));
+      const e = err as Error;
+      const coded = isEdgeprobeError(err) ? { code: err.code, params: err.params } : {};
+      process.send?.({ ok: false, error: { message: e.message, ...coded, stack: e.stack } }, () => process.exit(1));
     },
   );
 });

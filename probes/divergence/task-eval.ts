@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 import type { ModelDir } from '../../core/model/model-dir.ts';
 import type { Progress } from '../../core/progress.ts';
 import { bertFeeds, tensorFloats } from '../../core/runtime/encoder-runner.ts';
@@ -30,26 +30,26 @@ export function taskKind(md: ModelDir): TaskKind | null {
  * fill_mask_eval.jsonl), or with `text` containing [MASK] (tokenized here) and optional `target`.
  */
 export function readFillMaskItems(path: string, md: ModelDir, limit?: number): FillMaskItem[] {
-  if (!existsSync(path)) throw new UserError(`fill-mask file not found: ${path}`, 'pass a JSON-lines file with input_ids/mask_index/target_id or text with [MASK]');
+  if (!existsSync(path)) throw epError('EP_FILLMASK_MISSING', { file: path });
   const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim());
-  if (lines.length === 0) throw new UserError(`${path} has no items`, 'add one JSON object per line');
+  if (lines.length === 0) throw epError('EP_FILLMASK_EMPTY', { file: path });
   const maskId = md.tokenizer.maskId;
   const items = lines.slice(0, limit).map((line, i): FillMaskItem => {
     let o: { input_ids?: number[]; mask_index?: number; target_id?: number; text?: string; target?: string };
     try {
       o = JSON.parse(line) as typeof o;
     } catch {
-      throw new UserError(`${path} line ${i + 1} is not JSON`, 'each line must be one JSON object');
+      throw epError('EP_FILLMASK_LINE_SYNTAX', { file: path, line: i + 1 });
     }
     if (Array.isArray(o.input_ids) && typeof o.mask_index === 'number') return { ids: o.input_ids, maskIndex: o.mask_index, target: o.target_id };
     if (typeof o.text === 'string' && maskId !== undefined) {
       const ids = md.tokenizer.encode(o.text).ids;
       const maskIndex = ids.indexOf(maskId);
-      if (maskIndex < 0) throw new UserError(`${path} line ${i + 1} has no [MASK] token`, 'put [MASK] where the word to predict stands');
+      if (maskIndex < 0) throw epError('EP_FILLMASK_NO_MASK', { file: path, line: i + 1 });
       const target = o.target !== undefined ? md.tokenizer.tokenId(o.target) : undefined;
       return { ids, maskIndex, target };
     }
-    throw new UserError(`${path} line ${i + 1} needs input_ids + mask_index, or text with [MASK]`, 'see docs/compare.md for the format');
+    throw epError('EP_FILLMASK_LINE_SHAPE', { file: path, line: i + 1 });
   });
   return items;
 }

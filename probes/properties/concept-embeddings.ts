@@ -4,7 +4,7 @@ import { InstrumentedRunner } from '../../core/runtime/instrumented-runner.ts';
 import { bertFeeds, tensorFloats } from '../../core/runtime/encoder-runner.ts';
 import type { ModelDir } from '../../core/model/model-dir.ts';
 import type { Progress } from '../../core/progress.ts';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 import { EmbeddingCache } from './embedding-cache.ts';
 
 /** `static` = rows of the word-embedding table; `L0` = embedding block output; `L1..Ln` = layer outputs. */
@@ -56,7 +56,7 @@ export function findSpan(ids: readonly number[], pieces: readonly number[]): num
  */
 export async function conceptEmbeddings(md: ModelDir, words: readonly string[], opts: EmbedOptions): Promise<ConceptEmbeddings> {
   if (opts.templates.length === 0 || opts.templates.some((t) => !t.includes('{word}'))) {
-    throw new UserError(`every template must contain {word}: ${JSON.stringify(opts.templates)}`, 'fix the templates in configs/properties.json or --templates');
+    throw epError('EP_TEMPLATE_NO_WORD_SLOT', { templates: JSON.stringify(opts.templates) });
   }
   const tok = md.tokenizer;
   const unk = tok.tokenId('[UNK]');
@@ -89,7 +89,7 @@ export async function conceptEmbeddings(md: ModelDir, words: readonly string[], 
   const outputs = [WORD_EMBEDDINGS_OUTPUT, ...Array.from({ length: md.layers.layers + 1 }, (_, l) => hiddenOutput(l))];
   if (!session.outputNames.includes(WORD_EMBEDDINGS_OUTPUT)) {
     await runner.release();
-    throw new UserError(`${md.onnxPath}: no word-embedding lookup found`, 'static embeddings need a Gather on input_ids; use a BERT-style export');
+    throw epError('EP_MODEL_NO_WORD_EMBEDDING', { file: md.onnxPath });
   }
   const items: Array<{ word: string; ids: number[]; start: number; len: number }> = [];
   for (const w of todo) {

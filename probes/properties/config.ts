@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 import type { FfnnOptions } from './ffnn.ts';
 import type { MapperName, PlsrSettings } from './mappers.ts';
 import type { PreprocessOptions } from './norm-set.ts';
@@ -30,9 +30,9 @@ export const DEFAULT_CONFIG_PATH = resolve(dirname(fileURLToPath(import.meta.url
 /** configs/properties.json (or the given file), shallow-merged per section over the defaults file. */
 export function loadPropertiesConfig(path?: string): PropertiesConfig {
   const read = (p: string): Partial<PropertiesConfig> => {
-    if (!existsSync(p)) throw new UserError(`properties config not found: ${p}`, 'pass an existing JSON file to --config, or omit it for configs/properties.json');
+    if (!existsSync(p)) throw epError('EP_PROPERTIES_CONFIG_MISSING', { file: p });
     try { return JSON.parse(readFileSync(p, 'utf8')) as Partial<PropertiesConfig>; } catch (err) {
-      throw new UserError(`${p} is not valid JSON: ${(err as Error).message}`, 'fix the file; see docs/properties.md for its fields');
+      throw epError('EP_PROPERTIES_CONFIG_SYNTAX', { file: p, reason: (err as Error).message });
     }
   };
   const base = read(DEFAULT_CONFIG_PATH) as PropertiesConfig;

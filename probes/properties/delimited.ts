@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 
 export interface DelimitedTable {
   path: string;
@@ -17,7 +17,7 @@ export function readDelimited(path: string, delimiter?: ',' | '\t'): DelimitedTa
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UserError(`cannot read norm file ${path}: ${(err as Error).message}`, 'check the path given to --norms / --norms-dir');
+    throw epError('EP_NORMS_FILE_UNREADABLE', { file: path, reason: (err as Error).message });
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const firstLine = text.slice(0, text.indexOf('\n') >= 0 ? text.indexOf('\n') : text.length);
@@ -45,19 +45,18 @@ export function readDelimited(path: string, delimiter?: ',' | '\t'): DelimitedTa
   }
   if (cell.length > 0 || cells.length > 0) { cells.push(cell); records.push({ line: recordLine, cells }); }
   const nonEmpty = records.filter((r) => r.cells.some((c) => c.trim() !== ''));
-  if (nonEmpty.length === 0) throw new UserError(`norm file ${path} is empty`, 'give a file with a header row and one row per concept-feature pair');
+  if (nonEmpty.length === 0) throw epError('EP_NORMS_FILE_EMPTY', { file: path });
   return { path, header: nonEmpty[0].cells.map((h) => h.trim()), rows: nonEmpty.slice(1) };
 }
 
-/** Column indices of the required names; a UserError listing every missing one otherwise. */
+/** Column indices of the required names; a coded error listing every missing one otherwise. */
 export function requireColumns(table: DelimitedTable, names: readonly string[], what: string): number[] {
   const lower = table.header.map((h) => h.toLowerCase());
   const missing = names.filter((n) => !lower.includes(n.toLowerCase()));
   if (missing.length > 0) {
-    throw new UserError(
-      `norm file ${table.path} lacks column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} (header: ${table.header.filter(Boolean).join(', ')})`,
-      `${what} needs the columns ${names.join(', ')}`,
-    );
+    throw epError('EP_NORMS_COLUMNS_MISSING', {
+      file: table.path, columns: `column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}`, header: table.header.filter(Boolean).join(', '), what, required: names.join(', '),
+    });
   }
   return names.map((n) => lower.indexOf(n.toLowerCase()));
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 import { readDelimited, requireColumns } from './delimited.ts';
 import type { HeadlineMetric, NormEntry, RawNorms, Warn } from './norm-set.ts';
 
@@ -15,13 +15,13 @@ export function resolveNormsDir(flag?: string): string {
   const shared = process.env.EDGEPROBE_SHARED ? join(process.env.EDGEPROBE_SHARED, 'norms') : undefined;
   const dir = flag ?? process.env.EDGEPROBE_NORMS_DIR ?? shared ?? resolve(PROJECT_ROOT, '..', 'shared', 'norms');
   if (!existsSync(dir)) {
-    throw new UserError(`norms directory not found: ${dir}`, 'point --norms-dir or EDGEPROBE_NORMS_DIR at the folder holding mcrae/, buchanan/ and binder/, or pass a norm file path to --norms');
+    throw epError('EP_NORMS_DIR_MISSING', { dir });
   }
   return dir;
 }
 
 function need(path: string, set: string): string {
-  if (!existsSync(path)) throw new UserError(`${set} norms not found: ${path}`, `put the ${set} files (see docs/properties.md) under --norms-dir, or pass a norm file to --norms`);
+  if (!existsSync(path)) throw epError('EP_NORMS_SET_MISSING', { set, path });
   return path;
 }
 
@@ -34,7 +34,7 @@ export function loadRawNorms(spec: string, opts: { normsDir?: string; warn: Warn
     if (lower === 'buchanan') return loadBuchanan(need(join(dir, 'buchanan', 'top to final.csv'), 'Buchanan'), need(join(dir, 'buchanan', 'n values.csv'), 'Buchanan'), opts.warn);
     return loadBinder(need(join(dir, 'binder', 'binder-norms.csv'), 'Binder'), opts.warn);
   }
-  if (!existsSync(spec)) throw new UserError(`--norms ${spec} is neither ${NAMED_NORMS.join(', ')} nor an existing file`, 'name a bundled norm set or give a CSV/TSV with columns concept, feature, value');
+  if (!existsSync(spec)) throw epError('EP_NORMS_SPEC_UNKNOWN', { spec, named: NAMED_NORMS.join(', ') });
   return loadGenericNorms(spec, opts.metric);
 }
 
@@ -166,7 +166,7 @@ export function loadGenericNorms(path: string, metric?: HeadlineMetric): RawNorm
   });
   const blank = entries.filter((e) => !e.concept || !e.feature);
   if (blank.length > 0) {
-    throw new UserError(`${path}: ${blank.length} row(s) with an empty concept or feature (lines ${blank.slice(0, 8).map((e) => e.line).join(', ')})`, 'every row needs a concept, a feature and a value');
+    throw epError('EP_NORMS_BLANK_ROWS', { file: path, count: blank.length, lines: blank.slice(0, 8).map((e) => e.line).join(', ') });
   }
   const nConcepts = new Set(entries.map((e) => e.concept)).size;
   const nFeatures = new Set(entries.map((e) => e.feature)).size;

@@ -1,4 +1,4 @@
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 
 /** The headline metric of a norm set: F1@10 for feature lists (McRae, Buchanan), Spearman for ratings (Binder). */
 export type HeadlineMetric = 'f1' | 'spearman';
@@ -50,7 +50,7 @@ const listRows = (lines: number[]): string => `${lines.slice(0, 8).join(', ')}${
 /**
  * Validates entries and builds the dense matrix: non-numeric values and duplicate concept-feature rows
  * are warned about by line and skipped (the first row wins); thresholds drop rare features and small
- * values; a set left without features or concepts is a UserError naming the thresholds.
+ * values; a set left without features or concepts is a coded error naming the thresholds.
  */
 export function buildNormSet(raw: RawNorms, prep: PreprocessOptions, warn: Warn): NormSet {
   const bad: number[] = [];
@@ -71,10 +71,8 @@ export function buildNormSet(raw: RawNorms, prep: PreprocessOptions, warn: Warn)
   for (const e of valued) conceptsPerFeature.set(e.feature, (conceptsPerFeature.get(e.feature) ?? 0) + 1);
   const features = [...conceptsPerFeature.keys()].filter((f) => conceptsPerFeature.get(f)! >= prep.minConceptsPerFeature).sort();
   if (features.length === 0) {
-    throw new UserError(
-      `no feature of ${raw.name} (${raw.path}) is left after the thresholds: minConceptsPerFeature ${prep.minConceptsPerFeature}, minValue ${prep.minValue} (${conceptsPerFeature.size} features before)`,
-      'lower the thresholds in configs/properties.json or with --min-concepts-per-feature / --min-value',
-    );
+    throw epError('EP_NORMS_NO_FEATURES_LEFT',
+      { name: raw.name, file: raw.path, minConcepts: prep.minConceptsPerFeature, minValue: prep.minValue, before: conceptsPerFeature.size });
   }
   const featureIndex = new Map(features.map((f, i) => [f, i]));
   const concepts = [...new Set(kept.map((e) => e.concept))].sort();
@@ -102,7 +100,7 @@ export function selectConcepts(set: NormSet, rows: readonly number[]): NormSet {
   const values = new Float64Array(rows.length * q);
   rows.forEach((r, i) => values.set(set.values.subarray(r * q, (r + 1) * q), i * q));
   if (rows.length < 10) {
-    throw new UserError(`${set.name} has only ${rows.length} usable concept(s)`, 'property inference needs at least 10 concepts (k-fold evaluation); check the norm file and the vocabulary');
+    throw epError('EP_NORMS_TOO_FEW_CONCEPTS', { name: set.name, count: rows.length });
   }
   return {
     ...set,

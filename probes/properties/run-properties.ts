@@ -2,7 +2,7 @@ import type { ModelDir } from '../../core/model/model-dir.ts';
 import { pairedPermutationPValue } from '../../core/numeric/stats.ts';
 import { SeededRandom } from '../../core/numeric/seeded-random.ts';
 import type { Progress } from '../../core/progress.ts';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 import { conceptEmbeddings, representationNames, type Representation } from './concept-embeddings.ts';
 import type { EmbeddingCache } from './embedding-cache.ts';
 import type { PropertiesConfig } from './config.ts';
@@ -34,7 +34,7 @@ export function parseLayers(spec: string | undefined, layerCount: number): Repre
   if (!spec || spec === 'all') return all;
   return spec.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
     const name = /^\d+$/.test(s) ? `L${s}` : s;
-    if (!all.includes(name)) throw new UserError(`--layers: '${s}' is not a layer of this model`, `use static, 0..${layerCount} (0 = embedding output) or all`);
+    if (!all.includes(name)) throw epError('EP_LAYERS_UNKNOWN', { layer: s, count: layerCount });
     return name;
   });
 }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { UserError } from '../../core/errors.ts';
+import { epError } from '../../core/errors.ts';
 import { runPropertiesProbes } from './properties-probe.ts';
 import type { ProbeRunner } from '../../core/probes/contract.ts';
 import type { ResolvedPropertiesSettings } from './schema.ts';
@@ -14,8 +14,8 @@ const NAMED_SETS = new Set(['mcrae', 'buchanan', 'binder']);
  */
 export const propertiesRunner: ProbeRunner<ResolvedPropertiesSettings> = async function* properties(ctx) {
   const p = ctx.settings;
-  if (!p) throw new UserError('the plan asks for the properties probe but has no properties block', 'add "settings": { "properties": { "norms": ["mcrae"] } } to the plan');
-  if (!ctx.normsDir) throw new UserError('this agent has no normsDir, so it cannot run the properties probe', 'set normsDir in the agent config to a directory holding mcrae/, buchanan/, binder/ or CSV norm files');
+  if (!p) throw epError('EP_PLAN_PROPERTIES_MISSING');
+  if (!ctx.normsDir) throw epError('EP_AGENT_NO_NORMS_DIR');
   const norms = p.norms.map((n) => (NAMED_SETS.has(n) ? n : join(ctx.normsDir!, n)));
   const isRef = ctx.variant.name === 'fp32';
   ctx.note(`properties on ${p.norms.join(', ')}${isRef ? '' : ', compared with fp32'}`);

@@ -39,7 +39,7 @@ const api = {
     const q = new URLSearchParams({ model: m.model, variant: m.variant, layer: String(m.layer), sentence: m.sentence });
     const r = await fetch(`api/attention-maps?${q}`);
     const body = await r.json();
-    if (!r.ok) throw new Error(`${body.error}${body.hint ? ` (${body.hint})` : ''}`);
+    if (!r.ok) throw new Error(`${body.code ? `[${body.code}] ` : ''}${body.error}${body.fix ? ` (fix: ${body.fix})` : ''}`);
     return body;
   },
 };
