@@ -38,7 +38,8 @@ describe('one agent config', () => {
   it('refuses the old split fields and duplicate model names, naming the field', () => {
     assert.throws(() => loadAgentConfig(file({ configVersion: 1, heartbeatS: 1 })), coded('EP_CONFIG_UNKNOWN_FIELD', { fields: 'heartbeatS' }));
     assert.throws(() => loadAgentConfig(file({ configVersion: 1, models: [{ name: 'd', generated: 'demo' }, { name: 'd', generated: 'tiny' }] })), coded('EP_AGENT_MODEL_NAME_DUPLICATE', { name: 'd' }));
-    assert.throws(() => loadAgentConfig(file({ configVersion: 1, probes: ['shell'] })), coded('EP_CONFIG_FIELD_INVALID', { field: 'probes[0]' }));
+    assert.throws(() => loadAgentConfig(file({ configVersion: 1, probes: ['shell'] })), coded('EP_CONFIG_PROBE_UNKNOWN', { field: 'probes[0]', value: 'shell' }));
+    assert.deepEqual(resolveAgentSettings({ config: file({ configVersion: 1, deviceId: 'pi-03', probes: ['compare', 'divergence'] }), broker: 'mqtt://localhost:1883' }, {}).allow.probes, ['divergence'], 'the old name of a probe is read as the new one');
   });
   it('reads the registration token from its file and sends no token when none is set', () => {
     writeFileSync(join(tmp, 'token'), 'tok-123\n');
