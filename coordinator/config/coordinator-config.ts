@@ -10,7 +10,7 @@ import { COORDINATOR_USERNAME, DEVICE_ID_PATTERN } from '../../core/protocol/top
 import { ProbeKindName } from '../../core/results/probe-record.ts';
 import { VARIANT_NAMES } from '../../core/variants/variant-types.ts';
 import { canonicalKind, probeKinds } from '../../probes/index.ts';
-import { isPostgresUrl } from '../store/open-store.ts';
+import { isPostgresUrl } from '../store/db-url.ts';
 
 export const COORDINATOR_CONFIG_EXAMPLE = 'configs/coordinator.example.json';
 

@@ -1,15 +1,8 @@
 import { epError } from '../../core/errors.ts';
+import { isPostgresUrl, redactDbUrl } from './db-url.ts';
 import type { FleetStore } from './store.ts';
 
-/** `--db` selects the engine: a postgres:// URL means PostgreSQL, anything else is a SQLite file path. */
-export function isPostgresUrl(db: string): boolean {
-  return /^postgres(ql)?:\/\//.test(db);
-}
-
-/** A store location fit for logs and messages: a PostgreSQL URL's password is masked. */
-export function redactDbUrl(db: string): string {
-  return db.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-}
+export { isPostgresUrl, redactDbUrl };
 
 /** Opens (and migrates) the store; the engine modules load on demand so SQLite users never load `pg`. */
 export async function openFleetStore(db: string): Promise<FleetStore> {
