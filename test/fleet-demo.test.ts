@@ -17,7 +17,7 @@ test('`edgeprobe demo` (npm start) runs the fleet on the demo model, says it is 
     assert.match(run.stdout, new RegExp(`${d}\\s+demo\\s+int8-dynamic\\s.*(survives|degrades|fails|invalid).*(jump L\\d|even \\(worst L\\d\\)|invalid)`));
     assert.match(run.stdout, new RegExp(`${d}\\s+demo\\s+fp16\\s`));
   }
-  assert.match(run.stdout, /invalid: records whose numeric health gate failed .* \d+ in total/);
+  assert.match(run.stdout, /invalid: records whose numeric gate failed .* \d+ in total/);
   assert.match(run.stdout, /demo\/int8-dynamic on 2 devices/);
   assert.match(run.stdout, /edgeprobe agent --broker .* --config configs\/agent\.example\.json/, 'tells how to run on a real model');
 });

@@ -41,6 +41,10 @@ export interface FleetReport {
   columns: Array<{ probe: string; key: string; header: string; csvOnly: boolean }>;
   /** probes whose verdict gets its own column (those that judge an explanation) */
   verdictProbes: string[];
+  /** probes whose records carry an output fingerprint (the cross-device drift column follows their cells) */
+  fingerprintProbes: string[];
+  /** the registered probes in registry order: the order of their columns */
+  probeOrder: string[];
   /** what each probe's columns mean, for the lines under the table */
   notes: Array<{ probe: string; text: string }>;
   rows: FleetReportRow[];
@@ -118,6 +122,8 @@ export function buildFleetReport(results: readonly StoredResult[], devices: read
     invalid: rows.reduce((s, r) => s + r.invalid, 0), tolerance,
     columns: contracts.flatMap((c) => c.report.columns.map((col) => ({ probe: c.kind, key: col.key, header: col.header, csvOnly: col.csvOnly ?? false }))),
     verdictProbes: contracts.filter((c) => c.explains).map((c) => c.kind),
+    fingerprintProbes: contracts.filter((c) => c.fingerprint).map((c) => c.kind),
+    probeOrder: contracts.map((c) => c.kind),
     notes: contracts.flatMap((c) => (c.report.notes ?? []).map((text) => ({ probe: c.kind, text }))),
     rows, consistency,
   };

@@ -17,20 +17,22 @@ function flatRow(rep: FleetReport, r: FleetReportRow): Record<string, string | n
 
 export function renderFleetReport(rep: FleetReport): string {
   if (rep.rows.length === 0) return `no results yet (${rep.devices} devices registered); submit a job with \`edgeprobe jobs submit\``;
-  const shown = rep.columns.filter((c) => !c.csvOnly);
-  const fingerprinted = rep.consistency.length > 0 || rep.rows.some((r) => r.driftVsFleet !== null);
+  // per probe that has records, in registry order: its columns, its verdict (explanation probes), the fleet drift (fingerprints)
+  const present = new Set(rep.rows.flatMap((r) => [...Object.keys(r.cells), ...Object.keys(r.verdicts)]));
+  const columns: Array<{ header: string; text: (r: FleetReportRow) => string }> = [];
+  for (const probe of rep.probeOrder.filter((p) => present.has(p))) {
+    for (const c of rep.columns.filter((x) => x.probe === probe && !x.csvOnly)) columns.push({ header: c.header, text: (r) => r.cells[probe]?.[c.key]?.text ?? '-' });
+    if (rep.verdictProbes.includes(probe)) columns.push({ header: probe, text: (r) => located(r.verdicts[probe]) });
+    if (rep.fingerprintProbes.includes(probe)) columns.push({ header: 'drift vs fleet', text: (r) => `${r.driftVsFleet === null ? '-' : formatNumber(r.driftVsFleet)}${r.crossDeviceOutlier ? ' OUTLIER' : ''}` });
+  }
   const table = textTable([
-    ['device', 'model', 'variant', ...shown.map((c) => c.header), ...(fingerprinted ? ['drift vs fleet'] : []), ...rep.verdictProbes, 'invalid'],
+    ['device', 'model', 'variant', ...columns.map((c) => c.header), 'invalid'],
     ...rep.rows.map((r) => [
-      `${r.deviceId}${r.online ? '' : ' (offline)'}`, r.model, r.variant,
-      ...shown.map((c) => r.cells[c.probe]?.[c.key]?.text ?? '-'),
-      ...(fingerprinted ? [`${r.driftVsFleet === null ? '-' : formatNumber(r.driftVsFleet)}${r.crossDeviceOutlier ? ' OUTLIER' : ''}`] : []),
-      ...rep.verdictProbes.map((p) => located(r.verdicts[p])),
+      `${r.deviceId}${r.online ? '' : ' (offline)'}`, r.model, r.variant, ...columns.map((c) => c.text(r)),
       `${r.invalid > 0 ? `${r.invalid} of ${r.records}` : '0'}${r.unreadable > 0 ? ` (${r.unreadable} unreadable)` : ''}`,
     ]),
   ]);
   const lines = [table, ''];
-  const present = new Set(rep.rows.flatMap((r) => Object.keys(r.cells)));
   for (const note of rep.notes) if (present.has(note.probe)) lines.push(note.text);
   lines.push(`invalid: records whose numeric gate failed (NaN/Inf, fp16 saturation) - ${rep.invalid} in total; their verdicts are not to be trusted`);
   if (rep.rows.some((r) => r.unreadable > 0)) lines.push('unreadable: stored records their probe\'s contract does not accept (another agent version or an unknown probe); counted, never shown as figures');
