@@ -92,7 +92,7 @@ describe('properties view (schema of agent/probes/properties/records.ts)', () =>
     verdict: { status: 'fails-controls', summary: '' }, durationS: 1, createdAt: '2026-01-01T00:00:00Z', data,
   });
   const layer = (name: string, sys: number) => ({
-    layer: name, passes: false, explainedBy: ['shuffle'], summary: '',
+    layer: name, passes: false, explainedBy: ['shuffle'], explanation: 'the frequency prior', summary: '',
     controls: { sys: score(sys), upper: score(0.3), shuffle: score(0.1), 'shuffle-upper': score(0.13), rand: score(0.01), 'category-destroyed': score(0.05) },
     pValues: { shuffle: 0.2, rand: 0.001, 'category-destroyed': 0.01 },
   });
@@ -102,11 +102,13 @@ describe('properties view (schema of agent/probes/properties/records.ts)', () =>
       normSet: { name: 'McRae', metric: 'f1' }, bestLayer: 'L3', layers: [layer('L1', 0.11), layer('L3', 0.22)], comparedToFp32: { rankingChanged: true },
     }))!;
     assert.deepEqual(v.controls.map((c) => c.label), CONTROL_COLUMNS.map(([, l]) => l));
-    assert.deepEqual(v.controls.map((c) => c.label), ['Sys', 'Upper', 'Shuffle', 'Shuf-Upper', 'Rand', 'Cat-destroyed']);
+    assert.deepEqual(v.controls.map((c) => c.label), ['Sys', 'Prior', 'Prior-freq', 'Upper', 'Shuffle', 'Shuf-Upper', 'Rand', 'Rand-marg', 'Cat-shuffle', 'Cat-destroyed']);
     assert.equal(v.layer, 'L3');
     assert.equal(v.controls[0].estimate, 0.22);
     assert.equal(v.metric, 'F1@10');
-    assert.deepEqual(v.paper, [0.25, 0.27, 0.1, 0.13, 0.01]);
+    // the paper's values sit under the paper's columns; the controls it did not have stay empty
+    assert.deepEqual(v.paper, [0.25, null, null, 0.27, 0.1, 0.13, 0.01, null, null, null]);
+    assert.equal(v.explanation, 'the frequency prior');
     assert.deepEqual(v.explainedBy, ['shuffle']);
     assert.equal(v.rankingChanged, true);
   });
@@ -117,7 +119,7 @@ describe('properties view (schema of agent/probes/properties/records.ts)', () =>
     const v = propertiesView('d', record({ normSet: { name: 'own-norms', metric: 'spearman' }, layers: [{ layer: 'L0', controls: { sys: score(0.5) } }] }))!;
     assert.equal(v.metric, 'Spearman rho');
     assert.equal(v.paper, null);
-    assert.deepEqual(v.controls.map((c) => c.estimate), [0.5, null, null, null, null, null]);
+    assert.deepEqual(v.controls.map((c) => c.estimate), [0.5, ...Array(9).fill(null)]);
   });
 });
 

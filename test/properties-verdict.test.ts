@@ -30,4 +30,8 @@ test('variant comparison reports verdict changes and layer-ranking changes again
   // fp32 ranks L3,L2,L1 -> positions 2,1,0 by layer; variant L1,L3,L2 -> 0,2,1: rho = 1 - 6*(4+1+1)/(3*8) = -0.5
   assert.ok(Math.abs(changed.rankCorrelation + 0.5) < 1e-12);
   assert.ok(Math.abs(changed.sysDelta.L1 - 0.25) < 1e-12);
+  // the comparison carries the validity of the fp32 verdict it keeps or changes
+  assert.deepEqual(same.reference, { layer: 'L3', passes: true });
+  const failing = data([{ ...layer('L1', 0.1, false), explanation: 'the frequency prior' }]);
+  assert.deepEqual(compareToFp32(failing, failing).reference, { layer: 'L1', passes: false, explanation: 'the frequency prior' });
 });

@@ -76,8 +76,11 @@ export interface BakedAttentionMaps {
   maps: Array<import('./attention-maps.ts').AttentionMapPair>;
 }
 
-/** Worse verdicts sort first; the headline shows the worst device. */
-const SEVERITY: Record<VerdictStatus, number> = { invalid: 0, fails: 1, 'fails-controls': 1, degrades: 2, 'passes-controls': 3, survives: 3, measured: 4 };
+/**
+ * Worse verdicts sort first; the headline shows the worst device. Surviving against an invalid fp32
+ * explanation ranks below degrading: what is kept was never a valid explanation.
+ */
+export const SEVERITY: Record<VerdictStatus, number> = { invalid: 0, fails: 1, 'fails-controls': 1, 'survives-invalid-reference': 2, degrades: 3, 'passes-controls': 4, survives: 4, measured: 5 };
 const worse = (a: VerdictStatus | null, b: VerdictStatus): VerdictStatus => (a === null || SEVERITY[b] < SEVERITY[a] ? b : a);
 
 /** Latest record per (device, model, variant, probe, sub-key): later rows replace earlier ones. */

@@ -1,9 +1,15 @@
 import type { ProbeRecord, VerdictStatus } from '../../core/results/probe-record.ts';
 
-/** The paper's table columns, in its order, plus the category-destroyed control edgeprobe adds. */
+/**
+ * The paper's table columns, in its order (Sys, Upper, Shuffle, Shuf-Upper, Rand), with the controls
+ * edgeprobe adds after the one each refines: the priors after Sys, the column-permuted rand after Rand,
+ * the category controls last.
+ */
 export const CONTROL_COLUMNS = [
-  ['sys', 'Sys'], ['upper', 'Upper'], ['shuffle', 'Shuffle'], ['shuffle-upper', 'Shuf-Upper'], ['rand', 'Rand'], ['category-destroyed', 'Cat-destroyed'],
+  ['sys', 'Sys'], ['prior', 'Prior'], ['prior-frequency', 'Prior-freq'], ['upper', 'Upper'], ['shuffle', 'Shuffle'], ['shuffle-upper', 'Shuf-Upper'],
+  ['rand', 'Rand'], ['rand-marginal', 'Rand-marg'], ['category-shuffle', 'Cat-shuffle'], ['category-destroyed', 'Cat-destroyed'],
 ] as const;
+const PAPER_COLUMNS = ['sys', 'upper', 'shuffle', 'shuffle-upper', 'rand'];
 
 /** The paper's reported values (Sys / Upper / Shuffle / Shuf-Upper / Rand) per norm set, drawn beside ours. */
 export const PAPER_VALUES: Record<string, number[]> = {
@@ -23,12 +29,15 @@ export interface PropertiesView {
   controls: Array<{ key: string; label: string; estimate: number | null; low: number | null; high: number | null }>;
   passes: boolean;
   explainedBy: string[];
-  paper: number[] | null;
+  /** 'the frequency prior', 'category structure', 'chance' when it does not pass */
+  explanation: string | null;
+  /** the paper's value per column of `controls` (null where the paper has no such control); null for other norm sets */
+  paper: Array<number | null> | null;
   rankingChanged: boolean | null;
 }
 
 interface Ci { estimate?: unknown; low?: unknown; high?: unknown }
-interface LayerLike { layer?: unknown; controls?: Record<string, { headline?: Ci } | undefined>; passes?: unknown; explainedBy?: unknown }
+interface LayerLike { layer?: unknown; controls?: Record<string, { headline?: Ci } | undefined>; passes?: unknown; explainedBy?: unknown; explanation?: unknown }
 interface DataLike { normSet?: { name?: unknown; metric?: unknown }; layers?: LayerLike[]; bestLayer?: unknown; comparedToFp32?: { rankingChanged?: unknown } }
 
 const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
@@ -53,7 +62,8 @@ export function propertiesView(deviceId: string, record: ProbeRecord): Propertie
     }),
     passes: layer.passes === true,
     explainedBy: Array.isArray(layer.explainedBy) ? layer.explainedBy.filter((x): x is string => typeof x === 'string') : [],
-    paper: PAPER_VALUES[name.toLowerCase()] ?? null,
+    explanation: typeof layer.explanation === 'string' ? layer.explanation : null,
+    paper: PAPER_VALUES[name.toLowerCase()] ? CONTROL_COLUMNS.map(([key]) => { const i = PAPER_COLUMNS.indexOf(key); return i >= 0 ? PAPER_VALUES[name.toLowerCase()][i] : null; }) : null,
     rankingChanged: typeof d.comparedToFp32?.rankingChanged === 'boolean' ? d.comparedToFp32.rankingChanged : null,
   };
 }

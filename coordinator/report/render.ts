@@ -38,6 +38,7 @@ export function renderComparison(rep: ComparisonReport): string {
   const lines = [table, ''];
   if (seqLens.length) lines.push(`latency: single-stream at seq len ${seqLens.join('/')}; speed vs fp32 from alternating queries on the device; pooled cos: lowest cosine of mean-pooled outputs to fp32`);
   if (rep.rows.some((r) => r.attention)) lines.push('attention: on fp32, whether attention explains token relations (identifiability, sanity checks); on a variant, whether that explanation survives compression vs fp32');
+  if (rep.rows.some((r) => r.attention?.status === 'survives-invalid-reference')) lines.push('survives-invalid-reference: the variant matches fp32, but the fp32 explanation fails its own sanity checks: it keeps nothing valid');
   lines.push(`invalid: records whose numeric health gate failed (NaN/Inf, fp16 saturation) - ${rep.invalid} in total; their verdicts are not to be trusted`);
   lines.push('', `cross-device consistency (same model, variant and inputs; relative L2 to the fleet median, tolerance ${rep.tolerance}):`);
   if (rep.consistency.length === 0) lines.push('  (needs the same model and variant benchmarked on at least two devices)');

@@ -78,6 +78,11 @@ export const VariantComparisonSchema = Type.Object({
   fp32Ranking: Type.Array(Type.String()),
   /** sys headline minus fp32's, per layer */
   sysDelta: Type.Record(Type.String(), Type.Number()),
+  /**
+   * the fp32 verdict being kept or changed: a variant that keeps fp32's verdicts keeps an explanation only
+   * if fp32's best layer passes its controls
+   */
+  reference: Type.Optional(Type.Object({ layer: Type.String(), passes: Type.Boolean(), explanation: Type.Optional(Type.String()) })),
 });
 export type VariantComparison = Static<typeof VariantComparisonSchema>;
 

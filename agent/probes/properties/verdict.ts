@@ -19,6 +19,7 @@ export function compareToFp32(fp32: PropertiesData, variant: PropertiesData): Va
     rankingChanged: ranking.join(',') !== fp32Ranking.join(','),
     rankCorrelation: common.length > 1 ? spearman(pos(fp32Ranking), pos(ranking)) : 1,
     fp32Ranking,
+    reference: (() => { const b = fp32.layers.find((l) => l.layer === fp32.bestLayer) ?? fp32.layers[0]; return { layer: b.layer, passes: b.passes, ...(b.explanation ? { explanation: b.explanation } : {}) }; })(),
     sysDelta: Object.fromEntries(common.map((l) => [l.layer, l.controls.sys.headline.estimate - base.get(l.layer)!.controls.sys.headline.estimate])),
   };
 }
