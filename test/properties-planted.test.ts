@@ -136,3 +136,15 @@ test('Holm adjustment matches the step-down by hand', () => {
   [0.06, 0.5, 0.04, 0.06].forEach((e, i) => assert.ok(Math.abs(adj[i] - e) < 1e-12, `${i}: ${adj[i]}`));
   assert.ok(Number.isNaN(adj[4]));
 });
+
+test('worker threads (one job per layer and control) give exactly the in-thread results', async () => {
+  const rng = new SeededRandom(6);
+  const values = Float64Array.from({ length: N * Q }, (_, k) => (rng.next() < baseRate(k % Q) ? 1 : 0));
+  const X = Float64Array.from({ length: N * P }, () => rng.normal());
+  const layers = [{ layer: 'L0', X }, { layer: 'L1', X: X.map((v) => v * 2 + 1) }];
+  const cfg = smallConfig();
+  const one = await evaluateLayers({ norms: normSet(values), layers, p: P, cfg, mapper: 'plsr', binarizeForPlsr: true });
+  const two = await evaluateLayers({ norms: normSet(values), layers, p: P, cfg: { ...cfg, workers: 2 }, mapper: 'plsr', binarizeForPlsr: true });
+  assert.equal(two.workers, 2);
+  assert.deepEqual(two.results, one.results);
+});

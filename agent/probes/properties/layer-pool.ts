@@ -1,23 +1,34 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { runLayerJob, type LayerJob, type LayerScores } from './layer-suite.ts';
+import { EMBEDDING_CONTROLS, mergeLayerScores, runLayerJob, type LayerJob, type LayerScores } from './layer-suite.ts';
 
 /** Worker threads for `workers: 'auto'`: one per core the OS gives this process. */
-export function workerCount(setting: number | 'auto' | undefined, jobs: number): number {
+export function workerCount(setting: number | 'auto' | undefined): number {
   const want = setting === undefined || setting === 'auto' ? availableParallelism() : setting;
-  return Math.max(1, Math.min(want, jobs));
+  return Math.max(1, want);
 }
 
 /**
- * Runs one job per layer, on `workers` threads (layers are independent, and a layer's controls are the
- * whole cost); workers = 1 runs them in this thread. Results come back in job order. Workers start from a .mjs entry that
- * registers tsx itself, so they load the TypeScript however the main thread was started.
+ * Runs the layer jobs on `workers` threads; workers = 1 runs them in this thread. With several workers each
+ * layer is split into one job per control (the controls are independent given the folds), so a single
+ * layer (the FFNN suite) or a few layers still keep every core busy; the parts are merged per layer.
+ * Results come back in job order. Workers start from a .mjs entry that registers tsx itself, so they load
+ * the TypeScript however the main thread was started.
  */
 export async function runLayerJobs(jobs: readonly LayerJob[], workers: number, onDone?: (r: LayerScores) => void): Promise<LayerScores[]> {
-  if (workers <= 1 || jobs.length <= 1) {
-    return jobs.map((j) => { const r = runLayerJob(j); onDone?.(r); return r; });
-  }
-  const results = new Array<LayerScores>(jobs.length);
+  if (workers <= 1) return jobs.map((j) => { const r = runLayerJob(j); onDone?.(r); return r; });
+  const parts = jobs.flatMap((j, layer) => EMBEDDING_CONTROLS.map((c) => ({ layer, job: { ...j, controls: [c] } })));
+  const got = jobs.map(() => [] as LayerScores[]);
+  const merged = new Array<LayerScores>(jobs.length);
+  await runOnWorkers(parts.map((x) => x.job), workers, (r, i) => {
+    const layer = parts[i].layer;
+    got[layer].push(r);
+    if (got[layer].length === EMBEDDING_CONTROLS.length) { merged[layer] = mergeLayerScores(got[layer]); onDone?.(merged[layer]); }
+  });
+  return merged;
+}
+
+async function runOnWorkers(jobs: readonly LayerJob[], workers: number, onResult: (r: LayerScores, index: number) => void): Promise<void> {
   let next = 0;
   const pool = Array.from({ length: Math.min(workers, jobs.length) }, () => new Worker(new URL('./layer-worker-boot.mjs', import.meta.url)));
   try {
@@ -28,8 +39,7 @@ export async function runLayerJobs(jobs: readonly LayerJob[], workers: number, o
         const onMessage = (msg: { ok: boolean; result?: LayerScores; error?: string }): void => {
           w.off('error', reject);
           if (!msg.ok) { reject(new Error(`properties worker failed on ${msg.error}`)); return; }
-          results[i] = msg.result!;
-          onDone?.(msg.result!);
+          onResult(msg.result!, i);
           give();
         };
         w.once('message', onMessage);
@@ -41,5 +51,4 @@ export async function runLayerJobs(jobs: readonly LayerJob[], workers: number, o
   } finally {
     await Promise.all(pool.map((w) => w.terminate()));
   }
-  return results;
 }

@@ -34,6 +34,8 @@ export interface LayerJob {
   foldCats: FoldCategories[][];
   /** categories for the descriptive neighbourhood-within-other-categories metric of sys */
   reportGroup?: Int32Array;
+  /** run only these controls (default all): a layer split into per-control jobs keeps every core busy */
+  controls?: EmbeddingControl[];
 }
 
 export interface LayerScores {
@@ -85,6 +87,7 @@ export function runLayerJob(job: LayerJob): LayerScores {
   const sysNeighbourhoodOther: RepeatScores = [];
   let perAttr = 0;
   let perAttrCount = 0;
+  const want = (c: EmbeddingControl): boolean => !job.controls || job.controls.includes(c);
 
   /** One mapper per fold on (Xf, Yf) -> headline of the test rows against `score` (per fold), capacity per fold. */
   const foldwise = (folds: number[][], seed: number, input: (f: number, train: number[]) => { X: Float64Array; Y: Targets; score: Float64Array }): { scores: number[]; chosen: number[]; predictions: Float64Array } => {
@@ -111,17 +114,19 @@ export function runLayerJob(job: LayerJob): LayerScores {
     const folds = job.folds[r];
     const seed = job.seed + 1000 * r;
     const trainGold = trainOf(gold);
-    const sys = foldwise(folds, seed, () => ({ X, Y: trainGold, score: gold.values }));
-    headline.sys.push(sys.scores);
-    chosen.sys.push(sys.chosen);
-    const full = scoreConcepts(sys.predictions, gold, { metric, k, neighbourhoodK: cfg.metrics.neighbourhoodK, group: job.reportGroup });
-    sysNeighbourhood.push(full.neighbourhood);
-    if (full.neighbourhoodOtherCategory) sysNeighbourhoodOther.push(full.neighbourhoodOtherCategory);
-    for (const v of full.perAttribute ?? []) if (Number.isFinite(v)) { perAttr += v; perAttrCount++; }
+    if (want('sys')) {
+      const sys = foldwise(folds, seed, () => ({ X, Y: trainGold, score: gold.values }));
+      headline.sys.push(sys.scores);
+      chosen.sys.push(sys.chosen);
+      const full = scoreConcepts(sys.predictions, gold, { metric, k, neighbourhoodK: cfg.metrics.neighbourhoodK, group: job.reportGroup });
+      sysNeighbourhood.push(full.neighbourhood);
+      if (full.neighbourhoodOtherCategory) sysNeighbourhoodOther.push(full.neighbourhoodOtherCategory);
+      for (const v of full.perAttribute ?? []) if (Number.isFinite(v)) { perAttr += v; perAttrCount++; }
+    }
 
     const shuffleRuns: number[][] = [];
     const shuffleChosen: number[] = [];
-    for (let s = 0; s < cfg.controls.shuffleSeeds; s++) {
+    for (let s = 0; want('shuffle') && s < cfg.controls.shuffleSeeds; s++) {
       const Xs = permuteRows(X, p, new SeededRandom(job.seed + 3000 + r * cfg.controls.shuffleSeeds + s).permutation(n));
       const run = foldwise(folds, seed + s, () => ({ X: Xs, Y: trainGold, score: gold.values }));
       shuffleRuns.push(run.scores);
@@ -129,35 +134,59 @@ export function runLayerJob(job: LayerJob): LayerScores {
       const fin = run.scores.filter(Number.isFinite);
       shuffleSeedMeans.push(fin.reduce((a, b) => a + b, 0) / fin.length);
     }
-    headline.shuffle.push(shuffleRuns[0].map((_, i) => shuffleRuns.reduce((a, run) => a + run[i], 0) / shuffleRuns.length));
-    chosen.shuffle.push(shuffleChosen);
+    if (want('shuffle')) {
+      headline.shuffle.push(shuffleRuns[0].map((_, i) => shuffleRuns.reduce((a, run) => a + run[i], 0) / shuffleRuns.length));
+      chosen.shuffle.push(shuffleChosen);
+    }
 
-    const randGold = denseTargets(randomTargets(job.gold, n, q, job.seed + 2000 + r), n, q);
-    const rand = foldwise(folds, seed, () => ({ X, Y: trainOf(randGold), score: randGold.values }));
-    headline.rand.push(rand.scores);
-    chosen.rand.push(rand.chosen);
+    if (want('rand')) {
+      const randGold = denseTargets(randomTargets(job.gold, n, q, job.seed + 2000 + r), n, q);
+      const rand = foldwise(folds, seed, () => ({ X, Y: trainOf(randGold), score: randGold.values }));
+      headline.rand.push(rand.scores);
+      chosen.rand.push(rand.chosen);
+    }
 
-    const margGold = denseTargets(columnPermutedTargets(job.gold, n, q, job.seed + 2500 + r), n, q);
-    const marg = foldwise(folds, seed, () => ({ X, Y: trainOf(margGold), score: margGold.values }));
-    headline['rand-marginal'].push(marg.scores);
-    chosen['rand-marginal'].push(marg.chosen);
+    if (want('rand-marginal')) {
+      const margGold = denseTargets(columnPermutedTargets(job.gold, n, q, job.seed + 2500 + r), n, q);
+      const marg = foldwise(folds, seed, () => ({ X, Y: trainOf(margGold), score: margGold.values }));
+      headline['rand-marginal'].push(marg.scores);
+      chosen['rand-marginal'].push(marg.chosen);
+    }
 
-    const catShuffle = foldwise(folds, seed, (f) => ({ X: shuffleWithinCategories(X, p, job.foldCats[r][f], job.seed + 4000 + 100 * r + f), Y: trainGold, score: gold.values }));
-    headline['category-shuffle'].push(catShuffle.scores);
-    chosen['category-shuffle'].push(catShuffle.chosen);
+    if (want('category-shuffle')) {
+      const catShuffle = foldwise(folds, seed, (f) => ({ X: shuffleWithinCategories(X, p, job.foldCats[r][f], job.seed + 4000 + 100 * r + f), Y: trainGold, score: gold.values }));
+      headline['category-shuffle'].push(catShuffle.scores);
+      chosen['category-shuffle'].push(catShuffle.chosen);
+    }
 
-    const catDestroyed = foldwise(folds, seed, (f, train) => {
-      const cats = job.foldCats[r][f];
-      const resid = residualiseFold(X, p, trainGold, cats, train);
-      return { X: resid.X, Y: resid.Y, score: residualiseFold(X, p, gold, cats, train).Y.values };
-    });
-    headline['category-destroyed'].push(catDestroyed.scores);
-    chosen['category-destroyed'].push(catDestroyed.chosen);
+    if (want('category-destroyed')) {
+      const catDestroyed = foldwise(folds, seed, (f, train) => {
+        const cats = job.foldCats[r][f];
+        const resid = residualiseFold(X, p, trainGold, cats, train);
+        return { X: resid.X, Y: resid.Y, score: residualiseFold(X, p, gold, cats, train).Y.values };
+      });
+      headline['category-destroyed'].push(catDestroyed.scores);
+      chosen['category-destroyed'].push(catDestroyed.chosen);
+    }
   }
   return {
     layer: job.layer, headline, shuffleSeedMeans, sysNeighbourhood,
     sysNeighbourhoodOther: sysNeighbourhoodOther.length ? sysNeighbourhoodOther : undefined,
     sysPerAttributeMean: perAttrCount > 0 ? perAttr / perAttrCount : undefined,
     chosen, seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** The per-control parts of one layer (jobs with `controls` subsets) joined into one LayerScores. */
+export function mergeLayerScores(parts: readonly LayerScores[]): LayerScores {
+  const from = (c: EmbeddingControl): LayerScores => parts.find((x) => x.headline[c].length > 0) ?? parts[0];
+  const sys = from('sys');
+  return {
+    layer: parts[0].layer,
+    headline: Object.fromEntries(EMBEDDING_CONTROLS.map((c) => [c, from(c).headline[c]])) as LayerScores['headline'],
+    chosen: Object.fromEntries(EMBEDDING_CONTROLS.map((c) => [c, from(c).chosen[c]])) as LayerScores['chosen'],
+    shuffleSeedMeans: from('shuffle').shuffleSeedMeans,
+    sysNeighbourhood: sys.sysNeighbourhood, sysNeighbourhoodOther: sys.sysNeighbourhoodOther, sysPerAttributeMean: sys.sysPerAttributeMean,
+    seconds: parts.reduce((a, x) => a + x.seconds, 0),
   };
 }

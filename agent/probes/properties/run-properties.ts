@@ -84,7 +84,7 @@ export async function evaluateLayers(e: LayersInput): Promise<{ results: LayerRe
     layer, X, p: e.p, gold: norms.values, n, q, metric: norms.metric, binarize,
     mapper: e.mapper, cfg, seed, folds, foldCats, reportGroup: cats.group,
   }));
-  const workers = workerCount(cfg.workers, jobs.length);
+  const workers = workerCount(cfg.workers);
   let done = 0;
   const scores = await runLayerJobs(jobs, workers, (r) => e.progress?.(r, ++done));
   const verdictSettings: VerdictSettings = {
