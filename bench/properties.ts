@@ -1,23 +1,20 @@
 /**
- * Property-inference benchmark and doc tables: times PLSR + 10-fold CV on McRae for one layer, the whole
- * properties suite (all controls, all layers) per norm set and for the three sets together, with peak
- * RSS; writes bench/results/properties.json (+ properties-records.json with the full records) and
- * prints the markdown tables used in docs/properties.md.
- * Usage: npx tsx bench/properties.ts [--variants fp32,int8-dynamic] [--layers all] [--norms mcrae,binder] [--tag name]
+ * Property-inference benchmark and doc tables: times the FFNN suite on McRae (one layer, every control),
+ * the whole PLSR properties suite (every control, repeated CV, worker threads) per norm set and for the
+ * sets together, with CPU seconds, load and peak RSS; writes bench/results/properties.json
+ * (+ properties-records.json with the full records) and prints the markdown tables used in docs/properties.md.
+ * Usage: npx tsx bench/properties.ts [--variants fp32,int8-dynamic] [--layers all] [--norms mcrae,binder] [--tag name] [--no-ffnn] [--ffnn-layer L3]
  * (--tag writes bench/results/properties-<tag>.json instead, e.g. for a reduced-layer budget run)
  */
 import { join, dirname } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadModelDir } from '../core/model/model-dir.ts';
 import { createProgress } from '../core/progress.ts';
 import type { ProbeRecord } from '../core/results/probe-record.ts';
 import { loadPropertiesConfig } from '../probes/properties/config.ts';
-import { conceptEmbeddings } from '../probes/properties/concept-embeddings.ts';
-import { crossValidatedPredictions } from '../probes/properties/evaluate.ts';
-import { kFolds } from '../probes/properties/folds.ts';
-import { plsrMapper } from '../probes/properties/mappers.ts';
-import { loadNormSet, runPropertiesProbes } from '../probes/properties/properties-probe.ts';
-import { binarized, denseTargets } from '../probes/properties/targets.ts';
+import { runPropertiesProbes } from '../probes/properties/properties-probe.ts';
+import type { PropertiesData } from '../probes/properties/schema.ts';
 import { controlsTableRows, layerTableRows, markdownTable, PAPER_VALUES } from '../probes/properties/table.ts';
 import { parseVariantNames } from '../probes/properties/variants.ts';
 import { writeBenchRecords, writeBenchResult } from './bench-result.ts';
@@ -32,41 +29,51 @@ const rssMb = (): number => process.resourceUsage().maxRSS / 1024;
 const tag = arg('tag');
 const base = tag ? `properties-${tag}` : 'properties';
 const rows: Array<{ metric: string; value: number; unit: string; target?: string; pass?: boolean }> = [];
+const records: ProbeRecord[] = [];
 
-// 1. PLSR (nested component search) + 10-fold CV on McRae, one layer, embeddings already computed
-{
-  const { set } = loadNormSet('mcrae', cfg, { progress });
-  const emb = await conceptEmbeddings(md, set.words, { templates: cfg.templates, variant: 'fp32', progress });
-  const n = set.concepts.length, q = set.features.length, p = emb.hidden;
-  const X = new Float64Array(n * p);
-  set.words.forEach((w, i) => X.set(emb.vectors.get('L4')!.get(w)!, i * p));
+const cpuS = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1e6;
+const loadNow = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
+
+// 1. the FFNN suite on McRae: 10 folds, every control, one layer (embeddings cached), early stopping
+if (!process.argv.includes('--no-ffnn')) {
   const t = performance.now();
-  crossValidatedPredictions(plsrMapper(cfg.plsr, { metric: 'f1', k: 10 }), X, p, binarized(denseTargets(set.values, n, q)), kFolds(n, 10, cfg.seed), cfg.seed);
-  rows.push({ metric: `PLSR nested CV + 10-fold CV, McRae (${n} concepts x ${q} features), layer L4`, value: (performance.now() - t) / 1000, unit: 's' });
-  rows.push({ metric: 'peak RSS after PLSR CV', value: rssMb(), unit: 'MB' });
+  const c0 = process.cpuUsage();
+  const layer = arg('ffnn-layer') ?? 'static';
+  const recs = await runPropertiesProbes({ md, norms: ['mcrae'], variants: ['fp32'], layers: layer, mapper: 'ffnn', progress, configPath: arg('ffnn-config') });
+  const s = (performance.now() - t) / 1000;
+  const d = recs[0].data as PropertiesData;
+  const epochs = d.layers[0].controls.sys.chosenPerRepeat?.flat() ?? [];
+  rows.push({ metric: `FFNN suite, McRae, layer ${layer}, ${d.settings.folds} folds x ${d.settings.repeats} repeat(s), all controls (wall; CPU ${cpuS(process.cpuUsage(c0)).toFixed(0)} s, load ${loadNow()})`, value: s, unit: 's', target: '<= 60 s', pass: s <= 60 });
+  rows.push({ metric: `FFNN sys epochs per fold (early-stopped before the cap in ${epochs.filter((e) => e < cfg.ffnn.maxEpochs).length} of ${epochs.length})`, value: epochs.reduce((a, b) => a + b, 0) / Math.max(1, epochs.length), unit: 'epochs' });
+  process.stdout.write(`\nFFNN ${d.layers[0].summary}\n`);
+  records.push(...recs);
 }
 
 // 2./3. the whole suite per norm set, then the three together
 const variants = parseVariantNames(arg('variants'));
-const records: ProbeRecord[] = [];
 let suite = 0;
+let suiteCpu = 0;
 for (const norms of (arg('norms') ?? 'mcrae,buchanan,binder').split(',')) {
   const t = performance.now();
+  const c0 = process.cpuUsage();
   const recs = await runPropertiesProbes({ md, norms: [norms], variants, layers: arg('layers'), progress });
   const s = (performance.now() - t) / 1000;
+  const cpu = cpuS(process.cpuUsage(c0));
   suite += s;
+  suiteCpu += cpu;
   records.push(...recs);
-  rows.push({ metric: `properties suite, ${norms}, ${variants.join('+')}, all controls, layers ${arg('layers') ?? 'all'}`, value: s, unit: 's' });
-  rows.push({ metric: `peak RSS after ${norms}`, value: rssMb(), unit: 'MB' });
+  const workers = (recs[0].data as PropertiesData).timings.workers ?? 1;
+  rows.push({ metric: `properties suite, ${norms}, ${variants.join('+')}, all controls, ${cfg.repeats ?? 1} repeats, layers ${arg('layers') ?? 'all'}, ${workers} worker(s) (CPU ${cpu.toFixed(0)} s incl. workers, load ${loadNow()})`, value: s, unit: 's' });
+  rows.push({ metric: `peak RSS after ${norms} (main thread + workers, one process)`, value: rssMb(), unit: 'MB' });
 }
-rows.push({ metric: `properties suite, three norm sets, ${variants.join('+')}`, value: suite, unit: 's', target: '<= 300 s per variant', pass: suite / variants.length <= 300 });
+rows.push({ metric: `properties suite, ${arg('norms') ?? 'three norm sets'}, ${variants.join('+')} (wall; CPU ${suiteCpu.toFixed(0)} s)`, value: suite, unit: 's', target: '<= 300 s per variant', pass: suite / variants.length <= 300 });
 
 const c = cfg.controls;
 const notes = [
-  `settings: ${cfg.folds}-fold CV, PLSR components by nested ${cfg.plsr.innerFolds}-fold CV over ${JSON.stringify(cfg.plsr.componentGrid)} (criterion ${cfg.plsr.criterion}), ${c.shuffleSeeds} shuffle seeds, ${c.bootstrapResamples} bootstrap resamples, ${c.permutations} permutations, oracle k=${c.oracleNeighbours}`,
+  `settings: ${cfg.folds}-fold CV x ${cfg.repeats ?? 1} repeats (fold seeds), every control with its own nested ${cfg.plsr.innerFolds}-fold component search over ${JSON.stringify(cfg.plsr.componentGrid)} in stages ${JSON.stringify(cfg.plsr.stageCaps)} (plateau rule, criterion ${cfg.plsr.criterion}), ${c.shuffleSeeds} shuffle seed(s) per repeat, ${c.bootstrapResamples} bootstrap resamples, ${c.permutations} two-way bootstrap resamples per test, min effect ${JSON.stringify(c.minEffect)}, Holm over layers x controls, oracle k=${c.oracleNeighbours}`,
+  `CPU: ${cpus()[0]?.model ?? 'unknown'} x ${cpus().length}; the machine was shared with other jobs (load average ${loadNow()} at the end): wall times are inflated by that load, CPU seconds are this process's own`,
   `templates: ${JSON.stringify(cfg.templates)}; thresholds: ${JSON.stringify(cfg.norms)}`,
   'embeddings are cached in SQLite after the first run; the suite times include computing them only when the cache was cold (see properties-records.json timings)',
-  `load average at the end: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} (the machine is shared)`,
 ];
 writeBenchResult({ topic: base, title: `Property inference (PLSR, all controls${tag ? `, ${tag}` : ''})`, rows, notes });
 writeBenchRecords(base, records);

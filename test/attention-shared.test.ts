@@ -26,8 +26,10 @@ test('shared model: embedding-layer identifiability 1.0, randomization changes t
   // with every layer randomized the rollout ranking is gone too
   const all = d.sanity!.randomization.find((s) => s.randomizedFrom === 1)!;
   assert.ok(all.rolloutChanged && (all.rolloutSpearman ?? 0) < 0.9, `rollout Spearman ${all.rolloutSpearman}`);
-  assert.equal(records[1].verdict.status, 'survives');
-  assert.ok(['survives', 'degrades', 'fails'].includes(records[2].verdict.status));
+  // the shared model's fp32 rollout fails its randomization check: an exact copy 'survives' against an invalid explanation
+  assert.equal(records[1].verdict.status, d.tokenRelation.sanityPassed === false ? 'survives-invalid-reference' : 'survives');
+  if (d.tokenRelation.sanityPassed === false) assert.match(records[1].verdict.summary, /but the fp32 explanation fails/);
+  assert.ok(['survives', 'survives-invalid-reference', 'degrades', 'fails'].includes(records[2].verdict.status));
   // 5% weight noise must register as some change against the exact copy
   const noisyMax = Math.max(...(records[2].data as AttentionProbeData).survival!.layers.map((l) => l.maxJs));
   assert.ok(noisyMax > 1e-4, `noisy variant JS ${noisyMax}`);
@@ -38,5 +40,5 @@ test('shared model: every real compressed variant gets a verdict', { skip: needs
   const variants = await ensureVariants(md, ['fp16', 'int8-dynamic', 'int8-weight']);
   const records = await runAttentionProbe(md, { corpus: builtInCorpus(1, 40), variants, seed: 1, sanityChecks: false });
   assert.deepEqual(records.map((r) => r.variant.name), ['fp32', 'fp16', 'int8-dynamic', 'int8-weight']);
-  for (const r of records.slice(1)) assert.ok(['survives', 'degrades', 'fails'].includes(r.verdict.status), `${r.variant.name}: ${r.verdict.status}`);
+  for (const r of records.slice(1)) assert.ok(['survives', 'survives-invalid-reference', 'degrades', 'fails'].includes(r.verdict.status), `${r.variant.name}: ${r.verdict.status}`);
 });

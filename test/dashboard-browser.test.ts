@@ -174,7 +174,7 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
     await p.goto(`file://${file}`);
     await p.waitForSelector('body[data-rendered]');
     const header = await p.locator('#properties table.paper-table thead th').allInnerTexts();
-    assert.deepEqual(header.slice(5, 11), ['Sys', 'Upper', 'Shuffle', 'Shuf-Upper', 'Rand', 'Cat-destroyed']);
+    assert.deepEqual(header.slice(5, 15), ['Sys', 'Prior', 'Prior-freq', 'Upper', 'Shuffle', 'Shuf-Upper', 'Rand', 'Rand-marg', 'Cat-shuffle', 'Cat-destroyed']);
     assert.deepEqual(await p.locator('#properties table.paper-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-norms'))), ['test-features', 'test-ratings']);
     assert.equal(await p.locator('#properties figure.chart').count(), 2);
     // a random-weight model has no semantics to find, so the verdict is whatever the real run found; the cell shows it

@@ -92,9 +92,12 @@ describe('properties view (the properties contract, probes/properties/contract.t
   const ci = (estimate: number) => ({ estimate, low: estimate - 0.02, high: estimate + 0.02, level: 0.95 });
   const score = (x: number) => ({ headline: ci(x), neighbourhood: ci(x / 2) });
   const layer = (name: string, sys: number) => ({
-    layer: name, passes: false, explainedBy: ['shuffle'], summary: '',
-    controls: { sys: score(sys), upper: score(0.3), shuffle: score(0.1), 'shuffle-upper': score(0.13), rand: score(0.01), 'category-destroyed': score(0.05) },
-    pValues: { shuffle: 0.2, rand: 0.001, 'category-destroyed': 0.01 },
+    layer: name, passes: false, explainedBy: ['shuffle'], explanation: 'the frequency prior', summary: '',
+    controls: {
+      sys: score(sys), prior: score(0.09), upper: score(0.3), shuffle: score(0.1), 'shuffle-upper': score(0.13), rand: score(0.01),
+      'rand-marginal': score(0.08), 'category-shuffle': score(0.06), 'category-destroyed': score(0.05),
+    },
+    pValues: { shuffle: 0.2, rand: 0.001, 'category-destroyed': 0.01 }, tests: {},
   });
   const data = (name: string, metric: 'f1' | 'spearman', layers: unknown[], bestLayer: string, extra: object = {}) => ({
     normSet: { name, path: 'x', concepts: 10, features: 5, metric, categories: 'none', notes: [] },
@@ -111,11 +114,13 @@ describe('properties view (the properties contract, probes/properties/contract.t
   test('best layer, the paper\'s column order and the paper\'s values beside', () => {
     const [v] = views([stored(data('McRae', 'f1', [layer('L1', 0.11), layer('L3', 0.22)], 'L3', { comparedToFp32: { against: 'fp32', verdictChangedLayers: [], rankingChanged: true, rankCorrelation: 0.5, fp32Ranking: [], sysDelta: {} } }))]);
     assert.deepEqual(v.controls.map((c) => c.label), CONTROL_COLUMNS.map(([, l]) => l));
-    assert.deepEqual(v.controls.map((c) => c.label), ['Sys', 'Upper', 'Shuffle', 'Shuf-Upper', 'Rand', 'Cat-destroyed']);
+    assert.deepEqual(v.controls.map((c) => c.label), ['Sys', 'Prior', 'Prior-freq', 'Upper', 'Shuffle', 'Shuf-Upper', 'Rand', 'Rand-marg', 'Cat-shuffle', 'Cat-destroyed']);
     assert.equal(v.layer, 'L3');
     assert.equal(v.controls[0].estimate, 0.22);
     assert.equal(v.metric, 'F1@10');
-    assert.deepEqual(v.paper, [0.25, 0.27, 0.1, 0.13, 0.01]);
+    // the paper's values sit under the paper's columns; the controls it did not have stay empty
+    assert.deepEqual(v.paper, [0.25, null, null, 0.27, 0.1, 0.13, 0.01, null, null, null]);
+    assert.equal(v.explanation, 'the frequency prior');
     assert.deepEqual(v.explainedBy, ['shuffle']);
     assert.equal(v.rankingChanged, true);
   });
@@ -126,7 +131,7 @@ describe('properties view (the properties contract, probes/properties/contract.t
     assert.deepEqual(v.map((x) => x.normSet).sort(), ['mcrae', 'own-norms']);
     assert.equal(v.find((x) => x.normSet === 'own-norms')!.metric, 'Spearman rho');
     assert.equal(v.find((x) => x.normSet === 'own-norms')!.paper, null);
-    assert.deepEqual(v.find((x) => x.normSet === 'own-norms')!.controls.map((c) => c.estimate), [null, null, null, null, null, null], 'no layers: every control missing');
+    assert.deepEqual(v.find((x) => x.normSet === 'own-norms')!.controls.map((c) => c.estimate), Array(10).fill(null), 'no layers: every control missing');
     assert.equal(buildDashboardData(results, [], []).report.rows[0].unreadable, 2);
   });
 });

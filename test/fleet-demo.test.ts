@@ -14,7 +14,7 @@ test('`edgeprobe demo` (npm start) runs the fleet on the demo model, says it is 
   assert.match(run.stdout, /demo-device-a completed, demo-device-b completed/);
   // the product, not just a benchmark: compressed variants with attention verdicts and compare's layer
   for (const d of ['demo-device-a', 'demo-device-b']) {
-    assert.match(run.stdout, new RegExp(`${d}\\s+demo\\s+int8-dynamic\\s.*(survives|degrades|fails|invalid).*(jump L\\d|even \\(worst L\\d\\)|invalid)`));
+    assert.match(run.stdout, new RegExp(`${d}\\s+demo\\s+int8-dynamic\\s.*(survives-invalid-reference|survives|degrades|fails|invalid).*(jump L\\d|even \\(worst L\\d\\)|invalid)`));
     assert.match(run.stdout, new RegExp(`${d}\\s+demo\\s+fp16\\s`));
   }
   assert.match(run.stdout, /invalid: records whose numeric gate failed .* \d+ in total/);

@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import { bootstrapMeanCI, pairedPermutationPValue } from '../core/numeric/stats.ts';
 import { kMeans } from '../core/numeric/kmeans.ts';
 import { topK } from '../core/numeric/vectors.ts';
+import { sampleRankCorrelation } from 'simple-statistics';
+import { SeededRandom } from '../core/numeric/seeded-random.ts';
 import { attributeSpearman, conceptSpearman, f1AtK, neighbourhoodHits } from '../probes/properties/metrics.ts';
 import { denseTargets } from '../probes/properties/targets.ts';
 import { goldGram, oraclePredict, randomTargets } from '../probes/properties/controls.ts';
@@ -26,6 +28,13 @@ test('Spearman per concept and per attribute on hand-made cases', () => {
   assert.ok(Math.abs(conceptSpearman([1, 2, 3, 4], [4, 3, 2, 1]) + 1) < 1e-12);
   // ranks [1,2,3,4] vs [2,1,4,3]: d^2 = 4, rho = 1 - 6*4/(4*15) = 0.6
   assert.ok(Math.abs(conceptSpearman([1, 2, 3, 4], [2, 1, 4, 3]) - 0.6) < 1e-12);
+  // the hand-written midrank Pearson agrees with simple-statistics on tied, random data
+  const rng = new SeededRandom(8);
+  for (let t = 0; t < 20; t++) {
+    const x = Array.from({ length: 30 }, () => Math.round(rng.next() * 5));
+    const y = Array.from({ length: 30 }, () => Math.round(rng.next() * 5));
+    assert.ok(Math.abs(conceptSpearman(x, y) - sampleRankCorrelation(x, y)) < 1e-12);
+  }
   // 3 concepts x 2 attributes: attribute 0 predicted in order (rho 1), attribute 1 reversed (rho -1)
   const pred = Float64Array.from([1, 3, 2, 2, 3, 1]);
   const gold = Float64Array.from([10, 1, 20, 2, 30, 3]);

@@ -51,8 +51,11 @@ export interface FleetReport {
   consistency: ConsistencyRow[];
 }
 
-/** Worse verdicts first; a row shows the worst of a probe's current records. */
-export const SEVERITY: Record<VerdictStatus, number> = { invalid: 0, fails: 1, 'fails-controls': 1, degrades: 2, 'passes-controls': 3, survives: 3, measured: 4 };
+/**
+ * Worse verdicts first; a row shows the worst of a probe's current records. Surviving against an invalid
+ * fp32 explanation ranks below degrading: what is kept was never a valid explanation.
+ */
+export const SEVERITY: Record<VerdictStatus, number> = { invalid: 0, fails: 1, 'fails-controls': 1, 'survives-invalid-reference': 2, degrades: 3, 'passes-controls': 4, survives: 4, measured: 5 };
 
 /** A cell's JSON/CSV value, or null: `cellValue(row, 'benchmark', 'p50Ms')`. */
 export function cellValue(row: FleetReportRow, probe: string, key: string): ReportCell['value'] {

@@ -34,6 +34,7 @@ export function renderFleetReport(rep: FleetReport): string {
   ]);
   const lines = [table, ''];
   for (const note of rep.notes) if (present.has(note.probe)) lines.push(note.text);
+  if (rep.rows.some((r) => Object.values(r.verdicts).some((v) => v.status === 'survives-invalid-reference'))) lines.push('survives-invalid-reference: the variant matches fp32, but the fp32 explanation fails its own sanity checks: it keeps nothing valid');
   lines.push(`invalid: records whose numeric gate failed (NaN/Inf, fp16 saturation) - ${rep.invalid} in total; their verdicts are not to be trusted`);
   if (rep.rows.some((r) => r.unreadable > 0)) lines.push('unreadable: stored records their probe\'s contract does not accept (another agent version or an unknown probe); counted, never shown as figures');
   lines.push('', `cross-device consistency (same model, variant and inputs; relative L2 to the fleet median, tolerance ${rep.tolerance}):`);

@@ -13,6 +13,9 @@ export const VerdictStatus = Type.Union([
   Type.Literal('survives'),
   Type.Literal('degrades'),
   Type.Literal('fails'),
+  // survives compression, but the fp32 explanation it was compared against fails a validity check:
+  // never to be read as keeping an explanation
+  Type.Literal('survives-invalid-reference'),
   // property inference against its controls
   Type.Literal('passes-controls'),
   Type.Literal('fails-controls'),

@@ -17,6 +17,7 @@ import { shuffledControl } from './shuffled-control.ts';
 import { attentionStructure } from './structure.ts';
 import { DEFAULT_THRESHOLDS_PATH, loadAttentionThresholds, type AttentionThresholds } from './thresholds.ts';
 import { survivalVerdict, tokenRelationVerdict } from './verdicts.ts';
+import { attentionReferenceValidity, survivalWithReference } from './reference-validity.ts';
 
 export interface AttentionProbeOptions {
   corpus: Corpus;
@@ -66,6 +67,7 @@ export async function runAttentionProbe(md: ModelDir, opts: AttentionProbeOption
   const randomization = sanity ? await cascadingRandomization(md.model.proto, md.layers, sequences, padId, ref, opts.seed, t, progress) : undefined;
   const shuffled = sanity ? await shuffledControl(md.model.proto, sequences, padId, ref, base.structure, opts.seed, t, progress) : undefined;
   const relation = tokenRelationVerdict(base.nearest, base.structure, randomization, shuffled, t, base.mixing);
+  const referenceValidity = attentionReferenceValidity(relation, randomization, ref.layers);
   const common = (a: ReturnType<typeof analyse>, acts: Activations): Omit<AttentionProbeData, 'tokenRelation'> => ({
     corpus: corpusInfo,
     layers: acts.layers,
@@ -104,16 +106,17 @@ export async function runAttentionProbe(md: ModelDir, opts: AttentionProbeOption
     const a = analyse(acts, opts.seed, t);
     const cmp = compareActivations(ref, acts, t.survival.topK);
     const verdict = survivalVerdict(variant.name, cmp, base.nearest, a.nearest, t);
+    const joined = survivalWithReference(verdict, referenceValidity);
     const rel = tokenRelationVerdict(a.nearest, a.structure, undefined, undefined, t, a.mixing);
     records.push(attentionRecord({
       model, variant: { name: variant.name, sha256: vmd.model.sha256 },
-      status: verdict.status, summary: `${verdict.summary} ${rel.summary}`, layers: [...verdict.failedLayers, ...verdict.degradedLayers].sort((x, y) => x - y),
+      status: joined.status, summary: `${joined.summary} ${rel.summary}`, layers: [...verdict.failedLayers, ...verdict.degradedLayers].sort((x, y) => x - y),
       gate: await numericGate(vmd, variant.name, acts.gate), durationS: (performance.now() - vStart) / 1000,
       data: {
         ...common(a, acts),
         tokenRelation: { supportedUpToLayer: rel.supportedUpToLayer, structuredButUnidentifiable: rel.structuredButUnidentifiable, unsupportedLayers: rel.unsupportedLayers, sanityPassed: null },
         survival: {
-          reference: 'fp32', topK: t.survival.topK,
+          reference: 'fp32', topK: t.survival.topK, referenceValidity,
           layers: verdict.layers.map((l, k) => ({ ...l, rolloutSpearman: finiteOrNull(l.rolloutSpearman), jsPerHead: cmp[k].jsPerHead, topKPerHead: cmp[k].topKPerHead })),
         },
       },

@@ -69,6 +69,8 @@ export const AttentionProbeData = Type.Object({
   survival: Type.Optional(Type.Object({
     reference: Type.Literal('fp32'),
     topK: Type.Integer({ minimum: 1 }),
+    /** whether the fp32 explanation compared against passes its own sanity checks (null: not run) */
+    referenceValidity: Type.Optional(Type.Object({ valid: Type.Union([Type.Boolean(), Type.Null()]), failedChecks: Type.Array(Type.String()) })),
     layers: Type.Array(Type.Object({
       layer: Type.Integer({ minimum: 1 }),
       maxJs: Num,

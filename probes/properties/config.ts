@@ -9,6 +9,10 @@ import type { PreprocessOptions } from './norm-set.ts';
 export interface PropertiesConfig {
   templates: string[];
   folds: number;
+  /** repeated cross-validation: fold assignments (each with its own shuffle and random-target seeds) */
+  repeats?: number;
+  /** worker threads for the layers: a number or 'auto' (one per core) */
+  workers?: number | 'auto';
   seed: number;
   mapper: MapperName;
   plsr: PlsrSettings;
@@ -20,6 +24,8 @@ export interface PropertiesConfig {
     bootstrapResamples: number;
     permutations: number;
     alpha: number;
+    /** the smallest sys - control difference a verdict counts, per headline metric */
+    minEffect?: { f1: number; spearman: number };
   };
   metrics: { k: number; neighbourhoodK: number };
   norms: Record<string, PreprocessOptions>;

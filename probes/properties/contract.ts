@@ -1,5 +1,5 @@
 import { cell, NO_CELL, type DataRecord, type ProbeContract } from '../../core/probes/contract.ts';
-import { CONTROL_COLUMNS, PAPER_VALUES, PropertiesDataSchema, PropertiesPlanSettings, type PropertiesData, type PropertiesView, type ResolvedPropertiesSettings } from './schema.ts';
+import { CONTROL_COLUMNS, PAPER_COLUMNS, PAPER_VALUES, PropertiesDataSchema, PropertiesPlanSettings, type PropertiesData, type PropertiesView, type ResolvedPropertiesSettings } from './schema.ts';
 
 type Rec = DataRecord<PropertiesData>;
 
@@ -12,12 +12,16 @@ export function propertiesView({ deviceId, record }: Rec): PropertiesView {
     model: record.model.name, deviceId, variant: record.variant.name, status: record.verdict.status,
     normSet: name, metric: d.normSet.metric === 'spearman' ? 'Spearman rho' : 'F1@10', layer: layer ? String(layer.layer) : '-',
     controls: CONTROL_COLUMNS.map(([key, label]) => {
-      const h = layer?.controls[key]?.headline;
+      const h = (layer?.controls as Record<string, { headline?: { estimate: number; low: number; high: number } } | undefined> | undefined)?.[key]?.headline;
       return { key, label, estimate: h?.estimate ?? null, low: h?.low ?? null, high: h?.high ?? null };
     }),
     passes: layer?.passes === true,
     explainedBy: layer?.explainedBy ?? [],
-    paper: PAPER_VALUES[name.toLowerCase()] ?? null,
+    explanation: layer?.explanation ?? null,
+    paper: PAPER_VALUES[name.toLowerCase()] ? CONTROL_COLUMNS.map(([key]) => {
+      const i = PAPER_COLUMNS.indexOf(key);
+      return i >= 0 ? PAPER_VALUES[name.toLowerCase()][i] : null;
+    }) : null,
     rankingChanged: d.comparedToFp32?.rankingChanged ?? null,
   };
 }

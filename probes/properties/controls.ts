@@ -3,7 +3,7 @@ import { SeededRandom } from '../../core/numeric/seeded-random.ts';
 import { topK } from '../../core/numeric/vectors.ts';
 import type { Targets } from './targets.ts';
 
-export const CONTROL_NAMES = ['sys', 'upper', 'shuffle', 'shuffle-upper', 'rand', 'category-destroyed'] as const;
+export const CONTROL_NAMES = ['sys', 'prior', 'prior-frequency', 'upper', 'shuffle', 'shuffle-upper', 'rand', 'rand-marginal', 'category-shuffle', 'category-destroyed'] as const;
 export type ControlName = (typeof CONTROL_NAMES)[number];
 
 /** Gold-space dot products between all concepts [n, n], through an inverted index over features. */
@@ -20,21 +20,31 @@ export function goldGram(gold: Targets): Float32Array {
 }
 
 /**
- * The geometry oracle (`upper`) and its random-neighbour version (`shuffle-upper`): a held-out concept
- * is predicted as the similarity-weighted mean of the gold vectors of k training concepts, the k most
- * cosine-similar to it in gold-norm space (or k random ones). Only the neighbours' gold vectors enter
- * the prediction, never the concept's own; weights are cosine similarities clamped at 0 (uniform if all 0).
+ * The geometry oracle (`upper`) and its random-neighbour version (`shuffle-upper`). `upper`: a held-out
+ * concept is predicted as the similarity-weighted mean of the gold vectors of the k training concepts
+ * most cosine-similar to it in gold-norm space (weights clamped at 0, uniform if all 0): it reads the
+ * held-out gold vector to pick and weight neighbours, by design (a ceiling). `shuffle-upper`: the uniform
+ * mean of k random training concepts' gold vectors; it never reads the held-out concept's gold vector
+ * (the old similarity weights did, which lifted McRae from .048 to .112), so it is what k random
+ * neighbours give: a noisy frequency prior.
  */
 export function oraclePredict(gold: Targets, gram: Float32Array, train: readonly number[], test: readonly number[], k: number, random?: SeededRandom): Float64Array {
   const { n, q } = gold;
   const out = new Float64Array(test.length * q);
   const sims = new Float64Array(train.length);
   test.forEach((i, t) => {
+    if (random) {
+      for (const x of random.shuffle(train.map((_, x) => x)).slice(0, k)) {
+        const j = train[x];
+        for (let b = 0; b < q; b++) out[t * q + b] += gold.values[j * q + b] / Math.min(k, train.length);
+      }
+      return;
+    }
     train.forEach((j, x) => {
       const d = Math.sqrt(gram[i * n + i] * gram[j * n + j]);
       sims[x] = d > 0 ? gram[i * n + j] / d : 0;
     });
-    const picks = random ? random.shuffle(train.map((_, x) => x)).slice(0, k) : topK(sims, k);
+    const picks = topK(sims, k);
     let wsum = 0;
     for (const x of picks) wsum += Math.max(0, sims[x]);
     for (const x of picks) {
@@ -58,6 +68,21 @@ export function randomTargets(values: Float64Array, n: number, q: number, seed: 
   for (let i = 0; i < n; i++) {
     const perm = rng.permutation(q);
     for (let b = 0; b < q; b++) out[i * q + perm[b]] = values[i * q + b];
+  }
+  return out;
+}
+
+/**
+ * `rand-marginal` targets: each feature's column permuted across the concepts (seeded). Every feature
+ * keeps its frequency and value distribution (its marginal), but which concepts have it is random: what
+ * the frequency prior alone scores, through the mapper. Complements `rand`, which destroys the frequencies.
+ */
+export function columnPermutedTargets(values: Float64Array, n: number, q: number, seed: number): Float64Array {
+  const rng = new SeededRandom(seed);
+  const out = new Float64Array(n * q);
+  for (let b = 0; b < q; b++) {
+    const perm = rng.permutation(n);
+    for (let i = 0; i < n; i++) out[perm[i] * q + b] = values[i * q + b];
   }
   return out;
 }

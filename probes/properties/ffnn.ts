@@ -56,11 +56,16 @@ export function fitFfnn(X: Float64Array, p: number, Y: Targets, train: readonly 
   const out = new Float32Array(q);
   const dOut = new Float32Array(q);
   const dA = new Float32Array(h);
+  // indices of the hidden units a ReLU left active for the current row: the output layer (h x q, the bulk of
+  // the work when q is in the hundreds) only needs those; skipping exact zeros leaves every sum unchanged
+  const active = new Int32Array(h);
+  let nActive = 0;
 
   const forward = (r: number): void => {
     input(r, x);
-    for (let j = 0; j < h; j++) { let s = b1[j]; const o1 = j * p; for (let a = 0; a < p; a++) s += W1[o1 + a] * x[a]; z[j] = s; a1[j] = s > 0 ? s : 0; }
-    for (let b = 0; b < q; b++) { let s = b2[b]; const o2 = b * h; for (let j = 0; j < h; j++) s += W2[o2 + j] * a1[j]; out[b] = s; }
+    nActive = 0;
+    for (let j = 0; j < h; j++) { let s = b1[j]; const o1 = j * p; for (let a = 0; a < p; a++) s += W1[o1 + a] * x[a]; z[j] = s; a1[j] = s > 0 ? s : 0; if (s > 0) active[nActive++] = j; }
+    for (let b = 0; b < q; b++) { let s = b2[b]; const o2 = b * h; for (let t = 0; t < nActive; t++) { const j = active[t]; s += W2[o2 + j] * a1[j]; } out[b] = s; }
   };
   const loss = (rows: readonly number[]): number => {
     let s = 0;
@@ -89,7 +94,8 @@ export function fitFfnn(X: Float64Array, p: number, Y: Targets, train: readonly 
           const d = dOut[b];
           gb2[b] += d;
           const o2 = b * h;
-          for (let j = 0; j < h; j++) { gW2[o2 + j] += d * a1[j]; dA[j] += d * W2[o2 + j]; }
+          // inactive units have a1 = 0 (no W2 gradient) and z <= 0 (their dA is never read)
+          for (let t = 0; t < nActive; t++) { const j = active[t]; gW2[o2 + j] += d * a1[j]; dA[j] += d * W2[o2 + j]; }
         }
         for (let j = 0; j < h; j++) {
           if (z[j] <= 0) continue;

@@ -71,7 +71,7 @@ function toRecord(source: ModelDir, md: ModelDir, variant: string, data: Propert
   const failing = data.layers.filter((l) => !l.passes).map((l) => l.layer).filter((l) => l.startsWith('L')).map((l) => Number(l.slice(1)));
   const change = data.comparedToFp32;
   const changeText = change
-    ? ` Against fp32: ${change.verdictChangedLayers.length > 0 ? `verdict changes on ${change.verdictChangedLayers.join(', ')}` : 'no verdict changes'}; layer ranking ${change.rankingChanged ? `changes (rho ${change.rankCorrelation.toFixed(2)})` : 'unchanged'}.`
+    ? ` Against fp32: ${change.verdictChangedLayers.length > 0 ? `verdict changes on ${change.verdictChangedLayers.join(', ')}` : 'no verdict changes'}; layer ranking ${change.rankingChanged ? `changes (rho ${change.rankCorrelation.toFixed(2)})` : 'unchanged'}${change.reference && !change.reference.passes ? `; the fp32 verdict it is compared against fails its controls (${change.reference.layer} explained by ${change.reference.explanation ?? 'a control'}), so keeping it keeps no explanation` : ''}.`
     : '';
   return {
     recordVersion: 2,

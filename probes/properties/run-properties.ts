@@ -1,19 +1,21 @@
 import type { ModelDir } from '../../core/model/model-dir.ts';
-import { pairedPermutationPValue } from '../../core/numeric/stats.ts';
-import { SeededRandom } from '../../core/numeric/seeded-random.ts';
 import type { Progress } from '../../core/progress.ts';
 import { epError } from '../../core/errors.ts';
 import { conceptEmbeddings, representationNames, type Representation } from './concept-embeddings.ts';
 import type { EmbeddingCache } from './embedding-cache.ts';
 import type { PropertiesConfig } from './config.ts';
-import { categoryGroups, goldGram, oraclePredict, randomTargets, residualiseOnCategories } from './controls.ts';
-import { crossValidatedPredictions, meanScores, scoreConcepts, summarise, type ConceptScores, type ScoreOptions } from './evaluate.ts';
-import { kFolds } from './folds.ts';
-import { ffnnMapper, plsrMapper, type Mapper, type MapperName } from './mappers.ts';
+import { categoryGroups } from './controls.ts';
+import { foldCategories } from './fold-categories.ts';
+import { complement, kFolds } from './folds.ts';
+import { goldControls } from './gold-controls.ts';
+import { runLayerJobs, workerCount } from './layer-pool.ts';
+import type { LayerJob, LayerScores } from './layer-suite.ts';
+import type { MapperName } from './mappers.ts';
 import { selectConcepts, type NormSet, type PreprocessOptions } from './norm-set.ts';
-import type { ControlScore, LayerResult, PropertiesData } from './schema.ts';
-import { binarized, denseTargets, type Targets } from './targets.ts';
-import { layerVerdict, rankLayers } from './verdict.ts';
+import type { LayerResult, PropertiesData } from './schema.ts';
+import { denseTargets } from './targets.ts';
+import { rankLayers } from './verdict.ts';
+import { layerVerdicts, tiedWithBest, type VerdictSettings } from './verdict-rules.ts';
 
 export interface PropertiesRun {
   md: ModelDir;
@@ -45,6 +47,55 @@ function matrixOf(vectors: Map<string, Float32Array>, words: readonly string[], 
   return X;
 }
 
+export interface LayersInput {
+  norms: NormSet;
+  layers: Array<{ layer: string; X: Float64Array }>;
+  /** embedding width */
+  p: number;
+  cfg: PropertiesConfig;
+  mapper: MapperName;
+  binarizeForPlsr: boolean;
+  progress?: (r: LayerScores, done: number) => void;
+}
+
+/**
+ * Every control on every layer with repeated CV, then the verdicts (Holm over the whole record). Takes
+ * the embedding matrices, so planted data can be probed without a model.
+ */
+export async function evaluateLayers(e: LayersInput): Promise<{ results: LayerResult[]; family: number; scores: LayerScores[]; folds: number[][][]; repeats: number; seed: number; cats: ReturnType<typeof categoryGroups>; workers: number; verdictSettings: VerdictSettings }> {
+  const { norms, cfg } = e;
+  const n = norms.concepts.length;
+  const q = norms.features.length;
+  const gold = denseTargets(norms.values, n, q);
+  // PLSR trains on binarized targets as the reference code does, but only for feature lists scored by F1:
+  // binarizing ratings scored by rank correlation (Binder, dense user norms) leaves nothing to rank
+  const binarize = e.mapper === 'plsr' && e.binarizeForPlsr && norms.metric === 'f1';
+  const seed = cfg.seed;
+  const repeats = Math.max(1, cfg.repeats ?? 1);
+  // repeat r has its own fold assignment (and its own shuffle / random-target seeds in the layer jobs)
+  const folds = Array.from({ length: repeats }, (_, r) => kFolds(n, Math.min(cfg.folds, n), seed + 1009 * r));
+  const all = Array.from({ length: n }, (_, i) => i);
+  const foldCats = folds.map((rf, r) => rf.map((test, f) => foldCategories(gold, norms.categories, cfg.controls.categoryClusters, seed + 10 * r + f, complement(all, test))));
+  // the descriptive "neighbourhood among other categories" metric of sys: categories of all concepts
+  const cats = categoryGroups(gold, norms.categories, cfg.controls.categoryClusters, seed);
+
+  const goldScores = goldControls(gold, norms.metric, folds, { k: cfg.metrics.k, oracleNeighbours: cfg.controls.oracleNeighbours, shuffleSeeds: cfg.controls.shuffleSeeds, seed });
+  const jobs: LayerJob[] = e.layers.map(({ layer, X }) => ({
+    layer, X, p: e.p, gold: norms.values, n, q, metric: norms.metric, binarize,
+    mapper: e.mapper, cfg, seed, folds, foldCats, reportGroup: cats.group,
+  }));
+  const workers = workerCount(cfg.workers);
+  let done = 0;
+  const scores = await runLayerJobs(jobs, workers, (r) => e.progress?.(r, ++done));
+  const verdictSettings: VerdictSettings = {
+    alpha: cfg.controls.alpha, minEffect: cfg.controls.minEffect ?? { f1: 0.02, spearman: 0.05 },
+    bootstrapResamples: cfg.controls.bootstrapResamples, permutations: cfg.controls.permutations, seed,
+  };
+  const gridMax = e.mapper === 'plsr' && cfg.plsr.components === 'auto' ? Math.max(...cfg.plsr.componentGrid) : undefined;
+  const { results, family } = layerVerdicts(scores, goldScores, norms.metric, verdictSettings, gridMax);
+  return { results, family, scores, folds, repeats, seed, cats, workers, verdictSettings };
+}
+
 /** Runs the mapper and all controls with the same folds and metrics on every requested layer. */
 export async function runPropertiesProbe(run: PropertiesRun): Promise<PropertiesData> {
   const { md, cfg, progress } = run;
@@ -61,95 +112,28 @@ export async function runPropertiesProbe(run: PropertiesRun): Promise<Properties
   const p = emb.hidden;
   const layers = run.layers ?? representationNames(md.layers.layers);
 
-  const gold = denseTargets(norms.values, n, q);
-  // PLSR trains on binarized targets as the reference code does, but only for feature lists scored by F1:
-  // binarizing ratings scored by rank correlation (Binder, dense user norms) leaves nothing to rank
-  const binarize = run.mapper === 'plsr' && run.preprocess.binarizeForPlsr && norms.metric === 'f1';
-  const trainOf = (t: Targets): Targets => (binarize ? binarized(t) : t);
-  const mapper: Mapper = run.mapper === 'plsr' ? plsrMapper(cfg.plsr, { metric: norms.metric, k: cfg.metrics.k }) : ffnnMapper(cfg.ffnn);
-  const seed = cfg.seed;
-  const folds = kFolds(n, Math.min(cfg.folds, n), seed);
-  const cats = categoryGroups(gold, norms.categories, cfg.controls.categoryClusters, seed);
-  const scoreOpts: ScoreOptions = { metric: norms.metric, k: cfg.metrics.k, neighbourhoodK: cfg.metrics.neighbourhoodK, group: cats.group };
-  const { resamples, alpha } = { resamples: cfg.controls.bootstrapResamples, alpha: cfg.controls.alpha };
-  const summary = (s: ConceptScores, extra: Partial<ControlScore> = {}): ControlScore => ({ ...summarise(s, resamples, seed), ...extra });
-
-  // oracle controls read only the gold norms: the same for every layer
   const t1 = performance.now();
-  const gram = goldGram(gold);
-  const all = Array.from({ length: n }, (_, i) => i);
-  const oracle = (random?: SeededRandom): Float64Array => {
-    const pred = new Float64Array(n * q);
-    for (const test of folds) {
-      const held = new Set(test);
-      const out = oraclePredict(gold, gram, all.filter((i) => !held.has(i)), test, cfg.controls.oracleNeighbours, random);
-      test.forEach((row, t) => pred.set(out.subarray(t * q, (t + 1) * q), row * q));
-    }
-    return pred;
-  };
-  const upperScores = scoreConcepts(oracle(), gold, scoreOpts);
-  const shufUpperRuns = Array.from({ length: cfg.controls.shuffleSeeds }, (_, s) => scoreConcepts(oracle(new SeededRandom(seed + 1000 + s)), gold, scoreOpts));
-  const randGold = denseTargets(randomTargets(norms.values, n, q, seed + 2000), n, q);
-
-  const results: LayerResult[] = [];
-  const steps = layers.length * (3 + cfg.controls.shuffleSeeds);
-  let done = 0;
-  const tick = (what: string): void => progress?.step(`properties ${norms.name} ${run.variant}`, ++done, steps, what);
-  for (const layer of layers) {
-    const X = matrixOf(emb.vectors.get(layer)!, norms.words, p);
-    const sysRun = crossValidatedPredictions(mapper, X, p, trainOf(gold), folds, seed);
-    // controls search their own PLSR components (nested) or reuse the ones sys chose per fold
-    const fixed = run.mapper === 'plsr' && cfg.plsr.controlComponents === 'as-sys' ? sysRun.chosen : undefined;
-    const cv = (x: Float64Array, y: Targets, s: number): { predictions: Float64Array; chosen: number[] } => crossValidatedPredictions(mapper, x, p, trainOf(y), folds, s, fixed);
-    const sys = scoreConcepts(sysRun.predictions, gold, scoreOpts);
-    tick(`${layer} sys`);
-    const shuffleRuns: ConceptScores[] = [];
-    for (let s = 0; s < cfg.controls.shuffleSeeds; s++) {
-      const perm = new SeededRandom(seed + 3000 + s).permutation(n);
-      const Xs = new Float64Array(n * p);
-      perm.forEach((src, i) => Xs.set(X.subarray(src * p, (src + 1) * p), i * p));
-      shuffleRuns.push(scoreConcepts(cv(Xs, gold, seed + s).predictions, gold, scoreOpts));
-      tick(`${layer} shuffle ${s + 1}`);
-    }
-    const randRun = cv(X, randGold, seed);
-    const rand = scoreConcepts(randRun.predictions, randGold, { ...scoreOpts, group: undefined });
-    tick(`${layer} rand`);
-    const resid = residualiseOnCategories(X, p, trainOf(gold), cats.group, cats.groups);
-    const residGold = residualiseOnCategories(X, p, gold, cats.group, cats.groups).Y;
-    const catRun = crossValidatedPredictions(mapper, resid.X, p, resid.Y, folds, seed, fixed);
-    const cat = scoreConcepts(catRun.predictions, residGold, scoreOpts);
-    tick(`${layer} category-destroyed`);
-
-    const shuffle = meanScores(shuffleRuns);
-    const perm = { permutations: cfg.controls.permutations, seed };
-    const pValues = {
-      shuffle: pairedPermutationPValue(sys.headline, shuffle.headline, perm),
-      rand: pairedPermutationPValue(sys.headline, rand.headline, perm),
-      'category-destroyed': pairedPermutationPValue(sys.headline, cat.headline, perm),
-    };
-    const controls = {
-      sys: summary(sys, { chosen: sysRun.chosen }),
-      upper: summary(upperScores),
-      shuffle: summary(shuffle, { seeds: shuffleRuns.map((r) => summarise(r, 10, seed).headline.estimate) }),
-      'shuffle-upper': summary(meanScores(shufUpperRuns)),
-      rand: summary(rand, { chosen: randRun.chosen }),
-      'category-destroyed': summary(cat, { chosen: catRun.chosen }),
-    };
-    const mean = (c: keyof typeof pValues): { mean: number; p: number } => ({ mean: controls[c].headline.estimate, p: pValues[c] });
-    results.push({ layer, controls, pValues, ...layerVerdict(layer, norms.metric, controls.sys.headline.estimate, { shuffle: mean('shuffle'), rand: mean('rand'), 'category-destroyed': mean('category-destroyed') }, alpha) });
-  }
+  const ev = await evaluateLayers({
+    norms, layers: layers.map((layer) => ({ layer, X: matrixOf(emb.vectors.get(layer)!, norms.words, p) })), p,
+    cfg, mapper: run.mapper, binarizeForPlsr: run.preprocess.binarizeForPlsr, progress: (r, done) => progress?.step(`properties ${norms.name} ${run.variant}`, done, layers.length, `${r.layer} (${r.seconds.toFixed(1)} s)`),
+  });
+  const { results, family, folds, repeats, seed, cats, workers } = ev;
   const ranking = rankLayers(results);
   return {
     normSet: { name: norms.name, path: norms.path, concepts: n, features: q, metric: norms.metric, categories: cats.source, notes: norms.notes },
     coverage: { ...emb.coverage, conceptsDropped: dropped },
     mapper: run.mapper,
     settings: {
-      folds: folds.length, seed, templates: cfg.templates, preprocess: run.preprocess, controls: cfg.controls, metrics: cfg.metrics,
+      folds: folds[0].length, repeats, seed, templates: cfg.templates, preprocess: run.preprocess, controls: cfg.controls, metrics: cfg.metrics,
       ...(run.mapper === 'plsr' ? { plsr: cfg.plsr } : { ffnn: cfg.ffnn }),
     },
     layers: results,
     ranking,
     bestLayer: ranking[0],
-    timings: { embeddingsS: tEmb, controlsS: (performance.now() - t1) / 1000, embeddingsCached: emb.cached },
+    selection: {
+      exploratory: true, family, tiedWithBest: tiedWithBest(ev.scores, ranking[0], ev.verdictSettings),
+      note: `best layer by sys score, chosen after the fact; its verdict is Holm-corrected over all ${family} tests of this record (every layer x every control), which covers the choice`,
+    },
+    timings: { embeddingsS: tEmb, controlsS: (performance.now() - t1) / 1000, embeddingsCached: emb.cached, workers },
   };
 }

@@ -36,6 +36,7 @@ export function ago(iso, now = Date.now()) {
 /** Verdict -> colour class and the words an operator reads. */
 export const VERDICTS = {
   survives: { cls: 'good', label: 'survives', text: 'explanation kept' },
+  'survives-invalid-reference': { cls: 'bad', label: 'survives, fp32 invalid', text: 'matches fp32, but the fp32 explanation fails its sanity checks: nothing valid is kept' },
   'passes-controls': { cls: 'good', label: 'passes controls', text: 'beats its controls' },
   degrades: { cls: 'warn', label: 'degrades', text: 'explanation partly changed' },
   fails: { cls: 'bad', label: 'fails', text: 'explanation lost' },

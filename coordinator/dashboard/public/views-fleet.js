@@ -36,6 +36,7 @@ function advice(s) {
   const where = s.attentionLayers.length ? ` (${layerList(s.attentionLayers)})` : '';
   switch (s.attention) {
     case 'survives': return 'attention explanations match fp32: safe to explain with this variant';
+    case 'survives-invalid-reference': return 'attention matches fp32, but the fp32 explanation itself fails its sanity checks: do not explain with attention on any variant';
     case 'degrades': return `attention explanations drift from fp32${where}: check before relying on them`;
     case 'fails': return `attention explanations differ from fp32${where}: do not explain with this variant`;
     case 'invalid': return 'numbers broke (NaN/Inf/overflow): do not deploy';
@@ -50,6 +51,7 @@ function headline(rows) {
   const part = (cls, label, list) => (list.length ? el('div', { class: `headline ${cls}`, 'data-headline': cls }, el('strong', {}, label), ' ', list.map((s, i) => [i ? ', ' : '', item(s)])) : null);
   return el('div', { class: 'headlines' },
     part('good', 'Keeps its explanations:', group(['survives'])),
+    part('bad', 'Matches fp32, but the fp32 explanation is invalid:', group(['survives-invalid-reference'])),
     part('warn', 'Explanations drift:', group(['degrades'])),
     part('bad', 'Loses its explanations:', group(['fails'])),
     part('broken', 'Broken numbers:', group(['invalid'])));
@@ -57,7 +59,7 @@ function headline(rows) {
 
 export function verdictsView(data) {
   const models = uniq(data.explanations.map((s) => s.model));
-  const legend = el('div', { class: 'legend' }, 'Legend: ', ['survives', 'degrades', 'fails', 'invalid', 'passes-controls', 'fails-controls'].map((k) => el('span', {}, badge(k), ` ${VERDICTS[k].text}`)));
+  const legend = el('div', { class: 'legend' }, 'Legend: ', ['survives', 'survives-invalid-reference', 'degrades', 'fails', 'invalid', 'passes-controls', 'fails-controls'].map((k) => el('span', {}, badge(k), ` ${VERDICTS[k].text}`)));
   const body = models.map((model) => {
     const rows = data.explanations.filter((s) => s.model === model).map(flat).sort((a, b) => byVariant(a.variant, b.variant));
     const bench = data.report.rows.filter((r) => r.model === model);
@@ -107,7 +109,7 @@ export function fleetView(data) {
         el('tbody', {}, rows)));
 }
 
-const WORST = ['invalid', 'fails', 'fails-controls', 'degrades', 'survives', 'passes-controls', 'measured'];
+const WORST = ['invalid', 'fails', 'fails-controls', 'survives-invalid-reference', 'degrades', 'survives', 'passes-controls', 'measured'];
 
 export function matrixView(data) {
   const models = uniq(data.report.rows.map((r) => r.model));

@@ -64,14 +64,14 @@ export function divergenceView(data, state, rerender) {
 export function propertiesView(data) {
   const p = data.views.properties ?? [];
   if (p.length === 0) {
-    return section('properties', 'Property inference vs controls', null, el('p', { class: 'empty' }, 'No property-inference records yet (probe "properties": embeddings mapped to McRae / Buchanan / Binder norms with Sys, Upper, Shuffle, Shuf-Upper, Rand and category-destroyed controls).'));
+    return section('properties', 'Property inference vs controls', null, el('p', { class: 'empty' }, 'No property-inference records yet (probe "properties": embeddings mapped to McRae / Buchanan / Binder norms with Sys, Prior, Upper, Shuffle, Shuf-Upper, both Rand forms and the category controls).'));
   }
   const columns = p[0].controls.map((c) => c.label);
   const sets = uniq(p.map((r) => r.normSet));
   const charts = sets.map((set) => {
     const rows = p.filter((r) => r.normSet === set).sort((a, b) => byVariant(a.variant, b.variant) || a.deviceId.localeCompare(b.deviceId));
     const series = rows.map((r) => ({ label: `${r.variant}${uniq(rows.map((x) => x.deviceId)).length > 1 ? ` @ ${r.deviceId}` : ''}`, data: r.controls.map((c) => c.estimate) }));
-    if (rows[0].paper) series.push({ label: 'paper', data: [...rows[0].paper, null], colour: '#9ca3af' });
+    if (rows[0].paper) series.push({ label: 'paper', data: rows[0].paper, colour: '#9ca3af' });
     return barChart({ name: `properties-${set}`, title: `${set}: ${rows[0].metric} per control (expected: Rand << Shuffle < Sys <= Upper)`, xLabel: 'control', yLabel: rows[0].metric, labels: columns, series });
   });
   const table = el('table', { class: 'grid paper-table' },
@@ -79,8 +79,8 @@ export function propertiesView(data) {
     el('tbody', {}, p.map((r) => el('tr', { 'data-norms': r.normSet, 'data-variant': r.variant },
       el('td', {}, r.normSet), el('td', {}, r.variant), el('td', {}, r.deviceId), el('td', {}, r.layer), el('td', {}, r.metric),
       r.controls.map((c) => el('td', { class: `num${c.key === 'sys' ? ' strong' : ''}`, title: c.low !== null ? `95% CI ${fmt(c.low)}..${fmt(c.high)}` : '' }, fmt(c.estimate))),
-      el('td', {}, badge(r.status), r.passes ? '' : ` explained by ${r.explainedBy.join(', ') || 'a control'}`, r.rankingChanged ? el('div', { class: 'muted' }, 'layer ranking changed vs fp32') : null)))));
-  return section('properties', 'Property inference vs controls', 'Rows: norm sets (best layer by Sys), columns: the controls as in the paper\'s table. Sys must beat Shuffle, Rand and category-destroyed for the probe to pass; grey bars are the paper\'s values.',
+      el('td', {}, badge(r.status), r.passes ? '' : ` explained by ${r.explanation ?? 'a control'} (${r.explainedBy.join(', ')})`, r.rankingChanged ? el('div', { class: 'muted' }, 'layer ranking changed vs fp32') : null)))));
+  return section('properties', 'Property inference vs controls', 'Rows: norm sets (best layer by Sys, an exploratory choice), columns: the paper\'s controls and the ones edgeprobe adds. Sys must beat Prior, Shuffle, both Rand forms and Cat-shuffle by a stated margin with Holm-corrected significance to pass; grey bars are the paper\'s values.',
     el('div', { class: 'charts' }, charts), table);
 }
 

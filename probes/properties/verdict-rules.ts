@@ -1,0 +1,138 @@
+import type { ConfidenceInterval } from '../../core/numeric/stats.ts';
+import type { GoldScores } from './gold-controls.ts';
+import { holmAdjust, pairedRepeatTest, repeatMeanCI, type PairedTest, type RepeatScores } from './inference.ts';
+import type { LayerScores } from './layer-suite.ts';
+import type { HeadlineMetric } from './norm-set.ts';
+import type { ControlScore, ControlTest, LayerResult } from './schema.ts';
+
+/** The controls sys must beat, in the order the verdict names them. */
+export const VERDICT_CONTROLS = ['prior', 'prior-frequency', 'shuffle', 'rand-marginal', 'rand', 'category-shuffle'] as const;
+export type VerdictControl = (typeof VERDICT_CONTROLS)[number];
+
+/** What each control explains when sys does not beat it. */
+export const EXPLANATION: Record<VerdictControl, string> = {
+  prior: 'the frequency prior',
+  'prior-frequency': 'the frequency prior',
+  shuffle: 'the frequency prior',
+  'rand-marginal': 'the frequency prior',
+  rand: 'chance',
+  'category-shuffle': 'category structure',
+};
+
+const WHAT: Record<VerdictControl, string> = {
+  prior: 'the training-fold mean of the targets (no embedding)',
+  'prior-frequency': 'the training-fold feature frequencies (no embedding)',
+  shuffle: 'the mapper on shuffled concept-embedding pairs',
+  'rand-marginal': 'targets with each feature column permuted (frequencies kept)',
+  rand: 'targets with each concept row permuted (frequencies destroyed)',
+  'category-shuffle': 'embeddings shuffled within categories (category kept, concept lost)',
+};
+
+export interface VerdictSettings {
+  alpha: number;
+  /** the smallest sys - control difference that counts, in headline units (F1@10 / rho) */
+  minEffect: Record<HeadlineMetric, number>;
+  bootstrapResamples: number;
+  permutations: number;
+  seed: number;
+}
+
+interface Pending { layer: string; scores: LayerScores; tests: Partial<Record<VerdictControl, PairedTest>> }
+
+const fmt = (x: number): string => x.toFixed(3);
+const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
+
+function controlScore(m: RepeatScores, s: VerdictSettings, extra: Partial<ControlScore> = {}): ControlScore {
+  const headline = repeatMeanCI(m, { resamples: s.bootstrapResamples, seed: s.seed });
+  const seeds = m.map((row) => { const f = row.filter(Number.isFinite); return f.reduce((a, b) => a + b, 0) / f.length; });
+  return { headline, seeds, ...extra };
+}
+
+function chosenScore(perRepeat: number[][] | undefined, gridMax: number | undefined): Partial<ControlScore> {
+  if (!perRepeat) return {};
+  const flat = perRepeat.flat();
+  return { chosen: perRepeat[0], chosenPerRepeat: perRepeat, ...(gridMax !== undefined ? { atGridMax: flat.filter((c) => c >= gridMax).length } : {}) };
+}
+
+/**
+ * Verdicts for every layer of one record. A layer passes only if sys beats every verdict control by at
+ * least `minEffect` (headline units) AND with a Holm-adjusted p < alpha, where the Holm family is every
+ * (layer, control) test of the record: everything the record's verdict summarises, including the choice
+ * of the best layer. Otherwise the layer is explained by the control closest to sys among those it does not
+ * beat, named by what that control carries ('the frequency prior', 'category structure', 'chance').
+ */
+export function layerVerdicts(layers: readonly LayerScores[], gold: GoldScores, metric: HeadlineMetric, s: VerdictSettings, gridMax?: number): { results: LayerResult[]; family: number } {
+  const controlMatrix = (l: LayerScores, c: VerdictControl): RepeatScores | undefined =>
+    c === 'prior' || c === 'prior-frequency' ? gold.headline[c] : l.headline[c];
+  const pending: Pending[] = layers.map((l) => {
+    const tests: Partial<Record<VerdictControl, PairedTest>> = {};
+    VERDICT_CONTROLS.forEach((c, ci) => {
+      const m = controlMatrix(l, c);
+      if (m) tests[c] = pairedRepeatTest(l.headline.sys, m, { resamples: s.permutations, seed: s.seed + 31 * ci });
+    });
+    return { layer: l.layer, scores: l, tests };
+  });
+  const flat = pending.flatMap((p) => VERDICT_CONTROLS.filter((c) => p.tests[c]).map((c) => ({ p, c })));
+  const adjusted = holmAdjust(flat.map(({ p, c }) => p.tests[c]!.p));
+  const adj = new Map(flat.map(({ p, c }, i) => [`${p.layer}\u0000${c}`, adjusted[i]]));
+  const min = s.minEffect[metric];
+  const m = metric === 'f1' ? 'F1@10' : 'rho';
+  const results = pending.map(({ layer, scores: l, tests }): LayerResult => {
+    const ct: Record<string, ControlTest> = {};
+    for (const c of VERDICT_CONTROLS) {
+      const t = tests[c];
+      if (!t) continue;
+      const pHolm = adj.get(`${layer}\u0000${c}`)!;
+      ct[c] = { ...t, pHolm, beaten: pHolm < s.alpha && t.difference >= min };
+    }
+    const controls: LayerResult['controls'] = {
+      sys: controlScore(l.headline.sys, s, {
+        neighbourhood: repeatMeanCI(l.sysNeighbourhood, { resamples: s.bootstrapResamples, seed: s.seed }),
+        ...(l.sysNeighbourhoodOther ? { neighbourhoodOtherCategory: repeatMeanCI(l.sysNeighbourhoodOther, { resamples: s.bootstrapResamples, seed: s.seed }) } : {}),
+        ...(l.sysPerAttributeMean !== undefined ? { perAttributeMean: l.sysPerAttributeMean } : {}),
+        ...chosenScore(l.chosen.sys, gridMax),
+      }),
+      prior: controlScore(gold.headline.prior!, s),
+      ...(gold.headline['prior-frequency'] ? { 'prior-frequency': controlScore(gold.headline['prior-frequency'], s) } : {}),
+      upper: controlScore(gold.headline.upper!, s),
+      shuffle: { ...controlScore(l.headline.shuffle, s, chosenScore(l.chosen.shuffle, gridMax)), seeds: l.shuffleSeedMeans },
+      'shuffle-upper': controlScore(gold.headline['shuffle-upper']!, s),
+      rand: controlScore(l.headline.rand, s, chosenScore(l.chosen.rand, gridMax)),
+      'rand-marginal': controlScore(l.headline['rand-marginal'], s, chosenScore(l.chosen['rand-marginal'], gridMax)),
+      'category-shuffle': controlScore(l.headline['category-shuffle'], s, chosenScore(l.chosen['category-shuffle'], gridMax)),
+      'category-destroyed': controlScore(l.headline['category-destroyed'], s, chosenScore(l.chosen['category-destroyed'], gridMax)),
+    };
+    const sys = controls.sys.headline.estimate;
+    const explainedBy = Object.keys(ct).filter((c) => !ct[c].beaten);
+    const pValues = Object.fromEntries(Object.entries(ct).map(([c, t]) => [c, t.p]));
+    const score = (c: string): number => (controls as Record<string, ControlScore | undefined>)[c]?.headline.estimate ?? NaN;
+    if (explainedBy.length === 0) {
+      const weakest = Object.keys(ct).reduce((a, c) => (ct[c].difference < ct[a].difference ? c : a));
+      return {
+        layer, controls, pValues, tests: ct, passes: true, explainedBy,
+        summary: `${layer}: sys ${m} ${fmt(sys)} beats every control by >= ${min} with Holm p < ${s.alpha}; the closest is ${weakest} ${fmt(score(weakest))} (${signed(ct[weakest].difference)}, CI ${signed(ct[weakest].low)}..${signed(ct[weakest].high)}, d_z ${ct[weakest].effectSize.toFixed(2)}, Holm p ${ct[weakest].pHolm.toPrecision(2)})`,
+      };
+    }
+    // the explanation is the control closest to (or above) sys among those not beaten
+    const closest = explainedBy.reduce((a, c) => (ct[c].difference < ct[a].difference ? c : a)) as VerdictControl;
+    const explanation = EXPLANATION[closest];
+    const parts = explainedBy.map((c) => `${c} ${fmt(score(c))} (${signed(ct[c].difference)}${ct[c].difference < min ? `, needs >= +${min}` : ''}, Holm p ${ct[c].pHolm.toPrecision(2)}): ${WHAT[c as VerdictControl]}`);
+    return {
+      layer, controls, pValues, tests: ct, passes: false, explainedBy, explanation,
+      summary: `${layer}: sys ${m} ${fmt(sys)} is explained by ${explanation}: it does not beat ${parts.join('; ')}`,
+    };
+  });
+  return { results, family: flat.length };
+}
+
+/** Layers whose sys score cannot be told from the best one's (two-way bootstrap, Holm over the comparisons). */
+export function tiedWithBest(layers: readonly LayerScores[], best: string, s: VerdictSettings): string[] {
+  const b = layers.find((l) => l.layer === best);
+  if (!b) return [];
+  const others = layers.filter((l) => l.layer !== best);
+  const ps = others.map((l, i) => pairedRepeatTest(b.headline.sys, l.headline.sys, { resamples: s.permutations, seed: s.seed + 977 * (i + 1) }).p);
+  const adj = holmAdjust(ps);
+  return others.filter((_, i) => !(adj[i] < s.alpha)).map((l) => l.layer);
+}
+
+export type { ConfidenceInterval };
