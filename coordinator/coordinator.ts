@@ -184,11 +184,12 @@ export class Coordinator {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.health?.();
+    this.ingest.close(); // a store that is down is not waited for: what is not committed is not acked
     // hand the duty over now instead of after the lease TTL (expired leases pass on the next round)
     if (this.ownsDuty) await Promise.resolve(this.opts.store.acquireLease(DUTY_LEASE, this.clientId, -1, Date.now())).catch(() => undefined);
     await this.chain;
-    await this.ingest.flush();
-    this.acks.close().send();
+    // a store still down at stop: nothing more commits, so nothing more is acked (the broker keeps it)
+    await this.ingest.flush().then(() => this.acks.close().send(), (err) => this.opts.log.warn('last round not committed', { error: errorMessage(err) }));
     await this.client?.endAsync().catch(() => undefined);
     await this.opts.store.close();
   }

@@ -31,8 +31,9 @@ export type VerdictStatus = Static<typeof VerdictStatus>;
 export const ProbeRecord = Type.Object({
   recordVersion: Type.Literal(1),
   probe: ProbeKind,
-  model: Type.Object({ name: Type.String(), sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
-  variant: Type.Object({ name: Type.String(), sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
+  // names are store columns (results.model_name, variant_name) and report keys: bounded like ids
+  model: Type.Object({ name: Type.String({ minLength: 1, maxLength: 256 }), sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
+  variant: Type.Object({ name: Type.String({ minLength: 1, maxLength: 256 }), sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
   /** what the verdict was computed against, e.g. "fp32" for survival, or the control set */
   verdict: Type.Object({
     status: VerdictStatus,
@@ -44,7 +45,7 @@ export const ProbeRecord = Type.Object({
   health: Type.Optional(Type.Object({ ok: Type.Boolean(), reasons: Type.Array(Type.String()) })),
   /** seconds the probe took on this device */
   durationS: Type.Number({ minimum: 0 }),
-  createdAt: Type.String(),
+  createdAt: Type.String({ maxLength: 64 }),
   data: Type.Unknown(),
 });
 export type ProbeRecord = Static<typeof ProbeRecord>;

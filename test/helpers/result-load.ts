@@ -19,6 +19,8 @@ export class ResultLoad {
   private loops: Array<Promise<void>> = [];
   private readonly rng = new SeededRandom(7);
   private readonly record = syntheticBenchmarkRecord(this.rng);
+  // record keys stay unique across stop/start (a repeated key would be a duplicate by design)
+  private next = 0;
 
   constructor(readonly url: string, readonly deviceIds: string[], private readonly opts: {
     jobId?: string; inflight?: number; pauseMs?: number; connect?: (id: string) => IClientOptions;
@@ -41,9 +43,9 @@ export class ResultLoad {
   }
 
   private async loop(c: MqttClient, id: string, lane: number): Promise<void> {
-    let n = 0;
     while (this.running) {
-      const msg = makeMessage(id, 1 + lane * 1e6 + n, 'results', { jobId: this.opts.jobId ?? 'load', recordKey: `r/${lane}/${n++}`, record: { ...this.record, createdAt: new Date().toISOString() }, simulated: true });
+      const n = this.next++;
+      const msg = makeMessage(id, 1 + n, 'results', { jobId: this.opts.jobId ?? 'load', recordKey: `r/${lane}/${n}`, record: { ...this.record, createdAt: new Date().toISOString() }, simulated: true });
       try {
         await c.publishAsync(deviceTopic(id, 'results'), encodeMessage(msg), { qos: 1 });
         this.acked.add(msg.messageId);
