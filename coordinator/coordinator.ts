@@ -6,6 +6,7 @@ import { configuredHealthFile, startHealthBeacon, type HealthBeacon } from '../c
 import { coordinatorSubscriptions, replicaSubscriptions } from '../core/protocol/topics.ts';
 import type { CoordinatorSettings } from './config/coordinator-config.ts';
 import { dispatchQueued } from './dispatch.ts';
+import { AckRounds } from './ack-rounds.ts';
 import { Ingest } from './ingest.ts';
 import type { FleetStore } from './store/store.ts';
 
@@ -62,8 +63,8 @@ export class Coordinator {
   // Messages are applied one after another (store calls may be asynchronous) on this chain.
   private chain: Promise<void> = Promise.resolve();
   private commitScheduled = false;
-  // PUBACKs of handled but not yet committed messages, in arrival order
-  private heldAcks: Array<() => void> = [];
+  // PUBACKs of messages received since the last round was closed, in arrival order (see AckRounds)
+  private readonly acks = new AckRounds();
   // messages received but not yet handled; above MAX_BACKLOG the socket pauses (backpressure to the broker)
   private backlog = 0;
   private health?: HealthBeacon;
@@ -88,7 +89,7 @@ export class Coordinator {
     }
     if (opts.settings.openAdmission) opts.log.warn('no coordinator config: every device that registers is admitted (allowed only with a broker on this machine)');
     this.holdPubacks(client);
-    client.on('close', () => { this.heldAcks = []; }); // their message ids mean nothing on the next connection
+    client.on('close', () => this.acks.connectionLost()); // their message ids mean nothing on the next connection
     client.on('message', (topic, payload, packet) => {
       if (++this.backlog === MAX_BACKLOG) client.stream.pause();
       const userProperties = packet.properties?.userProperties;
@@ -129,26 +130,30 @@ export class Coordinator {
     const send = internal._sendPacket.bind(client);
     internal._sendPacket = (packet, cb, ...rest) => {
       if (packet.cmd !== 'puback') { send(packet, cb, ...rest); return; }
-      this.heldAcks.push(() => send(packet, undefined, ...rest));
+      this.acks.hold(() => send(packet, undefined, ...rest));
       cb?.(); // lets mqtt.js parse the next packet now
     };
   }
 
-  /** Commits what was handled so far, then sends exactly the PUBACKs of those messages. */
+  /**
+   * Closes the round: the PUBACKs held so far belong to messages whose `handle` is already on the chain
+   * (mqtt.js emits a message before it sends its PUBACK), so committing after them and then sending
+   * exactly this round's PUBACKs acknowledges only stored rows. The next round collects its own list.
+   */
   private commitRound(): void {
     this.commitScheduled = false;
-    const acks = this.heldAcks.length;
-    const held = this.heldAcks;
-    this.chain = this.chain.then(() => this.ingest.flush()).then(() => {
-      // after a reconnect the list was replaced: the old connection's acks are dropped (the broker redelivers)
-      if (held === this.heldAcks) for (const send of this.heldAcks.splice(0, acks)) send();
-    }, (err) => this.storeFailed(err));
+    const round = this.acks.close();
+    this.chain = this.chain.then(() => this.ingest.flush()).then(() => round.send(), (err) => this.storeFailed(err));
   }
 
-  /** Without a commit the PUBACKs must not go out: drop the connection so the broker redelivers. */
+  /**
+   * Ingest retries a store that is down and rejects what a store refuses for good, so this is reached
+   * only by an unexpected error. Without a commit the PUBACKs must not go out: drop the connection so
+   * the broker redelivers.
+   */
   private storeFailed(err: unknown): void {
     this.opts.log.error('store write failed, dropping connection so the broker redelivers', { error: errorMessage(err) });
-    this.heldAcks = [];
+    this.acks.connectionLost();
     this.client?.stream.destroy();
   }
 
@@ -179,11 +184,12 @@ export class Coordinator {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.health?.();
+    this.ingest.close(); // a store that is down is not waited for: what is not committed is not acked
     // hand the duty over now instead of after the lease TTL (expired leases pass on the next round)
     if (this.ownsDuty) await Promise.resolve(this.opts.store.acquireLease(DUTY_LEASE, this.clientId, -1, Date.now())).catch(() => undefined);
     await this.chain;
-    await this.ingest.flush();
-    for (const send of this.heldAcks.splice(0)) send();
+    // a store still down at stop: nothing more commits, so nothing more is acked (the broker keeps it)
+    await this.ingest.flush().then(() => this.acks.close().send(), (err) => this.opts.log.warn('last round not committed', { error: errorMessage(err) }));
     await this.client?.endAsync().catch(() => undefined);
     await this.opts.store.close();
   }

@@ -5,7 +5,9 @@ import type { Message, PayloadOf } from '../core/protocol/messages.ts';
 import { checkRecord } from '../probes/index.ts';
 import type { CoordinatorConfig } from './config/coordinator-config.ts';
 import { screenDeviceMessage, type Accepted, type AdmittedVia, type InboundMessage, type Refused } from './security/index.ts';
-import type { FleetStore, HeartbeatRow, ResultRow } from './store/store.ts';
+import { StoreGuard, StoreRefused } from './store-guard.ts';
+import type { Awaitable, FleetStore, HeartbeatRow, RejectedRow, ResultRow } from './store/store.ts';
+import { RejectionLog } from './rejection-log.ts';
 
 /** What a committed change touched; the dashboard pushes it to browsers (server-sent events). */
 export type IngestChange = 'results' | 'progress' | 'device';
@@ -30,12 +32,39 @@ export class Ingest {
   readonly changes = new EventEmitter<{ change: [IngestChange] }>();
   private batch: ResultRow[] = [];
   private heartbeats: HeartbeatRow[] = [];
+  private rejections: RejectedRow[] = [];
+  private readonly rejectionLog: RejectionLog;
   // registrations (admission route) of devices seen by this process: at scale most messages come from
   // registered devices and the lookup would otherwise be one database round trip per message
   private readonly registrations = new Map<string, { via: AdmittedVia }>();
+  // retries a store that is down, tells it from a store that refuses one message (store-guard.ts)
+  private readonly guard: StoreGuard;
 
   constructor(private readonly store: FleetStore, private readonly log: DaemonLog, private readonly security: IngestSecurity,
-    private readonly onDeviceOnline: (deviceId: string) => void = () => {}) {}
+    private readonly onDeviceOnline: (deviceId: string) => void = () => {}) {
+    this.guard = new StoreGuard(store, log);
+    this.rejectionLog = new RejectionLog(log);
+  }
+
+  /** Stops waiting for a store that is down (the coordinator is stopping): pending writes fail, nothing more is acked. */
+  close(): void {
+    this.guard.close();
+  }
+
+  /**
+   * One write of one message through the guard; a store that refuses it for good turns it into a
+   * rejection (recorded, and acknowledged like any rejected message) instead of a redelivery loop.
+   */
+  private async write(topic: string, deviceId: string, messageId: string, what: string, fn: () => Awaitable<unknown>, now: number): Promise<boolean> {
+    try {
+      await this.guard.run(what, fn);
+      return true;
+    } catch (err) {
+      if (!(err instanceof StoreRefused)) throw err;
+      await this.reject(topic, deviceId, messageId, `store-refused: ${err.message}`, now);
+      return false;
+    }
+  }
 
   /** Handles one message; returns true when results or heartbeats are waiting for `flush`. */
   async handle(topic: string, raw: Uint8Array, userProperties?: Record<string, string | string[]>): Promise<boolean> {
@@ -59,7 +88,8 @@ export class Ingest {
     switch (msg.type) {
       case 'register': {
         const via = screened.admittedVia as AdmittedVia;
-        await this.store.registerDevice(msg.deviceId, (msg as Message<'register'>).payload, via, now);
+        if (!await this.write(topic, msg.deviceId, msg.messageId, `the registration of ${msg.deviceId}`,
+          () => this.store.registerDevice(msg.deviceId, (msg as Message<'register'>).payload, via, now), now)) return false;
         this.registrations.set(msg.deviceId, { via });
         this.log.info('device registered', { device: msg.deviceId, admittedVia: via });
         this.changes.emit('change', 'device');
@@ -68,7 +98,7 @@ export class Ingest {
       }
       case 'status': {
         const online = (msg as Message<'status'>).payload.state === 'online';
-        await this.store.setOnline(msg.deviceId, online, now);
+        if (!await this.write(topic, msg.deviceId, msg.messageId, `the status of ${msg.deviceId}`, () => this.store.setOnline(msg.deviceId, online, now), now)) return false;
         this.log.info(online ? 'device online' : 'device offline', { device: msg.deviceId });
         this.changes.emit('change', 'device');
         if (online) this.onDeviceOnline(msg.deviceId);
@@ -79,7 +109,8 @@ export class Ingest {
         return true;
       case 'progress': {
         const p = (msg as Message<'progress'>).payload;
-        await this.store.recordProgress(msg.deviceId, msg.seq, p, now);
+        if (!await this.write(topic, msg.deviceId, msg.messageId, `progress of ${p.jobId} from ${msg.deviceId}`,
+          () => this.store.recordProgress(msg.deviceId, msg.seq, p, now), now)) return false;
         this.changes.emit('change', 'progress');
         if (p.state !== 'running') this.log.info(`job ${p.state}`, { job: p.jobId, device: msg.deviceId, ...(p.detail ? { detail: p.detail } : {}) });
         return false;
@@ -102,19 +133,58 @@ export class Ingest {
   }
 
   async flush(): Promise<void> {
+    if (this.rejections.length > 0) {
+      const rejections = this.rejections;
+      this.rejections = [];
+      await this.commitEach(rejections, 'rejection', (rows) => this.store.recordRejectedMany(rows, Date.now()),
+        // it holds nothing of the payload, so this is not expected: the log keeps it
+        (row, err) => this.log.error('rejection not recorded', { topic: row.topic, error: err.message }));
+    }
     if (this.heartbeats.length > 0) {
       const beats = this.heartbeats;
       this.heartbeats = [];
-      await this.store.recordHeartbeats(beats, Date.now());
+      await this.commitEach(beats, 'heartbeat', (rows) => this.store.recordHeartbeats(rows, Date.now()), (row, err) => this.refusedRow('heartbeat', row, err));
     }
     if (this.batch.length === 0) return;
     const rows = this.batch;
     this.batch = [];
-    const { inserted, duplicates } = await this.store.ingestResults(rows, Date.now());
+    let inserted = 0;
+    let duplicates = 0;
+    await this.commitEach(rows, 'results', async (some) => {
+      const r = await this.store.ingestResults(some, Date.now());
+      inserted += r.inserted;
+      duplicates += r.duplicates;
+    }, (row, err) => this.refusedRow('results', row, err));
+    // rows the store refused became rejections of this round: committed before its PUBACKs go out
+    if (this.rejections.length > 0) await this.flush();
     this.stats.stored += inserted;
     this.stats.duplicates += duplicates;
     if (duplicates > 0) this.log.info('duplicate results ignored', { duplicates });
     if (inserted > 0) this.changes.emit('change', 'results');
+  }
+
+  /**
+   * Commits a batch in one transaction. When the store refuses it, each row is tried alone so that
+   * one message the store cannot take (the screen should have caught it) is rejected and recorded
+   * while the rest of the round is stored; the round's PUBACKs go out only after all of it.
+   */
+  private async commitEach<R>(rows: R[], kind: string, commit: (rows: R[]) => Awaitable<void | unknown>, refused: (row: R, err: StoreRefused) => void): Promise<void> {
+    try {
+      await this.guard.run(`${rows.length} ${kind} rows`, () => commit(rows));
+      return;
+    } catch (err) {
+      if (!(err instanceof StoreRefused)) throw err;
+      if (rows.length === 1) {
+        refused(rows[0], err);
+        return;
+      }
+      this.log.warn(`the store refused a batch of ${rows.length} ${kind} rows; committing them one by one`, { error: err.message });
+    }
+    for (const row of rows) await this.commitEach([row], kind, commit, refused);
+  }
+
+  private refusedRow(kind: 'results' | 'heartbeat', row: { messageId: string; deviceId: string }, err: StoreRefused): void {
+    this.queueRejection(`edgeprobe/v1/devices/${row.deviceId}/${kind}`, row.deviceId, row.messageId, `store-refused: ${err.message}`);
   }
 
   /**
@@ -135,16 +205,24 @@ export class Ingest {
     };
     const first = screenDeviceMessage(msg, ctx);
     if (first.ok || missed === undefined) return first;
-    const stored = await this.store.registrationOf(missed);
+    const id = missed;
+    const stored = await this.guard.run(`the registration lookup of ${id}`, () => this.store.registrationOf(id));
     if (!stored) return first;
     this.registrations.set(missed, stored);
     return screenDeviceMessage(msg, ctx);
   }
 
-  /** Logs the rejection and keeps a row of it (topic, device, reason: never the payload or a token). */
-  private async reject(topic: string, deviceId: string | null, messageId: string | null, reason: string, now: number, logLine?: string): Promise<void> {
+  /**
+   * Logs the rejection (a budget per sender, rejection-log.ts) and keeps a row of it (topic, device,
+   * reason: never the payload or a token), written with the round so its PUBACK waits for the row.
+   */
+  private async reject(topic: string, deviceId: string | null, messageId: string | null, reason: string, _now: number, logLine?: string): Promise<void> {
+    this.queueRejection(topic, deviceId, messageId, reason, logLine);
+  }
+
+  private queueRejection(topic: string, deviceId: string | null, messageId: string | null, reason: string, logLine?: string): void {
     this.stats.rejected++;
-    await this.store.recordRejected(topic, deviceId, messageId, reason, now);
-    this.log.warn('rejected message', logLine ? { reason: logLine } : { topic, reason });
+    this.rejections.push({ topic, deviceId, messageId: messageId?.slice(0, 64) ?? null, reason });
+    this.rejectionLog.warn(deviceId ?? topic, logLine ? { reason: logLine } : { topic, reason });
   }
 }

@@ -51,9 +51,20 @@ export class Postgres {
     const p = new Postgres(port, dir, runAs);
     // tests trade durability for speed; the benchmark keeps PostgreSQL's defaults (durable: true)
     const speed = opts.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
-    p.startProcess([join(PG_BIN, 'postgres'), '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', ...speed]);
+    p.command = [join(PG_BIN, 'postgres'), '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', ...speed];
+    p.startProcess(p.command);
     await p.waitReady();
     return p;
+  }
+
+  private command: string[] = [];
+
+  /** Stops the server and starts it again on the same port and data directory (a database restart mid-stream). */
+  async restart(downMs = 0): Promise<void> {
+    await this.stop();
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+    this.startProcess(this.command);
+    await this.waitReady();
   }
 
   private startProcess(cmd: string[]): void {

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { createDaemonLog } from '../../core/daemon-log.ts';
 import { epError, type EdgeprobeError } from '../../core/errors.ts';
-import { isValidDeviceId } from '../../core/protocol/topics.ts';
+import { isValidDeviceId, replicaUsername } from '../../core/protocol/topics.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
 import { httpOptions, startDashboard, writeHtmlReport, type DashboardArgs, type HtmlReportArgs } from './dashboard.ts';
 
@@ -81,6 +81,8 @@ export function fleetCommands(y: Argv): Argv {
       if (replicaId !== undefined && !isPostgresUrl(settings.db)) throw epError('EP_REPLICA_NEEDS_POSTGRES');
       const retention = args['heartbeat-retention-days'] as number;
       if (!(retention > 0)) throw epError('EP_FLAG_OUT_OF_RANGE', { flag: 'heartbeat-retention-days', range: '> 0', value: retention, example: '7' });
+      // each replica its own MQTT user: the shipped broker config makes the username the client id
+      if (replicaId !== undefined) settings.mqtt = { ...settings.mqtt, username: replicaUsername(replicaId) };
       const log = createDaemonLog(replicaId ? `coordinator ${replicaId}` : 'coordinator', args.json as boolean);
       log.info('coordinator starting', { config: settings.source, db: redactDbUrl(settings.db), admission: settings.openAdmission ? 'open (loopback broker, no config)' : 'config' });
       const store = await openFleetStore(settings.db);

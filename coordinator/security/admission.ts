@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { COORDINATOR_USERNAME } from '../../core/protocol/topics.ts';
+import { COORDINATOR_USERNAME, isCoordinatorUsername } from '../../core/protocol/topics.ts';
 import type { AdmissionConfig } from '../config/coordinator-config.ts';
 import { reject, type Decision } from './decision.ts';
 
@@ -23,7 +23,7 @@ export interface RegistrationRequest {
  */
 export function decideRegistration(a: AdmissionConfig | 'open-loopback', req: RegistrationRequest): Decision<{ via: AdmittedVia }> {
   const { deviceId } = req;
-  if (deviceId === COORDINATOR_USERNAME) return reject('reserved-id', `"${COORDINATOR_USERNAME}" cannot register as a device`);
+  if (isCoordinatorUsername(deviceId)) return reject('reserved-id', `"${deviceId}" is a coordinator username (${COORDINATOR_USERNAME}, ${COORDINATOR_USERNAME}-<replica>) and cannot register as a device`);
   if (a === 'open-loopback') return { ok: true, via: 'open-loopback' };
   const token = typeof req.token === 'string' && req.token.length > 0 ? req.token : undefined;
   const perDevice = a.deviceTokenSha256[deviceId];

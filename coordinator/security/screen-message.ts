@@ -3,6 +3,7 @@ import { checkRegistered, decideRegistration, type AdmittedVia } from './admissi
 import { reject, type Rejection } from './decision.ts';
 import { brokerUsernameFrom, checkIdentity } from './identity.ts';
 import { checkPayloadSize } from './payload-limits.ts';
+import { JSON_LIMITS, jsonDepthExceeds, jsonLimitProblem, timeProblem } from '../../core/protocol/json-limits.ts';
 import { parseDeviceTopic, type DeviceTopicKind } from '../../core/protocol/topics.ts';
 
 export interface InboundMessage {
@@ -18,6 +19,22 @@ export interface ScreenContext {
   registrationOf: (deviceId: string) => { via: AdmittedVia } | undefined;
   /** a coordinator without a config on a loopback broker: every device may register (CoordinatorSettings.openAdmission) */
   openAdmission?: boolean;
+  /** the receiver's clock, for the timestamp window (core/protocol/json-limits.ts); defaults to Date.now() */
+  nowMs?: number;
+}
+
+/** The envelope's `sentAt` and a result's `record.createdAt` must be real instants in TIME_WINDOW (types are the schema's to check). */
+function timesProblem(kind: DeviceTopicKind, obj: Record<string, unknown>, nowMs: number): string | undefined {
+  if (typeof obj.sentAt === 'string') {
+    const p = timeProblem(obj.sentAt, nowMs);
+    if (p) return `sentAt ${JSON.stringify(obj.sentAt.slice(0, 40))}: ${p}`;
+  }
+  const record = kind === 'results' ? (obj.payload as { record?: { createdAt?: unknown } } | undefined)?.record : undefined;
+  if (record && typeof record.createdAt === 'string') {
+    const p = timeProblem(record.createdAt, nowMs);
+    if (p) return `payload/record/createdAt ${JSON.stringify(record.createdAt.slice(0, 40))}: ${p}`;
+  }
+  return undefined;
 }
 
 export type Accepted = {
@@ -33,7 +50,8 @@ export type Refused = Rejection & { topic: string; deviceId?: string; kind?: Dev
 
 /**
  * Every message a device publishes goes through here before the coordinator stores or acts on it, in
- * this order: topic shape, size (before parsing), JSON object, identity (body vs topic vs broker
+ * this order: topic shape, size and nesting depth (before parsing), JSON object, structural limits
+ * (array, string and key sizes, finite numbers, no U+0000), timestamps, identity (body vs topic vs broker
  * username), then admission (register) or registration (everything else). A Refused message must be
  * logged (`logLine`) and dropped: nothing of it is stored.
  */
@@ -48,6 +66,10 @@ export function screenDeviceMessage(msg: InboundMessage, ctx: ScreenContext): Ac
   const size = checkPayloadSize(ctx.config.limits, kind, msg.payload.byteLength);
   if (!size.ok) return refuse(size, deviceId, kind);
 
+  // before JSON.parse: nesting is what makes a small message expensive to parse and impossible to serialise
+  if (jsonDepthExceeds(msg.payload, JSON_LIMITS.maxDepth)) {
+    return refuse(reject('over-limit', `JSON nested deeper than ${JSON_LIMITS.maxDepth} levels`), deviceId, kind);
+  }
   let body: unknown;
   try {
     // a view, not a copy: the coordinator screens thousands of results per second
@@ -58,6 +80,13 @@ export function screenDeviceMessage(msg: InboundMessage, ctx: ScreenContext): Ac
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return refuse(reject('bad-json', 'payload is not a JSON object'), deviceId, kind);
   const obj = body as Record<string, unknown>;
+  const structure = jsonLimitProblem(obj);
+  if (structure) {
+    const code = /not finite|U\+0000/.test(structure.reason) ? 'bad-value' : 'over-limit';
+    return refuse(reject(code, `${structure.path || '/'}: ${structure.reason}`), deviceId, kind);
+  }
+  const time = timesProblem(kind, obj, ctx.nowMs ?? Date.now());
+  if (time) return refuse(reject('bad-time', time), deviceId, kind);
 
   const id = checkIdentity(ctx.config.identity, {
     topicDeviceId: deviceId,

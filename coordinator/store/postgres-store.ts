@@ -4,7 +4,7 @@ import type { PayloadOf } from '../../core/protocol/messages.ts';
 import { normalizePlan, type JobPlan } from '../../core/protocol/plan.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import { divergedSchemaRepair, migrationsFor } from './migrations.ts';
-import { FINAL_TARGET_STATES, type DataVersion, type Dispatch, type DeviceRow, type FleetStore, type HeartbeatRow, type JobTargetRow, type NewJob, type ResultRow, type StoredResult, type TargetState } from './store.ts';
+import { FINAL_TARGET_STATES, type DataVersion, type Dispatch, type DeviceRow, type FleetStore, type HeartbeatRow, type JobTargetRow, type NewJob, type RejectedRow, type ResultRow, type StoredResult, type TargetState } from './store.ts';
 
 const iso = (ms: number | string): string => new Date(Number(ms)).toISOString();
 const FINAL_SQL = FINAL_TARGET_STATES.map((s) => `'${s}'`).join(', ');
@@ -38,6 +38,12 @@ export class PostgresStore implements FleetStore {
 
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.pool.connect();
+    // a checked-out client's lost connection (server restart) arrives as an 'error' event, which the
+    // pool only listens to on idle clients: unheard it would crash the coordinator; the failing query
+    // rejects as well and the ingest retries it. A broken client is destroyed, not returned to the pool.
+    let broken: Error | undefined;
+    const onError = (err: Error): void => { broken = err; };
+    c.on('error', onError);
     try {
       await c.query('BEGIN');
       await c.query('SET LOCAL synchronous_commit = on');
@@ -45,10 +51,11 @@ export class PostgresStore implements FleetStore {
       await c.query('COMMIT');
       return out;
     } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
+      if (!broken) await c.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      c.release();
+      c.off('error', onError);
+      c.release(broken ?? false);
     }
   }
 
@@ -158,6 +165,13 @@ export class PostgresStore implements FleetStore {
     await this.pool.query('INSERT INTO rejected_messages (topic, device_id, message_id, reason, received_ms) VALUES ($1, $2, $3, $4, $5)', [topic, deviceId, messageId, reason.slice(0, 2000), nowMs]);
   }
 
+  async recordRejectedMany(rows: RejectedRow[], nowMs: number): Promise<void> {
+    if (rows.length === 0) return;
+    await this.pool.query(`INSERT INTO rejected_messages (topic, device_id, message_id, reason, received_ms)
+      SELECT t, d, m, r, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(t, d, m, r)`,
+    [rows.map((r) => r.topic), rows.map((r) => r.deviceId), rows.map((r) => r.messageId), rows.map((r) => r.reason.slice(0, 2000)), nowMs]);
+  }
+
   async createJob(job: NewJob, nowMs: number): Promise<void> {
     await this.tx(async (c) => {
       await c.query('INSERT INTO jobs (job_id, plan, created_ms, timeout_s, max_attempts) VALUES ($1, $2, $3, $4, $5)', [job.jobId, JSON.stringify(job.plan), nowMs, job.timeoutS, job.maxAttempts]);
@@ -250,6 +264,10 @@ export class PostgresStore implements FleetStore {
     const r = (await this.pool.query<{ results: number | null; jobs: number | null; devices: number | null }>(
       'SELECT (SELECT MAX(id) FROM results) AS results, (SELECT MAX(activity_ms) FROM job_targets) AS jobs, (SELECT MAX(last_seen_ms) FROM devices) AS devices')).rows[0];
     return { lastResultId: Number(r.results ?? 0), jobActivityMs: Number(r.jobs ?? 0), deviceSeenMs: Number(r.devices ?? 0) };
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,7 @@ import type { AdmittedVia } from '../security/admission.ts';
 import type { PayloadOf } from '../../core/protocol/messages.ts';
 import { normalizePlan, type JobPlan } from '../../core/protocol/plan.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
-import { FINAL_TARGET_STATES, type DataVersion, type Dispatch, type DeviceRow, type FleetStore, type HeartbeatRow, type JobTargetRow, type NewJob, type ResultRow, type StoredResult, type TargetState } from './store.ts';
+import { FINAL_TARGET_STATES, type DataVersion, type Dispatch, type DeviceRow, type FleetStore, type HeartbeatRow, type JobTargetRow, type NewJob, type RejectedRow, type ResultRow, type StoredResult, type TargetState } from './store.ts';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const FINAL_SQL = FINAL_TARGET_STATES.map((s) => `'${s}'`).join(', ');
@@ -115,6 +115,13 @@ export class SqliteStore implements FleetStore {
     this.db.prepare('INSERT INTO rejected_messages (topic, device_id, message_id, reason, received_ms) VALUES (?, ?, ?, ?, ?)').run(topic, deviceId, messageId, reason.slice(0, 2000), nowMs);
   }
 
+  recordRejectedMany(rows: RejectedRow[], nowMs: number): void {
+    const insert = this.db.prepare('INSERT INTO rejected_messages (topic, device_id, message_id, reason, received_ms) VALUES (?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const r of rows) insert.run(r.topic, r.deviceId, r.messageId, r.reason.slice(0, 2000), nowMs);
+    })();
+  }
+
   createJob(job: NewJob, nowMs: number): void {
     this.db.transaction(() => {
       this.db.prepare('INSERT INTO jobs (job_id, plan, created_ms, timeout_s, max_attempts) VALUES (?, ?, ?, ?, ?)')
@@ -206,6 +213,10 @@ export class SqliteStore implements FleetStore {
       jobActivityMs: one('SELECT MAX(activity_ms) AS v FROM job_targets'),
       deviceSeenMs: one('SELECT MAX(last_seen_ms) AS v FROM devices'),
     };
+  }
+
+  ping(): void {
+    this.db.prepare('SELECT 1').get();
   }
 
   close(): void {

@@ -19,6 +19,9 @@ export interface ResultRow {
   simulated?: boolean;
 }
 
+/** A refused message as kept in rejected_messages: where it came from and why, never its payload. */
+export interface RejectedRow { topic: string; deviceId: string | null; messageId: string | null; reason: string }
+
 export interface HeartbeatRow { messageId: string; deviceId: string; sentAt: string; heartbeat: PayloadOf<'heartbeat'> }
 
 /** Engines answer synchronously (SQLite) or with a promise (PostgreSQL); callers always await. */
@@ -79,6 +82,8 @@ export interface FleetStore {
   /** Applies a progress message unless a newer one (by sequence number) was applied already. */
   recordProgress(deviceId: string, seq: number, p: PayloadOf<'progress'>, nowMs: number): Awaitable<void>;
   recordRejected(topic: string, deviceId: string | null, messageId: string | null, reason: string, nowMs: number): Awaitable<void>;
+  /** Many rejections in one transaction (the ingest writes a round's rejections together, so a flood costs one commit per round). */
+  recordRejectedMany(rows: RejectedRow[], nowMs: number): Awaitable<void>;
 
   createJob(job: NewJob, nowMs: number): Awaitable<void>;
   /** Queued targets on online devices, marked dispatched with attempt + 1 (atomically: one dispatcher wins). */
@@ -100,5 +105,7 @@ export interface FleetStore {
   // --- dashboard queries (coordinator/dashboard) ---
   /** Changes whenever a result, job progress or device state is written: the read-only dashboard polls it. */
   dataVersion(): Awaitable<DataVersion>;
+  /** A trivial query: whether the store answers at all (the ingest tells "down" from "refused this data" with it). */
+  ping(): Awaitable<void>;
   close(): Awaitable<void>;
 }

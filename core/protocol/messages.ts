@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { ProbeKindName, ProbeRecord } from '../results/probe-record.ts';
 import { JobPlan, Sha256Hex } from './plan.ts';
+import { INT32_MAX } from './json-limits.ts';
 import { DEVICE_ID_PATTERN, PROTOCOL_VERSION, type DeviceTopicKind, type TopicKind } from './topics.ts';
 
 /** Largest message either side accepts (bytes of the UTF-8 JSON); a ProbeRecord's `data` must fit in it. */
@@ -28,7 +29,7 @@ export const DeviceProfile = Type.Object({
   platform: Type.String({ maxLength: 64 }),
   arch: Type.String({ maxLength: 64 }),
   cpuModel: Type.String({ maxLength: 256 }),
-  cores: Type.Integer({ minimum: 0 }),
+  cores: Type.Integer({ minimum: 0, maximum: INT32_MAX }),
   memoryBytes: Type.Number({ minimum: 0 }),
   nodeVersion: Type.String({ maxLength: 64 }),
   agentVersion: Type.String({ maxLength: 64 }),
@@ -39,8 +40,8 @@ export const RegisterPayload = Type.Object({
   profile: DeviceProfile,
   /** what this agent's config allows, so a coordinator can show it; the agent still checks every job itself */
   allowed: Type.Object({
-    models: Type.Array(Type.Object({ name: Type.String(), sha256: Type.Union([Sha256Hex, Type.Null()]) }), { maxItems: 256 }),
-    probes: Type.Array(ProbeKindName),
+    models: Type.Array(Type.Object({ name: Type.String({ maxLength: 256 }), sha256: Type.Union([Sha256Hex, Type.Null()]) }), { maxItems: 256 }),
+    probes: Type.Array(ProbeKindName, { maxItems: 16 }),
   }),
 });
 export const StatusPayload = Type.Object({ state: Type.Union([Type.Literal('online'), Type.Literal('offline')]) });
@@ -52,7 +53,7 @@ export const HeartbeatPayload = Type.Object({
   temperatureC: Type.Union([Type.Number(), Type.Null()]),
   rssBytes: Type.Number({ minimum: 0 }),
   uptimeS: Type.Number({ minimum: 0 }),
-  outboxPending: Type.Integer({ minimum: 0 }),
+  outboxPending: Type.Integer({ minimum: 0, maximum: INT32_MAX }),
   activeJobId: Type.Union([JobId, Type.Null()]),
 });
 export const JobState = Type.Union([
@@ -62,10 +63,11 @@ export const JobState = Type.Union([
 export type JobState = Static<typeof JobState>;
 export const ProgressPayload = Type.Object({
   jobId: JobId,
-  attempt: Type.Integer({ minimum: 1 }),
+  // 32-bit: job_targets.attempt/done/total are INTEGER, which is int4 on PostgreSQL
+  attempt: Type.Integer({ minimum: 1, maximum: INT32_MAX }),
   state: JobState,
-  done: Type.Integer({ minimum: 0 }),
-  total: Type.Integer({ minimum: 0 }),
+  done: Type.Integer({ minimum: 0, maximum: INT32_MAX }),
+  total: Type.Integer({ minimum: 0, maximum: INT32_MAX }),
   detail: Type.Optional(Type.String({ maxLength: 2000 })),
 });
 export const ResultsPayload = Type.Object({
@@ -76,7 +78,7 @@ export const ResultsPayload = Type.Object({
   /** set by `edgeprobe simulate` (a load tool): the coordinator stores the row flagged as simulated */
   simulated: Type.Optional(Type.Boolean()),
 });
-export const JobPayload = Type.Object({ jobId: JobId, attempt: Type.Integer({ minimum: 1 }), plan: JobPlan });
+export const JobPayload = Type.Object({ jobId: JobId, attempt: Type.Integer({ minimum: 1, maximum: INT32_MAX }), plan: JobPlan });
 export const JobCancelPayload = Type.Object({ jobId: JobId });
 
 export const MESSAGE_PAYLOADS = {
@@ -106,8 +108,8 @@ export const Envelope = Type.Object({
   messageId: Type.String({ pattern: UUID }),
   deviceId: Type.String({ pattern: DEVICE_ID_PATTERN }),
   sentAt: Type.String({ pattern: ISO_TIME }),
-  /** per device and sender, increasing; persisted by the agent so it keeps increasing across restarts */
-  seq: Type.Integer({ minimum: 0 }),
+  /** per device and sender, increasing; persisted by the agent so it keeps increasing across restarts; int4 in the stores */
+  seq: Type.Integer({ minimum: 0, maximum: INT32_MAX }),
   type: Type.Union(Object.keys(MESSAGE_PAYLOADS).map((k) => Type.Literal(k))),
   payload: Type.Unknown(),
   /**

@@ -31,9 +31,22 @@ export function isValidDeviceId(id: string): boolean {
   return DEVICE_ID_RE.test(id);
 }
 
-/** A valid device id that is not the coordinator's reserved username. */
+/**
+ * The MQTT username of coordinator replica `replicaId`. The shipped broker config makes every client id
+ * its username, so replicas need distinct usernames to keep distinct sessions.
+ */
+export function replicaUsername(replicaId: string): string {
+  return `${COORDINATOR_USERNAME}-${replicaId}`;
+}
+
+/** "coordinator" and "coordinator-<replica id>": names no device may use. */
+export function isCoordinatorUsername(name: string): boolean {
+  return name === COORDINATOR_USERNAME || name.startsWith(`${COORDINATOR_USERNAME}-`);
+}
+
+/** A valid device id that is not one of the coordinator's reserved usernames. */
 export function isUsableDeviceId(id: string): boolean {
-  return isValidDeviceId(id) && id !== COORDINATOR_USERNAME;
+  return isValidDeviceId(id) && !isCoordinatorUsername(id);
 }
 
 export function deviceTopic(deviceId: string, kind: TopicKind): string {

@@ -34,8 +34,10 @@ export const RECORD_VERSION = 2;
 export const ProbeRecord = Type.Object({
   recordVersion: Type.Literal(RECORD_VERSION),
   probe: ProbeKindName,
-  model: Type.Object({ name: Type.String(), sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
-  variant: Type.Object({ name: Type.String(), sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
+  // names are store columns (results.model_name, variant_name) and report keys: bounded like ids
+  model: Type.Object({ name: Type.String({ minLength: 1, maxLength: 256 }), sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
+  variant: Type.Object({ name: Type.String({ minLength: 1, maxLength: 256 }), sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
+  /** what the verdict was computed against, e.g. "fp32" for survival, or the control set */
   verdict: Type.Object({
     status: VerdictStatus,
     summary: Type.String({ maxLength: 2000 }),
@@ -45,7 +47,7 @@ export const ProbeRecord = Type.Object({
   numericGate: Type.Optional(NumericGate),
   /** seconds the probe took on this device */
   durationS: Type.Number({ minimum: 0 }),
-  createdAt: Type.String(),
+  createdAt: Type.String({ maxLength: 64 }),
   data: Type.Unknown(),
 });
 export type ProbeRecord = Static<typeof ProbeRecord>;
