@@ -43,7 +43,9 @@ async function main(): Promise<void> {
       AGENT, 'agent', '--broker', broker.url, '--device-id', 'bench-img', '--config', '/etc/edgeprobe/agent.json']);
     for (let i = 0; i < 300 && !/connected/.test(spawnSync('docker', ['logs', name], { encoding: 'utf8' }).stderr); i++) await sleep(1000);
     await sleep(8000); // several heartbeats: telemetry loaded, steady state
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(docker(['exec', name, 'cat', '/proc/1/status']))![1]);
+    const status = docker(['exec', name, 'cat', '/proc/1/status']);
+    const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)![1]);
+    const [rssKb, anonKb, fileKb] = [kb('VmRSS'), kb('RssAnon'), kb('RssFile')];
     const node = docker(['exec', name, 'node', '--version']);
     writeBenchResult({
       topic: 'images',
@@ -54,12 +56,15 @@ async function main(): Promise<void> {
         { metric: 'agent image: /app (build + production dependencies)', value: Math.round(appKb / 1024), unit: 'MB' },
         { metric: 'agent image: node binary', value: Math.round(nodeKb / 1024), unit: 'MB' },
         { metric: `agent idle RSS inside the image (Node ${node}, --cpus 0.5 --memory 1g)`, value: Math.round(rssKb / 102.4) / 10, unit: 'MB', target: '<= 80', pass: rssKb / 1024 <= 80 },
+        { metric: 'agent idle RSS inside the image: private (anonymous) part', value: Math.round(anonKb / 102.4) / 10, unit: 'MB' },
+        { metric: 'agent idle RSS inside the image: file-backed part (mostly the node binary\'s pages)', value: Math.round(fileKb / 102.4) / 10, unit: 'MB' },
         { metric: 'demo wall time in the agent image, --cpus 0.5 --memory 1g', value: Math.round(demoS), unit: 's' },
       ],
       notes: [
         `Images ${AGENT} and ${COORDINATOR} as scripts/ci-docker.sh builds them: base images from scripts/make-base-image.sh (Debian bookworm minbase from debootstrap + Node from the npm registry's node-linux package; the official node:24-bookworm-slim is the Dockerfile's default).`,
         'The agent image carries only its platform\'s onnxruntime binaries and the compiled better-sqlite3 module; the node binary is most of the rest.',
         'Idle: connected to Mosquitto on loopback, heartbeats every second, no job. The demo runs both agents, the coordinator and an embedded broker in one container.',
+        'Idle RSS misses 80 MB on Node 24: the same dist/ idles at 72-73 MB on this machine\'s Node 20 and at ~90 MB on the official Node 24 binary outside any container (measured side by side), so the difference is the Node 24 binary\'s own resident pages (file-backed, shared and reclaimable), not the image. --max-semi-space-size=1 saves ~3 MB; the fleet benchmark has the shipped launcher on the machine\'s Node.',
       ],
     });
     console.log(JSON.stringify({ agentMB: mb(agentBytes), coordinatorMB: mb(coordinatorBytes), rssMB: rssKb / 1024, demoS }, null, 2));
