@@ -26,13 +26,24 @@ started_dockerd=""
 if ! docker version >/dev/null 2>&1; then
   state=$(mktemp -d /var/tmp/edgeprobe-dockerd.XXXXXX)
   export DOCKER_HOST="unix://$state/docker.sock"
-  # no bridge or iptables: containers use the host network (builds too), as on a locked-down build host
-  dockerd --iptables=false --ip-forward=false --bridge=none --storage-driver=overlay2 \
-    --data-root "$state/data" --exec-root "$state/exec" --pidfile "$state/docker.pid" -H "$DOCKER_HOST" >"$state/dockerd.log" 2>&1 &
-  started_dockerd=$!
-  trap 'kill "$started_dockerd" 2>/dev/null; wait "$started_dockerd" 2>/dev/null; rm -rf "$state"' EXIT
-  for _ in $(seq 1 60); do docker version >/dev/null 2>&1 && break; sleep 1; done
-  docker version >/dev/null 2>&1 || { tail -20 "$state/dockerd.log" >&2; echo "ci-docker: dockerd did not start" >&2; exit 1; }
+  trap 'if [ -n "$started_dockerd" ]; then kill "$started_dockerd" 2>/dev/null; wait "$started_dockerd" 2>/dev/null; fi; rm -rf "$state"' EXIT
+  # no bridge or iptables: containers use the host network (builds too), as on a locked-down build host;
+  # overlay2 where the filesystem allows it, else vfs (slower, works everywhere)
+  for driver in overlay2 vfs; do
+    dockerd --iptables=false --ip-forward=false --bridge=none --storage-driver="$driver" \
+      --data-root "$state/data-$driver" --exec-root "$state/exec" --pidfile "$state/docker.pid" -H "$DOCKER_HOST" >"$state/dockerd.log" 2>&1 &
+    started_dockerd=$!
+    for _ in $(seq 1 60); do
+      docker version >/dev/null 2>&1 && break
+      kill -0 "$started_dockerd" 2>/dev/null || break
+      sleep 1
+    done
+    docker version >/dev/null 2>&1 && break
+    tail -5 "$state/dockerd.log" >&2
+    kill "$started_dockerd" 2>/dev/null; wait "$started_dockerd" 2>/dev/null; started_dockerd=""
+  done
+  [ -n "$started_dockerd" ] || { echo "ci-docker: dockerd did not start" >&2; exit 1; }
+  echo "ci-docker: started dockerd ($driver)"
 fi
 
 t0=$SECONDS
