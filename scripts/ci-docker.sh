@@ -26,7 +26,13 @@ started_dockerd=""
 if ! docker version >/dev/null 2>&1; then
   state=$(mktemp -d /var/tmp/edgeprobe-dockerd.XXXXXX)
   export DOCKER_HOST="unix://$state/docker.sock"
-  trap 'if [ -n "$started_dockerd" ]; then kill "$started_dockerd" 2>/dev/null; wait "$started_dockerd" 2>/dev/null; fi; rm -rf "$state"' EXIT
+  # cleanup never changes this script's exit status (under set -e a failing trap command would)
+  cleanup() {
+    if [ -n "$started_dockerd" ]; then kill "$started_dockerd" 2>/dev/null || true; wait "$started_dockerd" 2>/dev/null || true; fi
+    umount "$state/exec/netns/default" 2>/dev/null || true
+    rm -rf "$state" 2>/dev/null || true
+  }
+  trap cleanup EXIT
   # no bridge or iptables: containers use the host network (builds too), as on a locked-down build host;
   # overlay2 where the filesystem allows it, else vfs (slower, works everywhere)
   for driver in overlay2 vfs; do
@@ -40,7 +46,7 @@ if ! docker version >/dev/null 2>&1; then
     done
     docker version >/dev/null 2>&1 && break
     tail -5 "$state/dockerd.log" >&2
-    kill "$started_dockerd" 2>/dev/null; wait "$started_dockerd" 2>/dev/null; started_dockerd=""
+    kill "$started_dockerd" 2>/dev/null || true; wait "$started_dockerd" 2>/dev/null || true; started_dockerd=""
   done
   [ -n "$started_dockerd" ] || { echo "ci-docker: dockerd did not start" >&2; exit 1; }
   echo "ci-docker: started dockerd ($driver)"
