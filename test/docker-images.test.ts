@@ -38,12 +38,12 @@ async function until(cond: () => boolean, what: string, log: () => string, limit
 const logs = (name: string) => (): string => { const r = docker(['logs', '--tail', '40', name]); return `${name}:\n${r.stdout}${r.stderr}`; };
 
 after(() => {
+  rmSync(work, { recursive: true, force: true });
   if (skip) return;
   const names = docker(['ps', '-aq', '--filter', `name=${run}`]).stdout.split('\n').filter(Boolean);
   if (names.length) docker(['rm', '-f', ...names]);
   const vols = docker(['volume', 'ls', '-q', '--filter', `name=${run}`]).stdout.split('\n').filter(Boolean);
   if (vols.length) docker(['volume', 'rm', '-f', ...vols]);
-  rmSync(work, { recursive: true, force: true });
 });
 
 describe('docker images', { skip }, () => {
