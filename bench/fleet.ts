@@ -4,7 +4,7 @@
  * Run: npx tsx bench/fleet.ts [--messages N]   -> bench/results/fleet.json
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import type { ProbeRecord } from '../core/results/probe-record.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { CliProcess, killAllCliProcesses, waitUntil } from '../harness/cli-processes.ts';
 import { Mosquitto } from '../harness/mosquitto.ts';
+import { buildDist } from '../scripts/build.ts';
 import { writeBenchResult } from './bench-result.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -79,26 +80,6 @@ async function ingestBench(broker: Mosquitto, work: string): Promise<{ rate: num
   return { rate: total / seconds, stored, seconds };
 }
 
-/**
- * A device would not run the TypeScript sources through tsx (whose loader thread alone costs ~30 MB):
- * it gets bundled JS. esbuild (installed with tsx) builds it here, native modules stay external.
- */
-async function bundleCli(work: string): Promise<string> {
-  const { build } = await import('esbuild');
-  const out = join(work, 'bundle', 'main.js');
-  // splitting: each dynamic import() becomes its own chunk, loaded when first used. A single-file ESM bundle
-  // would hoist the external `import 'onnxruntime-node'` of a lazily used module to the top and load it at start.
-  await build({
-    entryPoints: [join(HERE, '..', 'cli', 'main.ts')], outdir: join(work, 'bundle'), splitting: true, bundle: true, minify: true, platform: 'node', format: 'esm', target: 'node20',
-    external: ['onnxruntime-node', 'better-sqlite3', '@huggingface/tokenizers'], logLevel: 'warning',
-    banner: { js: "import { createRequire as __epRequire } from 'node:module'; const require = __epRequire(import.meta.url);" },
-  });
-  symlinkSync(join(HERE, '..', 'node_modules'), join(work, 'bundle', 'node_modules'));
-  // core/version.ts reads <its dir>/../package.json; for the bundle that is <work>/package.json
-  copyFileSync(join(HERE, '..', 'package.json'), join(work, 'package.json'));
-  return out;
-}
-
 async function agentRss(broker: Mosquitto, work: string, label: string, node: string[]): Promise<{ mainKb: number; treeKb: number }> {
   const cfg = join(work, 'agent.json');
   writeFileSync(cfg, JSON.stringify({ configVersion: 1, models: [{ name: 'tiny', generated: 'tiny' }], probes: ['benchmark'], heartbeatIntervalS: 1 }));
@@ -123,9 +104,12 @@ async function main(): Promise<void> {
     const ingest = await ingestBench(broker, work);
     ensureGeneratedModel('tiny');
     const tsxRss = await agentRss(broker, work, 'tsx', ['--import', 'tsx', join(HERE, '..', 'cli', 'main.ts')]);
-    const bundle = await bundleCli(work);
-    const bundledRss = await agentRss(broker, work, 'bundle', [bundle]);
-    const smallRss = await agentRss(broker, work, 'bundle-small-heap', ['--max-semi-space-size=1', bundle]);
+    // what a device runs: the shipped launcher over `npm run build`'s dist/ (no TypeScript loader, whose
+    // worker thread alone costs ~30 MB)
+    await buildDist();
+    const launcher = join(HERE, '..', 'bin', 'edgeprobe.js');
+    const bundledRss = await agentRss(broker, work, 'bundle', [launcher]);
+    const smallRss = await agentRss(broker, work, 'bundle-small-heap', ['--max-semi-space-size=1', launcher]);
     const sent = Math.ceil(MESSAGES / DEVICES) * DEVICES;
     const result = {
       topic: 'fleet',
@@ -133,8 +117,8 @@ async function main(): Promise<void> {
       rows: [
         { metric: 'coordinator ingest, result messages/s (QoS 1, zero loss)', value: Math.round(ingest.rate), unit: 'msg/s', target: '>= 5000', pass: ingest.rate >= 5000 && ingest.stored === sent },
         { metric: 'results stored / messages sent', value: ingest.stored / sent, unit: 'ratio', target: '= 1', pass: ingest.stored === sent },
-        { metric: 'agent idle RSS, bundled JS (esbuild, lazy chunks) with node --max-semi-space-size=1', value: Math.round(smallRss.mainKb / 1024), unit: 'MB', target: '<= 80', pass: smallRss.mainKb / 1024 <= 80 },
-        { metric: 'agent idle RSS, bundled JS, default node flags', value: Math.round(bundledRss.mainKb / 1024), unit: 'MB', target: '<= 80', pass: bundledRss.mainKb / 1024 <= 80 },
+        { metric: 'agent idle RSS, shipped launcher (bin/edgeprobe.js over dist/) with node --max-semi-space-size=1', value: Math.round(smallRss.mainKb / 1024), unit: 'MB', target: '<= 80', pass: smallRss.mainKb / 1024 <= 80 },
+        { metric: 'agent idle RSS, shipped launcher (bin/edgeprobe.js over dist/), default node flags', value: Math.round(bundledRss.mainKb / 1024), unit: 'MB', target: '<= 80', pass: bundledRss.mainKb / 1024 <= 80 },
         { metric: 'agent idle RSS, TypeScript sources through tsx (development)', value: Math.round(tsxRss.treeKb / 1024), unit: 'MB', target: '<= 80', pass: tsxRss.treeKb / 1024 <= 80 },
       ],
       notes: [
@@ -142,7 +126,7 @@ async function main(): Promise<void> {
         'The coordinator commits once per event-loop turn and releases that turn\'s PUBACKs only after the commit (socket cork), so every acknowledged message is in the database.',
         'Load generator, Mosquitto and the coordinator share this machine\'s cores.',
         'Agent idle: connected, heartbeats every second (systeminformation loaded), no job; onnxruntime and the model code are loaded only when a job runs.',
-        'Under tsx the TypeScript loader runs a worker thread that costs about 30 MB by itself; the bundle is minified JS built with esbuild (native modules external; code splitting keeps the modules each command imports lazily in their own chunks). --max-semi-space-size=1 caps V8\'s young generation, which is what a memory-constrained device should use.',
+        'Under tsx the TypeScript loader runs a worker thread that costs about 30 MB by itself; the shipped build (npm run build, scripts/build.ts) is minified JS made by esbuild (native modules external; code splitting keeps the modules each command imports lazily in their own chunks). --max-semi-space-size=1 caps V8\'s young generation, which is what a memory-constrained device should use.',
       ],
     };
     writeBenchResult(result);

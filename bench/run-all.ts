@@ -10,7 +10,7 @@ import type { BenchResult } from './bench-result.ts';
  * `npm run bench -- --render` only re-renders the README.
  */
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ORDER = ['latency', 'variant-matrix', 'attention', 'properties', 'fleet', 'scale'];
+const ORDER = ['latency', 'variant-matrix', 'attention', 'properties', 'fleet', 'scale', 'images'];
 
 const args = process.argv.slice(2);
 const renderOnly = args.includes('--render');
@@ -41,7 +41,7 @@ const lines = [
   '',
 ];
 for (const r of results) {
-  lines.push(`## ${r.title}`, '', `${r.when.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}`, '');
+  lines.push(`## ${r.title}`, '', `${r.when.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpu}, ${r.machine.cores} cores${r.machine.features?.length ? ` (${r.machine.features.join(' ')})` : ''}, Node ${r.machine.node}`, '');
   lines.push('| metric | value | unit | target | |', '|---|---:|---|---|---|');
   for (const row of r.rows) lines.push(`| ${row.metric} | ${fmt(row.value)} | ${row.unit} | ${row.target ?? ''} | ${row.pass === undefined ? '' : row.pass ? 'ok' : 'MISSED'} |`);
   if (r.notes.length) lines.push('', ...r.notes.map((n) => `- ${n}`));

@@ -1,13 +1,20 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { IS_BUILD } from '../core/build-layout.ts';
 import { buildBertGraph, type BertGraphSpec } from '../core/onnx/bert-graph.ts';
+import { cacheDir } from '../core/paths.ts';
 import { saveOnnxFile } from '../core/onnx/model-io.ts';
 import { bertTokenizerJson } from '../core/tokenizer/bert-tokenizer-json.ts';
 import { DEMO_WORDS } from './demo-vocabulary.ts';
 
-/** Generated models are written here (git-ignored), one directory per spec. */
-export const GENERATED_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'generated');
+/**
+ * Generated models are written here, one directory per spec: models/generated (git-ignored) from the sources;
+ * from the shipped build the package directory may be read-only (an image, a global install), so the cache
+ * (EDGEPROBE_CACHE, an image's data volume); EDGEPROBE_GENERATED_DIR overrides both.
+ */
+export const GENERATED_DIR = process.env.EDGEPROBE_GENERATED_DIR
+  ?? (IS_BUILD ? cacheDir('generated-models') : resolve(dirname(fileURLToPath(import.meta.url)), 'generated'));
 
 export type GeneratedShape = 'demo' | 'tiny' | 'minilm' | 'bert-base';
 

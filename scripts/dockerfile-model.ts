@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 
 /**
- * The Dockerfile as stages of instructions with ARG defaults expanded, for the build-steps replay
- * (scripts/docker-build-steps.ts) and the Dockerfile checks (test/deploy-files.test.ts).
+ * The Dockerfile as stages of instructions with ARG defaults expanded, for the Dockerfile checks
+ * (test/deploy-files.test.ts; the images themselves are built and run by scripts/ci-docker.sh).
  * dockerfile-ast (from the Docker language server) does the parsing: continuations, JSON forms, flags.
  */
 export interface Step {

@@ -9,7 +9,7 @@ const SHA_INT8 = '8'.repeat(64);
 const FP32_BYTES = 17_000_000;
 
 /**
- * A benchmark ProbeRecord with the shape and size of what a real agent sends (agent/bench/run-benchmark.ts:
+ * A benchmark ProbeRecord with the shape and size of what a real agent sends (probes/benchmark/run-benchmark.ts:
  * BenchmarkData with a 16 x 32 fingerprint), filled with seeded synthetic numbers. It is load, not a
  * measurement: the verdict says so, and the results message carries `simulated: true`, which the
  * coordinator stores in its own column.

@@ -10,6 +10,7 @@ import { loadModelDir } from '../core/model/model-dir.ts';
 import { ProbeRecord } from '../core/results/probe-record.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { jsonResult, runCli } from './helpers/run-cli.ts';
+import { int8CpuFeatures } from '../bench/bench-result.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-bench-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -57,4 +58,11 @@ test('edgeprobe bench --json on the tiny model', () => {
   // tiny has 32 positions, so the default --seq-len 128 is capped with a warning
   assert.equal((records[0].data as BenchmarkData).settings.seqLen, 32);
   assert.match(run.stdout, /"type":"warning".*longer than tiny's 32 positions/);
+});
+
+test('benchmarks record the CPU features that choose the int8 kernels (x86 and ARM cpuinfo)', () => {
+  assert.deepEqual(int8CpuFeatures('processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n'), ['avx2'], 'AVX2 without VNNI');
+  assert.deepEqual(int8CpuFeatures('flags\t: avx2 avx512f avx512_vnni\nflags\t: x\n'), ['avx2', 'avx512f', 'avx512_vnni']);
+  assert.deepEqual(int8CpuFeatures('processor\t: 0\nFeatures\t: fp asimd evtstrm aes crc32 asimddp\n'), ['asimd', 'asimddp'], 'ARM with dot product');
+  assert.deepEqual(int8CpuFeatures(''), []);
 });

@@ -149,10 +149,10 @@ test('fp16-compute form: runs on the CPU EP, stays instrumentable (layer detecti
   b.pooled.forEach((p, i) => assert.ok(cosine(p, a.pooled[i]) > 0.999, `sentence ${i}: ${cosine(p, a.pooled[i])}`));
 });
 
-test('tied MLM decoder (Transpose of the word table) is quantized too, and the top-1 fill-mask token survives', async () => {
+test('tied MLM decoder (Transpose of the word table) is quantized too, and clear fill-mask winners survive on any CPU', async () => {
   const dir = ensureGeneratedModel('tiny', { dir: join(tmp, 'tiny-mlm-model'), overrides: { mlmHead: true } });
   const md = loadModelDir(dir);
-  const [fp32, int8] = await ensureVariants(md, ['fp32', 'int8-dynamic'], { outDir: join(tmp, 'tiny-mlm') });
+  const [fp32, int8, weightOnly] = await ensureVariants(md, ['fp32', 'int8-dynamic', 'int8-weight'], { outDir: join(tmp, 'tiny-mlm') });
   const proto = loadOnnxFile(int8.onnxPath).proto;
   // no float copy of the word table is left, and only ONE int8 copy: the decoder reads the Transpose of the
   // embedding's int8 rows (per-row scales of [V, H] are the per-column scales of its transpose)
@@ -161,14 +161,30 @@ test('tied MLM decoder (Transpose of the word table) is quantized too, and the t
   assert.deepEqual(tableSized.map((t) => t.name), ['embeddings.word.weight.rowq8']);
   assert.ok(proto.graph.node.some((n) => n.opType === 'Transpose' && n.input[0] === 'embeddings.word.weight.rowq8'));
   const ids = md.tokenizer.encode('the cat sat on the [MASK].').ids;
-  const top1 = async (path: string): Promise<number[]> => {
+  const logitRows = async (path: string): Promise<Float32Array[]> => {
     const s = await createSession(path, path);
     const out = await s.run(bertFeeds(s.inputNames, [ids], md.tokenizer.padId).feeds);
     const V = Number(out.logits.dims[2]);
     const d = tensorFloats(out.logits);
-    return ids.map((_, i) => { let best = 0; for (let v = 1; v < V; v++) if (d[i * V + v] > d[i * V + best]) best = v; return best; });
+    return ids.map((_, i) => d.subarray(i * V, (i + 1) * V));
   };
-  const [a, b] = [await top1(fp32.onnxPath), await top1(int8.onnxPath)];
-  const agree = a.filter((t, i) => t === b[i]).length / a.length;
-  assert.ok(agree >= 0.75, `top-1 agreement ${agree}`);
+  const argmax = (r: Float32Array): number => { let best = 0; for (let v = 1; v < r.length; v++) if (r[v] > r[best]) best = v; return best; };
+  const margin = (r: Float32Array): number => { const s = [...r].sort((x, y) => y - x); return s[0] - s[1]; };
+  const [ref, dyn, wo] = [await logitRows(fp32.onnxPath), await logitRows(int8.onnxPath), await logitRows(weightOnly.onnxPath)];
+  // int8-weight computes in fp32 on dequantized weights, so its logits are the same on every CPU (up to float
+  // summation order, ~1e-6 against margins >= 0.017 here): every top-1 token survives
+  assert.deepEqual(wo.map(argmax), ref.map(argmax), 'int8-weight keeps every top-1 token');
+  // int8-dynamic runs onnxruntime's integer kernels, which round differently per CPU (AVX2 without VNNI saturates
+  // u8 x s8 pair sums in 16 bits; VNNI and ARM dot products do not): its logits must track fp32 everywhere,
+  // and a token with a clear winner (fp32 margin >= 5% of the logit range, about 0.1 here; near-ties of 0.02 flip
+  // on AVX2) survives. The per-CPU agreement on every position is a benchmark figure (bench/compare.ts).
+  let clear = 0;
+  ref.forEach((r, i) => {
+    assert.ok(cosine(r, dyn[i]) >= 0.99, `position ${i}: int8-dynamic logits cosine ${cosine(r, dyn[i])}`);
+    const range = Math.max(...r) - Math.min(...r);
+    if (margin(r) < 0.05 * range) return;
+    clear++;
+    assert.equal(argmax(dyn[i]), argmax(r), `position ${i}: fp32 top-1 ${argmax(r)} wins by ${margin(r)}, int8-dynamic picks ${argmax(dyn[i])}`);
+  });
+  assert.ok(clear >= ids.length / 2, `${clear} of ${ids.length} positions have a clear winner: the check must test something`);
 });

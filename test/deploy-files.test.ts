@@ -8,66 +8,78 @@ import { validate } from 'dockerfile-utils';
 import { parse as parseYaml } from 'yaml';
 import { loadAgentConfig } from '../agent/config/agent-config.ts';
 import { loadCoordinatorConfig } from '../coordinator/config/coordinator-config.ts';
-import { dockerignoreMatcher, readDockerfile } from '../scripts/dockerfile-model.ts';
+import { dockerignoreMatcher, readDockerfile, type Step } from '../scripts/dockerfile-model.ts';
 import { runCli } from './helpers/run-cli.ts';
 import { PROJECT_ROOT } from '../harness/shared-data.ts';
 import { needsMosquitto } from './helpers/secure-mosquitto.ts';
 
-// No Docker engine runs here: these checks read the Dockerfile, compose file and systemd unit the way the
-// engines would and hold them to the deployment rules (docs/deploy.md).
+// These checks read the Dockerfile, compose file and systemd unit the way the engines would and hold them to
+// the deployment rules (docs/deploy.md); test/docker-images.test.ts builds and runs the images for real.
 const at = (...p: string[]): string => join(PROJECT_ROOT, ...p);
 const DOCKERFILE = at('Dockerfile');
 /** Official images published for both linux/amd64 and linux/arm64 (Docker Hub "official images"). */
-const MULTI_ARCH_OFFICIAL = [/^node:20-bookworm-slim$/, /^eclipse-mosquitto:2(\.\d+)*$/];
+const MULTI_ARCH_OFFICIAL = [/^node:24-bookworm-slim$/, /^eclipse-mosquitto:2(\.\d+)*$/];
 
 describe('Dockerfile', () => {
   const model = readDockerfile(DOCKERFILE);
+  const stage = (name: string) => model.stages.find((s) => s.name === name)!;
+  /** a stage's steps after those of the stages it is built FROM */
+  const chain = (name: string): Step[] => {
+    const s = stage(name);
+    return model.stages.some((x) => x.name === s.base) ? [...chain(s.base), ...s.steps] : s.steps;
+  };
   const final = model.stages[model.stages.length - 1];
-  const steps = (k: string) => final.steps.filter((s) => s.keyword === k);
+  const finalSteps = chain(final.name);
+  const steps = (k: string) => finalSteps.filter((s) => s.keyword === k);
 
   it('passes the dockerfile-utils linter with no diagnostics', () => {
     const diagnostics = validate(readFileSync(DOCKERFILE, 'utf8'));
     assert.deepEqual(diagnostics.map((d) => `line ${d.range.start.line + 1}: ${d.message}`), []);
   });
 
-  it('builds in stages from a slim, multi-arch official Node 20 image', () => {
+  it('builds in stages from a slim, multi-arch official Node 24 image (the newest LTS), shipping the build', () => {
     assert.ok(model.stages.length >= 2, 'multi-stage');
-    for (const s of model.stages) assert.ok(MULTI_ARCH_OFFICIAL.some((re) => re.test(s.base)), `${s.name} FROM ${s.base}`);
-    const build = model.stages[0];
+    for (const s of model.stages) {
+      assert.ok(MULTI_ARCH_OFFICIAL.some((re) => re.test(s.base)) || model.stages.some((x) => x.name === s.base), `${s.name} FROM ${s.base}`);
+    }
+    const build = stage('build');
     const runs = build.steps.filter((s) => s.keyword === 'RUN').map((s) => s.text).join('\n');
     assert.match(runs, /install .*python3.*make.*g\+\+/, 'toolchain for better-sqlite3');
-    assert.match(runs, /npm ci --omit=dev/);
+    assert.match(runs, /npm ci /);
+    assert.match(runs, /npm run build/, 'the image runs the shipped JavaScript');
+    assert.match(runs, /npm prune --omit=dev/, 'no dev dependencies (tsx, esbuild, typescript) in the image');
+    assert.match(runs, /onnxruntime-node\/bin\/napi-v6.*! -name linux.*! -name "\$arch"/s, 'only this platform\'s onnxruntime binaries');
     const env = Object.fromEntries(build.steps.flatMap((s) => s.env ?? []));
     assert.equal(env.npm_config_build_from_source, 'true');
     assert.equal(env.ONNXRUNTIME_NODE_INSTALL, 'skip', 'no CUDA download unless asked for');
-    assert.ok(!final.steps.some((s) => s.keyword === 'RUN' && /apt-get install/.test(s.text)), 'no compilers in the runtime image');
+    assert.ok(!finalSteps.some((s) => s.keyword === 'RUN' && /apt-get install/.test(s.text)), 'no compilers in the runtime image');
   });
 
   it('copies only files that exist and are in the build context', () => {
     const ignored = dockerignoreMatcher(PROJECT_ROOT);
-    for (const stage of model.stages) {
-      for (const s of stage.steps.filter((x) => (x.keyword === 'COPY' || x.keyword === 'ADD') && !x.from)) {
+    for (const st of model.stages) {
+      for (const s of st.steps.filter((x) => (x.keyword === 'COPY' || x.keyword === 'ADD') && !x.from)) {
         for (const src of s.args.slice(0, -1)) {
           assert.ok(existsSync(at(src)), `Dockerfile:${s.line} COPY ${src}: missing`);
           assert.equal(ignored(src), false, `Dockerfile:${s.line} COPY ${src}: excluded by .dockerignore`);
         }
       }
-      for (const s of stage.steps.filter((x) => x.from)) assert.ok(model.stages.some((st) => st.name === s.from), `COPY --from=${s.from}`);
+      for (const s of st.steps.filter((x) => x.from)) assert.ok(model.stages.some((other) => other.name === s.from), `COPY --from=${s.from}`);
     }
-    // every top-level source directory the CLI imports from is copied
-    const copied = new Set(final.steps.filter((s) => s.keyword === 'COPY').flatMap((s) => s.args.slice(0, -1)));
-    for (const dir of ['bin', 'cli', 'core', 'probes', 'agent', 'coordinator', 'models', 'configs']) assert.ok(copied.has(dir), `COPY ${dir}`);
+    // every top-level source directory the build bundles is copied into the build stage
+    const copied = new Set(stage('build').steps.filter((s) => s.keyword === 'COPY').flatMap((s) => s.args.slice(0, -1)));
+    for (const dir of ['bin', 'cli', 'core', 'probes', 'agent', 'coordinator', 'models', 'sim', 'configs', 'scripts']) assert.ok(copied.has(dir), `COPY ${dir}`);
     for (const secret of ['secrets/certs/ca.key', 'secrets/users/pi.password', 'configs/mosquitto/passwd', 'x/server.key']) {
       assert.equal(ignored(secret), true, `${secret} must stay out of the build context`);
     }
   });
 
-  it('runs as a non-root user with a health check, one image for agent and coordinator', () => {
+  it('runs as a non-root user with a health check; agent and coordinator targets with their default commands', () => {
     const user = steps('USER').pop();
     assert.ok(user, 'USER set');
     assert.doesNotMatch(user.text, /^(root|0)(:|$)/);
-    const iUser = final.steps.indexOf(user);
-    assert.ok(final.steps.slice(iUser).every((s) => s.keyword !== 'RUN'), 'nothing runs as root after USER');
+    const iUser = finalSteps.indexOf(user);
+    assert.ok(finalSteps.slice(iUser).every((s) => s.keyword !== 'RUN'), 'nothing runs as root after USER');
     const hc = steps('HEALTHCHECK').pop();
     assert.ok(hc, 'HEALTHCHECK');
     const entry = steps('ENTRYPOINT').pop();
@@ -76,11 +88,24 @@ describe('Dockerfile', () => {
     const hcArgs = hc.args.slice(hc.args.indexOf('CMD') + 1);
     assert.equal(hcArgs[2], 'health');
     assert.equal(runCli(['health', '--help']).status, 0);
+    for (const role of ['agent', 'coordinator']) {
+      const cmd = chain(role).filter((s) => s.keyword === 'CMD').pop();
+      assert.deepEqual(cmd?.args, [role, '--config', `/etc/edgeprobe/${role}.json`], `${role} target`);
+    }
+    assert.equal(final.name, 'agent', 'a plain docker build makes the agent');
+  });
+
+  it('writes only under the data volume: working directory, cache, temp files, health beacon', () => {
+    const volume = steps('VOLUME').pop()?.args[0];
+    assert.equal(volume, '/var/lib/edgeprobe');
+    assert.equal(steps('WORKDIR').pop()?.args[0], volume, 'relative defaults (.edgeprobe/) land on the volume');
+    const env = Object.fromEntries(finalSteps.flatMap((s) => s.env ?? []));
+    for (const k of ['EDGEPROBE_CACHE', 'EDGEPROBE_HEALTH_FILE', 'TMPDIR', 'HOME']) assert.ok(env[k]?.startsWith(`${volume}/`) || env[k] === volume, `${k}=${env[k]}`);
   });
 });
 
 interface ComposeService {
-  image?: string; build?: string; command?: string[]; volumes?: string[]; ports?: string[];
+  image?: string; build?: { context: string; target: string }; command?: string[]; volumes?: string[]; ports?: string[];
   depends_on?: Record<string, { condition: string }>; healthcheck?: { test: string[] }; init?: boolean;
 }
 
@@ -97,9 +122,8 @@ describe('docker-compose.yml', () => {
   it('has the broker, the coordinator and one agent, built from this repo', () => {
     assert.deepEqual(Object.keys(s).sort(), ['agent', 'coordinator', 'mosquitto']);
     assert.ok(MULTI_ARCH_OFFICIAL.some((re) => re.test(s.mosquitto.image ?? '')), s.mosquitto.image);
-    assert.equal(s.coordinator.build, '.');
-    assert.equal(s.agent.build, '.');
-    assert.equal(s.coordinator.image, s.agent.image, 'one image');
+    assert.deepEqual(s.coordinator.build, { context: '.', target: 'coordinator' }, 'one Dockerfile, a target per role');
+    assert.deepEqual(s.agent.build, { context: '.', target: 'agent' });
     assert.equal(s.coordinator.command?.[0], 'coordinator');
     assert.equal(s.agent.command?.[0], 'agent');
     for (const n of ['coordinator', 'agent']) {

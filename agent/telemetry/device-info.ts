@@ -1,5 +1,6 @@
 import { cpus, hostname, totalmem, uptime } from 'node:os';
 import type { DeviceProfile, PayloadOf } from '../../core/protocol/messages.ts';
+import { CpuLoad, cpuTemperature, memoryUse } from './light-readings.ts';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -19,20 +20,18 @@ export function deviceProfile(): DeviceProfile {
 
 type Heartbeat = PayloadOf<'heartbeat'>;
 
-/** Load, memory and temperature from systeminformation (loaded on first heartbeat, not at start-up). */
+const cpuLoad = new CpuLoad();
+
+/** Load (since the previous heartbeat), memory and temperature from the kernel (light-readings.ts). */
 export async function heartbeat(outboxPending: number, activeJobId: string | null): Promise<Heartbeat> {
-  const si = (await import('systeminformation')).default;
-  const [load, mem, temp] = await Promise.all([
-    si.currentLoad().catch(() => ({ currentLoad: NaN })),
-    si.mem().catch(() => ({ active: 0, total: totalmem() })),
-    si.cpuTemperature().catch(() => ({ main: null as number | null })),
-  ]);
-  const t = temp.main;
+  const load = cpuLoad.sample();
+  const mem = memoryUse();
+  const t = cpuTemperature();
   return {
-    loadPercent: Number.isFinite(load.currentLoad) ? load.currentLoad : 0,
-    memUsedBytes: mem.active,
+    loadPercent: Number.isFinite(load) ? load : 0,
+    memUsedBytes: mem.used,
     memTotalBytes: mem.total,
-    temperatureC: typeof t === 'number' && Number.isFinite(t) ? t : null,
+    temperatureC: t !== null && Number.isFinite(t) ? t : null,
     rssBytes: process.memoryUsage.rss(),
     uptimeS: uptime(),
     outboxPending,

@@ -197,12 +197,15 @@ export function fleetCommands(y: Argv): Argv {
         await store.close();
       }
     })
-    .command('demo', 'DEMO: embedded broker, coordinator and two local agents on a generated model; prints the comparison', (c) => c,
+    .command('demo', 'DEMO: embedded broker, coordinator and two local agents on a generated model; prints the comparison', (c) => c
+      .option('stall-timeout', { type: 'number', default: 300, describe: 'seconds without any progress before the demo gives up (a slow device takes longer but keeps advancing)' }),
     async (args) => {
+      const stallS = args['stall-timeout'] as number;
+      if (!Number.isFinite(stallS) || stallS <= 0) throw epError('EP_FLAG_OUT_OF_RANGE', { flag: 'stall-timeout', range: 'a positive number of seconds', value: stallS, example: '600' });
       const { runDemo } = await import('../demo/run-demo.ts');
       const { renderFleetReport } = await reportModules();
       const progress = progressFor({ json: args.json as boolean });
-      const r = await runDemo(progress);
+      const r = await runDemo(progress, { stallS });
       emitResult({ json: args.json as boolean }, r, () => [
         '', renderFleetReport(r.report), '',
         `jobs: ${r.targets.map((t) => `${t.deviceId} ${t.state}`).join(', ')}; ${r.report.results} results stored; ${r.seconds.toFixed(1)} s.`,

@@ -6,7 +6,7 @@ import { meanRows } from '../numeric/vectors.ts';
 /**
  * A small, device-independent summary of a model's outputs on fixed inputs: the coordinator compares
  * fingerprints of the same model, variant and inputs across devices (cross-device consistency) and
- * against fp32 on one device (compression drift). Computed by the benchmark (agent/bench) on a device,
+ * against fp32 on one device (compression drift). Computed by the benchmark (probes/benchmark) on a device,
  * read by the report (coordinator/report).
  */
 export const FINGERPRINT_DIMS = 32;

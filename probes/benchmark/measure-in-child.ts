@@ -1,16 +1,16 @@
 import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { workerScript } from '../../core/build-layout.ts';
 import { reviveEdgeprobeError } from '../../core/errors.ts';
 import type { WorkerRequest, WorkerResult } from './measure-worker.ts';
 
-const WORKER = fileURLToPath(new URL('./measure-worker.ts', import.meta.url));
+const WORKER = workerScript(new URL('./measure-worker.ts', import.meta.url));
 
 interface WorkerReply { ok: boolean; result?: WorkerResult; error?: { message: string; code?: string; params?: Record<string, string | number>; stack?: string } }
 
-/** Runs measure-worker.ts in a fresh Node process (TypeScript via tsx) and returns its measurements. */
+/** Runs measure-worker.ts in a fresh Node process (TypeScript via tsx, or the built worker) and returns its measurements. */
 export function measureInChild(req: WorkerRequest): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(WORKER, [], { execArgv: ['--import', import.meta.resolve('tsx')], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(WORKER.path, [], { execArgv: WORKER.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     let stderr = '';
     let settled = false;
     child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });

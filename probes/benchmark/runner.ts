@@ -4,7 +4,7 @@ import type { ResolvedBenchmarkSettings } from './schema.ts';
 import { asFleetRecord, sleep } from '../../agent/jobs/fleet-record.ts';
 
 /**
- * The fleet's 'benchmark' probe is agent/bench's benchmark (the one `edgeprobe bench` runs): each record
+ * The fleet's 'benchmark' probe is probes/benchmark's benchmark (the one `edgeprobe bench` runs): each record
  * is measured in a child process, with LoadGen-style single-stream latency, size, drift and paired
  * speed-up against fp32, and the output fingerprint the report compares across devices. One record
  * per plan batch size, so a long benchmark resumes where it stopped.

@@ -1,5 +1,7 @@
 import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { IS_BUILD, workerScript } from '../../core/build-layout.ts';
 import { EMBEDDING_CONTROLS, mergeLayerScores, runLayerJob, type LayerJob, type LayerScores } from './layer-suite.ts';
 
 /** Worker threads for `workers: 'auto'`: one per core the OS gives this process. */
@@ -28,9 +30,15 @@ export async function runLayerJobs(jobs: readonly LayerJob[], workers: number, o
   return merged;
 }
 
+/**
+ * The thread's entry: from the sources a small .mjs that registers tsx first (a worker thread starts with
+ * its own module loader), from the shipped build dist/layer-worker.js (scripts/build.ts WORKERS).
+ */
+const LAYER_WORKER = IS_BUILD ? pathToFileURL(workerScript(new URL('./layer-worker.ts', import.meta.url)).path) : new URL('./layer-worker-boot.mjs', import.meta.url);
+
 async function runOnWorkers(jobs: readonly LayerJob[], workers: number, onResult: (r: LayerScores, index: number) => void): Promise<void> {
   let next = 0;
-  const pool = Array.from({ length: Math.min(workers, jobs.length) }, () => new Worker(new URL('./layer-worker-boot.mjs', import.meta.url)));
+  const pool = Array.from({ length: Math.min(workers, jobs.length) }, () => new Worker(LAYER_WORKER));
   try {
     await Promise.all(pool.map((w) => new Promise<void>((resolve, reject) => {
       const give = (): void => {
