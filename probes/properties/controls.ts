@@ -87,7 +87,11 @@ export function columnPermutedTargets(values: Float64Array, n: number, q: number
   return out;
 }
 
-/** Category ids: the norm set's own labels, else k-means clusters of the gold vectors (seeded). */
+/**
+ * Category ids of all concepts: the norm set's own labels, else k-means clusters of the gold vectors (seeded).
+ * Only for the descriptive NA@10 other-category metric: the controls fit categories per training fold
+ * (fold-categories.ts), so that test concepts never shape them.
+ */
 export function categoryGroups(gold: Targets, labels: readonly string[] | undefined, clusters: number, seed: number): { group: Int32Array; groups: number; source: string } {
   if (labels) {
     const names = [...new Set(labels)].sort();
@@ -98,26 +102,4 @@ export function categoryGroups(gold: Targets, labels: readonly string[] | undefi
   // at least ~5 concepts per cluster on average, so small sets do not get singleton 'categories'
   const km = kMeans(rows, gold.q, Math.max(2, Math.min(clusters, Math.floor(gold.n / 5))), { seed });
   return { group: km.assignment, groups: km.k, source: `k-means on the norms (k=${km.k})` };
-}
-
-/** Row means per group of a [n, width] matrix. */
-export function groupCentroids(data: Float64Array, width: number, group: Int32Array, groups: number): Float64Array {
-  const sums = new Float64Array(groups * width);
-  const counts = new Float64Array(groups);
-  group.forEach((g, i) => { counts[g]++; for (let j = 0; j < width; j++) sums[g * width + j] += data[i * width + j]; });
-  for (let g = 0; g < groups; g++) for (let j = 0; j < width; j++) sums[g * width + j] /= counts[g] || 1;
-  return sums;
-}
-
-/**
- * `category-destroyed`: embeddings and targets minus their category centroid (computed over all
- * concepts), so only within-category variation is left to map. Targets keep their sparse part and
- * record the centroid shift (see Targets).
- */
-export function residualiseOnCategories(X: Float64Array, p: number, Y: Targets, group: Int32Array, groups: number): { X: Float64Array; Y: Targets } {
-  const cx = groupCentroids(X, p, group, groups);
-  const Xr = Float64Array.from(X, (v, k) => v - cx[group[Math.floor(k / p)] * p + (k % p)]);
-  const cy = groupCentroids(Y.values, Y.q, group, groups);
-  const values = Float64Array.from(Y.values, (v, k) => v - cy[group[Math.floor(k / Y.q)] * Y.q + (k % Y.q)]);
-  return { X: Xr, Y: { ...Y, values, shift: { group, groups, centroids: cy } } };
 }

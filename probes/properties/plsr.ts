@@ -292,6 +292,7 @@ function dominantEigenvector(G: Float64Array, p: number, start: Float64Array, ma
     const V: Float64Array[] = [Float64Array.from(w)];
     const alpha: number[] = [];
     const beta: number[] = [];
+    let lastBeta = 0;
     for (let j = 0; j < m; j++) {
       const v = V[j];
       for (let a = 0; a < p; a++) { let s = 0; const o = a * p; for (let c = 0; c < p; c++) s += G[o + c] * v[c]; gv[a] = s; }
@@ -301,6 +302,7 @@ function dominantEigenvector(G: Float64Array, p: number, start: Float64Array, ma
       for (const u of V) { const d = dotv(u, next); for (let a = 0; a < p; a++) next[a] -= d * u[a]; }
       for (const u of V) { const d = dotv(u, next); for (let a = 0; a < p; a++) next[a] -= d * u[a]; }
       const bn = Math.sqrt(dotv(next, next));
+      lastBeta = bn;
       if (j === m - 1 || bn < 1e-12 * Math.max(1, Math.abs(alpha[0]))) break;
       beta.push(bn);
       V.push(next.map((x) => x / bn));
@@ -316,6 +318,14 @@ function dominantEigenvector(G: Float64Array, p: number, start: Float64Array, ma
     for (let i = 0; i < k; i++) { const y = evd.eigenvectorMatrix.get(i, top); for (let a = 0; a < p; a++) next[a] += y * V[i][a]; }
     normalise(next);
     if (dotv(next, w) < 0) for (let a = 0; a < p; a++) next[a] = -next[a];
+    // Ritz residual |G y - theta y| = beta_k |s_k| (last component of the small eigenvector); by the
+    // sin-theta theorem the vector's error is at most residual / gap. When that error is 100x below the
+    // restart test's tolerance, another restart (20 more matrix-vector products) could not move it
+    let second = -Infinity;
+    for (let i = 0; i < k; i++) if (i !== top && values[i] > second) second = values[i];
+    const gap = values[top] - second;
+    const residual = lastBeta * Math.abs(evd.eigenvectorMatrix.get(k - 1, top));
+    if (k === m && gap > 0 && (residual / gap) ** 2 < tol * 1e-4) return next;
     let diff = 0;
     for (let a = 0; a < p; a++) diff += (next[a] - w[a]) ** 2;
     w = next;

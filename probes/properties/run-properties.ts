@@ -120,7 +120,7 @@ export async function runPropertiesProbe(run: PropertiesRun): Promise<Properties
   const { results, family, folds, repeats, seed, cats, workers } = ev;
   const ranking = rankLayers(results);
   return {
-    normSet: { name: norms.name, path: norms.path, concepts: n, features: q, metric: norms.metric, categories: cats.source, notes: norms.notes },
+    normSet: { name: norms.name, path: norms.path, concepts: n, features: q, metric: norms.metric, categories: norms.categories ? cats.source : cats.source.replace('k-means on the norms', 'k-means on the norms of each training fold, test concepts assigned to the nearest centroid'), notes: norms.notes },
     coverage: { ...emb.coverage, conceptsDropped: dropped },
     mapper: run.mapper,
     settings: {

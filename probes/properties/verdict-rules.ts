@@ -1,4 +1,3 @@
-import type { ConfidenceInterval } from '../../core/numeric/stats.ts';
 import type { GoldScores } from './gold-controls.ts';
 import { holmAdjust, pairedRepeatTest, repeatMeanCI, type PairedTest, type RepeatScores } from './inference.ts';
 import type { LayerScores } from './layer-suite.ts';
@@ -135,4 +134,3 @@ export function tiedWithBest(layers: readonly LayerScores[], best: string, s: Ve
   return others.filter((_, i) => !(adj[i] < s.alpha)).map((l) => l.layer);
 }
 
-export type { ConfidenceInterval };
