@@ -28,6 +28,8 @@ const MIGRATIONS = [
      updated_at TEXT NOT NULL
    );
    CREATE TABLE job_records (job_id TEXT NOT NULL, record_key TEXT NOT NULL, PRIMARY KEY (job_id, record_key));`,
+  // 2: a result stays after the broker's PUBACK (acked_ms set) until the coordinator's receipt deletes it
+  `ALTER TABLE outbox ADD COLUMN acked_ms INTEGER;`,
 ];
 
 export type StateDb = Database.Database;
