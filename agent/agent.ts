@@ -44,7 +44,7 @@ export class Agent {
   private stopped = false;
 
   constructor(private readonly opts: AgentOptions) {
-    this.db = openStateDb(opts.settings.stateDir);
+    this.db = openStateDb(opts.settings.stateDir, (message, fields) => opts.log.warn(message, fields));
     this.outbox = new Outbox(this.db, opts.settings.deviceId);
     this.jobs = new JobStore(this.db);
   }
