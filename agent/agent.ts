@@ -35,6 +35,8 @@ export class Agent {
   private client?: MqttClient;
   private publisher?: OutboxPublisher;
   private heartbeatTimer?: NodeJS.Timeout;
+  private receiptTimer?: NodeJS.Timeout;
+  private registrationTimer?: NodeJS.Timeout;
   private health?: HealthBeacon;
   private readonly queue: string[] = [];
   private active?: { jobId: string; abort: AbortController };
@@ -42,7 +44,7 @@ export class Agent {
   private stopped = false;
 
   constructor(private readonly opts: AgentOptions) {
-    this.db = openStateDb(opts.settings.stateDir);
+    this.db = openStateDb(opts.settings.stateDir, (message, fields) => opts.log.warn(message, fields));
     this.outbox = new Outbox(this.db, opts.settings.deviceId);
     this.jobs = new JobStore(this.db);
   }
@@ -74,9 +76,17 @@ export class Agent {
     this.publisher = new OutboxPublisher(client, this.outbox, log);
     client.on('connect', () => {
       log.info('connected', { broker: settings.brokerUrl, pending: this.outbox.count() });
-      client.subscribe(this.topic('jobs'), { qos: 1 });
+      client.subscribe([this.topic('jobs'), this.topic('receipts')], { qos: 1 });
       // on every connect: a coordinator whose database was replaced learns about this device again
       this.outbox.enqueue(this.topic('register'), 'register', register, undefined, registerEnvelope);
+      // results wait for the coordinator's registration receipt; one that sends none (down, or an older
+      // version) gets them after the receipt timeout anyway, and whatever it refuses is sent again later
+      this.publisher!.holdResults(true);
+      clearTimeout(this.registrationTimer);
+      this.registrationTimer = setTimeout(() => {
+        log.warn('no registration receipt from the coordinator yet; sending results anyway (unconfirmed ones are sent again)', { afterS: settings.receiptTimeoutS });
+        this.publisher?.holdResults(false);
+      }, settings.receiptTimeoutS * 1000);
       this.publisher!.reset();
       this.publisher!.drain();
       const online = this.outbox.message('status', { state: 'online' });
@@ -87,6 +97,9 @@ export class Agent {
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
 
     this.heartbeatTimer = setInterval(() => void this.beat(), settings.heartbeatIntervalS * 1000);
+    // results the broker acknowledged but the coordinator never confirmed (a broker crash, a coordinator
+    // that did not know this device yet) are sent again
+    this.receiptTimer = setInterval(() => this.publisher?.resendUnconfirmed(settings.receiptTimeoutS * 1000), Math.max(500, settings.receiptTimeoutS * 250));
     const healthFile = configuredHealthFile(settings.healthFile);
     if (healthFile) {
       this.health = startHealthBeacon(healthFile, 'agent', () => ({
@@ -121,7 +134,8 @@ export class Agent {
     }
     const msg = decoded.message;
     if (msg.deviceId !== this.opts.settings.deviceId) return;
-    if (msg.type === 'job') this.onJob(msg as Message<'job'>);
+    if (msg.type === 'receipt') this.onReceipt(msg as Message<'receipt'>);
+    else if (msg.type === 'job') this.onJob(msg as Message<'job'>);
     else if (msg.type === 'job-cancel') this.onCancel(msg as Message<'job-cancel'>);
   }
 
@@ -153,6 +167,16 @@ export class Agent {
     this.opts.log.info('job accepted', { job: jobId, attempt });
     this.queue.push(jobId);
     void this.pump();
+  }
+
+  private onReceipt(msg: Message<'receipt'>): void {
+    const { stored, rejected, registered } = msg.payload;
+    if (registered) {
+      clearTimeout(this.registrationTimer);
+      this.publisher?.holdResults(false);
+    }
+    for (const r of rejected) this.opts.log.warn('the coordinator rejected a result for good', { messageId: r.messageId, reason: r.reason });
+    this.outbox.receipt([...stored, ...rejected.map((r) => r.messageId)]);
   }
 
   private onCancel(msg: Message<'job-cancel'>): void {
@@ -207,6 +231,8 @@ export class Agent {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.heartbeatTimer);
+    clearInterval(this.receiptTimer);
+    clearTimeout(this.registrationTimer);
     this.health?.();
     this.active?.abort.abort();
     // an aborted job stops at its next record and stays unfinished in SQLite, so the next start resumes it

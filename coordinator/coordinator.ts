@@ -3,7 +3,9 @@ import { persistentSession } from '../core/config/broker-config.ts';
 import type { DaemonLog } from '../core/daemon-log.ts';
 import { errorMessage } from '../core/errors.ts';
 import { configuredHealthFile, startHealthBeacon, type HealthBeacon } from '../core/health/health-file.ts';
-import { coordinatorSubscriptions, replicaSubscriptions } from '../core/protocol/topics.ts';
+import { encodeMessage, makeMessage } from '../core/protocol/codec.ts';
+import type { PayloadOf } from '../core/protocol/messages.ts';
+import { coordinatorSubscriptions, deviceTopic, replicaSubscriptions } from '../core/protocol/topics.ts';
 import type { CoordinatorSettings } from './config/coordinator-config.ts';
 import { dispatchQueued } from './dispatch.ts';
 import { AckRounds } from './ack-rounds.ts';
@@ -36,6 +38,8 @@ export const DEFAULT_HEARTBEAT_RETENTION_DAYS = 7;
 const DUTY_LEASE = 'dispatch';
 const PRUNE_EVERY_MS = 60_000;
 const MAX_BACKLOG = 5000;
+// message ids per receipt: 4096 ids of 36 characters stay far below the message size limit
+const RECEIPT_CHUNK = 2048;
 
 /**
  * `persistent`: the broker keeps the session's subscriptions and queued messages while the client is away.
@@ -143,7 +147,29 @@ export class Coordinator {
   private commitRound(): void {
     this.commitScheduled = false;
     const round = this.acks.close();
-    this.chain = this.chain.then(() => this.ingest.flush()).then(() => round.send(), (err) => this.storeFailed(err));
+    this.chain = this.chain.then(() => this.ingest.flush()).then(() => {
+      round.send();
+      this.sendReceipts();
+    }, (err) => this.storeFailed(err));
+  }
+
+  /**
+   * Tells each device which of its results are committed (core/protocol/messages.ts, ReceiptPayload):
+   * the agent keeps a result until then, so one the broker lost in a crash is sent again. A receipt
+   * lost on the way costs only a resend, which the store absorbs by message id.
+   */
+  private sendReceipts(): void {
+    const client = this.client;
+    if (!client) return;
+    const send = (deviceId: string, payload: PayloadOf<'receipt'>): void => {
+      client.publish(deviceTopic(deviceId, 'receipts'), encodeMessage(makeMessage(deviceId, 0, 'receipt', payload)), { qos: 1 }, () => undefined);
+    };
+    for (const [deviceId, r] of this.ingest.takeReceipts()) {
+      if (r.registered) send(deviceId, { stored: [], rejected: [], registered: true });
+      for (let i = 0; i < r.stored.length; i += RECEIPT_CHUNK) send(deviceId, { stored: r.stored.slice(i, i + RECEIPT_CHUNK), rejected: [] });
+      // a reason is up to 2,000 characters: fewer per message
+      for (let i = 0; i < r.rejected.length; i += 64) send(deviceId, { stored: [], rejected: r.rejected.slice(i, i + 64) });
+    }
   }
 
   /**
@@ -189,7 +215,7 @@ export class Coordinator {
     if (this.ownsDuty) await Promise.resolve(this.opts.store.acquireLease(DUTY_LEASE, this.clientId, -1, Date.now())).catch(() => undefined);
     await this.chain;
     // a store still down at stop: nothing more commits, so nothing more is acked (the broker keeps it)
-    await this.ingest.flush().then(() => this.acks.close().send(), (err) => this.opts.log.warn('last round not committed', { error: errorMessage(err) }));
+    await this.ingest.flush().then(() => { this.acks.close().send(); this.sendReceipts(); }, (err) => this.opts.log.warn('last round not committed', { error: errorMessage(err) }));
     await this.client?.endAsync().catch(() => undefined);
     await this.opts.store.close();
   }

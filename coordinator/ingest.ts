@@ -9,6 +9,11 @@ import { StoreGuard, StoreRefused } from './store-guard.ts';
 import type { Awaitable, FleetStore, HeartbeatRow, RejectedRow, ResultRow } from './store/store.ts';
 import { RejectionLog } from './rejection-log.ts';
 
+/** What one device is told after a commit (core/protocol/messages.ts, ReceiptPayload). */
+export interface Receipt { stored: string[]; rejected: Array<{ messageId: string; reason: string }>; registered?: boolean }
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /** What a committed change touched; the dashboard pushes it to browsers (server-sent events). */
 export type IngestChange = 'results' | 'progress' | 'device';
 
@@ -33,6 +38,8 @@ export class Ingest {
   private batch: ResultRow[] = [];
   private heartbeats: HeartbeatRow[] = [];
   private rejections: RejectedRow[] = [];
+  // what the devices hear after the commit: results stored (or already stored) and rejected for good
+  private receipts = new Map<string, Receipt>();
   private readonly rejectionLog: RejectionLog;
   // registrations (admission route) of devices seen by this process: at scale most messages come from
   // registered devices and the lookup would otherwise be one database round trip per message
@@ -80,6 +87,8 @@ export class Ingest {
     const decoded = validateMessage(topic, screened.body);
     if (!decoded.ok) {
       await this.reject(topic, screened.deviceId, decoded.messageId ?? null, decoded.reason, now);
+      // resending cannot fix a message that breaks the schema: tell the agent to stop
+      if (screened.kind === 'results' && decoded.messageId && UUID_RE.test(decoded.messageId)) this.receipt(screened.deviceId).rejected.push({ messageId: decoded.messageId, reason: decoded.reason.slice(0, 2000) });
       return false;
     }
     const msg = decoded.message;
@@ -91,6 +100,7 @@ export class Ingest {
         if (!await this.write(topic, msg.deviceId, msg.messageId, `the registration of ${msg.deviceId}`,
           () => this.store.registerDevice(msg.deviceId, (msg as Message<'register'>).payload, via, now), now)) return false;
         this.registrations.set(msg.deviceId, { via });
+        this.receipt(msg.deviceId).registered = true;
         this.log.info('device registered', { device: msg.deviceId, admittedVia: via });
         this.changes.emit('change', 'device');
         this.onDeviceOnline(msg.deviceId);
@@ -150,11 +160,17 @@ export class Ingest {
     this.batch = [];
     let inserted = 0;
     let duplicates = 0;
+    const refused = new Set<string>();
     await this.commitEach(rows, 'results', async (some) => {
       const r = await this.store.ingestResults(some, Date.now());
       inserted += r.inserted;
       duplicates += r.duplicates;
-    }, (row, err) => this.refusedRow('results', row, err));
+    }, (row, err) => {
+      refused.add(row.messageId);
+      this.receipt(row.deviceId).rejected.push({ messageId: row.messageId, reason: `store-refused: ${err.message}`.slice(0, 2000) });
+      this.refusedRow('results', row, err);
+    });
+    for (const r of rows) if (!refused.has(r.messageId)) this.receipt(r.deviceId).stored.push(r.messageId);
     // rows the store refused became rejections of this round: committed before its PUBACKs go out
     if (this.rejections.length > 0) await this.flush();
     this.stats.stored += inserted;
@@ -185,6 +201,22 @@ export class Ingest {
 
   private refusedRow(kind: 'results' | 'heartbeat', row: { messageId: string; deviceId: string }, err: StoreRefused): void {
     this.queueRejection(`edgeprobe/v1/devices/${row.deviceId}/${kind}`, row.deviceId, row.messageId, `store-refused: ${err.message}`);
+  }
+
+  private receipt(deviceId: string): Receipt {
+    let r = this.receipts.get(deviceId);
+    if (!r) this.receipts.set(deviceId, r = { stored: [], rejected: [] });
+    return r;
+  }
+
+  /**
+   * The receipts of everything committed so far, per device (and forgets them): the coordinator sends
+   * them after the round's commit. Rejections recorded in the same round are committed by then too.
+   */
+  takeReceipts(): Map<string, Receipt> {
+    const out = this.receipts;
+    this.receipts = new Map();
+    return out;
   }
 
   /**

@@ -43,6 +43,8 @@ export const AgentConfig = Type.Object({
   /** the agent's outbox and job state live in <dataDir>/state; default .edgeprobe/agents/<deviceId> */
   dataDir: Type.Optional(Type.String({ minLength: 1, description: 'a writable directory, e.g. /var/lib/edgeprobe' })),
   heartbeatIntervalS: Type.Number({ minimum: 1, maximum: 3600, default: 30, description: 'seconds between heartbeats (1-3600)' }),
+  /** a result the broker acknowledged but the coordinator has not confirmed (receipt) within this is sent again */
+  receiptTimeoutS: Type.Number({ minimum: 1, maximum: 86_400, default: 60, description: 'seconds to wait for the coordinator\'s receipt of a result before sending it again (1-86400)' }),
   /** the agent rewrites its health here; `edgeprobe health` (the container HEALTHCHECK) reads it */
   healthFile: Type.Optional(Type.String({ minLength: 1, description: 'a writable file path, e.g. /tmp/edgeprobe-health.json' })),
   // What jobs may ask for: the agent refuses any plan outside these, whatever the coordinator sends.
@@ -96,6 +98,8 @@ export interface AgentSettings {
   /** outbox, jobs and sequence counter (SQLite) */
   stateDir: string;
   heartbeatIntervalS: number;
+  /** see AgentConfig.receiptTimeoutS */
+  receiptTimeoutS: number;
   healthFile?: string;
   allow: AgentAllowList;
   /** where the settings came from, for the start-up log line */
@@ -111,7 +115,7 @@ export function resolveAgentSettings(flags: { broker?: string; deviceId?: string
   env: NodeJS.ProcessEnv = process.env): AgentSettings {
   const cfg: LoadedConfig<AgentConfig> = flags.config
     ? loadAgentConfig(flags.config)
-    : { path: '(command line)', dir: process.cwd(), value: { configVersion: 1, heartbeatIntervalS: 30, models: DEFAULT_MODELS, probes: DEFAULT_PROBES } };
+    : { path: '(command line)', dir: process.cwd(), value: { configVersion: 1, heartbeatIntervalS: 30, receiptTimeoutS: 60, models: DEFAULT_MODELS, probes: DEFAULT_PROBES } };
   const v = cfg.value;
   const deviceId = flags.deviceId ?? v.deviceId;
   if (!deviceId) throw epError('EP_AGENT_NO_DEVICE_ID', { example: AGENT_CONFIG_EXAMPLE });
@@ -132,6 +136,7 @@ export function resolveAgentSettings(flags: { broker?: string; deviceId?: string
     registrationToken: token || undefined,
     stateDir: flags.stateDir ?? (v.dataDir ? `${configPath(cfg, v.dataDir)}/state` : `.edgeprobe/agents/${deviceId}`),
     heartbeatIntervalS: v.heartbeatIntervalS,
+    receiptTimeoutS: v.receiptTimeoutS,
     healthFile: v.healthFile ? configPath(cfg, v.healthFile) : undefined,
     allow: { models: v.models, probes: [...new Set(v.probes.map(canonicalKind))], variants: v.variants, normsDir: v.normsDir ? configPath(cfg, v.normsDir) : undefined },
     source: cfg.path,

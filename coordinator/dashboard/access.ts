@@ -34,6 +34,11 @@ export function accessPolicy(host: string, configured: string | undefined): Acce
 
 export const TOKEN_COOKIE = 'edgeprobe_dashboard';
 
+/** The one route served without the token: GET of the registered `/login` route (Fastify's matched route, not the raw URL). */
+export function isLoginRoute(method: string, routeUrl: string | undefined): boolean {
+  return (method === 'GET' || method === 'HEAD') && routeUrl === '/login';
+}
+
 /** The token from `Authorization: Bearer`, the cookie the login link sets, or `?token=` (EventSource cannot set headers). */
 export function presentedToken(headers: Record<string, string | string[] | undefined>, query: Record<string, unknown>): string | null {
   const auth = headers.authorization;

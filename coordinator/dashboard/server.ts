@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { builtInCorpus } from '../../core/corpus/sentence-corpus.ts';
 import { isEdgeprobeError } from '../../core/errors.ts';
 import type { FleetStore } from '../store/store.ts';
-import { accessPolicy, presentedToken, TOKEN_COOKIE, tokenMatches, type AccessPolicy } from './access.ts';
+import { accessPolicy, isLoginRoute, presentedToken, TOKEN_COOKIE, tokenMatches, type AccessPolicy } from './access.ts';
 import type { AttentionMapSource } from '../../probes/attention/schema.ts';
 import { dashboardDataFromStore } from './dashboard-data.ts';
 
@@ -59,7 +59,8 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
 
   app.addHook('onRequest', async (req, reply) => {
     void reply.headers(SECURITY_HEADERS);
-    if (!policy.token || req.url.startsWith('/login')) return;
+    // only the login route itself is open (exactly: a prefix test let /login-anything and /login/../api through)
+    if (!policy.token || isLoginRoute(req.method, req.routeOptions.url)) return;
     if (!tokenMatches(policy.token, presentedToken(req.headers, req.query as Record<string, unknown>))) {
       return reply.code(401).type('text/plain').send('edgeprobe dashboard: token required (open the login link printed at start, or send Authorization: Bearer TOKEN)\n');
     }

@@ -80,6 +80,17 @@ export const ResultsPayload = Type.Object({
 });
 export const JobPayload = Type.Object({ jobId: JobId, attempt: Type.Integer({ minimum: 1, maximum: INT32_MAX }), plan: JobPlan });
 export const JobCancelPayload = Type.Object({ jobId: JobId });
+/**
+ * The coordinator's answer to results messages, sent after they are committed: `stored` (stored now or
+ * before: a duplicate) and `rejected` for good (the reason; resending cannot help). A result rejected
+ * for a reason that can pass (its device not registered yet) gets no receipt, so the agent sends it again.
+ */
+export const ReceiptPayload = Type.Object({
+  stored: Type.Array(Type.String({ pattern: UUID }), { maxItems: 4096 }),
+  rejected: Type.Array(Type.Object({ messageId: Type.String({ pattern: UUID }), reason: Type.String({ maxLength: 2000 }) }), { maxItems: 4096 }),
+  /** the device's register message was accepted and stored: its results may follow (they are held until then) */
+  registered: Type.Optional(Type.Boolean()),
+});
 
 export const MESSAGE_PAYLOADS = {
   register: RegisterPayload,
@@ -89,6 +100,7 @@ export const MESSAGE_PAYLOADS = {
   results: ResultsPayload,
   job: JobPayload,
   'job-cancel': JobCancelPayload,
+  receipt: ReceiptPayload,
 } as const satisfies Record<string, TSchema>;
 export type MessageType = keyof typeof MESSAGE_PAYLOADS;
 export type PayloadOf<T extends MessageType> = Static<(typeof MESSAGE_PAYLOADS)[T]>;
@@ -101,6 +113,7 @@ export const TYPES_ON_TOPIC: Record<TopicKind, readonly MessageType[]> = {
   progress: ['progress'],
   results: ['results'],
   jobs: ['job', 'job-cancel'],
+  receipts: ['receipt'],
 };
 
 export const Envelope = Type.Object({

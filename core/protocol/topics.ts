@@ -17,8 +17,12 @@ export const COORDINATOR_USERNAME = 'coordinator';
 /** What devices publish. */
 export const DEVICE_TOPIC_KINDS = ['register', 'status', 'heartbeat', 'progress', 'results'] as const;
 export type DeviceTopicKind = (typeof DEVICE_TOPIC_KINDS)[number];
-/** What the coordinator publishes to one device. */
-export type CoordinatorTopicKind = 'jobs';
+/**
+ * What the coordinator publishes to one device: jobs, and receipts for stored results (an agent keeps a
+ * result until its receipt arrives, so a broker that crashes after acknowledging it loses nothing).
+ */
+export type CoordinatorTopicKind = 'jobs' | 'receipts';
+const COORDINATOR_TOPIC_KINDS: readonly string[] = ['jobs', 'receipts'];
 export type TopicKind = DeviceTopicKind | CoordinatorTopicKind;
 
 /**
@@ -79,12 +83,12 @@ export function parseTopic(topic: string): ParsedTopic | undefined {
   const rest = topic.slice(prefix.length).split('/');
   if (rest.length !== 2 || !isValidDeviceId(rest[0])) return undefined;
   const kind = rest[1] as TopicKind;
-  if (kind !== 'jobs' && !(DEVICE_TOPIC_KINDS as readonly string[]).includes(kind)) return undefined;
+  if (!COORDINATOR_TOPIC_KINDS.includes(kind) && !(DEVICE_TOPIC_KINDS as readonly string[]).includes(kind)) return undefined;
   return { deviceId: rest[0], kind };
 }
 
-/** A topic devices publish on (register, status, heartbeat, progress, results); null for anything else, jobs included. */
+/** A topic devices publish on (register, status, heartbeat, progress, results); null for anything else, jobs and receipts included. */
 export function parseDeviceTopic(topic: string): { deviceId: string; kind: DeviceTopicKind } | null {
   const t = parseTopic(topic);
-  return t && t.kind !== 'jobs' ? { deviceId: t.deviceId, kind: t.kind } : null;
+  return t && !COORDINATOR_TOPIC_KINDS.includes(t.kind) ? { deviceId: t.deviceId, kind: t.kind as DeviceTopicKind } : null;
 }

@@ -141,6 +141,10 @@ async function driftRows(session: Session, output: string, md: ReturnType<typeof
   return { rows, hidden };
 }
 
+// The IPC channel closes when the parent (the agent or the CLI) dies, even by SIGKILL: nobody will read
+// the result, and a worker left running would keep loading the CPU the next measurement is made on.
+process.on('disconnect', () => process.exit(1));
+
 process.on('message', (msg: WorkerRequest) => {
   measureVariant(msg).then(
     (result) => { process.send?.({ ok: true, result }, () => process.exit(0)); },

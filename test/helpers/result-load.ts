@@ -66,3 +66,36 @@ export class ResultLoad {
     await Promise.all(this.clients.map((c) => c.endAsync(true).catch(() => undefined)));
   }
 }
+
+/**
+ * Fills a (new or existing) agent state directory's outbox with `n` results, as an agent that computed them
+ * while the broker was unreachable would have; returns their message ids. The agent process started on
+ * that directory delivers them (agent/mqtt/outbox-publisher.ts).
+ */
+export async function fillOutbox(stateDir: string, deviceId: string, n: number, jobId = 'load'): Promise<string[]> {
+  const { openStateDb } = await import('../../agent/state/state-db.ts');
+  const { Outbox } = await import('../../agent/state/outbox.ts');
+  const db = openStateDb(stateDir);
+  try {
+    const outbox = new Outbox(db, deviceId);
+    const record = syntheticBenchmarkRecord(new SeededRandom(11));
+    const ids: string[] = [];
+    db.transaction(() => {
+      for (let i = 0; i < n; i++) ids.push(outbox.enqueue(deviceTopic(deviceId, 'results'), 'results', { jobId, recordKey: `pending/${i}`, record, simulated: true }).messageId);
+    })();
+    return ids;
+  } finally {
+    db.close();
+  }
+}
+
+/** Rows left in an agent's outbox (results awaiting a receipt included). */
+export async function outboxRows(stateDir: string): Promise<number> {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(`${stateDir}/agent.sqlite`, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}

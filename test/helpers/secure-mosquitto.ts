@@ -30,6 +30,8 @@ export interface SecureBroker {
   passwordFiles: Record<string, string>;
   log: () => string;
   stop: () => Promise<void>;
+  /** SIGKILL (a crash: no save on the way out), then start again on the same ports from the persistence file */
+  crash: (downMs?: number) => Promise<void>;
 }
 
 /** The shipped config with paths and ports replaced; throws if a line it must replace is missing. */
@@ -75,9 +77,22 @@ export async function startSecureMosquitto(users: string[]): Promise<SecureBroke
   writeFileSync(confPath, testBrokerConfig(readFileSync(SHIPPED_CONF, 'utf8'), { tlsPort, plainPort, certDir, passwdFile, aclFile: SHIPPED_ACL, dataDir }));
 
   let output = '';
-  const proc: ChildProcess = spawn(MOSQUITTO_BIN, ['-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
-  proc.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+  let proc!: ChildProcess;
+  const spawnBroker = (): void => {
+    proc = spawn(MOSQUITTO_BIN, ['-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
+    proc.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+  };
+  spawnBroker();
+  const crash = async (downMs = 0): Promise<void> => {
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGKILL');
+    await exited;
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+    spawnBroker();
+    await waitForPort(plainPort, () => proc.exitCode !== null, 10_000);
+    await waitForPort(tlsPort, () => proc.exitCode !== null, 10_000);
+  };
   const stop = async (): Promise<void> => {
     if (proc.exitCode === null && proc.signalCode === null) {
       const exited = new Promise((r) => proc.once('exit', r));
@@ -94,7 +109,7 @@ export async function startSecureMosquitto(users: string[]): Promise<SecureBroke
     await stop();
     throw new Error(`mosquitto did not start: ${(err as Error).message}\n${output}`, { cause: err });
   }
-  return { dir, tlsPort, plainPort, caFile: join(certDir, 'ca.crt'), passwdFile, passwords, passwordFiles, log: () => output, stop };
+  return { dir, tlsPort, plainPort, caFile: join(certDir, 'ca.crt'), passwdFile, passwords, passwordFiles, log: () => output, stop, crash };
 }
 
 async function waitForPort(port: number, died: () => boolean, timeoutMs: number): Promise<void> {
