@@ -68,6 +68,7 @@ function renderDescription(d: ModelDescription): string {
     `inputs: ${d.inputs.join(', ')}; outputs: ${d.outputs.join(', ')}`,
     `tokenizer: ${d.tokenizer.source}, ${d.tokenizer.vocabSize} tokens, max length ${d.tokenizer.maxLength}`,
     `layers: ${d.layers} (attention found as Softmax outputs; hidden states at each block's last LayerNorm)`,
+    `quantization: ${d.quantization.summary}${d.quantization.quantized ? ': already compressed, so it is not an fp32 reference' : ''}`,
     '',
     textTable([['op', 'count'], ...Object.entries(d.opCounts).sort((a, b) => b[1] - a[1]).slice(0, 12)]),
   ];

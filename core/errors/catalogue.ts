@@ -161,6 +161,8 @@ export const CATALOGUE = {
   EP_ORT_LOAD_FAILED: entry('model', (p: { file: S; reason: S }) => `onnxruntime could not load ${p.file}: ${p.reason}`, 'check that the file is a complete ONNX export for a supported opset'),
   EP_MODEL_ATTENTION_FUSED: entry('model', (p: { file: S; op: S }) => `${p.file}: attention is fused into ${p.op} nodes, so there is no Softmax output to expose`,
     'export the model without attention fusion (e.g. optimum with --no-post-process or optimization level O1, or torch.onnx.export before onnxruntime.transformers.optimizer)'),
+  EP_MODEL_QLINEAR_SOFTMAX: entry('model', (p: { file: S }) => `${p.file}: attention probabilities are computed inside QLinearSoftmax (QOperator-format quantization), so there is no float Softmax output to expose`,
+    'quantize in QDQ format instead (onnxruntime quantize_static(..., quant_format=QuantFormat.QDQ), the default), or hand in the model before quantization'),
   EP_MODEL_NO_SOFTMAX: entry('model', (p: { file: S }) => `${p.file}: no attention Softmax found`, 'edgeprobe probes BERT-family encoders whose attention probabilities are a Softmax node'),
   EP_MODEL_NO_EMBEDDING_LAYERNORM: entry('model', (p: { file: S }) => `${p.file}: no embedding LayerNorm before the first attention layer`,
     'edgeprobe expects a BERT-style embeddings block ending in LayerNorm'),

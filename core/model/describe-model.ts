@@ -1,4 +1,5 @@
 import { elementCount, dimsOf } from '../onnx/tensor-data.ts';
+import { detectQuantization, type QuantizationReport } from '../onnx/quantization-detect.ts';
 import type { ModelDir } from './model-dir.ts';
 
 export interface ModelDescription {
@@ -18,6 +19,8 @@ export interface ModelDescription {
   attentionTensors: string[];
   hiddenTensors: string[];
   tokenizer: { source: string; vocabSize: number; maxLength: number };
+  /** quantization found in the graph: a quantized file is never described as fp32 */
+  quantization: QuantizationReport;
 }
 
 export function describeModel(md: ModelDir): ModelDescription {
@@ -41,5 +44,6 @@ export function describeModel(md: ModelDir): ModelDescription {
     attentionTensors: md.layers.attention,
     hiddenTensors: md.layers.hidden,
     tokenizer: { source: md.tokenizer.source, vocabSize: md.tokenizer.vocabSize, maxLength: md.tokenizer.maxLength },
+    quantization: detectQuantization(g),
   };
 }

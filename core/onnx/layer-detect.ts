@@ -35,6 +35,8 @@ export interface LayerMap {
 }
 
 const QUANTIZED_TYPES = new Set<number>([DataType.INT8, DataType.UINT8]);
+/** Products of two tensors in every form quantizers write (float, integer, QLinear, com.microsoft fused). */
+const MATMUL_OPS = new Set(['MatMul', 'MatMulInteger', 'QLinearMatMul', 'DynamicQuantizeMatMul', 'MatMulIntegerToFloat', 'MatMulNBits']);
 const FUSED_ATTENTION_OPS = new Set(['Attention', 'MultiHeadAttention', 'PackedAttention', 'GroupQueryAttention', 'DecoderAttention']);
 
 export function detectLayers(graph: GraphProto, label = 'model'): LayerMap {
@@ -42,12 +44,14 @@ export function detectLayers(graph: GraphProto, label = 'model'): LayerMap {
   const nodes = graph.node;
   const softmaxes = nodes
     .map((node, index) => ({ node, index }))
-    .filter(({ node }) => node.opType === 'Softmax' && g.consumersThroughCasts(node.output[0]).some(({ node: c }) => c.opType === 'MatMul' && !c.input.every((i) => g.isConstant(i))));
+    .filter(({ node }) => node.opType === 'Softmax' && g.consumersThroughConversions(node.output[0]).some(({ node: c }) => MATMUL_OPS.has(c.opType) && !c.input.every((i) => !i || g.isConstant(i))));
   if (softmaxes.length === 0) {
     const fused = nodes.find((n) => FUSED_ATTENTION_OPS.has(n.opType));
     if (fused) {
       throw epError('EP_MODEL_ATTENTION_FUSED', { file: label, op: fused.opType });
     }
+    // QOperator format: the probabilities exist only as uint8 inside QLinearSoftmax
+    if (nodes.some((n) => n.opType === 'QLinearSoftmax')) throw epError('EP_MODEL_QLINEAR_SOFTMAX', { file: label });
     throw epError('EP_MODEL_NO_SOFTMAX', { file: label });
   }
   const lnOutputs = findLayerNormOutputs(g, nodes);
@@ -98,7 +102,7 @@ function findLayerNormOutputs(g: GraphIndex, nodes: NodeProto[]): LnOutput[] {
     let last = div.index;
     for (;;) {
       // an fp16-compute graph casts the normalised tensor back to fp16 between Div and the affine tail
-      const cs = g.consumersThroughCasts(tensor);
+      const cs = g.consumersThroughConversions(tensor);
       if (cs.length !== 1) break;
       const c = cs[0];
       if (!((c.node.opType === 'Mul' || c.node.opType === 'Add') && c.node.input.some((i) => i !== tensor && g.isConstant(i)))) break;
