@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { epError } from '../../core/errors.ts';
 import type { ModelDir } from '../../core/model/model-dir.ts';
-import { saveOnnxFile, sha256Hex } from '../../core/onnx/model-io.ts';
+import { decodeOnnx, saveOnnxFile, sha256Hex } from '../../core/onnx/model-io.ts';
+import { detectQuantization } from '../../core/onnx/quantization-detect.ts';
 import type { ModelProto } from '../../core/onnx/proto.ts';
 import { cacheDir } from '../../core/paths.ts';
 import type { Progress } from '../../core/progress.ts';
@@ -103,8 +104,10 @@ function readReusable(dir: string, name: VariantName, recipe: Recipe, md: ModelD
   try { manifest = JSON.parse(readFileSync(path, 'utf8')) as VariantManifest; } catch { return undefined; }
   if (manifest.source?.sha256 !== md.model.sha256 || !isDeepStrictEqual(manifest.parameters, recipe.parameters)) return undefined;
   // a partly written or edited file is rebuilt rather than trusted
-  if (statSync(onnxPath).size !== manifest.bytes || sha256Hex(readFileSync(onnxPath)) !== manifest.sha256) return undefined;
-  return { name, onnxPath, manifest };
+  const bytes = readFileSync(onnxPath);
+  if (statSync(onnxPath).size !== manifest.bytes || sha256Hex(bytes) !== manifest.sha256) return undefined;
+  // manifests cached before quantization detection get it from the file
+  return { name, onnxPath, manifest: { ...manifest, quantization: manifest.quantization ?? quantizationOf(decodeOnnx(bytes, onnxPath)) } };
 }
 
 /**
@@ -123,7 +126,7 @@ export async function ensureVariants(md: ModelDir, names: VariantName[], opts: E
     if (!recipe) throw epError('EP_VARIANT_UNKNOWN', { name: String(name), source: 'the requested variants', valid: VARIANT_NAMES.join(', ') });
     const base = { variant: name, method: recipe.method, parameters: recipe.parameters, source, compute: recipe.compute, edgeprobeVersion: EDGEPROBE_VERSION };
     if (!recipe.build) {
-      out.push({ name, onnxPath: md.onnxPath, manifest: { ...base, sha256: source.sha256, bytes: source.bytes, createdAt: new Date().toISOString() } });
+      out.push({ name, onnxPath: md.onnxPath, manifest: { ...base, sha256: source.sha256, bytes: source.bytes, createdAt: new Date().toISOString(), quantization: quantizationOf(md.model.proto) } });
       continue;
     }
     const reused = readReusable(dir, name, recipe, md);
@@ -135,12 +138,17 @@ export async function ensureVariants(md: ModelDir, names: VariantName[], opts: E
     // write beside and rename, so a crash never leaves a half file under the final name
     const saved = saveOnnxFile(model, `${onnxPath}.tmp`);
     renameSync(`${onnxPath}.tmp`, onnxPath);
-    const manifest: VariantManifest = { ...base, parameters: recipe.parameters, sha256: saved.sha256, bytes: saved.bytes, createdAt: new Date().toISOString() };
+    const manifest: VariantManifest = { ...base, parameters: recipe.parameters, sha256: saved.sha256, bytes: saved.bytes, createdAt: new Date().toISOString(), quantization: quantizationOf(model) };
     writeFileSync(join(dir, `${stem}.manifest.json`), `${JSON.stringify({ ...manifest, stats }, null, 2)}\n`);
     out.push({ name, onnxPath, manifest });
   }
   opts.progress?.step('variants', names.length, names.length);
   return out;
+}
+
+function quantizationOf(model: ModelProto): { forms: string[]; summary: string } {
+  const q = detectQuantization(model.graph);
+  return { forms: q.forms, summary: q.summary };
 }
 
 function ensureWritable(dir: string): void {

@@ -26,7 +26,9 @@ export function modelsCommand(y: Argv): Argv {
     async (args) => {
       const { ensureVariants, parseVariantNames } = await import('../../agent/compress/ensure-variants.ts');
       const names = parseVariantNames(args.variants as string);
+      const { requireFp32Source } = await import('../../core/model/source-check.ts');
       const md = (await modelDir())(args.model as string);
+      requireFp32Source(md);
       const progress = progressFor({ json: args.json as boolean });
       const variants = await ensureVariants(md, names, { outDir: args.out as string | undefined, progress, executionProvider: args.ep as string });
       progress.done();

@@ -32,7 +32,12 @@ export const ProbeRecord = Type.Object({
   recordVersion: Type.Literal(RECORD_VERSION),
   probe: ProbeKindName,
   model: Type.Object({ name: Type.String(), sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
-  variant: Type.Object({ name: Type.String(), sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
+  variant: Type.Object({
+    name: Type.String(),
+    sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    /** quantization detected in the variant's graph (QDQ, MatMulInteger, ..., fp16); absent in older records */
+    quantization: Type.Optional(Type.Object({ forms: Type.Array(Type.String({ maxLength: 40 }), { maxItems: 16 }), summary: Type.String({ maxLength: 200 }) })),
+  }),
   verdict: Type.Object({
     status: VerdictStatus,
     summary: Type.String({ maxLength: 2000 }),
