@@ -42,7 +42,7 @@ function verifySha(path: string, expected: string | undefined, name: string): st
   return actual;
 }
 
-async function fetchVerified(url: string, sha256: string, dest: string): Promise<void> {
+export async function fetchVerified(url: string, sha256: string, dest: string): Promise<void> {
   if (existsSync(dest) && sha256Hex(readFileSync(dest)) === sha256) return;
   const res = await fetch(url);
   if (!res.ok) throw epError('EP_MODEL_DOWNLOAD_HTTP', { url, status: res.status });

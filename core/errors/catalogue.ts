@@ -171,6 +171,8 @@ export const CATALOGUE = {
     'pass the fp32 model it was made from as the model, and this file as --variant NAME=PATH (it is then compared with its source under its own name)'),
   EP_USER_VARIANT_MISMATCH: entry('model', (p: { name: S; file: S; what: S; source: S }) => `variant ${p.name} (${p.file}) does not pair with its source ${p.source}: ${p.what}`,
     'a user-supplied variant must be a compressed copy of the source model (same layers, hidden size and inputs)'),
+  EP_AGENT_NO_USER_VARIANTS_DIR: entry('config', (p: { name: S }) => `the plan sends user variant ${p.name}, but this agent's config has no userVariantsDir`,
+    'set userVariantsDir in the agent config to the directory holding the files plans may name'),
   EP_USER_VARIANT_SHA_MISMATCH: entry('model', (p: { name: S; file: S; expected: S; actual: S }) => `variant ${p.name}: ${p.file} has sha256 ${p.actual}, the plan pins ${p.expected}`,
     'fix the sha256 in the plan, or hand out the file the plan was written for'),
   EP_MODEL_NO_SOFTMAX: entry('model', (p: { file: S }) => `${p.file}: no attention Softmax found`, 'edgeprobe probes BERT-family encoders whose attention probabilities are a Softmax node'),
