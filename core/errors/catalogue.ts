@@ -175,6 +175,8 @@ export const CATALOGUE = {
     'set userVariantsDir in the agent config to the directory holding the files plans may name'),
   EP_USER_VARIANT_SHA_MISMATCH: entry('model', (p: { name: S; file: S; expected: S; actual: S }) => `variant ${p.name}: ${p.file} has sha256 ${p.actual}, the plan pins ${p.expected}`,
     'fix the sha256 in the plan, or hand out the file the plan was written for'),
+  EP_RANDOMIZATION_PACKED_WEIGHTS: entry('model', (p: { tensors: S; count: N }) => `the randomization sanity check cannot re-draw ${p.count} packed quantized weight tensor(s) (${p.tensors}): their values are several to a byte (MatMulNBits / INT4), so a verdict would come from weights it did not touch`,
+    'run the attention probe on the fp32 source and pass this file as --variant NAME=PATH, or run it with --no-sanity'),
   EP_MODEL_NO_SOFTMAX: entry('model', (p: { file: S }) => `${p.file}: no attention Softmax found`, 'edgeprobe probes BERT-family encoders whose attention probabilities are a Softmax node'),
   EP_MODEL_NO_EMBEDDING_LAYERNORM: entry('model', (p: { file: S }) => `${p.file}: no embedding LayerNorm before the first attention layer`,
     'edgeprobe expects a BERT-style embeddings block ending in LayerNorm'),

@@ -1,6 +1,7 @@
 import { epError } from '../errors.ts';
 import { dimsOf } from './tensor-data.ts';
 import { GraphIndex } from './graph-index.ts';
+import { quantizedRoles } from './quantized-weights.ts';
 import { DataType, type GraphProto, type NodeProto } from './proto.ts';
 
 /**
@@ -115,12 +116,21 @@ function findLayerNormOutputs(g: GraphIndex, nodes: NodeProto[]): LnOutput[] {
 }
 
 /**
- * Float weight initializers that belong to each layer's block alone (index 0 = layer 1): consumed only
+ * Weight initializers that belong to each layer's block alone (index 0 = layer 1): consumed only
  * by nodes between hidden state l-1 and hidden state l, found through the casts and dequantization
  * variants insert. Constants shared between layers (scale, reshape shapes, the attention mask) and
  * scalars are left out, so rewriting a layer's parameters never touches another layer.
+ * `float` are FLOAT/FLOAT16 weights (quantization scales excluded: they are part of an encoding);
+ * `quantized` are int8/uint8 weights of quantized ops; `packed` are ones in encodings with several
+ * values per byte (MatMulNBits, INT4), which cannot be re-drawn element by element.
  */
+export interface LayerWeights { float: string[]; quantized: string[]; packed: string[] }
+
 export function layerParameters(graph: GraphProto, map: LayerMap): string[][] {
+  return layerWeights(graph, map).map((w) => w.float);
+}
+
+export function layerWeights(graph: GraphProto, map: LayerMap): LayerWeights[] {
   const g = new GraphIndex(graph);
   const owner = new Map<string, number>(); // initializer -> layer, or -1 when used outside one block
   const blocks = Array.from({ length: map.layers }, (_, l) => g.nodesBetween(map.hidden[l], map.hidden[l + 1]));
@@ -135,12 +145,16 @@ export function layerParameters(graph: GraphProto, map: LayerMap): string[][] {
       owner.set(init.name, prev === undefined || prev === layer ? layer : -1);
     }
   });
-  const out: string[][] = blocks.map(() => []);
+  const roles = quantizedRoles(graph);
+  const out: LayerWeights[] = blocks.map(() => ({ float: [], quantized: [], packed: [] }));
   for (const [name, layer] of owner) {
     if (layer < 0) continue;
     const t = g.initializers.get(name)!;
-    const isFloat = t.dataType === DataType.FLOAT || t.dataType === DataType.FLOAT16;
-    if (isFloat && dimsOf(t).reduce((a, b) => a * b, 1) > 1) out[layer].push(name);
+    if (dimsOf(t).reduce((a, b) => a * b, 1) <= 1) continue;
+    const role = roles.get(name);
+    if (role === 'data') out[layer].quantized.push(name);
+    else if (role === 'packed') out[layer].packed.push(name);
+    else if (role !== 'param' && (t.dataType === DataType.FLOAT || t.dataType === DataType.FLOAT16)) out[layer].float.push(name);
   }
   return out;
 }
