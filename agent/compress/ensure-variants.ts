@@ -1,9 +1,9 @@
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { epError } from '../../core/errors.ts';
 import type { ModelDir } from '../../core/model/model-dir.ts';
-import { decodeOnnx, saveOnnxFile, sha256Hex } from '../../core/onnx/model-io.ts';
+import { loadOnnxFile, saveOnnxFile } from '../../core/onnx/model-io.ts';
 import { detectQuantization } from '../../core/onnx/quantization-detect.ts';
 import type { ModelProto } from '../../core/onnx/proto.ts';
 import { cacheDir } from '../../core/paths.ts';
@@ -104,10 +104,11 @@ function readReusable(dir: string, name: VariantName, recipe: Recipe, md: ModelD
   try { manifest = JSON.parse(readFileSync(path, 'utf8')) as VariantManifest; } catch { return undefined; }
   if (manifest.source?.sha256 !== md.model.sha256 || !isDeepStrictEqual(manifest.parameters, recipe.parameters)) return undefined;
   // a partly written or edited file is rebuilt rather than trusted
-  const bytes = readFileSync(onnxPath);
-  if (statSync(onnxPath).size !== manifest.bytes || sha256Hex(bytes) !== manifest.sha256) return undefined;
+  let file;
+  try { file = loadOnnxFile(onnxPath); } catch { return undefined; }
+  if (file.totalBytes !== manifest.bytes || file.sha256 !== manifest.sha256) return undefined;
   // manifests cached before quantization detection get it from the file
-  return { name, onnxPath, manifest: { ...manifest, quantization: manifest.quantization ?? quantizationOf(decodeOnnx(bytes, onnxPath)) } };
+  return { name, onnxPath, manifest: { ...manifest, quantization: manifest.quantization ?? quantizationOf(file.proto) } };
 }
 
 /**
@@ -117,7 +118,7 @@ function readReusable(dir: string, name: VariantName, recipe: Recipe, md: ModelD
  */
 export async function ensureVariants(md: ModelDir, names: VariantName[], opts: EnsureVariantsOptions = {}): Promise<Variant[]> {
   const dir = resolve(opts.outDir ?? variantsDir(md.model.sha256));
-  const source = { path: md.onnxPath, sha256: md.model.sha256, bytes: md.model.bytes.byteLength };
+  const source = { path: md.onnxPath, sha256: md.model.sha256, bytes: md.model.totalBytes };
   const out: Variant[] = [];
   for (const [i, name] of names.entries()) {
     opts.progress?.step('variants', i, names.length, name);
@@ -135,9 +136,10 @@ export async function ensureVariants(md: ModelDir, names: VariantName[], opts: E
     const { model, stats } = recipe.build(md.model.proto, md.onnxPath);
     const stem = fileStem(name, recipe);
     const onnxPath = join(dir, `${stem}.onnx`);
-    // write beside and rename, so a crash never leaves a half file under the final name
-    const saved = saveOnnxFile(model, `${onnxPath}.tmp`);
-    renameSync(`${onnxPath}.tmp`, onnxPath);
+    // write beside and rename, so a crash never leaves a half file under the final name; a source with
+    // external data gets variants with external data (<stem>.onnx.data), as large models need
+    const saved = md.model.dataFiles.length > 0 ? saveOnnxFile(model, onnxPath, { externalData: true }) : saveOnnxFile(model, `${onnxPath}.tmp`);
+    if (md.model.dataFiles.length === 0) renameSync(`${onnxPath}.tmp`, onnxPath);
     const manifest: VariantManifest = { ...base, parameters: recipe.parameters, sha256: saved.sha256, bytes: saved.bytes, createdAt: new Date().toISOString(), quantization: quantizationOf(model) };
     writeFileSync(join(dir, `${stem}.manifest.json`), `${JSON.stringify({ ...manifest, stats }, null, 2)}\n`);
     out.push({ name, onnxPath, manifest });

@@ -34,7 +34,7 @@ export function modelsCommand(y: Argv): Argv {
       progress.done();
       emitResult({ json: args.json as boolean }, variants, () => textTable([
         ['variant', 'MB', 'x fp32', 'file'],
-        ...variants.map((v) => [v.name, v.manifest.bytes / 1e6, v.manifest.bytes / md.model.bytes.byteLength, v.onnxPath]),
+        ...variants.map((v) => [v.name, v.manifest.bytes / 1e6, v.manifest.bytes / md.model.totalBytes, v.onnxPath]),
       ]) + variants.map((v) => `\n${v.name}: ${v.manifest.compute}`).join(''));
     })
     .command('fetch <url>', 'download a published model file or archive, refusing it unless its sha256 matches', (c) => c
@@ -67,6 +67,7 @@ function renderDescription(d: ModelDescription): string {
   const lines = [
     `${d.name}  (${d.onnxPath})${d.demo ? '  [DEMO MODEL, random weights]' : ''}`,
     `sha256 ${d.sha256}, ${(d.bytes / 1e6).toFixed(1)} MB, opset ${d.opset}, IR ${d.irVersion}, ${d.nodeCount} nodes, ${d.parameters.toLocaleString('en')} parameters`,
+    ...(d.dataFiles.length > 0 ? [`external data: ${d.dataFiles.join(', ')} (covered by the sha256)`] : []),
     `inputs: ${d.inputs.join(', ')}; outputs: ${d.outputs.join(', ')}`,
     `tokenizer: ${d.tokenizer.source}, ${d.tokenizer.vocabSize} tokens, max length ${d.tokenizer.maxLength}`,
     `layers: ${d.layers} (attention found as Softmax outputs; hidden states at each block's last LayerNorm)`,

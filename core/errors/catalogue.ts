@@ -177,6 +177,8 @@ export const CATALOGUE = {
     'fix the sha256 in the plan, or hand out the file the plan was written for'),
   EP_RANDOMIZATION_PACKED_WEIGHTS: entry('model', (p: { tensors: S; count: N }) => `the randomization sanity check cannot re-draw ${p.count} packed quantized weight tensor(s) (${p.tensors}): their values are several to a byte (MatMulNBits / INT4), so a verdict would come from weights it did not touch`,
     'run the attention probe on the fp32 source and pass this file as --variant NAME=PATH, or run it with --no-sanity'),
+  EP_ONNX_EXTERNAL_DATA_MISSING: entry('model', (p: { file: S; tensor: S; location: S; reason: S }) => `${p.file}: tensor ${p.tensor} keeps its data in ${p.location}, which cannot be read: ${p.reason}`,
+    'keep the .data file(s) the exporter wrote beside the .onnx file, under the names the graph gives them'),
   EP_MODEL_NO_SOFTMAX: entry('model', (p: { file: S }) => `${p.file}: no attention Softmax found`, 'edgeprobe probes BERT-family encoders whose attention probabilities are a Softmax node'),
   EP_MODEL_NO_EMBEDDING_LAYERNORM: entry('model', (p: { file: S }) => `${p.file}: no embedding LayerNorm before the first attention layer`,
     'edgeprobe expects a BERT-style embeddings block ending in LayerNorm'),

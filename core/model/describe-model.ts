@@ -6,7 +6,10 @@ export interface ModelDescription {
   name: string;
   onnxPath: string;
   sha256: string;
+  /** graph file plus external data files */
   bytes: number;
+  /** external data files the graph reads its weights from, resolved from the model's directory */
+  dataFiles: string[];
   demo: boolean;
   irVersion: number;
   opset: number;
@@ -31,7 +34,8 @@ export function describeModel(md: ModelDir): ModelDescription {
     name: md.name,
     onnxPath: md.onnxPath,
     sha256: md.model.sha256,
-    bytes: md.model.bytes.byteLength,
+    bytes: md.model.totalBytes,
+    dataFiles: md.model.dataFiles,
     demo: md.config.demo,
     irVersion: Number(md.model.proto.irVersion),
     opset: Number(md.model.proto.opsetImport.find((o) => !o.domain)?.version ?? 0),

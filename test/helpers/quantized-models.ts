@@ -59,3 +59,14 @@ export function writeTemp(model: ModelProto, name: string): string {
   saveOnnxFile(model, path);
   return path;
 }
+
+/**
+ * The model directory as a large-model export writes it: model.onnx holding the graph, model.onnx.data
+ * the weights (every initializer of 1 KiB or more), tokenizer and config files beside them.
+ */
+export function asExternalDataDir(md: ModelDir, model: ModelProto = md.model.proto): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ep-extdata-'));
+  for (const f of readdirSync(md.dir)) if (!f.endsWith('.onnx')) copyFileSync(join(md.dir, f), join(dir, f));
+  saveOnnxFile(model, join(dir, 'model.onnx'), { externalData: true });
+  return dir;
+}
