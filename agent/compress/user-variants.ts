@@ -1,4 +1,5 @@
 import { epError } from '../../core/errors.ts';
+import { requireRunnableInputs } from '../../core/model/input-shapes.ts';
 import type { ModelDir } from '../../core/model/model-dir.ts';
 import { detectLayers } from '../../core/onnx/layer-detect.ts';
 import { loadOnnxFile } from '../../core/onnx/model-io.ts';
@@ -45,6 +46,7 @@ export function loadUserVariant(md: ModelDir, spec: UserVariantSpec): Variant {
   if (spec.sha256 && spec.sha256 !== file.sha256) {
     throw epError('EP_USER_VARIANT_SHA_MISMATCH', { name: spec.name, file: spec.path, expected: spec.sha256, actual: file.sha256 });
   }
+  requireRunnableInputs(file.proto.graph, spec.path);
   const layers = detectLayers(file.proto.graph, spec.path);
   const mismatch = (what: string) => epError('EP_USER_VARIANT_MISMATCH', { name: spec.name, file: spec.path, what, source: md.onnxPath });
   if (layers.layers !== md.layers.layers) throw mismatch(`${layers.layers} attention layers, the source has ${md.layers.layers}`);

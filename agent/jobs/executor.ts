@@ -3,6 +3,7 @@ import { errorMessage } from '../../core/errors.ts';
 import type { DaemonLog } from '../../core/daemon-log.ts';
 import { loadModelDir } from '../../core/model/model-dir.ts';
 import { requireFp32Source } from '../../core/model/source-check.ts';
+import { requireRunnableInputs } from '../../core/model/input-shapes.ts';
 import { payloadProblem } from '../../core/protocol/codec.ts';
 import { checkRecord, probeContract, probeSettings } from '../../probes/index.ts';
 import type { JobState } from '../../core/protocol/messages.ts';
@@ -60,6 +61,7 @@ export async function executeJob(job: StoredJob, deps: ExecutorDeps, signal: Abo
       if (m.sha256 && m.sha256 !== resolved.sha256) throw new Error(`model ${m.name} has sha256 ${resolved.sha256}, the plan pins ${m.sha256}`);
       reference = loadModelDir(resolved.dir, { onnxPath: resolved.onnxPath });
       requireFp32Source(reference);
+      requireRunnableInputs(reference.model.proto.graph, reference.onnxPath);
       const outDir = join(deps.variantsDir, reference.model.sha256.slice(0, 16));
       [fp32] = await variantProvider().ensure(reference, ['fp32'], { outDir });
       variants = [...await variantProvider().ensure(reference, builtins, { outDir }), ...await planUserVariants(reference, m.name, plan.userVariants, deps.config.userVariantsDir)];

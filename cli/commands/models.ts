@@ -68,7 +68,9 @@ function renderDescription(d: ModelDescription): string {
     `${d.name}  (${d.onnxPath})${d.demo ? '  [DEMO MODEL, random weights]' : ''}`,
     `sha256 ${d.sha256}, ${(d.bytes / 1e6).toFixed(1)} MB, opset ${d.opset}, IR ${d.irVersion}, ${d.nodeCount} nodes, ${d.parameters.toLocaleString('en')} parameters`,
     ...(d.dataFiles.length > 0 ? [`external data: ${d.dataFiles.join(', ')} (covered by the sha256)`] : []),
-    `inputs: ${d.inputs.join(', ')}; outputs: ${d.outputs.join(', ')}`,
+    `inputs: ${Object.entries(d.inputShapes).map(([n, s]) => `${n} [${s.join(', ')}]`).join(', ')}; outputs: ${d.outputs.join(', ')}`,
+    ...(Object.values(d.inputShapes).some((s) => s.slice(0, 2).some((x) => typeof x === 'number'))
+      ? [`fixed input shape: the probes need dynamic batch and sequence axes (max length ${Math.min(d.tokenizer.maxLength, ...Object.values(d.inputShapes).map((s) => (typeof s[1] === 'number' ? s[1] : Infinity)))})`] : []),
     `tokenizer: ${d.tokenizer.source}, ${d.tokenizer.vocabSize} tokens, max length ${d.tokenizer.maxLength}`,
     `layers: ${d.layers} (attention found as Softmax outputs; hidden states at each block's last LayerNorm)`,
     `quantization: ${d.quantization.summary}${d.quantization.quantized ? ': already compressed, so it is not an fp32 reference' : ''}`,

@@ -14,8 +14,10 @@ export const USER_VARIANT_OPTION = {
  */
 export async function referenceAndUserVariants(md: ModelDir, flag: unknown): Promise<Variant[]> {
   const { requireFp32Source } = await import('../../core/model/source-check.ts');
+  const { requireRunnableInputs } = await import('../../core/model/input-shapes.ts');
   const { loadUserVariant, parseUserVariantFlags } = await import('../../agent/compress/user-variants.ts');
   const specs = parseUserVariantFlags(flag);
+  requireRunnableInputs(md.model.proto.graph, md.onnxPath);
   requireFp32Source(md);
   return specs.map((s) => loadUserVariant(md, s));
 }

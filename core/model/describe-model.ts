@@ -1,5 +1,6 @@
 import { elementCount, dimsOf } from '../onnx/tensor-data.ts';
 import { detectQuantization, type QuantizationReport } from '../onnx/quantization-detect.ts';
+import { inputShapes } from './input-shapes.ts';
 import type { ModelDir } from './model-dir.ts';
 
 export interface ModelDescription {
@@ -17,6 +18,8 @@ export interface ModelDescription {
   parameters: number;
   opCounts: Record<string, number>;
   inputs: string[];
+  /** declared dimensions per input: numbers are fixed sizes, names dynamic axes */
+  inputShapes: Record<string, Array<number | string>>;
   outputs: string[];
   layers: number;
   attentionTensors: string[];
@@ -43,6 +46,7 @@ export function describeModel(md: ModelDir): ModelDescription {
     parameters: g.initializer.reduce((s, t) => s + elementCount(dimsOf(t)), 0),
     opCounts,
     inputs: g.input.map((i) => i.name),
+    inputShapes: inputShapes(g),
     outputs: g.output.map((o) => o.name),
     layers: md.layers.layers,
     attentionTensors: md.layers.attention,

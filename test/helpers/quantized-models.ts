@@ -5,7 +5,8 @@ import { calibrateRanges } from '../../agent/compress/activation-ranges.ts';
 import { quantizeInt8 } from '../../agent/compress/int8-graph.ts';
 import { qdqActivationSites, quantizeQdq } from '../../agent/compress/qdq-graph.ts';
 import type { ModelDir } from '../../core/model/model-dir.ts';
-import { DataType, node } from '../../core/onnx/graph-builder.ts';
+import { DataType, node, tensorValueInfo } from '../../core/onnx/graph-builder.ts';
+import { pruneUnused } from '../../agent/compress/weight-sites.ts';
 import { GraphIndex } from '../../core/onnx/graph-index.ts';
 import { saveOnnxFile } from '../../core/onnx/model-io.ts';
 import { cloneForEdit, type ModelProto, type NodeProto } from '../../core/onnx/proto.ts';
@@ -69,4 +70,20 @@ export function asExternalDataDir(md: ModelDir, model: ModelProto = md.model.pro
   for (const f of readdirSync(md.dir)) if (!f.endsWith('.onnx')) copyFileSync(join(md.dir, f), join(dir, f));
   saveOnnxFile(model, join(dir, 'model.onnx'), { externalData: true });
   return dir;
+}
+
+/** The export with fixed input dimensions ([batch, sequence] = `dims`), as `optimum-cli --batch_size 1 --sequence_length 64` writes it. */
+export function fixedShapeModel(md: ModelDir, dims: [number, number]): ModelProto {
+  const m = cloneForEdit(md.model.proto);
+  m.graph.input = m.graph.input.map((i) => tensorValueInfo(i.name, DataType.INT64, dims));
+  return m;
+}
+
+/** The export that takes `position_ids` as an input (as many Hugging Face exports do) instead of computing them. */
+export function positionIdsModel(md: ModelDir): ModelProto {
+  const m = cloneForEdit(md.model.proto);
+  m.graph.node = m.graph.node.map((n) => (n.input.includes('embeddings/position_ids') ? { ...n, input: n.input.map((i) => (i === 'embeddings/position_ids' ? 'position_ids' : i)) } as NodeProto : n));
+  m.graph.input = [...m.graph.input, tensorValueInfo('position_ids', DataType.INT64, ['batch', 'sequence'])];
+  pruneUnused(m.graph);
+  return m;
 }
