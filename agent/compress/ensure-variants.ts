@@ -12,6 +12,7 @@ import { EDGEPROBE_VERSION } from '../../core/version.ts';
 import { computeInFp16 } from './fp16-compute-graph.ts';
 import { storeWeightsFp16 } from './fp16-graph.ts';
 import { quantizeInt8 } from './int8-graph.ts';
+import { INT8_STATIC_CALIBRATION, int8Static } from './int8-static.ts';
 import { VARIANT_NAMES, type Variant, type VariantManifest, type VariantName } from '../../core/variants/variant-types.ts';
 
 export interface EnsureVariantsOptions {
@@ -39,7 +40,7 @@ interface Recipe {
   method: string;
   parameters: Record<string, unknown>;
   compute: string;
-  build?: (source: ModelProto, label: string) => { model: ModelProto; stats: object };
+  build?: (source: ModelProto, label: string, md: ModelDir) => { model: ModelProto; stats: object } | Promise<{ model: ModelProto; stats: object }>;
 }
 
 const FP16_COMPUTE: Recipe = {
@@ -68,6 +69,12 @@ const RECIPES: Record<VariantName, Recipe> = {
     parameters: { recipe: RECIPE_VERSION, weights: 'int8 symmetric', activations: 'fp32', perChannel: true, embeddings: 'int8 per row' },
     compute: 'weight-only int8: weights dequantized to fp32 for the matmul (onnxruntime fuses DequantizeLinear+MatMul into MatMulNBits); activations fp32',
     build: (m, label) => quantizeInt8(m, { mode: 'weight-only', perChannel: true, embeddings: true }, label),
+  },
+  'int8-static': {
+    method: 'static QDQ (as onnxruntime quantize_static, QuantFormat.QDQ): MatMul weights int8 symmetric per output channel behind DequantizeLinear(axis=1); MatMul inputs, Softmax inputs and LayerNorm scale inputs uint8 per tensor with min/max ranges calibrated on the built-in corpus',
+    parameters: { recipe: RECIPE_VERSION, weights: 'int8 symmetric', perChannel: true, activations: 'uint8 asymmetric, per tensor, static', calibration: INT8_STATIC_CALIBRATION, embeddings: 'fp32' },
+    compute: 'QDQ: onnxruntime fuses DequantizeLinear -> MatMul -> QuantizeLinear into int8 kernels at load (QLinearMatMul / MatMulIntegerToFloat; VNNI or ARM dot-product where present), everything else fp32',
+    build: (m, _label, md) => int8Static(md, m),
   },
 };
 
@@ -133,7 +140,7 @@ export async function ensureVariants(md: ModelDir, names: VariantName[], opts: E
     const reused = readReusable(dir, name, recipe, md);
     if (reused) { out.push(reused); continue; }
     ensureWritable(dir);
-    const { model, stats } = recipe.build(md.model.proto, md.onnxPath);
+    const { model, stats } = await recipe.build(md.model.proto, md.onnxPath, md);
     const stem = fileStem(name, recipe);
     const onnxPath = join(dir, `${stem}.onnx`);
     // write beside and rename, so a crash never leaves a half file under the final name; a source with
