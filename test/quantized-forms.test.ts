@@ -16,7 +16,7 @@ const TEXTS = ['the cat sat on the mat', 'a dog and a cat', 'water is cold in th
 const md = loadModelDir(ensureGeneratedModel('tiny'));
 const count = (m: ModelProto, op: string): number => m.graph.node.filter((n) => n.opType === op).length;
 
-test('QDQ file (Q/DQ around every MatMul input and the Softmax): layers found through the QuantizeLinear/DequantizeLinear pairs', async () => {
+test('QDQ file (Q/DQ around every MatMul input, the Softmax output included): layers found through the QuantizeLinear/DequantizeLinear pairs', async () => {
   const qdq = await qdqModel(md, TEXTS);
   // the fixture really puts every attention Softmax behind Q/DQ: no Softmax feeds a MatMul directly
   const softmaxOut = new Set(qdq.graph.node.filter((n) => n.opType === 'Softmax').map((n) => n.output[0]));

@@ -35,6 +35,8 @@ export function fp16FormFor(executionProvider: string): Fp16Form {
 
 /** Bumped when a rewrite changes, so cached variants made by older code are rebuilt. */
 const RECIPE_VERSION = 4; // 4: tied masked-LM decoders reuse the embedding table's int8 rows
+/** int8-static's own recipe version: 2 keeps the masked Softmax input in fp32 */
+const INT8_STATIC_RECIPE = 2;
 
 interface Recipe {
   method: string;
@@ -71,8 +73,8 @@ const RECIPES: Record<VariantName, Recipe> = {
     build: (m, label) => quantizeInt8(m, { mode: 'weight-only', perChannel: true, embeddings: true }, label),
   },
   'int8-static': {
-    method: 'static QDQ (as onnxruntime quantize_static, QuantFormat.QDQ): MatMul weights int8 symmetric per output channel behind DequantizeLinear(axis=1); MatMul inputs, Softmax inputs and LayerNorm scale inputs uint8 per tensor with min/max ranges calibrated on the built-in corpus',
-    parameters: { recipe: RECIPE_VERSION, weights: 'int8 symmetric', perChannel: true, activations: 'uint8 asymmetric, per tensor, static', calibration: INT8_STATIC_CALIBRATION, embeddings: 'fp32' },
+    method: 'static QDQ (as onnxruntime quantize_static, QuantFormat.QDQ): MatMul weights int8 symmetric per output channel behind DequantizeLinear(axis=1); MatMul inputs (attention probabilities included) and LayerNorm scale inputs uint8 per tensor with min/max ranges calibrated on the built-in corpus',
+    parameters: { recipe: RECIPE_VERSION, staticRecipe: INT8_STATIC_RECIPE, weights: 'int8 symmetric', perChannel: true, activations: 'uint8 asymmetric, per tensor, static', calibration: INT8_STATIC_CALIBRATION, embeddings: 'fp32' },
     compute: 'QDQ: onnxruntime fuses DequantizeLinear -> MatMul -> QuantizeLinear into int8 kernels at load (QLinearMatMul / MatMulIntegerToFloat; VNNI or ARM dot-product where present), everything else fp32',
     build: (m, _label, md) => int8Static(md, m),
   },

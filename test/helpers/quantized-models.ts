@@ -14,7 +14,7 @@ import { cloneForEdit, type ModelProto, type NodeProto } from '../../core/onnx/p
 /**
  * Files in the forms other tools write, made from a generated fp32 model so no model is committed:
  * - QDQ: quantize_static-style QuantizeLinear/DequantizeLinear around every MatMul input (the Softmax
- *   output included) and every Softmax input, int8 per-channel weights, ranges calibrated on `sentences`;
+ *   output included), int8 per-channel weights, ranges calibrated on `sentences`;
  * - MatMulInteger: quantize_dynamic-style, with the attention MatMuls (QK^T and probs x V) quantized too,
  *   so the Softmax output reaches its MatMul only through DynamicQuantizeLinear -> MatMulInteger.
  */
