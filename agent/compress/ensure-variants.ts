@@ -12,6 +12,7 @@ import { EDGEPROBE_VERSION } from '../../core/version.ts';
 import { computeInFp16 } from './fp16-compute-graph.ts';
 import { storeWeightsFp16 } from './fp16-graph.ts';
 import { quantizeInt8 } from './int8-graph.ts';
+import { quantizeInt4 } from './int4-graph.ts';
 import { INT8_STATIC_CALIBRATION, int8Static } from './int8-static.ts';
 import { VARIANT_NAMES, type Variant, type VariantManifest, type VariantName } from '../../core/variants/variant-types.ts';
 
@@ -22,6 +23,18 @@ export interface EnsureVariantsOptions {
   executionProvider?: string;
   /** override the fp16 form chosen from the execution provider */
   fp16Form?: Fp16Form;
+  /** rows per int4 block of the int4-weight variant (a power of two >= 16; default 32, as onnxruntime's quantizer) */
+  int4BlockSize?: number;
+}
+
+/** int4-weight's recipe for one block size: the size is a parameter, so another size is another cached file. */
+function int4Recipe(blockSize: number): Recipe {
+  return {
+    method: `MatMul weights int4 symmetric in blocks of ${blockSize} rows per output column (com.microsoft MatMulNBits, zero point 8, fp32 scale per block); MatMuls whose K is not a multiple of the block size, and embeddings, stay fp32`,
+    parameters: { recipe: RECIPE_VERSION, weights: 'int4 symmetric, block-wise', blockSize, activations: 'fp32', embeddings: 'fp32' },
+    compute: 'weight-only int4: onnxruntime\'s MatMulNBits kernel dequantizes blocks on the fly (CPU: AVX2/AVX-512 or ARM NEON paths; accuracy level 0 = fp32 compute)',
+    build: (m) => quantizeInt4(m, blockSize),
+  };
 }
 
 /** 'storage': fp16 weights cast up at load (CPU). 'compute': the graph computes in fp16 (GPUs with fp16 kernels). */
@@ -52,7 +65,7 @@ const FP16_COMPUTE: Recipe = {
   build: (m) => computeInFp16(m),
 };
 
-const RECIPES: Record<VariantName, Recipe> = {
+const RECIPES: Record<Exclude<VariantName, 'int4-weight'>, Recipe> = {
   fp32: { method: 'source model, unchanged', parameters: {}, compute: 'fp32' },
   fp16: {
     method: 'float initializers (>= 16 elements) stored as FLOAT16, each followed by Cast to FLOAT',
@@ -132,7 +145,7 @@ export async function ensureVariants(md: ModelDir, names: VariantName[], opts: E
   for (const [i, name] of names.entries()) {
     opts.progress?.step('variants', i, names.length, name);
     const fp16Form = opts.fp16Form ?? fp16FormFor(opts.executionProvider ?? 'cpu');
-    const recipe = name === 'fp16' && fp16Form === 'compute' ? FP16_COMPUTE : RECIPES[name];
+    const recipe = name === 'fp16' && fp16Form === 'compute' ? FP16_COMPUTE : name === 'int4-weight' ? int4Recipe(opts.int4BlockSize ?? 32) : RECIPES[name];
     if (!recipe) throw epError('EP_VARIANT_UNKNOWN', { name: String(name), source: 'the requested variants', valid: VARIANT_NAMES.join(', ') });
     const base = { variant: name, method: recipe.method, parameters: recipe.parameters, source, compute: recipe.compute, edgeprobeVersion: EDGEPROBE_VERSION };
     if (!recipe.build) {

@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
  * Variants edgeprobe makes from an FP32 model; `fp32` is the source itself. The one list of their names:
  * plans, configs, the CLI, the report's and the dashboard's order all take it from here.
  */
-export const VARIANT_NAMES = ['fp32', 'fp16', 'int8-dynamic', 'int8-weight', 'int8-static'] as const;
+export const VARIANT_NAMES = ['fp32', 'fp16', 'int8-dynamic', 'int8-weight', 'int8-static', 'int4-weight'] as const;
 export type VariantName = (typeof VARIANT_NAMES)[number];
 
 export const VariantNameSchema = Type.Union(VARIANT_NAMES.map((v) => Type.Literal(v)), { description: `a variant: ${VARIANT_NAMES.join(', ')}` });
