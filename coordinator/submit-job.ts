@@ -4,7 +4,7 @@ import { extname } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { parse as parseYaml } from 'yaml';
 import { epError } from '../core/errors.ts';
-import { JobPlan, normalizePlan } from '../core/protocol/plan.ts';
+import { JobPlan, normalizePlan, planVariantsProblem } from '../core/protocol/plan.ts';
 import { checkPlanProbes } from '../probes/index.ts';
 import { isValidDeviceId } from '../core/protocol/topics.ts';
 import type { JobPolicyConfig } from './config/coordinator-config.ts';
@@ -28,6 +28,8 @@ export function loadPlanFile(path: string): JobPlan {
     const e = planCheck.Errors(raw).First();
     throw epError('EP_PLAN_FIELD_INVALID', { file: path, field: e?.path || '/', problem: e?.message ?? 'is invalid' });
   }
+  const variantProblem = planVariantsProblem(raw as JobPlan);
+  if (variantProblem) throw epError('EP_PLAN_FIELD_INVALID', { file: path, field: '/variants', problem: variantProblem.replace('/plan/variants: ', '') });
   const probes = checkPlanProbes(raw as JobPlan);
   if (!probes.ok) throw epError('EP_PLAN_PROBE_SETTINGS', { file: path, reason: probes.reason });
   return probes.value;

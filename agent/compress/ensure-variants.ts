@@ -1,9 +1,10 @@
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { epError } from '../../core/errors.ts';
 import type { ModelDir } from '../../core/model/model-dir.ts';
-import { saveOnnxFile, sha256Hex } from '../../core/onnx/model-io.ts';
+import { loadOnnxFile, saveOnnxFile } from '../../core/onnx/model-io.ts';
+import { detectQuantization } from '../../core/onnx/quantization-detect.ts';
 import type { ModelProto } from '../../core/onnx/proto.ts';
 import { cacheDir } from '../../core/paths.ts';
 import type { Progress } from '../../core/progress.ts';
@@ -11,6 +12,8 @@ import { EDGEPROBE_VERSION } from '../../core/version.ts';
 import { computeInFp16 } from './fp16-compute-graph.ts';
 import { storeWeightsFp16 } from './fp16-graph.ts';
 import { quantizeInt8 } from './int8-graph.ts';
+import { quantizeInt4 } from './int4-graph.ts';
+import { INT8_STATIC_CALIBRATION, int8Static } from './int8-static.ts';
 import { VARIANT_NAMES, type Variant, type VariantManifest, type VariantName } from '../../core/variants/variant-types.ts';
 
 export interface EnsureVariantsOptions {
@@ -20,6 +23,18 @@ export interface EnsureVariantsOptions {
   executionProvider?: string;
   /** override the fp16 form chosen from the execution provider */
   fp16Form?: Fp16Form;
+  /** rows per int4 block of the int4-weight variant (a power of two >= 16; default 32, as onnxruntime's quantizer) */
+  int4BlockSize?: number;
+}
+
+/** int4-weight's recipe for one block size: the size is a parameter, so another size is another cached file. */
+function int4Recipe(blockSize: number): Recipe {
+  return {
+    method: `MatMul weights int4 symmetric in blocks of ${blockSize} rows per output column (com.microsoft MatMulNBits, zero point 8, fp32 scale per block); MatMuls whose K is not a multiple of the block size, and embeddings, stay fp32`,
+    parameters: { recipe: RECIPE_VERSION, weights: 'int4 symmetric, block-wise', blockSize, activations: 'fp32', embeddings: 'fp32' },
+    compute: 'weight-only int4: onnxruntime\'s MatMulNBits kernel dequantizes blocks on the fly (CPU: AVX2/AVX-512 or ARM NEON paths; accuracy level 0 = fp32 compute)',
+    build: (m) => quantizeInt4(m, blockSize),
+  };
 }
 
 /** 'storage': fp16 weights cast up at load (CPU). 'compute': the graph computes in fp16 (GPUs with fp16 kernels). */
@@ -33,12 +48,14 @@ export function fp16FormFor(executionProvider: string): Fp16Form {
 
 /** Bumped when a rewrite changes, so cached variants made by older code are rebuilt. */
 const RECIPE_VERSION = 4; // 4: tied masked-LM decoders reuse the embedding table's int8 rows
+/** int8-static's own recipe version: 2 keeps the masked Softmax input in fp32 */
+const INT8_STATIC_RECIPE = 2;
 
 interface Recipe {
   method: string;
   parameters: Record<string, unknown>;
   compute: string;
-  build?: (source: ModelProto, label: string) => { model: ModelProto; stats: object };
+  build?: (source: ModelProto, label: string, md: ModelDir) => { model: ModelProto; stats: object } | Promise<{ model: ModelProto; stats: object }>;
 }
 
 const FP16_COMPUTE: Recipe = {
@@ -48,7 +65,7 @@ const FP16_COMPUTE: Recipe = {
   build: (m) => computeInFp16(m),
 };
 
-const RECIPES: Record<VariantName, Recipe> = {
+const RECIPES: Record<Exclude<VariantName, 'int4-weight'>, Recipe> = {
   fp32: { method: 'source model, unchanged', parameters: {}, compute: 'fp32' },
   fp16: {
     method: 'float initializers (>= 16 elements) stored as FLOAT16, each followed by Cast to FLOAT',
@@ -67,6 +84,12 @@ const RECIPES: Record<VariantName, Recipe> = {
     parameters: { recipe: RECIPE_VERSION, weights: 'int8 symmetric', activations: 'fp32', perChannel: true, embeddings: 'int8 per row' },
     compute: 'weight-only int8: weights dequantized to fp32 for the matmul (onnxruntime fuses DequantizeLinear+MatMul into MatMulNBits); activations fp32',
     build: (m, label) => quantizeInt8(m, { mode: 'weight-only', perChannel: true, embeddings: true }, label),
+  },
+  'int8-static': {
+    method: 'static QDQ (as onnxruntime quantize_static, QuantFormat.QDQ): MatMul weights int8 symmetric per output channel behind DequantizeLinear(axis=1); MatMul inputs (attention probabilities included) and LayerNorm scale inputs uint8 per tensor with min/max ranges calibrated on the built-in corpus',
+    parameters: { recipe: RECIPE_VERSION, staticRecipe: INT8_STATIC_RECIPE, weights: 'int8 symmetric', perChannel: true, activations: 'uint8 asymmetric, per tensor, static', calibration: INT8_STATIC_CALIBRATION, embeddings: 'fp32' },
+    compute: 'QDQ: onnxruntime fuses DequantizeLinear -> MatMul -> QuantizeLinear into int8 kernels at load (QLinearMatMul / MatMulIntegerToFloat; VNNI or ARM dot-product where present), everything else fp32',
+    build: (m, _label, md) => int8Static(md, m),
   },
 };
 
@@ -103,8 +126,11 @@ function readReusable(dir: string, name: VariantName, recipe: Recipe, md: ModelD
   try { manifest = JSON.parse(readFileSync(path, 'utf8')) as VariantManifest; } catch { return undefined; }
   if (manifest.source?.sha256 !== md.model.sha256 || !isDeepStrictEqual(manifest.parameters, recipe.parameters)) return undefined;
   // a partly written or edited file is rebuilt rather than trusted
-  if (statSync(onnxPath).size !== manifest.bytes || sha256Hex(readFileSync(onnxPath)) !== manifest.sha256) return undefined;
-  return { name, onnxPath, manifest };
+  let file;
+  try { file = loadOnnxFile(onnxPath); } catch { return undefined; }
+  if (file.totalBytes !== manifest.bytes || file.sha256 !== manifest.sha256) return undefined;
+  // manifests cached before quantization detection get it from the file
+  return { name, onnxPath, manifest: { ...manifest, quantization: manifest.quantization ?? quantizationOf(file.proto) } };
 }
 
 /**
@@ -114,33 +140,39 @@ function readReusable(dir: string, name: VariantName, recipe: Recipe, md: ModelD
  */
 export async function ensureVariants(md: ModelDir, names: VariantName[], opts: EnsureVariantsOptions = {}): Promise<Variant[]> {
   const dir = resolve(opts.outDir ?? variantsDir(md.model.sha256));
-  const source = { path: md.onnxPath, sha256: md.model.sha256, bytes: md.model.bytes.byteLength };
+  const source = { path: md.onnxPath, sha256: md.model.sha256, bytes: md.model.totalBytes };
   const out: Variant[] = [];
   for (const [i, name] of names.entries()) {
     opts.progress?.step('variants', i, names.length, name);
     const fp16Form = opts.fp16Form ?? fp16FormFor(opts.executionProvider ?? 'cpu');
-    const recipe = name === 'fp16' && fp16Form === 'compute' ? FP16_COMPUTE : RECIPES[name];
+    const recipe = name === 'fp16' && fp16Form === 'compute' ? FP16_COMPUTE : name === 'int4-weight' ? int4Recipe(opts.int4BlockSize ?? 32) : RECIPES[name];
     if (!recipe) throw epError('EP_VARIANT_UNKNOWN', { name: String(name), source: 'the requested variants', valid: VARIANT_NAMES.join(', ') });
     const base = { variant: name, method: recipe.method, parameters: recipe.parameters, source, compute: recipe.compute, edgeprobeVersion: EDGEPROBE_VERSION };
     if (!recipe.build) {
-      out.push({ name, onnxPath: md.onnxPath, manifest: { ...base, sha256: source.sha256, bytes: source.bytes, createdAt: new Date().toISOString() } });
+      out.push({ name, onnxPath: md.onnxPath, manifest: { ...base, sha256: source.sha256, bytes: source.bytes, createdAt: new Date().toISOString(), quantization: quantizationOf(md.model.proto) } });
       continue;
     }
     const reused = readReusable(dir, name, recipe, md);
     if (reused) { out.push(reused); continue; }
     ensureWritable(dir);
-    const { model, stats } = recipe.build(md.model.proto, md.onnxPath);
+    const { model, stats } = await recipe.build(md.model.proto, md.onnxPath, md);
     const stem = fileStem(name, recipe);
     const onnxPath = join(dir, `${stem}.onnx`);
-    // write beside and rename, so a crash never leaves a half file under the final name
-    const saved = saveOnnxFile(model, `${onnxPath}.tmp`);
-    renameSync(`${onnxPath}.tmp`, onnxPath);
-    const manifest: VariantManifest = { ...base, parameters: recipe.parameters, sha256: saved.sha256, bytes: saved.bytes, createdAt: new Date().toISOString() };
+    // write beside and rename, so a crash never leaves a half file under the final name; a source with
+    // external data gets variants with external data (<stem>.onnx.data), as large models need
+    const saved = md.model.dataFiles.length > 0 ? saveOnnxFile(model, onnxPath, { externalData: true }) : saveOnnxFile(model, `${onnxPath}.tmp`);
+    if (md.model.dataFiles.length === 0) renameSync(`${onnxPath}.tmp`, onnxPath);
+    const manifest: VariantManifest = { ...base, parameters: recipe.parameters, sha256: saved.sha256, bytes: saved.bytes, createdAt: new Date().toISOString(), quantization: quantizationOf(model) };
     writeFileSync(join(dir, `${stem}.manifest.json`), `${JSON.stringify({ ...manifest, stats }, null, 2)}\n`);
     out.push({ name, onnxPath, manifest });
   }
   opts.progress?.step('variants', names.length, names.length);
   return out;
+}
+
+function quantizationOf(model: ModelProto): { forms: string[]; summary: string } {
+  const q = detectQuantization(model.graph);
+  return { forms: q.forms, summary: q.summary };
 }
 
 function ensureWritable(dir: string): void {

@@ -54,11 +54,13 @@ export const AgentConfig = Type.Object({
   normsDir: Type.Optional(Type.String({ minLength: 1, description: 'a directory of feature norms, e.g. /var/lib/edgeprobe/norms' })),
   /** variants this device may build; default all the agent build supports */
   variants: Type.Optional(Type.Array(VariantNameSchema, { uniqueItems: true, description: 'variants: fp32, fp16, int8-dynamic, int8-weight' })),
+  /** where user-supplied variant files a plan names live (and URL ones are downloaded to); without it plans may not send any */
+  userVariantsDir: Type.Optional(Type.String({ minLength: 1, description: 'a directory of compressed model files, e.g. /var/lib/edgeprobe/user-variants' })),
 }, { additionalProperties: false });
 export type AgentConfig = Static<typeof AgentConfig>;
 
 /** What a job may use on this device (the plan check and the executor need only this part). */
-export type AgentAllowList = Pick<AgentConfig, 'models' | 'probes' | 'variants' | 'normsDir'>;
+export type AgentAllowList = Pick<AgentConfig, 'models' | 'probes' | 'variants' | 'normsDir' | 'userVariantsDir'>;
 
 export function loadAgentConfig(path: string): LoadedConfig<AgentConfig> {
   const cfg = loadConfigFile(path, AgentConfig, 'agent config', AGENT_CONFIG_EXAMPLE);
@@ -138,7 +140,8 @@ export function resolveAgentSettings(flags: { broker?: string; deviceId?: string
     heartbeatIntervalS: v.heartbeatIntervalS,
     receiptTimeoutS: v.receiptTimeoutS,
     healthFile: v.healthFile ? configPath(cfg, v.healthFile) : undefined,
-    allow: { models: v.models, probes: [...new Set(v.probes.map(canonicalKind))], variants: v.variants, normsDir: v.normsDir ? configPath(cfg, v.normsDir) : undefined },
+    allow: { models: v.models, probes: [...new Set(v.probes.map(canonicalKind))], variants: v.variants, normsDir: v.normsDir ? configPath(cfg, v.normsDir) : undefined,
+      userVariantsDir: v.userVariantsDir ? configPath(cfg, v.userVariantsDir) : undefined },
     source: cfg.path,
   };
 }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { epError } from '../../core/errors.ts';
 import { resolveOnnxPath } from '../../core/model/model-dir.ts';
-import { sha256Hex } from '../../core/onnx/model-io.ts';
+import { loadOnnxFile, sha256Hex } from '../../core/onnx/model-io.ts';
 import { cacheDir } from '../../core/paths.ts';
 import { ensureGeneratedModel } from '../../models/generated-models.ts';
 import type { AllowedModel } from './agent-config.ts';
@@ -35,14 +35,15 @@ export async function resolveAllowedModel(m: AllowedModel): Promise<ResolvedMode
 }
 
 function verifySha(path: string, expected: string | undefined, name: string): string {
-  const actual = sha256Hex(readFileSync(path));
+  // the model's sha256 covers its external data files too (core/onnx/external-data.ts)
+  const actual = loadOnnxFile(path).sha256;
   if (expected && actual !== expected) {
     throw epError('EP_MODEL_SHA256_CHANGED', { name, file: path, actual, expected });
   }
   return actual;
 }
 
-async function fetchVerified(url: string, sha256: string, dest: string): Promise<void> {
+export async function fetchVerified(url: string, sha256: string, dest: string): Promise<void> {
   if (existsSync(dest) && sha256Hex(readFileSync(dest)) === sha256) return;
   const res = await fetch(url);
   if (!res.ok) throw epError('EP_MODEL_DOWNLOAD_HTTP', { url, status: res.status });

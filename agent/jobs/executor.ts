@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import { errorMessage } from '../../core/errors.ts';
 import type { DaemonLog } from '../../core/daemon-log.ts';
 import { loadModelDir } from '../../core/model/model-dir.ts';
+import { requireFp32Source } from '../../core/model/source-check.ts';
+import { requireRunnableInputs } from '../../core/model/input-shapes.ts';
 import { payloadProblem } from '../../core/protocol/codec.ts';
 import { checkRecord, probeContract, probeSettings } from '../../probes/index.ts';
 import type { JobState } from '../../core/protocol/messages.ts';
@@ -10,6 +12,8 @@ import type { AgentAllowList } from '../config/agent-config.ts';
 import { resolveAllowedModel } from '../config/model-source.ts';
 import type { JobStore, StoredJob } from '../state/job-store.ts';
 import type { Outbox } from '../state/outbox.ts';
+import { isBuiltinVariant } from '../../core/variants/variant-types.ts';
+import { planUserVariants } from './user-variant-files.ts';
 import { variantProvider } from './variant-provider.ts';
 
 export interface ExecutorDeps {
@@ -32,7 +36,10 @@ export interface ExecutorDeps {
 export async function executeJob(job: StoredJob, deps: ExecutorDeps, signal: AbortSignal): Promise<JobState> {
   const { jobs, outbox, deviceId } = deps;
   const plan = job.plan;
-  const total = plan.models.length * plan.variants.length * plan.probes.length;
+  const builtins = plan.variants.filter(isBuiltinVariant);
+  // a user variant belongs to one model; the built-in ones are made for every model
+  const variantCount = (model: string): number => builtins.length + (plan.userVariants ?? []).filter((u) => u.model === model).length;
+  const total = plan.models.reduce((s, m) => s + variantCount(m.name), 0) * plan.probes.length;
   let done = 0;
   const failures: string[] = [];
   const progress = (state: JobState, detail?: string, alsoInTransaction?: () => void): void => {
@@ -53,12 +60,14 @@ export async function executeJob(job: StoredJob, deps: ExecutorDeps, signal: Abo
       // the config may leave a generated model unpinned; a plan's pin is still honoured
       if (m.sha256 && m.sha256 !== resolved.sha256) throw new Error(`model ${m.name} has sha256 ${resolved.sha256}, the plan pins ${m.sha256}`);
       reference = loadModelDir(resolved.dir, { onnxPath: resolved.onnxPath });
+      requireFp32Source(reference);
+      requireRunnableInputs(reference.model.proto.graph, reference.onnxPath);
       const outDir = join(deps.variantsDir, reference.model.sha256.slice(0, 16));
-      variants = await variantProvider().ensure(reference, plan.variants, { outDir });
       [fp32] = await variantProvider().ensure(reference, ['fp32'], { outDir });
+      variants = [...await variantProvider().ensure(reference, builtins, { outDir }), ...await planUserVariants(reference, m.name, plan.userVariants, deps.config.userVariantsDir)];
     } catch (err) {
       failures.push(`${m.name}: ${errorMessage(err)}`);
-      done += plan.variants.length * plan.probes.length;
+      done += variantCount(m.name) * plan.probes.length;
       progress('running', `model ${m.name} failed: ${errorMessage(err)}`);
       continue;
     }

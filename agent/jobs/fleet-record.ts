@@ -3,7 +3,9 @@ import type { ProbeContext } from '../../core/probes/contract.ts';
 
 /** Probes name the model after its directory; the fleet names it as the agent config and the plan do. */
 export function asFleetRecord(record: ProbeRecord, ctx: ProbeContext): ProbeRecord {
-  return { ...record, model: { ...record.model, name: ctx.modelName } };
+  // the quantization found in the file the record measured (user files and built-ins alike)
+  const q = record.variant.name === ctx.variant.name ? ctx.variant.manifest.quantization : record.variant.name === 'fp32' ? ctx.fp32?.manifest.quantization : undefined;
+  return { ...record, model: { ...record.model, name: ctx.modelName }, ...(q ? { variant: { ...record.variant, quantization: q } } : {}) };
 }
 
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {

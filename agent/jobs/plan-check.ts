@@ -20,5 +20,6 @@ export function checkPlan(plan: JobPlan, config: AgentAllowList, variants: Varia
     matchModelsBy: 'name',
     variants: variants.names.filter((v) => !config.variants || config.variants.includes(v)),
     probes: probeKinds().filter((p) => config.probes.includes(p)),
+    userVariants: config.userVariantsDir !== undefined,
   });
 }

@@ -5,6 +5,7 @@ import { VARIANT_NAMES } from '../../core/variants/variant-types.ts';
 import { epError } from '../../core/errors.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
+import { USER_VARIANT_OPTION, referenceAndUserVariants } from './user-variant-option.ts';
 
 export function benchCommand(y: Argv): Argv {
   return y.command('bench <model>', 'benchmark variants of a model: load time, latency p50/p90/p99, throughput, peak RSS, size, drift vs fp32', (c) => c
@@ -17,7 +18,8 @@ export function benchCommand(y: Argv): Argv {
     .option('warmup', { type: 'number', default: 5, describe: 'untimed queries before timing' })
     .option('ep', { type: 'string', default: 'cpu', choices: ['cpu', 'cuda', 'tensorrt'], describe: 'onnxruntime execution provider (cuda/tensorrt also make fp16 compute in fp16)' })
     .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: all cores)' })
-    .option('out', { type: 'string', describe: 'where variants are written (default: the edgeprobe cache)' }),
+    .option('out', { type: 'string', describe: 'where variants are written (default: the edgeprobe cache)' })
+    .option('variant', USER_VARIANT_OPTION),
   async (args) => {
     // loaded here, not at the top: other commands (the agent above all) should not carry onnxruntime and the compressor
     const { runBenchmark } = await import('../../probes/benchmark/run-benchmark.ts');
@@ -38,8 +40,9 @@ export function benchCommand(y: Argv): Argv {
       threads: args.threads === undefined ? undefined : Math.round(positive('threads', args.threads, 1)),
     };
     const md = loadModelDir(args.model as string);
+    const userVariants = await referenceAndUserVariants(md, args.variant);
     const progress = progressFor({ json: args.json as boolean });
-    const records = await runBenchmark(md, names, { ...settings, outDir: args.out as string | undefined, progress });
+    const records = await runBenchmark(md, names, { ...settings, outDir: args.out as string | undefined, progress, userVariants });
     progress.done();
     const { speedPhrase } = await import('../../probes/benchmark/schema.ts');
     emitResult({ json: args.json as boolean }, records, () => renderBenchmark(md.name, records, speedPhrase));

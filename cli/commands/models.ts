@@ -26,13 +26,15 @@ export function modelsCommand(y: Argv): Argv {
     async (args) => {
       const { ensureVariants, parseVariantNames } = await import('../../agent/compress/ensure-variants.ts');
       const names = parseVariantNames(args.variants as string);
+      const { requireFp32Source } = await import('../../core/model/source-check.ts');
       const md = (await modelDir())(args.model as string);
+      requireFp32Source(md);
       const progress = progressFor({ json: args.json as boolean });
       const variants = await ensureVariants(md, names, { outDir: args.out as string | undefined, progress, executionProvider: args.ep as string });
       progress.done();
       emitResult({ json: args.json as boolean }, variants, () => textTable([
         ['variant', 'MB', 'x fp32', 'file'],
-        ...variants.map((v) => [v.name, v.manifest.bytes / 1e6, v.manifest.bytes / md.model.bytes.byteLength, v.onnxPath]),
+        ...variants.map((v) => [v.name, v.manifest.bytes / 1e6, v.manifest.bytes / md.model.totalBytes, v.onnxPath]),
       ]) + variants.map((v) => `\n${v.name}: ${v.manifest.compute}`).join(''));
     })
     .command('fetch <url>', 'download a published model file or archive, refusing it unless its sha256 matches', (c) => c
@@ -65,9 +67,13 @@ function renderDescription(d: ModelDescription): string {
   const lines = [
     `${d.name}  (${d.onnxPath})${d.demo ? '  [DEMO MODEL, random weights]' : ''}`,
     `sha256 ${d.sha256}, ${(d.bytes / 1e6).toFixed(1)} MB, opset ${d.opset}, IR ${d.irVersion}, ${d.nodeCount} nodes, ${d.parameters.toLocaleString('en')} parameters`,
-    `inputs: ${d.inputs.join(', ')}; outputs: ${d.outputs.join(', ')}`,
+    ...(d.dataFiles.length > 0 ? [`external data: ${d.dataFiles.join(', ')} (covered by the sha256)`] : []),
+    `inputs: ${Object.entries(d.inputShapes).map(([n, s]) => `${n} [${s.join(', ')}]`).join(', ')}; outputs: ${d.outputs.join(', ')}`,
+    ...(Object.values(d.inputShapes).some((s) => s.slice(0, 2).some((x) => typeof x === 'number'))
+      ? [`fixed input shape: the probes need dynamic batch and sequence axes (max length ${Math.min(d.tokenizer.maxLength, ...Object.values(d.inputShapes).map((s) => (typeof s[1] === 'number' ? s[1] : Infinity)))})`] : []),
     `tokenizer: ${d.tokenizer.source}, ${d.tokenizer.vocabSize} tokens, max length ${d.tokenizer.maxLength}`,
     `layers: ${d.layers} (attention found as Softmax outputs; hidden states at each block's last LayerNorm)`,
+    `quantization: ${d.quantization.summary}${d.quantization.quantized ? ': already compressed, so it is not an fp32 reference' : ''}`,
     '',
     textTable([['op', 'count'], ...Object.entries(d.opCounts).sort((a, b) => b[1] - a[1]).slice(0, 12)]),
   ];

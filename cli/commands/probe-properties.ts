@@ -3,6 +3,7 @@ import { epError } from '../../core/errors.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import type { PropertiesData } from '../../probes/properties/schema.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
+import { USER_VARIANT_OPTION, referenceAndUserVariants } from './user-variant-option.ts';
 
 /** Adds `properties` to a `probe` command group. */
 export function probePropertiesCommand(y: Argv): Argv {
@@ -19,7 +20,8 @@ export function probePropertiesCommand(y: Argv): Argv {
     .option('min-concepts-per-feature', { type: 'number', describe: 'keep features at least this many concepts have' })
     .option('min-value', { type: 'number', describe: 'drop concept-feature values below this' })
     .option('metric', { choices: ['f1', 'spearman'] as const, describe: 'headline metric for a custom norm file (default: by density)' })
-    .option('cache', { type: 'boolean', default: true, describe: 'reuse cached concept embeddings (--no-cache to recompute)' }),
+    .option('cache', { type: 'boolean', default: true, describe: 'reuse cached concept embeddings (--no-cache to recompute)' })
+    .option('variant', USER_VARIANT_OPTION),
   async (args) => {
     // loaded here, not at the top: other commands (the agent above all) should not carry onnxruntime and the probes
     const { loadModelDir } = await import('../../core/model/model-dir.ts');
@@ -35,12 +37,17 @@ export function probePropertiesCommand(y: Argv): Argv {
       ...(args['min-value'] !== undefined ? { minValue: args['min-value'] as number } : {}),
     };
     const md = loadModelDir(args.model as string);
-    const records = await runPropertiesProbes({
-      md, norms, normsDir: args['norms-dir'] as string | undefined, variants: parseVariantNames(args.variants as string),
+    const userVariants = await referenceAndUserVariants(md, args.variant);
+    const names = parseVariantNames(args.variants as string);
+    const records = await runPropertiesProbes({ userVariants,
+      md, norms, normsDir: args['norms-dir'] as string | undefined, variants: names,
       mapper: args.mapper as 'plsr' | 'ffnn' | undefined, layers: args.layers as string, folds: args.folds as number | undefined,
       seed: args.seed as number | undefined, configPath: args.config as string | undefined, preprocess,
       metric: args.metric as 'f1' | 'spearman' | undefined, progress, noCache: args.cache === false,
     });
+    const { withQuantization } = await import('../../agent/compress/user-variants.ts');
+    const { ensureVariants } = await import('../../agent/compress/ensure-variants.ts');
+    withQuantization(records, [...await ensureVariants(md, names), ...userVariants]);
     progress.done();
     emitResult({ json }, records, () => renderRecords(records, controlsTableRows, layerTableRows));
   });

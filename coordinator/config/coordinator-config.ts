@@ -33,6 +33,8 @@ export const JobPolicyConfig = Type.Object({
   }, { additionalProperties: false }), { default: [] }),
   probes: Type.Array(ProbeKindName, { default: probeKinds(), description: `probe kinds: ${probeKinds().join(', ')}` }),
   variants: Type.Array(VariantNameSchema, { default: [...VARIANT_NAMES], description: `variants: ${VARIANT_NAMES.join(', ')}` }),
+  /** sha256 pins of user-supplied variant files plans may send (edgeprobe models inspect prints them); default none */
+  userVariants: Type.Array(Type.String({ pattern: SHA256_HEX }), { default: [], description: 'sha256 hex digests of allowed user-supplied variant files' }),
 }, { additionalProperties: false });
 export type JobPolicyConfig = Static<typeof JobPolicyConfig>;
 

@@ -9,7 +9,7 @@ export type PlanUnderPolicy = PlanUnderCheck;
  * not by name: a name can be reused for another file, a digest cannot.
  */
 export function checkJobPlan(policy: JobPolicyConfig, plan: PlanUnderPolicy): PlanDecision {
-  return checkPlanAllowed(plan, { owner: 'policy', models: policy.models, matchModelsBy: 'sha256', probes: policy.probes, variants: policy.variants });
+  return checkPlanAllowed(plan, { owner: 'policy', models: policy.models, matchModelsBy: 'sha256', probes: policy.probes, variants: policy.variants, userVariants: policy.userVariants ?? [] });
 }
 
 /** A fleet job plan under the policy; a model the plan does not pin by sha256 is not allowed (its name proves nothing). */

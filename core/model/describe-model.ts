@@ -1,11 +1,16 @@
 import { elementCount, dimsOf } from '../onnx/tensor-data.ts';
+import { detectQuantization, type QuantizationReport } from '../onnx/quantization-detect.ts';
+import { inputShapes } from './input-shapes.ts';
 import type { ModelDir } from './model-dir.ts';
 
 export interface ModelDescription {
   name: string;
   onnxPath: string;
   sha256: string;
+  /** graph file plus external data files */
   bytes: number;
+  /** external data files the graph reads its weights from, resolved from the model's directory */
+  dataFiles: string[];
   demo: boolean;
   irVersion: number;
   opset: number;
@@ -13,11 +18,15 @@ export interface ModelDescription {
   parameters: number;
   opCounts: Record<string, number>;
   inputs: string[];
+  /** declared dimensions per input: numbers are fixed sizes, names dynamic axes */
+  inputShapes: Record<string, Array<number | string>>;
   outputs: string[];
   layers: number;
   attentionTensors: string[];
   hiddenTensors: string[];
   tokenizer: { source: string; vocabSize: number; maxLength: number };
+  /** quantization found in the graph: a quantized file is never described as fp32 */
+  quantization: QuantizationReport;
 }
 
 export function describeModel(md: ModelDir): ModelDescription {
@@ -28,7 +37,8 @@ export function describeModel(md: ModelDir): ModelDescription {
     name: md.name,
     onnxPath: md.onnxPath,
     sha256: md.model.sha256,
-    bytes: md.model.bytes.byteLength,
+    bytes: md.model.totalBytes,
+    dataFiles: md.model.dataFiles,
     demo: md.config.demo,
     irVersion: Number(md.model.proto.irVersion),
     opset: Number(md.model.proto.opsetImport.find((o) => !o.domain)?.version ?? 0),
@@ -36,10 +46,12 @@ export function describeModel(md: ModelDir): ModelDescription {
     parameters: g.initializer.reduce((s, t) => s + elementCount(dimsOf(t)), 0),
     opCounts,
     inputs: g.input.map((i) => i.name),
+    inputShapes: inputShapes(g),
     outputs: g.output.map((o) => o.name),
     layers: md.layers.layers,
     attentionTensors: md.layers.attention,
     hiddenTensors: md.layers.hidden,
     tokenizer: { source: md.tokenizer.source, vocabSize: md.tokenizer.vocabSize, maxLength: md.tokenizer.maxLength },
+    quantization: detectQuantization(g),
   };
 }

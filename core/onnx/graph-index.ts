@@ -2,6 +2,8 @@ import type { GraphProto, NodeProto, TensorProto } from './proto.ts';
 
 /** Producer/consumer lookups over a graph, built once per analysis. */
 const CONSTANT_PASS_THROUGH = new Set(['Cast', 'DequantizeLinear', 'Identity']);
+/** Ops that change a tensor's encoding, not its meaning (output 0 is the converted tensor). */
+const CONVERSIONS = new Set(['Cast', 'QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear']);
 
 export class GraphIndex {
   readonly producer = new Map<string, { node: NodeProto; index: number }>();
@@ -38,6 +40,16 @@ export class GraphIndex {
   /** Consumers of a tensor, looking through Cast nodes (which fp16-compute graphs put between ops). */
   consumersThroughCasts(tensor: string, depth = 2): Array<{ node: NodeProto; index: number }> {
     return this.consumersOf(tensor).flatMap((c) => (c.node.opType === 'Cast' && depth > 0 ? this.consumersThroughCasts(c.node.output[0], depth - 1) : [c]));
+  }
+
+  /**
+   * Consumers of a tensor, looking through the conversions quantized graphs put between ops: Cast,
+   * QuantizeLinear -> DequantizeLinear pairs (QDQ format) and DynamicQuantizeLinear (whose quantized
+   * output feeds MatMulInteger), so the op that computes with the tensor is what is returned.
+   */
+  consumersThroughConversions(tensor: string, depth = 4): Array<{ node: NodeProto; index: number }> {
+    return this.consumersOf(tensor).flatMap((c) => (CONVERSIONS.has(c.node.opType) && c.node.input[0] === tensor && depth > 0
+      ? this.consumersThroughConversions(c.node.output[0], depth - 1) : [c]));
   }
 
   /**

@@ -1,6 +1,7 @@
 import { epError } from '../errors.ts';
 import { dimsOf } from './tensor-data.ts';
 import { GraphIndex } from './graph-index.ts';
+import { quantizedRoles } from './quantized-weights.ts';
 import { DataType, type GraphProto, type NodeProto } from './proto.ts';
 
 /**
@@ -35,6 +36,8 @@ export interface LayerMap {
 }
 
 const QUANTIZED_TYPES = new Set<number>([DataType.INT8, DataType.UINT8]);
+/** Products of two tensors in every form quantizers write (float, integer, QLinear, com.microsoft fused). */
+const MATMUL_OPS = new Set(['MatMul', 'MatMulInteger', 'QLinearMatMul', 'DynamicQuantizeMatMul', 'MatMulIntegerToFloat', 'MatMulNBits']);
 const FUSED_ATTENTION_OPS = new Set(['Attention', 'MultiHeadAttention', 'PackedAttention', 'GroupQueryAttention', 'DecoderAttention']);
 
 export function detectLayers(graph: GraphProto, label = 'model'): LayerMap {
@@ -42,12 +45,14 @@ export function detectLayers(graph: GraphProto, label = 'model'): LayerMap {
   const nodes = graph.node;
   const softmaxes = nodes
     .map((node, index) => ({ node, index }))
-    .filter(({ node }) => node.opType === 'Softmax' && g.consumersThroughCasts(node.output[0]).some(({ node: c }) => c.opType === 'MatMul' && !c.input.every((i) => g.isConstant(i))));
+    .filter(({ node }) => node.opType === 'Softmax' && g.consumersThroughConversions(node.output[0]).some(({ node: c }) => MATMUL_OPS.has(c.opType) && !c.input.every((i) => !i || g.isConstant(i))));
   if (softmaxes.length === 0) {
     const fused = nodes.find((n) => FUSED_ATTENTION_OPS.has(n.opType));
     if (fused) {
       throw epError('EP_MODEL_ATTENTION_FUSED', { file: label, op: fused.opType });
     }
+    // QOperator format: the probabilities exist only as uint8 inside QLinearSoftmax
+    if (nodes.some((n) => n.opType === 'QLinearSoftmax')) throw epError('EP_MODEL_QLINEAR_SOFTMAX', { file: label });
     throw epError('EP_MODEL_NO_SOFTMAX', { file: label });
   }
   const lnOutputs = findLayerNormOutputs(g, nodes);
@@ -98,7 +103,7 @@ function findLayerNormOutputs(g: GraphIndex, nodes: NodeProto[]): LnOutput[] {
     let last = div.index;
     for (;;) {
       // an fp16-compute graph casts the normalised tensor back to fp16 between Div and the affine tail
-      const cs = g.consumersThroughCasts(tensor);
+      const cs = g.consumersThroughConversions(tensor);
       if (cs.length !== 1) break;
       const c = cs[0];
       if (!((c.node.opType === 'Mul' || c.node.opType === 'Add') && c.node.input.some((i) => i !== tensor && g.isConstant(i)))) break;
@@ -111,12 +116,21 @@ function findLayerNormOutputs(g: GraphIndex, nodes: NodeProto[]): LnOutput[] {
 }
 
 /**
- * Float weight initializers that belong to each layer's block alone (index 0 = layer 1): consumed only
+ * Weight initializers that belong to each layer's block alone (index 0 = layer 1): consumed only
  * by nodes between hidden state l-1 and hidden state l, found through the casts and dequantization
  * variants insert. Constants shared between layers (scale, reshape shapes, the attention mask) and
  * scalars are left out, so rewriting a layer's parameters never touches another layer.
+ * `float` are FLOAT/FLOAT16 weights (quantization scales excluded: they are part of an encoding);
+ * `quantized` are int8/uint8 weights of quantized ops; `packed` are ones in encodings with several
+ * values per byte (MatMulNBits, INT4), which cannot be re-drawn element by element.
  */
+export interface LayerWeights { float: string[]; quantized: string[]; packed: string[] }
+
 export function layerParameters(graph: GraphProto, map: LayerMap): string[][] {
+  return layerWeights(graph, map).map((w) => w.float);
+}
+
+export function layerWeights(graph: GraphProto, map: LayerMap): LayerWeights[] {
   const g = new GraphIndex(graph);
   const owner = new Map<string, number>(); // initializer -> layer, or -1 when used outside one block
   const blocks = Array.from({ length: map.layers }, (_, l) => g.nodesBetween(map.hidden[l], map.hidden[l + 1]));
@@ -131,12 +145,16 @@ export function layerParameters(graph: GraphProto, map: LayerMap): string[][] {
       owner.set(init.name, prev === undefined || prev === layer ? layer : -1);
     }
   });
-  const out: string[][] = blocks.map(() => []);
+  const roles = quantizedRoles(graph);
+  const out: LayerWeights[] = blocks.map(() => ({ float: [], quantized: [], packed: [] }));
   for (const [name, layer] of owner) {
     if (layer < 0) continue;
     const t = g.initializers.get(name)!;
-    const isFloat = t.dataType === DataType.FLOAT || t.dataType === DataType.FLOAT16;
-    if (isFloat && dimsOf(t).reduce((a, b) => a * b, 1) > 1) out[layer].push(name);
+    if (dimsOf(t).reduce((a, b) => a * b, 1) <= 1) continue;
+    const role = roles.get(name);
+    if (role === 'data') out[layer].quantized.push(name);
+    else if (role === 'packed') out[layer].packed.push(name);
+    else if (role !== 'param' && (t.dataType === DataType.FLOAT || t.dataType === DataType.FLOAT16)) out[layer].float.push(name);
   }
   return out;
 }

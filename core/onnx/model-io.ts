@@ -1,12 +1,19 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { epError } from '../errors.ts';
+import { inlineExternalData, modelSha256, saveWithExternalData } from './external-data.ts';
 import { MAX_KNOWN_IR_VERSION, onnx, type ModelProto } from './proto.ts';
 
 export interface LoadedModel {
   path: string;
+  /** the graph file's bytes */
   bytes: Uint8Array;
+  /** of the graph file and every external data file (modelSha256), so a pin covers the weights */
   sha256: string;
+  /** external data files read into the graph (empty when the weights are inside the graph file) */
+  dataFiles: string[];
+  /** bytes of the graph file plus its data files: the model's size on disk */
+  totalBytes: number;
   proto: ModelProto;
   /** Set when the file uses an IR version newer than the protobuf schema we decode with. */
   warning?: string;
@@ -24,11 +31,15 @@ export function loadOnnxFile(path: string): LoadedModel {
   if (statSync(path).size === 0) throw epError('EP_ONNX_EMPTY', { file: path });
   const bytes = readFileSync(path);
   const proto = decodeOnnx(bytes, path);
+  const data = inlineExternalData(proto, path);
   const ir = Number(proto.irVersion);
   const warning = ir > MAX_KNOWN_IR_VERSION
     ? `${path} uses ONNX IR version ${ir}; edgeprobe rewrites graphs with the IR ${MAX_KNOWN_IR_VERSION} schema, so fields added later are not carried into variants`
     : undefined;
-  return { path, bytes, sha256: sha256Hex(bytes), proto, warning };
+  return {
+    path, bytes, sha256: modelSha256(bytes, data), proto, warning,
+    dataFiles: data.map((f) => f.path), totalBytes: bytes.byteLength + data.reduce((s, f) => s + f.bytes.byteLength, 0),
+  };
 }
 
 export function decodeOnnx(bytes: Uint8Array, label: string): ModelProto {
@@ -50,7 +61,8 @@ export function encodeOnnx(model: ModelProto): Uint8Array {
 }
 
 /** Writes the model and returns its sha256 and size, which variant manifests record. */
-export function saveOnnxFile(model: ModelProto, path: string): { sha256: string; bytes: number } {
+export function saveOnnxFile(model: ModelProto, path: string, opts: { externalData?: boolean } = {}): { sha256: string; bytes: number } {
+  if (opts.externalData) return saveWithExternalData(model, path, encodeOnnx);
   const data = encodeOnnx(model);
   writeFileSync(path, data);
   return { sha256: sha256Hex(data), bytes: data.byteLength };

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
 import { DEVICE_MESSAGE_LIMITS, Envelope, MAX_MESSAGE_BYTES, MESSAGE_PAYLOADS, TYPES_ON_TOPIC, type Message, type MessageType, type PayloadOf } from './messages.ts';
-import { normalizePlan } from './plan.ts';
+import { normalizePlan, planVariantsProblem, type JobPlan } from './plan.ts';
 import { PROTOCOL_VERSION, parseTopic } from './topics.ts';
 
 /** Builds an envelope around a payload; the caller owns `seq` (it must persist it to keep it increasing). */
@@ -71,6 +71,10 @@ export function validateMessage(topic: string, value: unknown): DecodeResult {
     env.payload = { ...p, plan: normalizePlan(p.plan) };
   }
   if (!payloadChecks[type].Check(env.payload)) return { ok: false, messageId, reason: `bad ${type} payload: ${firstError(payloadChecks[type], env.payload, 'payload')}` };
+  if (type === 'job') {
+    const problem = planVariantsProblem((env.payload as { plan: JobPlan }).plan);
+    if (problem) return { ok: false, messageId, reason: `bad job payload: ${problem}` };
+  }
   return { ok: true, message: env as Message };
 }
 

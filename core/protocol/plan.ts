@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { PROBE_KIND_PATTERN, ProbeKindName } from '../results/probe-record.ts';
-import { VariantNameSchema } from '../variants/variant-types.ts';
+import { AnyVariantNameSchema, UserVariantNameSchema, VARIANT_NAMES, VariantNameSchema, isBuiltinVariant } from '../variants/variant-types.ts';
 
 export { VariantNameSchema };
 
@@ -13,6 +13,20 @@ export const ModelName = Type.String({ pattern: '^[a-zA-Z0-9_.-]{1,128}$', descr
 const Seed = Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 });
 
 /**
+ * A file compressed outside edgeprobe, run as a variant of one of the plan's models. Its content is
+ * pinned: the coordinator's policy must allow the sha256 and the agent runs only a file that has it.
+ * `file` is a bare file name in the agent's configured user-variants directory (never a path: a plan
+ * must not point an agent at arbitrary files); `url` is downloaded into that directory.
+ */
+const UserVariantBase = { name: UserVariantNameSchema, model: ModelName, sha256: Sha256Hex };
+export const USER_VARIANT_FILE_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$';
+export const PlanUserVariant = Type.Union([
+  Type.Object({ ...UserVariantBase, file: Type.String({ pattern: USER_VARIANT_FILE_PATTERN, description: 'a file name (no directories) in the agent\'s userVariantsDir' }) }, { additionalProperties: false }),
+  Type.Object({ ...UserVariantBase, url: Type.String({ pattern: '^https?://', maxLength: 2000 }) }, { additionalProperties: false }),
+], { description: 'a user-supplied variant: {name, model, sha256, file} or {name, model, sha256, url}' });
+export type PlanUserVariant = Static<typeof PlanUserVariant>;
+
+/**
  * A job is a plan: models x variants x probes, with each probe's settings under `settings.<kind>`.
  * Models are named, never given as paths or commands: the agent runs only models its own config allows
  * (and checks the sha256 when the plan pins one). The settings blocks belong to the probes' contracts
@@ -23,7 +37,9 @@ export const JobPlan = Type.Object({
     name: ModelName,
     sha256: Type.Optional(Sha256Hex),
   }, { additionalProperties: false }), { minItems: 1, maxItems: 32 }),
-  variants: Type.Array(VariantNameSchema, { minItems: 1, maxItems: 4, uniqueItems: true }),
+  /** built-in names, and the names of the plan's `userVariants` (each must be declared there) */
+  variants: Type.Array(AnyVariantNameSchema, { minItems: 1, maxItems: 12, uniqueItems: true }),
+  userVariants: Type.Optional(Type.Array(PlanUserVariant, { maxItems: 8 })),
   probes: Type.Array(ProbeKindName, { minItems: 1, maxItems: 8, uniqueItems: true }),
   /** default seed of every probe that takes one (a probe block's own seed wins) */
   seed: Type.Optional(Seed),
@@ -31,7 +47,17 @@ export const JobPlan = Type.Object({
 }, { additionalProperties: false });
 export type JobPlan = Static<typeof JobPlan>;
 
-const PLAN_FIELDS = new Set(['models', 'variants', 'probes', 'seed', 'settings']);
+/**
+ * What the schema cannot say: a variant name that is not built-in must be declared in `userVariants`,
+ * so `fp8` or a misspelt `int8-dynamc` is refused as a plan error, never taken for a user's file.
+ */
+export function planVariantsProblem(plan: Pick<JobPlan, 'variants' | 'userVariants'>): string | undefined {
+  const declared = new Set((plan.userVariants ?? []).map((u) => u.name));
+  const bad = plan.variants.find((v) => !isBuiltinVariant(v) && !declared.has(v));
+  return bad === undefined ? undefined : `/plan/variants: ${bad} is not a built-in variant (${VARIANT_NAMES.join(', ')}) and not declared in the plan's userVariants`;
+}
+
+const PLAN_FIELDS = new Set(['models', 'variants', 'userVariants', 'probes', 'seed', 'settings']);
 
 /**
  * Plans of the first version put each probe's block at the top (`"attention": {...}`); they are read as

@@ -36,7 +36,12 @@ export const ProbeRecord = Type.Object({
   probe: ProbeKindName,
   // names are store columns (results.model_name, variant_name) and report keys: bounded like ids
   model: Type.Object({ name: Type.String({ minLength: 1, maxLength: 256 }), sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
-  variant: Type.Object({ name: Type.String({ minLength: 1, maxLength: 256 }), sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
+  variant: Type.Object({
+    name: Type.String({ minLength: 1, maxLength: 256 }),
+    sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    /** quantization detected in the variant's graph (QDQ, MatMulInteger, ..., fp16); absent in older records */
+    quantization: Type.Optional(Type.Object({ forms: Type.Array(Type.String({ maxLength: 40 }), { maxItems: 16 }), summary: Type.String({ maxLength: 200 }) })),
+  }),
   /** what the verdict was computed against, e.g. "fp32" for survival, or the control set */
   verdict: Type.Object({
     status: VerdictStatus,

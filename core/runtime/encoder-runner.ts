@@ -1,11 +1,16 @@
 import type * as ortTypes from 'onnxruntime-node';
+import { epError } from '../errors.ts';
 import { ort } from './ort-session.ts';
+
+/** The encoder inputs edgeprobe knows how to fill. */
+export const KNOWN_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids', 'position_ids'];
 
 export interface BatchFeeds { feeds: Record<string, ortTypes.Tensor>; seqLen: number; lengths: number[] }
 
 /**
  * Pads token-id sequences into the BERT input triple. Only the inputs the graph declares are fed
- * (DistilBERT-style exports have no token_type_ids).
+ * (DistilBERT-style exports have no token_type_ids); exports that take `position_ids` get 0..n-1 per row,
+ * which is what the model computes itself when it has no such input.
  */
 export function bertFeeds(inputNames: readonly string[], sequences: readonly number[][], padId: number): BatchFeeds {
   const batch = sequences.length;
@@ -19,7 +24,8 @@ export function bertFeeds(inputNames: readonly string[], sequences: readonly num
     if (name === 'input_ids') feeds[name] = new ort.Tensor('int64', ids, dims);
     else if (name === 'attention_mask') feeds[name] = new ort.Tensor('int64', mask, dims);
     else if (name === 'token_type_ids') feeds[name] = new ort.Tensor('int64', new BigInt64Array(batch * seqLen), dims);
-    else throw new Error(`model input ${name} is not one of input_ids, attention_mask, token_type_ids`);
+    else if (name === 'position_ids') feeds[name] = new ort.Tensor('int64', BigInt64Array.from({ length: batch * seqLen }, (_, i) => BigInt(i % seqLen)), dims);
+    else throw epError('EP_MODEL_INPUT_UNKNOWN', { input: name, known: KNOWN_INPUTS.join(', ') });
   }
   return { feeds, seqLen, lengths: sequences.map((s) => s.length) };
 }

@@ -1,6 +1,7 @@
-import { layerParameters, type LayerMap } from '../../core/onnx/layer-detect.ts';
+import { epError } from '../../core/errors.ts';
+import { layerWeights, type LayerMap } from '../../core/onnx/layer-detect.ts';
 import { cloneForEdit, DataType, type ModelProto, type TensorProto } from '../../core/onnx/proto.ts';
-import { dimsOf, float16Tensor, floatTensor, readFloats } from '../../core/onnx/tensor-data.ts';
+import { dimsOf, elementCount, float16Tensor, floatTensor, int8Tensor, readFloats, uint8Tensor } from '../../core/onnx/tensor-data.ts';
 import { SeededRandom } from '../../core/numeric/seeded-random.ts';
 import type { Progress } from '../../core/progress.ts';
 import { collectActivations, type Activations } from './activations.ts';
@@ -20,6 +21,8 @@ export interface RandomizationStep {
   /** layers randomizedFrom..L carry re-drawn weights */
   randomizedFrom: number;
   parameters: number;
+  /** elements re-drawn, by encoding: float (fp32/fp16) and integer (int8/uint8 weights of quantized ops, scales kept) */
+  redrawn?: { floatElements: number; integerElements: number };
   /** mean JS divergence of attention rows over the randomized layers and their heads */
   attentionJs: number;
   /** JS divergence of the last layer's rollout rows */
@@ -33,6 +36,7 @@ export interface RandomizationStep {
 }
 
 export function redrawTensor(t: TensorProto, rng: SeededRandom): TensorProto {
+  if (t.dataType === DataType.INT8 || t.dataType === DataType.UINT8) return redrawIntegerTensor(t, rng);
   const values = readFloats(t);
   let m = 0;
   for (const v of values) m += v;
@@ -42,6 +46,27 @@ export function redrawTensor(t: TensorProto, rng: SeededRandom): TensorProto {
   const std = Math.sqrt(v2 / values.length);
   const fresh = rng.normalArray(values.length, std, m);
   return t.dataType === DataType.FLOAT16 ? float16Tensor(t.name, dimsOf(t), fresh) : floatTensor(t.name, dimsOf(t), fresh);
+}
+
+/**
+ * A quantized weight re-drawn in its own encoding: seeded Gaussian integers with the stored values' own
+ * mean and standard deviation, rounded and clamped to the type's range. Its scales and zero points are
+ * untouched, so the dequantized weight has the original's scale but none of its learned structure.
+ */
+export function redrawIntegerTensor(t: TensorProto, rng: SeededRandom): TensorProto {
+  const signed = t.dataType === DataType.INT8;
+  const n = elementCount(dimsOf(t));
+  const raw = t.rawData && t.rawData.byteLength > 0 ? t.rawData : undefined;
+  const values = Float64Array.from({ length: n }, (_, i) => (raw ? (signed ? (raw[i] << 24) >> 24 : raw[i]) : t.int32Data[i]));
+  let m = 0;
+  for (const v of values) m += v;
+  m /= n;
+  let v2 = 0;
+  for (const v of values) v2 += (v - m) * (v - m);
+  const fresh = rng.normalArray(n, Math.sqrt(v2 / n), m);
+  const [lo, hi] = signed ? [-128, 127] : [0, 255];
+  const q = fresh.map((x) => Math.max(lo, Math.min(hi, Math.round(x))));
+  return signed ? int8Tensor(t.name, dimsOf(t), Int8Array.from(q)) : uint8Tensor(t.name, dimsOf(t), Uint8Array.from(q));
 }
 
 /** A copy of `model` whose parameters in layers `from..L` are re-drawn (seeded per layer, so steps nest). */
@@ -63,7 +88,13 @@ export async function cascadingRandomization(
   model: ModelProto, layerMap: LayerMap, sequences: number[][], padId: number, reference: Activations,
   seed: number, thresholds: AttentionThresholds, progress?: Progress,
 ): Promise<RandomizationStep[]> {
-  const params = layerParameters(model.graph, layerMap);
+  const weights = layerWeights(model.graph, layerMap);
+  // never a verdict from weights it did not touch: packed encodings cannot be re-drawn element-wise
+  const packed = weights.flatMap((w, l) => w.packed.map((name) => `${name} (layer ${l + 1})`));
+  if (packed.length > 0) throw epError('EP_RANDOMIZATION_PACKED_WEIGHTS', { tensors: packed.slice(0, 3).join(', '), count: packed.length });
+  const params = weights.map((w) => [...w.float, ...w.quantized]);
+  const inits = new Map(model.graph.initializer.map((t) => [t.name, t]));
+  const elements = (names: string[]): number => names.reduce((s, n) => s + elementCount(dimsOf(inits.get(n)!)), 0);
   const steps: RandomizationStep[] = [];
   for (let from = layerMap.layers; from >= 1; from--) {
     const randomized = randomizeFromLayer(model, params, from, seed);
@@ -75,6 +106,10 @@ export async function cascadingRandomization(
     steps.push({
       randomizedFrom: from,
       parameters: params.slice(from - 1).reduce((s, p) => s + p.length, 0),
+      redrawn: {
+        floatElements: weights.slice(from - 1).reduce((s, w) => s + elements(w.float), 0),
+        integerElements: weights.slice(from - 1).reduce((s, w) => s + elements(w.quantized), 0),
+      },
       attentionJs,
       rolloutJs: last.rolloutJs,
       rolloutSpearman: last.rolloutSpearman,

@@ -46,6 +46,8 @@ export const AttentionProbeData = Type.Object({
     randomization: Type.Array(Type.Object({
       randomizedFrom: Type.Integer({ minimum: 1 }),
       parameters: Type.Integer({ minimum: 0 }),
+      /** elements re-drawn by encoding (records before 0.3 lack it) */
+      redrawn: Type.Optional(Type.Object({ floatElements: Type.Integer({ minimum: 0 }), integerElements: Type.Integer({ minimum: 0 }) })),
       attentionJs: Num,
       rolloutJs: Num,
       rolloutSpearman: NumOrNull,

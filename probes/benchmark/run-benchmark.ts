@@ -5,6 +5,7 @@ import type { Progress } from '../../core/progress.ts';
 import { computeFingerprint } from '../../core/results/fingerprint.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import { ensureVariants } from '../../agent/compress/ensure-variants.ts';
+import { withQuantization } from '../../agent/compress/user-variants.ts';
 import type { Variant, VariantName } from '../../core/variants/variant-types.ts';
 import { speedPhrase, type BenchmarkData, type BenchmarkSettings } from './schema.ts';
 
@@ -18,6 +19,8 @@ export interface BenchmarkOptions extends Partial<BenchmarkSettings> {
   progress?: Progress;
   /** sentences for drift against fp32 and the cross-device fingerprint (default DRIFT_SENTENCES) */
   driftSentences?: string[];
+  /** user-supplied files (already loaded and paired with the source), measured after the built-in variants */
+  userVariants?: Variant[];
 }
 
 export const DEFAULT_SETTINGS: BenchmarkSettings = { seqLen: 128, batch: 8, warmup: 5, minQueries: 100, minDurationS: 5, executionProvider: 'cpu' };
@@ -39,15 +42,16 @@ export function resolveSettings(md: ModelDir, given: Partial<BenchmarkSettings>,
  * and variants never compete for the cores.
  */
 export async function runBenchmark(md: ModelDir, names: VariantName[], opts: BenchmarkOptions = {}): Promise<ProbeRecord[]> {
-  const { outDir, progress, driftSentences, ...given } = opts;
+  const { outDir, progress, driftSentences, userVariants, ...given } = opts;
   const settings = resolveSettings(md, given, progress);
   const ordered: VariantName[] = ['fp32', ...names.filter((n) => n !== 'fp32')];
-  const variants = await ensureVariants(md, ordered, { outDir, progress, executionProvider: settings.executionProvider });
+  const variants = [...await ensureVariants(md, ordered, { outDir, progress, executionProvider: settings.executionProvider }), ...userVariants ?? []];
   const records: ProbeRecord[] = [];
   for (const [i, variant] of variants.entries()) {
     progress?.step('benchmark', i, variants.length, variant.name);
     records.push(await benchmarkVariant(md, variant, variants[0], settings, driftSentences));
   }
+  withQuantization(records, variants);
   progress?.step('benchmark', variants.length, variants.length);
   return records;
 }

@@ -1,7 +1,7 @@
 import type { ModelDir } from '../../core/model/model-dir.ts';
 import type { Progress } from '../../core/progress.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
-import type { VariantName } from '../../core/variants/variant-types.ts';
+import type { AnyVariantName, Variant, VariantName } from '../../core/variants/variant-types.ts';
 import { loadPropertiesConfig, preprocessFor, type PropertiesConfig } from './config.ts';
 import type { MapperName } from './mappers.ts';
 import { loadRawNorms } from './norm-loaders.ts';
@@ -27,7 +27,9 @@ export interface PropertiesProbeOptions {
   metric?: HeadlineMetric;
   progress?: Progress;
   /** variants already built and loaded (the fleet agent's own); when given, `variants` is not used to build them */
-  variantDirs?: Array<{ name: VariantName; md: ModelDir }>;
+  variantDirs?: Array<{ name: AnyVariantName; md: ModelDir }>;
+  /** user-supplied files (--variant NAME=PATH), run after the built-in variants and compared with fp32 */
+  userVariants?: Variant[];
   /** null: no SQLite cache (tests) */
   noCache?: boolean;
 }
@@ -45,7 +47,7 @@ export async function runPropertiesProbes(o: PropertiesProbeOptions): Promise<Pr
   if (o.folds !== undefined) cfg.folds = o.folds;
   if (o.seed !== undefined) cfg.seed = o.seed;
   const sets = o.norms.map((spec) => loadNormSet(spec, cfg, o));
-  const variants = o.variantDirs ?? await variantModelDirs(o.md, o.variants, o.progress);
+  const variants = o.variantDirs ?? await variantModelDirs(o.md, o.variants, o.progress, o.userVariants);
   const records: ProbeRecord[] = [];
   const fp32 = new Map<string, PropertiesData>();
   for (const v of variants) {
