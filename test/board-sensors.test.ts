@@ -176,3 +176,12 @@ test('a benchmark on a throttling Pi and on a Jetson: flagged in the summary and
     if (saved === undefined) delete process.env.EDGEPROBE_SENSOR_ROOT; else process.env.EDGEPROBE_SENSOR_ROOT = saved;
   }
 });
+
+test('the software fingerprint: the distribution from os-release, else the platform; the onnxruntime version installed', async () => {
+  const { osName, softwareFingerprint } = await import('../agent/telemetry/software.ts');
+  assert.equal(osName(join(FIX, 'pi', 'etc', 'os-release')), 'Debian GNU/Linux 12 (bookworm)');
+  assert.equal(osName(join(tmp, 'missing')), process.platform);
+  const sw = softwareFingerprint();
+  assert.match(sw.onnxruntime, /^\d+\.\d+\.\d+/);
+  assert.equal(sw.node, process.version);
+});
