@@ -8,6 +8,7 @@ import type { CoordinatorSettings } from './config/coordinator-config.ts';
 import { dispatchQueued } from './dispatch.ts';
 import { Ingest } from './ingest.ts';
 import type { FleetStore } from './store/store.ts';
+import { Monitor, type MonitoringOptions } from './monitoring/monitor.ts';
 
 export interface CoordinatorOptions {
   /** from `resolveCoordinatorSettings` (coordinator/config/coordinator-config.ts) */
@@ -27,6 +28,8 @@ export interface CoordinatorOptions {
   leaseTtlMs?: number;
   /** heartbeat history older than this is deleted (by the replica holding the duty lease) */
   heartbeatRetentionDays?: number;
+  /** regression alerts (coordinator/monitoring); on by default, `false` turns the duty off */
+  monitoring?: MonitoringOptions | false;
 }
 
 export const DEFAULT_SHARE_GROUP = 'edgeprobe-coordinators';
@@ -67,8 +70,10 @@ export class Coordinator {
   // messages received but not yet handled; above MAX_BACKLOG the socket pauses (backpressure to the broker)
   private backlog = 0;
   private health?: HealthBeacon;
+  readonly monitor?: Monitor;
 
   constructor(private readonly opts: CoordinatorOptions) {
+    if (opts.monitoring !== false) this.monitor = new Monitor(opts.store, opts.log, opts.monitoring ?? {});
     this.ingest = new Ingest(opts.store, opts.log, opts.settings, () => this.dispatchSoon());
     this.clientId = opts.replicaId ? `edgeprobe-coordinator-${opts.replicaId}` : 'edgeprobe-coordinator';
   }
@@ -166,6 +171,9 @@ export class Coordinator {
       this.ownsDuty = owns;
       if (!owns) return;
       await dispatchQueued(store, this.client!, log, policy);
+      // its own failure must not stop dispatching
+      const client = this.client!;
+      await this.monitor?.tick((topic, payload, o) => client.publishAsync(topic, payload, o), now).catch((err) => log.warn('monitoring failed', { error: errorMessage(err) }));
       if (now - this.lastPruneMs >= PRUNE_EVERY_MS) {
         this.lastPruneMs = now;
         const deleted = await store.pruneHeartbeats(now - (this.opts.heartbeatRetentionDays ?? DEFAULT_HEARTBEAT_RETENTION_DAYS) * 86_400_000);

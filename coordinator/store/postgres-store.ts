@@ -4,6 +4,7 @@ import type { PayloadOf } from '../../core/protocol/messages.ts';
 import { normalizePlan, type JobPlan } from '../../core/protocol/plan.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import { divergedSchemaRepair, migrationsFor } from './migrations.ts';
+import { postgresRunner, type SqlRunner } from './sql-runner.ts';
 import { FINAL_TARGET_STATES, type DataVersion, type Dispatch, type DeviceRow, type FleetStore, type HeartbeatRow, type JobTargetRow, type NewJob, type ResultRow, type StoredResult, type TargetState } from './store.ts';
 
 const iso = (ms: number | string): string => new Date(Number(ms)).toISOString();
@@ -250,6 +251,10 @@ export class PostgresStore implements FleetStore {
     const r = (await this.pool.query<{ results: number | null; jobs: number | null; devices: number | null }>(
       'SELECT (SELECT MAX(id) FROM results) AS results, (SELECT MAX(activity_ms) FROM job_targets) AS jobs, (SELECT MAX(last_seen_ms) FROM devices) AS devices')).rows[0];
     return { lastResultId: Number(r.results ?? 0), jobActivityMs: Number(r.jobs ?? 0), deviceSeenMs: Number(r.devices ?? 0) };
+  }
+
+  sql(): SqlRunner {
+    return postgresRunner(this.pool);
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import type { DeviceProfile, JobState, PayloadOf } from '../../core/protocol/mes
 import type { JobPlan } from '../../core/protocol/plan.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import type { AdmittedVia } from '../security/admission.ts';
+import type { SqlRunner } from './sql-runner.ts';
 
 /** Where a job stands on one device; the agent's JobState plus the coordinator's own states. */
 export type TargetState = 'queued' | 'dispatched' | JobState | 'timed-out';
@@ -100,5 +101,7 @@ export interface FleetStore {
   // --- dashboard queries (coordinator/dashboard) ---
   /** Changes whenever a result, job progress or device state is written: the read-only dashboard polls it. */
   dataVersion(): Awaitable<DataVersion>;
+  /** plain SQL on this engine, for the monitoring tables (alerts, schedules: coordinator/monitoring) */
+  sql(): SqlRunner;
   close(): Awaitable<void>;
 }

@@ -1,0 +1,53 @@
+import type { DaemonLog } from '../../core/daemon-log.ts';
+import type { FleetStore } from '../store/store.ts';
+import { AlertStore, type Alert, type AlertChannel } from './alert-store.ts';
+import { DEFAULT_DELIVERY, deliverDue, type AlertDeliveryOptions, type Publish } from './alert-delivery.ts';
+import { detectRegressions, type DetectOptions } from './regressions.ts';
+import { buildSeries } from './series.ts';
+
+export interface MonitoringOptions extends Partial<AlertDeliveryOptions> {
+  /** regressions are looked for at most this often, and only when results arrived since */
+  evaluateEveryMs?: number;
+  detect?: Partial<DetectOptions>;
+}
+
+/**
+ * The coordinator's monitoring duty (run by the replica holding the dispatch lease): finds regressions
+ * in the stored runs, stores each one once as an alert, and delivers the alerts (MQTT, webhook).
+ */
+export class Monitor {
+  readonly alerts: AlertStore;
+  private lastResultId = -1;
+  private lastEvalMs = -Infinity;
+  private readonly delivery: AlertDeliveryOptions;
+  private readonly channels: AlertChannel[];
+
+  constructor(private readonly store: FleetStore, private readonly log: DaemonLog | undefined, private readonly opts: MonitoringOptions = {}) {
+    this.alerts = new AlertStore(store.sql());
+    this.delivery = { ...DEFAULT_DELIVERY, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as AlertDeliveryOptions;
+    this.channels = ['mqtt', ...(this.delivery.webhookUrl ? ['webhook' as const] : [])];
+  }
+
+  /**
+   * Builds every series from the stored results and raises the regressions not raised before. This reads
+   * every stored result (the monitoring's cost grows with the history; see docs/monitoring.md).
+   */
+  async evaluate(nowMs: number): Promise<Alert[]> {
+    const rows = await this.store.results();
+    const regressions = detectRegressions(buildSeries(rows), this.opts.detect);
+    const raised = await this.alerts.raise(regressions, this.channels, nowMs);
+    for (const a of raised) this.log?.warn('regression alert', { alert: a.id, kind: a.regression.kind, device: a.regression.deviceId, model: a.regression.model, variant: a.regression.variant, before: a.regression.before.jobId, after: a.regression.after.jobId });
+    return raised;
+  }
+
+  /** One round of the duty: evaluate when results arrived (and the interval passed), then deliver what is due. */
+  async tick(publish: Publish | undefined, nowMs: number): Promise<void> {
+    const { lastResultId } = await this.store.dataVersion();
+    if (lastResultId !== this.lastResultId && nowMs - this.lastEvalMs >= (this.opts.evaluateEveryMs ?? 5000)) {
+      this.lastEvalMs = nowMs;
+      this.lastResultId = lastResultId;
+      await this.evaluate(nowMs);
+    }
+    await deliverDue(this.alerts, publish, this.delivery, nowMs);
+  }
+}
