@@ -9,6 +9,7 @@ import { dispatchQueued } from './dispatch.ts';
 import { Ingest } from './ingest.ts';
 import type { FleetStore } from './store/store.ts';
 import { Monitor, type MonitoringOptions } from './monitoring/monitor.ts';
+import { ScheduleStore } from './monitoring/schedules.ts';
 
 export interface CoordinatorOptions {
   /** from `resolveCoordinatorSettings` (coordinator/config/coordinator-config.ts) */
@@ -71,8 +72,10 @@ export class Coordinator {
   private backlog = 0;
   private health?: HealthBeacon;
   readonly monitor?: Monitor;
+  readonly schedules: ScheduleStore;
 
   constructor(private readonly opts: CoordinatorOptions) {
+    this.schedules = new ScheduleStore(opts.store.sql());
     if (opts.monitoring !== false) this.monitor = new Monitor(opts.store, opts.log, opts.monitoring ?? {});
     this.ingest = new Ingest(opts.store, opts.log, opts.settings, () => this.dispatchSoon());
     this.clientId = opts.replicaId ? `edgeprobe-coordinator-${opts.replicaId}` : 'edgeprobe-coordinator';
@@ -170,6 +173,12 @@ export class Coordinator {
       if (owns !== this.ownsDuty) log.info(owns ? 'dispatch lease acquired' : 'dispatch lease lost', { owner: this.clientId });
       this.ownsDuty = owns;
       if (!owns) return;
+      // scheduled runs become queued jobs first, so this round dispatches them
+      const ran = await this.schedules.runDue(store, now).catch((err) => {
+        log.warn('scheduled runs failed', { error: errorMessage(err) });
+        return { jobs: [], skipped: 0, caughtUp: 0 };
+      });
+      if (ran.jobs.length || ran.skipped) log.info('scheduled runs', { jobs: ran.jobs.join(','), skipped: ran.skipped, caughtUp: ran.caughtUp });
       await dispatchQueued(store, this.client!, log, policy);
       // its own failure must not stop dispatching
       const client = this.client!;

@@ -3,6 +3,7 @@ import { createDaemonLog } from '../../core/daemon-log.ts';
 import { epError, type EdgeprobeError } from '../../core/errors.ts';
 import { isValidDeviceId } from '../../core/protocol/topics.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
+import { alertCommands, scheduleCommands } from './schedule.ts';
 import { httpOptions, startDashboard, writeHtmlReport, type DashboardArgs, type HtmlReportArgs } from './dashboard.ts';
 
 // Handlers import their modules when they run: an idle agent on a small device should not carry the
@@ -48,7 +49,7 @@ function untilSignal(stop: () => Promise<void>): Promise<void> {
 }
 
 export function fleetCommands(y: Argv): Argv {
-  return y
+  return alertCommands(y)
     .command('agent', 'run a device agent: receives job plans over MQTT, runs them, reports results through its outbox', (c) => c
       .option('config', { type: 'string', describe: 'agent config (JSON/YAML, see configs/agent.example.json): device id, broker, allowed models and probes; default: the demo model and the benchmark' })
       .option('broker', { type: 'string', describe: 'MQTT broker URL; overrides broker.url (password from the config\'s passwordFile or EDGEPROBE_MQTT_PASSWORD)' })
@@ -94,7 +95,7 @@ export function fleetCommands(y: Argv): Argv {
       await coordinator.start();
       await untilSignal(async () => { await stopHttp?.(); await coordinator.stop(); });
     })
-    .command('jobs', 'submit and list fleet jobs', (j) => j
+    .command('jobs', 'submit and list fleet jobs', (j) => scheduleCommands(j)
       .command('submit', 'create a job: one plan for some devices (the coordinator dispatches it)', (c) => c
         .option('devices', { type: 'string', demandOption: true, describe: 'comma-separated device ids' })
         .option('plan', { type: 'string', demandOption: true, describe: 'plan file (JSON/YAML): models x variants x probes x benchmark settings' })
@@ -172,7 +173,7 @@ export function fleetCommands(y: Argv): Argv {
           await store.close();
         }
       })
-      .demandCommand(1, 'name a jobs subcommand: submit, cancel, list, devices'))
+      .demandCommand(1, 'name a jobs subcommand: submit, cancel, list, devices, schedule'))
     .command('report', 'compare devices x variants: latency, size, drift, probe verdicts, cross-device consistency', (c) => c
       .option('db', { type: 'string', default: DEFAULT_DB, describe: DB_HELP })
       .option('csv', { type: 'boolean', default: false, describe: 'CSV rows instead of the table' })
