@@ -20,6 +20,8 @@ import type { FleetStore, ResultRow } from '../coordinator/store/store.ts';
 import { Monitor } from '../coordinator/monitoring/monitor.ts';
 import { deliverDue } from '../coordinator/monitoring/alert-delivery.ts';
 import { needsPostgres, Postgres } from '../harness/postgres.ts';
+import { startDashboardServer } from '../coordinator/dashboard/server.ts';
+import type { Timeline } from '../coordinator/monitoring/timeline.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-alerts-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -72,6 +74,28 @@ function alertSuite(engine: string, open: () => Promise<FleetStore>, skip: strin
       assert.equal(published.length, 1, 'the acknowledgement is re-announced on the retained topic');
       assert.equal(JSON.parse(published[0].payload).state, 'acknowledged');
       assert.deepEqual(await monitor.evaluate(7000), [], 'an acknowledged regression is not raised again either');
+    });
+
+    test('the dashboard API: one series\' timeline in a window with its regression and alert; pages of alerts', async () => {
+      const server = await startDashboardServer({ store, host: '127.0.0.1', port: 0 });
+      const get = async (path: string) => { const r = await fetch(`${server.url.replace(/\/$/, '')}${path}`); return { status: r.status, body: await r.json() as Record<string, unknown> }; };
+      try {
+        const t = (await get('/api/timeline?device=slow-1&model=bert&variant=int8-dynamic')).body as unknown as Timeline;
+        assert.equal(t.runs.length, 10);
+        assert.ok(t.runs[9].figures.p50Ms > 20 * 1.25 && t.runs[0].software?.kernel === '6.6.51');
+        assert.deepEqual(t.regressions.map((r) => [r.kind, r.after.jobId]), [['latency-change', 'sched-5']]);
+        assert.deepEqual(t.alerts.map((a) => a.regression.after.jobId), ['sched-5']);
+        assert.equal(JSON.stringify(t).includes('"vectors"'), false, 'no fingerprints on the timeline');
+        // records were received at 1000 ms; a window after that is empty, one around it is not
+        assert.equal(((await get('/api/timeline?device=slow-1&model=bert&variant=int8-dynamic&since=1970-01-01T00:00:02Z')).body as unknown as Timeline).runs.length, 0);
+        assert.equal(((await get('/api/timeline?device=slow-1&model=bert&variant=int8-dynamic&until=1970-01-01T00:00:02Z&limit=3')).body as unknown as Timeline).runs.length, 3);
+        assert.equal((await get('/api/timeline?device=slow-1')).status, 400);
+        const page = (await get('/api/alerts?state=open&limit=1')).body as { alerts: unknown[]; open: number };
+        assert.deepEqual([page.alerts.length, page.open], [1, 1]);
+        assert.equal(((await get('/api/alerts?limit=1&offset=1')).body as { alerts: unknown[] }).alerts.length, 1);
+      } finally {
+        await server.close();
+      }
     });
 
     test('webhook: retried with back-off until it answers; out of attempts it is the dead letter with its last error', async () => {

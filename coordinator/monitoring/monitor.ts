@@ -4,6 +4,10 @@ import { AlertStore, type Alert, type AlertChannel } from './alert-store.ts';
 import { DEFAULT_DELIVERY, deliverDue, type AlertDeliveryOptions, type Publish } from './alert-delivery.ts';
 import { detectRegressions, type DetectOptions } from './regressions.ts';
 import { buildSeries } from './series.ts';
+import { seriesRecords, touchedSeries } from './series-query.ts';
+
+/** Records per series an evaluation reads: the latency baseline needs at most 10 runs since the last change. */
+const HISTORY_RECORDS = 200;
 
 export interface MonitoringOptions extends Partial<AlertDeliveryOptions> {
   /** regressions are looked for at most this often, and only when results arrived since */
@@ -19,6 +23,7 @@ export class Monitor {
   readonly alerts: AlertStore;
   private lastResultId = -1;
   private lastEvalMs = -Infinity;
+  private evaluatedId = 0;
   private readonly delivery: AlertDeliveryOptions;
   private readonly channels: AlertChannel[];
 
@@ -29,13 +34,20 @@ export class Monitor {
   }
 
   /**
-   * Builds every series from the stored results and raises the regressions not raised before. This reads
-   * every stored result (the monitoring's cost grows with the history; see docs/monitoring.md).
+   * Rebuilds the series that got results since the last evaluation (and the other series of their jobs,
+   * for the consistency band), each from its latest records through the series index, and raises the
+   * regressions not raised before. The first evaluation after a start reads every series once; stored
+   * alert keys make re-detections harmless.
    */
   async evaluate(nowMs: number): Promise<Alert[]> {
-    const rows = await this.store.results();
+    const sql = this.store.sql();
+    const { series: touched, lastId } = await touchedSeries(sql, this.evaluatedId);
+    if (!touched.length) return [];
+    const rows = [];
+    for (const id of touched) rows.push(...(await seriesRecords(sql, id, { limit: HISTORY_RECORDS })));
     const regressions = detectRegressions(buildSeries(rows), this.opts.detect);
     const raised = await this.alerts.raise(regressions, this.channels, nowMs);
+    this.evaluatedId = lastId;
     for (const a of raised) this.log?.warn('regression alert', { alert: a.id, kind: a.regression.kind, device: a.regression.deviceId, model: a.regression.model, variant: a.regression.variant, before: a.regression.before.jobId, after: a.regression.after.jobId });
     return raised;
   }

@@ -137,6 +137,9 @@ const MIGRATIONS = [
      updated_ms {{ms}} NOT NULL,
      PRIMARY KEY (schedule_id, due_ms, device_id)
    );`,
+  // 5: the monitoring's per-series reads (one device x model x variant, a time window) and its
+  // incremental evaluation (results since the last one evaluated) use an index instead of a scan
+  `CREATE INDEX results_by_series ON results (device_id, model_name, variant_name, received_ms);`,
 ];
 
 const render = (dialect: SqlDialect, sql: string): string => sql.replace(/\{\{(\w+)\}\}/g, (_, t: string) => {
