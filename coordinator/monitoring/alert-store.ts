@@ -24,6 +24,9 @@ const toAlert = (r: AlertRow): Alert => ({
   acknowledgedAt: r.acked_ms === null ? null : new Date(Number(r.acked_ms)).toISOString(), acknowledgedBy: r.acked_by, regression: JSON.parse(r.regression) as Regression,
 });
 
+interface DeliveryRow { alert_id: number; channel: AlertChannel; state: DeliveryState; attempts: number; next_ms: number; last_error: string | null }
+const toDelivery = (r: DeliveryRow): Delivery => ({ alertId: Number(r.alert_id), channel: r.channel, state: r.state, attempts: Number(r.attempts), nextMs: Number(r.next_ms), lastError: r.last_error });
+
 /**
  * Alerts in the coordinator's store (SQLite or PostgreSQL, the same SQL). Each regression is stored once,
  * by its key (kind, device, model, variant, metric, the run after): detecting it again on the next
@@ -73,15 +76,11 @@ export class AlertStore {
   }
 
   async dueDeliveries(nowMs: number, limit = 100): Promise<Delivery[]> {
-    const rows = await this.sql.all<{ alert_id: number; channel: AlertChannel; state: DeliveryState; attempts: number; next_ms: number; last_error: string | null }>(
-      `SELECT * FROM alert_deliveries WHERE state = 'pending' AND next_ms <= ? ORDER BY next_ms LIMIT ?`, [nowMs, limit]);
-    return rows.map((r) => ({ alertId: Number(r.alert_id), channel: r.channel, state: r.state, attempts: Number(r.attempts), nextMs: Number(r.next_ms), lastError: r.last_error }));
+    return (await this.sql.all<DeliveryRow>(`SELECT * FROM alert_deliveries WHERE state = 'pending' AND next_ms <= ? ORDER BY next_ms LIMIT ?`, [nowMs, limit])).map(toDelivery);
   }
 
   async deliveries(alertId?: number): Promise<Delivery[]> {
-    const rows = await this.sql.all<{ alert_id: number; channel: AlertChannel; state: DeliveryState; attempts: number; next_ms: number; last_error: string | null }>(
-      `SELECT * FROM alert_deliveries ${alertId === undefined ? '' : 'WHERE alert_id = ?'} ORDER BY alert_id, channel`, alertId === undefined ? [] : [alertId]);
-    return rows.map((r) => ({ alertId: Number(r.alert_id), channel: r.channel, state: r.state, attempts: Number(r.attempts), nextMs: Number(r.next_ms), lastError: r.last_error }));
+    return (await this.sql.all<DeliveryRow>(`SELECT * FROM alert_deliveries ${alertId === undefined ? '' : 'WHERE alert_id = ?'} ORDER BY alert_id, channel`, alertId === undefined ? [] : [alertId])).map(toDelivery);
   }
 
   /** One attempt's outcome: delivered, retry at `retryAtMs`, or (no retry left) the dead letter with its last error. */
