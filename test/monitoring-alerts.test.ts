@@ -76,6 +76,24 @@ function alertSuite(engine: string, open: () => Promise<FleetStore>, skip: strin
       assert.deepEqual(await monitor.evaluate(7000), [], 'an acknowledged regression is not raised again either');
     });
 
+    test('a device that leaves its jobs\' consistency band: one alert, found job by job', async () => {
+      const rng = new SeededRandom(11);
+      const base = Array.from({ length: 16 }, () => Array.from({ length: 32 }, () => rng.normal()));
+      const rows: ResultRow[] = [];
+      for (const [j, job] of ['band-0', 'band-1', 'band-2'].entries()) {
+        for (const d of ['band-a', 'band-b', 'band-c', 'band-d']) {
+          const r = syntheticBenchmarkRecord(rng, 'tiny', 'fp32', 1);
+          const off = d === 'band-d' && j === 2 ? 0.1 : 1e-7;
+          (r.data as BenchmarkData).fingerprint.vectors = base.map((row) => row.map((x) => x * (1 + off * rng.normal())));
+          rows.push({ messageId: `00000000-0000-4000-8000-${String(++messages).padStart(12, '0')}`, deviceId: d, seq: j, sentAt: r.createdAt, jobId: job, recordKey: 'k0', record: { ...r, createdAt: new Date(Date.UTC(2026, 10, 2, j)).toISOString() } });
+        }
+      }
+      await store.ingestResults(rows, 8000);
+      const raised = await new Monitor(store, undefined, {}).evaluate(9000);
+      const band = raised.filter((a) => a.regression.kind === 'left-consistency-band');
+      assert.deepEqual(band.map((a) => [a.regression.deviceId, a.regression.before.jobId, a.regression.after.jobId]), [['band-d', 'band-1', 'band-2']]);
+    });
+
     test('the dashboard API: one series\' timeline in a window with its regression and alert; pages of alerts', async () => {
       const server = await startDashboardServer({ store, host: '127.0.0.1', port: 0 });
       const get = async (path: string) => { const r = await fetch(`${server.url.replace(/\/$/, '')}${path}`); return { status: r.status, body: await r.json() as Record<string, unknown> }; };
@@ -91,7 +109,7 @@ function alertSuite(engine: string, open: () => Promise<FleetStore>, skip: strin
         assert.equal(((await get('/api/timeline?device=slow-1&model=bert&variant=int8-dynamic&until=1970-01-01T00:00:02Z&limit=3')).body as unknown as Timeline).runs.length, 3);
         assert.equal((await get('/api/timeline?device=slow-1')).status, 400);
         const page = (await get('/api/alerts?state=open&limit=1')).body as { alerts: unknown[]; open: number };
-        assert.deepEqual([page.alerts.length, page.open], [1, 1]);
+        assert.deepEqual([page.alerts.length, page.open], [1, 2], "slow-1 and band-d are open, swap-1 acknowledged");
         assert.equal(((await get('/api/alerts?limit=1&offset=1')).body as { alerts: unknown[] }).alerts.length, 1);
       } finally {
         await server.close();

@@ -2,12 +2,14 @@ import type { DaemonLog } from '../../core/daemon-log.ts';
 import type { FleetStore } from '../store/store.ts';
 import { AlertStore, type Alert, type AlertChannel } from './alert-store.ts';
 import { DEFAULT_DELIVERY, deliverDue, type AlertDeliveryOptions, type Publish } from './alert-delivery.ts';
-import { detectRegressions, type DetectOptions } from './regressions.ts';
+import { DEFAULT_DETECT, latencyChanges, taskAgreementDrops, verdictFlips, type DetectOptions, type Regression } from './regressions.ts';
+import { bandExits, type BandState } from './band-scan.ts';
 import { buildSeries } from './series.ts';
 import { seriesRecords, touchedSeries } from './series-query.ts';
 
 /** Records per series an evaluation reads: the latency baseline needs at most 10 runs since the last change. */
 const HISTORY_RECORDS = 200;
+const SERIES_PER_BATCH = 100;
 
 export interface MonitoringOptions extends Partial<AlertDeliveryOptions> {
   /** regressions are looked for at most this often, and only when results arrived since */
@@ -24,6 +26,7 @@ export class Monitor {
   private lastResultId = -1;
   private lastEvalMs = -Infinity;
   private evaluatedId = 0;
+  private readonly band: BandState = new Map();
   private readonly delivery: AlertDeliveryOptions;
   private readonly channels: AlertChannel[];
 
@@ -34,18 +37,24 @@ export class Monitor {
   }
 
   /**
-   * Rebuilds the series that got results since the last evaluation (and the other series of their jobs,
-   * for the consistency band), each from its latest records through the series index, and raises the
-   * regressions not raised before. The first evaluation after a start reads every series once; stored
+   * Rebuilds the series that got results since the last evaluation, a batch at a time, each from its
+   * latest records through the series index; checks the consistency band job by job (band-scan.ts); and
+   * raises the regressions not raised before. The first evaluation after a start reads every series once; stored
    * alert keys make re-detections harmless.
    */
   async evaluate(nowMs: number): Promise<Alert[]> {
     const sql = this.store.sql();
     const { series: touched, lastId } = await touchedSeries(sql, this.evaluatedId);
     if (!touched.length) return [];
-    const rows = [];
-    for (const id of touched) rows.push(...(await seriesRecords(sql, id, { limit: HISTORY_RECORDS })));
-    const regressions = detectRegressions(buildSeries(rows), this.opts.detect);
+    const o = { ...DEFAULT_DETECT, ...this.opts.detect };
+    const regressions: Regression[] = [];
+    // a batch of series at a time, so memory stays bounded however long the fleet's history is
+    for (let i = 0; i < touched.length; i += SERIES_PER_BATCH) {
+      const rows = [];
+      for (const id of touched.slice(i, i + SERIES_PER_BATCH)) rows.push(...(await seriesRecords(sql, id, { limit: HISTORY_RECORDS })));
+      for (const s of buildSeries(rows)) regressions.push(...verdictFlips(s), ...taskAgreementDrops(s, o), ...latencyChanges(s, o));
+    }
+    regressions.push(...(await bandExits(sql, this.evaluatedId, this.band, o)));
     const raised = await this.alerts.raise(regressions, this.channels, nowMs);
     this.evaluatedId = lastId;
     for (const a of raised) this.log?.warn('regression alert', { alert: a.id, kind: a.regression.kind, device: a.regression.deviceId, model: a.regression.model, variant: a.regression.variant, before: a.regression.before.jobId, after: a.regression.after.jobId });

@@ -17,17 +17,12 @@ export async function seriesRecords(sql: SqlRunner, id: SeriesId, w: SeriesWindo
   return rows.reverse().map((r) => ({ deviceId: r.device_id, jobId: r.job_id, record: JSON.parse(r.record) as ProbeRecord }));
 }
 
-/**
- * The series that got a result after `afterId`, with every series of the jobs those results belong to
- * (the consistency band compares the devices of one job), and the highest result id seen (the next
- * call's `afterId`).
- */
+/** The series that got a result after `afterId`, and the highest result id seen (the next call's `afterId`). */
 export async function touchedSeries(sql: SqlRunner, afterId: number): Promise<{ series: SeriesId[]; lastId: number }> {
   const [{ last }] = await sql.all<{ last: number | null }>('SELECT MAX(id) AS last FROM results');
   const lastId = Number(last ?? 0);
   if (lastId <= afterId) return { series: [], lastId };
   const rows = await sql.all<{ device_id: string; model_name: string; variant_name: string }>(
-    `SELECT DISTINCT device_id, model_name, variant_name FROM results
-     WHERE job_id IN (SELECT DISTINCT job_id FROM results WHERE id > ? AND id <= ?)`, [afterId, lastId]);
+    'SELECT DISTINCT device_id, model_name, variant_name FROM results WHERE id > ? AND id <= ?', [afterId, lastId]);
   return { series: rows.map((r) => ({ deviceId: r.device_id, model: r.model_name, variant: r.variant_name })), lastId };
 }

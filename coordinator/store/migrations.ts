@@ -138,8 +138,10 @@ const MIGRATIONS = [
      PRIMARY KEY (schedule_id, due_ms, device_id)
    );`,
   // 5: the monitoring's per-series reads (one device x model x variant, a time window) and its
-  // incremental evaluation (results since the last one evaluated) use an index instead of a scan
-  `CREATE INDEX results_by_series ON results (device_id, model_name, variant_name, received_ms);`,
+  // incremental evaluation (results since the last one evaluated, the consistency band job by job) use
+  // indexes instead of a scan
+  `CREATE INDEX results_by_series ON results (device_id, model_name, variant_name, received_ms);
+   CREATE INDEX results_by_job ON results (job_id, probe);`,
 ];
 
 const render = (dialect: SqlDialect, sql: string): string => sql.replace(/\{\{(\w+)\}\}/g, (_, t: string) => {
