@@ -72,6 +72,9 @@ export class Coordinator {
   private backlog = 0;
   private health?: HealthBeacon;
   readonly monitor?: Monitor;
+  // the monitoring round in flight: not awaited by dispatch (a first evaluation of a long history takes
+  // seconds, longer than the duty lease's TTL), one at a time, awaited by stop() before the store closes
+  private monitoring?: Promise<void>;
   readonly schedules: ScheduleStore;
 
   constructor(private readonly opts: CoordinatorOptions) {
@@ -180,9 +183,7 @@ export class Coordinator {
       });
       if (ran.jobs.length || ran.skipped) log.info('scheduled runs', { jobs: ran.jobs.join(','), skipped: ran.skipped, caughtUp: ran.caughtUp });
       await dispatchQueued(store, this.client!, log, policy);
-      // its own failure must not stop dispatching
-      const client = this.client!;
-      await this.monitor?.tick((topic, payload, o) => client.publishAsync(topic, payload, o), now).catch((err) => log.warn('monitoring failed', { error: errorMessage(err) }));
+      this.monitorSoon(now);
       if (now - this.lastPruneMs >= PRUNE_EVERY_MS) {
         this.lastPruneMs = now;
         const deleted = await store.pruneHeartbeats(now - (this.opts.heartbeatRetentionDays ?? DEFAULT_HEARTBEAT_RETENTION_DAYS) * 86_400_000);
@@ -193,12 +194,22 @@ export class Coordinator {
       .finally(() => { this.dispatching = false; });
   }
 
+  /** Starts a monitoring round unless one is running; its failure never stops dispatching. */
+  private monitorSoon(now: number): void {
+    const client = this.client;
+    if (!this.monitor || this.monitoring || !client) return;
+    this.monitoring = this.monitor.tick((topic, payload, o) => client.publishAsync(topic, payload, o), now)
+      .catch((err) => this.opts.log.warn('monitoring failed', { error: errorMessage(err) }))
+      .finally(() => { this.monitoring = undefined; });
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.health?.();
     // hand the duty over now instead of after the lease TTL (expired leases pass on the next round)
     if (this.ownsDuty) await Promise.resolve(this.opts.store.acquireLease(DUTY_LEASE, this.clientId, -1, Date.now())).catch(() => undefined);
     await this.chain;
+    await this.monitoring;
     await this.ingest.flush();
     for (const send of this.heldAcks.splice(0)) send();
     await this.client?.endAsync().catch(() => undefined);
