@@ -11,6 +11,8 @@ import { dispatchQueued } from './dispatch.ts';
 import { AckRounds } from './ack-rounds.ts';
 import { Ingest } from './ingest.ts';
 import type { FleetStore } from './store/store.ts';
+import { Monitor, type MonitoringOptions } from './monitoring/monitor.ts';
+import { ScheduleStore } from './monitoring/schedules.ts';
 
 export interface CoordinatorOptions {
   /** from `resolveCoordinatorSettings` (coordinator/config/coordinator-config.ts) */
@@ -30,6 +32,8 @@ export interface CoordinatorOptions {
   leaseTtlMs?: number;
   /** heartbeat history older than this is deleted (by the replica holding the duty lease) */
   heartbeatRetentionDays?: number;
+  /** regression alerts (coordinator/monitoring); on by default, `false` turns the duty off */
+  monitoring?: MonitoringOptions | false;
 }
 
 export const DEFAULT_SHARE_GROUP = 'edgeprobe-coordinators';
@@ -72,8 +76,15 @@ export class Coordinator {
   // messages received but not yet handled; above MAX_BACKLOG the socket pauses (backpressure to the broker)
   private backlog = 0;
   private health?: HealthBeacon;
+  readonly monitor?: Monitor;
+  // the monitoring round in flight: not awaited by dispatch (a first evaluation of a long history takes
+  // seconds, longer than the duty lease's TTL), one at a time, awaited by stop() before the store closes
+  private monitoring?: Promise<void>;
+  readonly schedules: ScheduleStore;
 
   constructor(private readonly opts: CoordinatorOptions) {
+    this.schedules = new ScheduleStore(opts.store.sql());
+    if (opts.monitoring !== false) this.monitor = new Monitor(opts.store, opts.log, opts.monitoring ?? {});
     this.ingest = new Ingest(opts.store, opts.log, opts.settings, () => this.dispatchSoon());
     this.clientId = opts.replicaId ? `edgeprobe-coordinator-${opts.replicaId}` : 'edgeprobe-coordinator';
   }
@@ -196,7 +207,14 @@ export class Coordinator {
       if (owns !== this.ownsDuty) log.info(owns ? 'dispatch lease acquired' : 'dispatch lease lost', { owner: this.clientId });
       this.ownsDuty = owns;
       if (!owns) return;
+      // scheduled runs become queued jobs first, so this round dispatches them
+      const ran = await this.schedules.runDue(store, now).catch((err) => {
+        log.warn('scheduled runs failed', { error: errorMessage(err) });
+        return { jobs: [], skipped: 0, caughtUp: 0 };
+      });
+      if (ran.jobs.length || ran.skipped) log.info('scheduled runs', { jobs: ran.jobs.join(','), skipped: ran.skipped, caughtUp: ran.caughtUp });
       await dispatchQueued(store, this.client!, log, policy);
+      this.monitorSoon(now);
       if (now - this.lastPruneMs >= PRUNE_EVERY_MS) {
         this.lastPruneMs = now;
         const deleted = await store.pruneHeartbeats(now - (this.opts.heartbeatRetentionDays ?? DEFAULT_HEARTBEAT_RETENTION_DAYS) * 86_400_000);
@@ -207,6 +225,15 @@ export class Coordinator {
       .finally(() => { this.dispatching = false; });
   }
 
+  /** Starts a monitoring round unless one is running; its failure never stops dispatching. */
+  private monitorSoon(now: number): void {
+    const client = this.client;
+    if (!this.monitor || this.monitoring || !client) return;
+    this.monitoring = this.monitor.tick((topic, payload, o) => client.publishAsync(topic, payload, o), now)
+      .catch((err) => this.opts.log.warn('monitoring failed', { error: errorMessage(err) }))
+      .finally(() => { this.monitoring = undefined; });
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.health?.();
@@ -214,6 +241,7 @@ export class Coordinator {
     // hand the duty over now instead of after the lease TTL (expired leases pass on the next round)
     if (this.ownsDuty) await Promise.resolve(this.opts.store.acquireLease(DUTY_LEASE, this.clientId, -1, Date.now())).catch(() => undefined);
     await this.chain;
+    await this.monitoring;
     // a store still down at stop: nothing more commits, so nothing more is acked (the broker keeps it)
     await this.ingest.flush().then(() => { this.acks.close().send(); this.sendReceipts(); }, (err) => this.opts.log.warn('last round not committed', { error: errorMessage(err) }));
     await this.client?.endAsync().catch(() => undefined);

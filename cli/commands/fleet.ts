@@ -3,6 +3,7 @@ import { createDaemonLog } from '../../core/daemon-log.ts';
 import { epError, type EdgeprobeError } from '../../core/errors.ts';
 import { isValidDeviceId, replicaUsername } from '../../core/protocol/topics.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
+import { alertCommands, scheduleCommands } from './schedule.ts';
 import { httpOptions, startDashboard, writeHtmlReport, type DashboardArgs, type HtmlReportArgs } from './dashboard.ts';
 
 // Handlers import their modules when they run: an idle agent on a small device should not carry the
@@ -48,7 +49,7 @@ function untilSignal(stop: () => Promise<void>): Promise<void> {
 }
 
 export function fleetCommands(y: Argv): Argv {
-  return y
+  return alertCommands(y)
     .command('agent', 'run a device agent: receives job plans over MQTT, runs them, reports results through its outbox', (c) => c
       .option('config', { type: 'string', describe: 'agent config (JSON/YAML, see configs/agent.example.json): device id, broker, allowed models and probes; default: the demo model and the benchmark' })
       .option('broker', { type: 'string', describe: 'MQTT broker URL; overrides broker.url (password from the config\'s passwordFile or EDGEPROBE_MQTT_PASSWORD)' })
@@ -72,7 +73,8 @@ export function fleetCommands(y: Argv): Argv {
       .option('http', { type: 'number', describe: 'also serve the dashboard on this port (see docs/dashboard.md)' })
       .option('replica-id', { type: 'string', describe: 'run as one of several replicas on one PostgreSQL store: a stable id per replica (MQTT client id and session); traffic is split by a shared subscription' })
       .option('share-group', { type: 'string', default: 'edgeprobe-coordinators', describe: 'shared subscription group of the replicas' })
-      .option('heartbeat-retention-days', { type: 'number', default: 7, describe: 'heartbeat history older than this is deleted' })),
+      .option('heartbeat-retention-days', { type: 'number', default: 7, describe: 'heartbeat history older than this is deleted' })
+      .option('alert-webhook', { type: 'string', describe: 'also POST each regression alert as JSON to this URL (retried; a delivery out of attempts is kept as a dead letter, see docs/monitoring.md)' })),
     async (args) => {
       const { Coordinator, openFleetStore, isPostgresUrl, redactDbUrl, resolveCoordinatorSettings } = await coordinatorModules();
       const settings = resolveCoordinatorSettings({ config: args.config, broker: args.broker, db: args.db ?? (args.config ? undefined : DEFAULT_DB) });
@@ -89,12 +91,13 @@ export function fleetCommands(y: Argv): Argv {
       const coordinator = new Coordinator({
         settings, store, log, dispatchIntervalMs: (args['dispatch-interval'] as number) * 1000,
         replicaId, shareGroup: args['share-group'] as string, heartbeatRetentionDays: retention,
+        monitoring: { webhookUrl: args['alert-webhook'] as string | undefined },
       });
       const stopHttp = args.http === undefined ? undefined : await startDashboard(store, args as unknown as DashboardArgs, log, coordinator.ingest.changes);
       await coordinator.start();
       await untilSignal(async () => { await stopHttp?.(); await coordinator.stop(); });
     })
-    .command('jobs', 'submit and list fleet jobs', (j) => j
+    .command('jobs', 'submit and list fleet jobs', (j) => scheduleCommands(j)
       .command('submit', 'create a job: one plan for some devices (the coordinator dispatches it)', (c) => c
         .option('devices', { type: 'string', demandOption: true, describe: 'comma-separated device ids' })
         .option('plan', { type: 'string', demandOption: true, describe: 'plan file (JSON/YAML): models x variants x probes x benchmark settings' })
@@ -172,7 +175,7 @@ export function fleetCommands(y: Argv): Argv {
           await store.close();
         }
       })
-      .demandCommand(1, 'name a jobs subcommand: submit, cancel, list, devices'))
+      .demandCommand(1, 'name a jobs subcommand: submit, cancel, list, devices, schedule'))
     .command('report', 'compare devices x variants: latency, size, drift, probe verdicts, cross-device consistency', (c) => c
       .option('db', { type: 'string', default: DEFAULT_DB, describe: DB_HELP })
       .option('csv', { type: 'boolean', default: false, describe: 'CSV rows instead of the table' })

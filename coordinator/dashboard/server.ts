@@ -11,6 +11,7 @@ import { isEdgeprobeError } from '../../core/errors.ts';
 import type { FleetStore } from '../store/store.ts';
 import { accessPolicy, isLoginRoute, presentedToken, TOKEN_COOKIE, tokenMatches, type AccessPolicy } from './access.ts';
 import type { AttentionMapSource } from '../../probes/attention/schema.ts';
+import { alertsPage, timeline } from '../monitoring/timeline.ts';
 import { dashboardDataFromStore } from './dashboard-data.ts';
 
 export const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');
@@ -79,6 +80,21 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
 
   app.get('/api/data', async () => dashboardDataFromStore(opts.store, { tolerance: opts.tolerance, mapModels: opts.maps?.modelNames() ?? [] }));
   app.get('/api/sentences', async () => ({ sentences: sample }));
+  // monitoring (docs/monitoring.md): one series' timeline in a time window, and pages of alerts; both are
+  // indexed queries on the store, not a read of every result
+  app.get('/api/timeline', async (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    if (!q.device || !q.model || !q.variant) return reply.code(400).send({ error: 'pass device, model and variant (and optionally since, until as ISO times, limit)' });
+    const ms = (t: string | undefined) => (t === undefined ? undefined : Date.parse(t));
+    const since = ms(q.since), until = ms(q.until);
+    if (Number.isNaN(since) || Number.isNaN(until)) return reply.code(400).send({ error: 'since and until are ISO times, e.g. 2026-12-01T00:00:00Z' });
+    return timeline(opts.store, { deviceId: q.device, model: q.model, variant: q.variant }, { sinceMs: since, untilMs: until, limit: q.limit ? Number(q.limit) || undefined : undefined });
+  });
+  app.get('/api/alerts', async (req) => {
+    const q = req.query as Record<string, string | undefined>;
+    const state = q.state === 'open' || q.state === 'acknowledged' ? q.state : undefined;
+    return alertsPage(opts.store, { state, deviceId: q.device, limit: q.limit ? Number(q.limit) || undefined : undefined, offset: q.offset ? Number(q.offset) || 0 : 0 });
+  });
   app.get('/api/attention-maps', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     if (!opts.maps) return reply.code(404).send({ error: 'no local models: start the dashboard with --model NAME=DIR to compute attention maps' });

@@ -2,14 +2,14 @@
  * The coordinator's schema, one list for both engines. Migration i brings the schema to version i+1.
  * The SQL is written once; only the few type names that differ between the dialects are tokens:
  * `{{id}}` an auto-numbered primary key, `{{ms}}` a 64-bit integer (epoch milliseconds overflow
- * PostgreSQL's 32-bit INTEGER; SQLite's INTEGER is 64-bit already). SQLite's rendering of migration 1
+ * PostgreSQL's 32-bit INTEGER; SQLite's INTEGER is 64-bit already), `{{ref}}` a column holding an `{{id}}`. SQLite's rendering of migration 1
  * is the exact text of the original SQLite schema, so existing files upgrade in place.
  */
 export type SqlDialect = 'sqlite' | 'postgres';
 
 const TOKENS: Record<SqlDialect, Record<string, string>> = {
-  sqlite: { id: 'INTEGER PRIMARY KEY', ms: 'INTEGER' },
-  postgres: { id: 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY', ms: 'BIGINT' },
+  sqlite: { id: 'INTEGER PRIMARY KEY', ms: 'INTEGER', ref: 'INTEGER' },
+  postgres: { id: 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY', ms: 'BIGINT', ref: 'BIGINT' },
 };
 
 const MIGRATIONS = [
@@ -86,6 +86,62 @@ const MIGRATIONS = [
      owner TEXT NOT NULL,
      expires_ms {{ms}} NOT NULL
    );`,
+  // 4: monitoring (coordinator/monitoring): alerts raised from regressions, one row per regression (its
+  // key), with their deliveries (MQTT, webhook; a delivery out of attempts is the dead letter); plan
+  // schedules and what each of their runs did per device
+  `CREATE TABLE alerts (
+     id {{id}},
+     alert_key TEXT NOT NULL UNIQUE,
+     kind TEXT NOT NULL,
+     device_id TEXT NOT NULL,
+     model_name TEXT NOT NULL,
+     variant_name TEXT NOT NULL,
+     metric TEXT NOT NULL,
+     before_job TEXT NOT NULL,
+     after_job TEXT NOT NULL,
+     regression TEXT NOT NULL,
+     state TEXT NOT NULL,
+     created_ms {{ms}} NOT NULL,
+     acked_ms {{ms}},
+     acked_by TEXT
+   );
+   CREATE INDEX alerts_by_state ON alerts (state, created_ms);
+   CREATE TABLE alert_deliveries (
+     alert_id {{ref}} NOT NULL,
+     channel TEXT NOT NULL,
+     state TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_ms {{ms}} NOT NULL,
+     last_error TEXT,
+     PRIMARY KEY (alert_id, channel)
+   );
+   CREATE INDEX alert_deliveries_due ON alert_deliveries (state, next_ms);
+   CREATE TABLE schedules (
+     schedule_id TEXT PRIMARY KEY,
+     plan TEXT NOT NULL,
+     target TEXT NOT NULL,
+     every_ms {{ms}},
+     cron TEXT,
+     state TEXT NOT NULL,
+     next_ms {{ms}} NOT NULL,
+     created_ms {{ms}} NOT NULL,
+     timeout_s REAL NOT NULL,
+     max_attempts INTEGER NOT NULL
+   );
+   CREATE TABLE schedule_runs (
+     schedule_id TEXT NOT NULL,
+     due_ms {{ms}} NOT NULL,
+     device_id TEXT NOT NULL,
+     state TEXT NOT NULL,
+     job_id TEXT,
+     updated_ms {{ms}} NOT NULL,
+     PRIMARY KEY (schedule_id, due_ms, device_id)
+   );`,
+  // 5: the monitoring's per-series reads (one device x model x variant, a time window) and its
+  // incremental evaluation (results since the last one evaluated, the consistency band job by job) use
+  // indexes instead of a scan
+  `CREATE INDEX results_by_series ON results (device_id, model_name, variant_name, received_ms);
+   CREATE INDEX results_by_job ON results (job_id, probe);`,
 ];
 
 const render = (dialect: SqlDialect, sql: string): string => sql.replace(/\{\{(\w+)\}\}/g, (_, t: string) => {

@@ -4,6 +4,7 @@ import type { PayloadOf } from '../../core/protocol/messages.ts';
 import { normalizePlan, type JobPlan } from '../../core/protocol/plan.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import { divergedSchemaRepair, migrationsFor } from './migrations.ts';
+import { postgresRunner, type SqlRunner } from './sql-runner.ts';
 import { FINAL_TARGET_STATES, type DataVersion, type Dispatch, type DeviceRow, type FleetStore, type HeartbeatRow, type JobTargetRow, type NewJob, type RejectedRow, type ResultRow, type StoredResult, type TargetState } from './store.ts';
 
 const iso = (ms: number | string): string => new Date(Number(ms)).toISOString();
@@ -268,6 +269,10 @@ export class PostgresStore implements FleetStore {
 
   async ping(): Promise<void> {
     await this.pool.query('SELECT 1');
+  }
+
+  sql(): SqlRunner {
+    return postgresRunner(this.pool);
   }
 
   async close(): Promise<void> {

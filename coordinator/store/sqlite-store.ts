@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from '../../core/sqlite-migrate.ts';
 import { divergedSchemaRepair, migrationsFor } from './migrations.ts';
+import { sqliteRunner, type SqlRunner } from './sql-runner.ts';
 import type { AdmittedVia } from '../security/admission.ts';
 import type { PayloadOf } from '../../core/protocol/messages.ts';
 import { normalizePlan, type JobPlan } from '../../core/protocol/plan.ts';
@@ -217,6 +218,10 @@ export class SqliteStore implements FleetStore {
 
   ping(): void {
     this.db.prepare('SELECT 1').get();
+  }
+
+  sql(): SqlRunner {
+    return sqliteRunner(this.db);
   }
 
   close(): void {

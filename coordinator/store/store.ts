@@ -2,6 +2,7 @@ import type { DeviceProfile, JobState, PayloadOf } from '../../core/protocol/mes
 import type { JobPlan } from '../../core/protocol/plan.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import type { AdmittedVia } from '../security/admission.ts';
+import type { SqlRunner } from './sql-runner.ts';
 
 /** Where a job stands on one device; the agent's JobState plus the coordinator's own states. */
 export type TargetState = 'queued' | 'dispatched' | JobState | 'timed-out';
@@ -107,5 +108,7 @@ export interface FleetStore {
   dataVersion(): Awaitable<DataVersion>;
   /** A trivial query: whether the store answers at all (the ingest tells "down" from "refused this data" with it). */
   ping(): Awaitable<void>;
+  /** plain SQL on this engine, for the monitoring tables (alerts, schedules: coordinator/monitoring) */
+  sql(): SqlRunner;
   close(): Awaitable<void>;
 }

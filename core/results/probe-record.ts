@@ -31,6 +31,18 @@ export type NumericGate = Static<typeof NumericGate>;
 
 export const RECORD_VERSION = 2;
 
+/** What software produced a record: monitoring names what changed between two runs (records of older agents have none). */
+export const SoftwareFingerprint = Type.Object({
+  edgeprobe: Type.String({ maxLength: 64 }),
+  onnxruntime: Type.String({ maxLength: 64 }),
+  node: Type.String({ maxLength: 64 }),
+  /** distribution name and version (/etc/os-release PRETTY_NAME), else the platform */
+  os: Type.String({ maxLength: 256 }),
+  kernel: Type.String({ maxLength: 256 }),
+  arch: Type.String({ maxLength: 32 }),
+});
+export type SoftwareFingerprint = Static<typeof SoftwareFingerprint>;
+
 export const ProbeRecord = Type.Object({
   recordVersion: Type.Literal(RECORD_VERSION),
   probe: ProbeKindName,
@@ -53,6 +65,7 @@ export const ProbeRecord = Type.Object({
   /** seconds the probe took on this device */
   durationS: Type.Number({ minimum: 0 }),
   createdAt: Type.String({ maxLength: 64 }),
+  software: Type.Optional(SoftwareFingerprint),
   data: Type.Unknown(),
 });
 export type ProbeRecord = Static<typeof ProbeRecord>;

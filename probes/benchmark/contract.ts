@@ -6,6 +6,15 @@ import { BenchmarkData, BenchmarkPlanSettings, resolveBenchmarkSettings, speedPh
 type Rec = DataRecord<BenchmarkData>;
 const num = (x: number | null | undefined, f: (n: number) => string = formatNumber): ReportCell => (x === null || x === undefined ? NO_CELL : cell(f(x), x));
 
+/** YES / no from the board's conditions; "-" for a record without them or a board with no source to tell. */
+function throttledCell(d: BenchmarkData): ReportCell {
+  const c = d.conditions;
+  if (!c) return NO_CELL;
+  if (c.throttled) return cell('YES', true);
+  const readable = [c.sources.throttled, c.sources.thermal, c.sources.cpufreq].some((s) => !s.startsWith('unavailable'));
+  return readable ? cell('no', false) : NO_CELL;
+}
+
 /** The smallest throughput batch is the row's benchmark (latency is single-stream in every record). */
 function smallestBatch(records: readonly Rec[]): Rec[] {
   let best: Rec | undefined;
@@ -29,7 +38,8 @@ export const benchmarkContract: ProbeContract<typeof BenchmarkPlanSettings, type
       { key: 'batchSize', header: 'batch', csvOnly: true }, { key: 'seqLen', header: 'seq len', csvOnly: true },
       { key: 'p50Ms', header: 'p50 ms' }, { key: 'p90Ms', header: 'p90 ms' }, { key: 'p99Ms', header: 'p99 ms' },
       { key: 'sizeBytes', header: 'MB' }, { key: 'speedupVsFp32', header: 'speed vs fp32' },
-      { key: 'pooledCosineVsFp32', header: 'pooled cos' }, { key: 'driftVsFp32', header: 'drift vs fp32', csvOnly: true },
+      { key: 'pooledCosineVsFp32', header: 'pooled cos' }, { key: 'throttled', header: 'throttled' },
+      { key: 'energyMJ', header: 'mJ/inference', csvOnly: true }, { key: 'maxTempC', header: 'max °C', csvOnly: true }, { key: 'driftVsFp32', header: 'drift vs fp32', csvOnly: true },
     ],
     pick: smallestBatch,
     cells(records, row): Record<string, ReportCell> {
@@ -43,10 +53,16 @@ export const benchmarkContract: ProbeContract<typeof BenchmarkPlanSettings, type
         sizeBytes: num(d.sizeBytes, (b) => (b / 1e6).toFixed(2)),
         speedupVsFp32: cell(row.variant === 'fp32' ? 'reference' : speedPhrase(d.speedupVsFp32).replace(' than fp32', ''), d.speedupVsFp32),
         pooledCosineVsFp32: num(d.drift?.pooledCosineMin ?? (row.variant === 'fp32' ? 1 : null)),
+        throttled: throttledCell(d),
+        energyMJ: num(d.conditions?.energyPerInferenceMJ),
+        maxTempC: num(d.conditions?.maxTempC),
         driftVsFp32: comparable ? num(relativeL2(fp32.fingerprint.vectors.flat(), d.fingerprint.vectors.flat())) : NO_CELL,
       };
     },
-    notes: ['latency: single-stream; speed vs fp32 from alternating queries on the device; pooled cos: lowest cosine of mean-pooled outputs to fp32'],
+    notes: [
+      'latency: single-stream; speed vs fp32 from alternating queries on the device; pooled cos: lowest cosine of mean-pooled outputs to fp32',
+      'throttled: YES when the board throttled or lowered its clock cap during the measurement (its latency is not comparable); "-" when the board reports no throttling, thermal or cpufreq source',
+    ],
   },
   series: (d) => `batch ${d.throughput.batch}`,
   fingerprint: (d) => d.fingerprint,

@@ -9,7 +9,8 @@ import { encodeOnnx } from '../../core/onnx/model-io.ts';
 import { percentiles, mean } from '../../core/numeric/stats.ts';
 import { bertFeeds, tensorFloats } from '../../core/runtime/encoder-runner.ts';
 import { createSession, type ort } from '../../core/runtime/ort-session.ts';
-import type { BenchmarkSettings } from './schema.ts';
+import type { BenchmarkSettings, RunConditions } from './schema.ts';
+import { ConditionRecorder } from './run-conditions.ts';
 import { benchmarkSequence } from './bench-inputs.ts';
 
 export interface WorkerRequest {
@@ -21,6 +22,8 @@ export interface WorkerRequest {
   /** fp32 file to time alternately with this variant, for a paired speed-up (unset for fp32 itself) */
   referenceOnnxPath?: string;
   driftSentences: string[];
+  /** root of the sysfs tree the board sensors are read from ('/' on a device; a fixture tree in tests) */
+  sensorRoot?: string;
 }
 
 export interface WorkerResult {
@@ -42,7 +45,14 @@ export interface WorkerResult {
   driftOutput: string;
   /** NaN/Inf among this variant's drift rows */
   nonFinite: number;
+  /** board temperature, clocks, throttling and power over the measurement */
+  conditions: RunConditions;
+  /** LATENCY_QUANTILES of the single-stream latencies (ms) */
+  latencyQuantilesMs: number[];
 }
+
+/** 0, 1/32, ..., 1: 33 quantiles keep a run's latency distribution for the monitoring's two-sample test. */
+export const LATENCY_QUANTILES = Array.from({ length: 33 }, (_, i) => (i * 100) / 32);
 
 type Session = ort.InferenceSession;
 
@@ -54,7 +64,7 @@ type Query = { session: Session; feeds: Record<string, ort.Tensor> };
  * sessions, load from other processes hits both alike, so their ratio is far steadier on a shared machine
  * than two runs made one after the other.
  */
-async function loadgen(queries: readonly Query[], s: BenchmarkSettings): Promise<{ samples: number[][]; durationS: number }> {
+async function loadgen(queries: readonly Query[], s: BenchmarkSettings, rec?: ConditionRecorder): Promise<{ samples: number[][]; durationS: number }> {
   for (let i = 0; i < s.warmup; i++) for (const q of queries) await q.session.run(q.feeds);
   const samples = queries.map((): number[] => []);
   const start = performance.now();
@@ -64,13 +74,15 @@ async function loadgen(queries: readonly Query[], s: BenchmarkSettings): Promise
       await queries[k].session.run(queries[k].feeds);
       samples[k].push(performance.now() - t);
     }
+    rec?.tick();
   }
   return { samples, durationS: (performance.now() - start) / 1000 };
 }
 
 /** p50s of two sessions queried alternately. */
-async function alternate(a: Session, feedsA: Record<string, ort.Tensor>, b: Session, feedsB: Record<string, ort.Tensor>, s: BenchmarkSettings): Promise<{ aP50: number; bP50: number }> {
-  const { samples } = await loadgen([{ session: a, feeds: feedsA }, { session: b, feeds: feedsB }], s);
+async function alternate(a: Session, feedsA: Record<string, ort.Tensor>, b: Session, feedsB: Record<string, ort.Tensor>, s: BenchmarkSettings, rec: ConditionRecorder): Promise<{ aP50: number; bP50: number }> {
+  rec.enter('paired');
+  const { samples } = await loadgen([{ session: a, feeds: feedsA }, { session: b, feeds: feedsB }], s, rec);
   return { aP50: percentiles(samples[0], [50])[0], bP50: percentiles(samples[1], [50])[0] };
 }
 
@@ -84,14 +96,18 @@ export async function measureVariant(req: WorkerRequest): Promise<WorkerResult> 
   const loadMs = performance.now() - t0;
   const seq = benchmarkSequence(md.tokenizer, s.seqLen);
   const single = bertFeeds(session.inputNames, [seq], md.tokenizer.padId).feeds;
-  const { samples: [samples], durationS } = await loadgen([{ session, feeds: single }], s);
+  const rec = new ConditionRecorder(req.sensorRoot ?? '/', Math.max(250, (s.minDurationS * 1000) / 16));
+  rec.mark('before');
+  rec.enter('latency');
+  const { samples: [samples], durationS } = await loadgen([{ session, feeds: single }], s, rec);
   const [p50, p90, p99] = percentiles(samples, [50, 90, 99]);
   const batchFeeds = bertFeeds(session.inputNames, Array.from({ length: s.batch }, () => seq), md.tokenizer.padId).feeds;
   await session.run(batchFeeds);
   const minBatches = Math.max(3, Math.ceil(s.minQueries / s.batch));
   let batches = 0;
+  rec.enter('throughput');
   const tb = performance.now();
-  while (batches < minBatches || performance.now() - tb < (s.minDurationS * 1000) / 2) { await session.run(batchFeeds); batches++; }
+  while (batches < minBatches || performance.now() - tb < (s.minDurationS * 1000) / 2) { await session.run(batchFeeds); batches++; rec.tick(); }
   const sequencesPerS = (batches * s.batch) / ((performance.now() - tb) / 1000);
   // maxRSS is in kilobytes; read before the instrumented and fp32 reference sessions add their memory
   const peakRssMB = process.resourceUsage().maxRSS / 1024;
@@ -101,7 +117,7 @@ export async function measureVariant(req: WorkerRequest): Promise<WorkerResult> 
   let instrumented: WorkerResult['instrumented'];
   if (req.timeInstrumented) {
     const instFeeds = bertFeeds(instSession.inputNames, [seq], md.tokenizer.padId).feeds;
-    const r = await alternate(session, single, instSession, instFeeds, s);
+    const r = await alternate(session, single, instSession, instFeeds, s, rec);
     instrumented = { plainP50Ms: r.aP50, p50Ms: r.bP50 };
   }
   let paired: WorkerResult['paired'];
@@ -109,9 +125,10 @@ export async function measureVariant(req: WorkerRequest): Promise<WorkerResult> 
   const lastName = hiddenOutput(inst.layers.layers);
   if (req.referenceOnnxPath) {
     const ref = await createSession(req.referenceOnnxPath, req.referenceOnnxPath, sessionOpts);
-    const r = await alternate(ref, bertFeeds(ref.inputNames, [seq], md.tokenizer.padId).feeds, session, single, s);
+    const r = await alternate(ref, bertFeeds(ref.inputNames, [seq], md.tokenizer.padId).feeds, session, single, s, rec);
     paired = { referenceP50Ms: r.aP50, p50Ms: r.bP50 };
     await ref.release();
+    rec.mark('after');
     // fp32's drift rows from this process too, so drift never depends on a record made elsewhere
     const refMd = loadModelDir(req.modelDir, { onnxPath: req.referenceOnnxPath });
     const refInst = instrumentModel(refMd.model.proto, req.referenceOnnxPath);
@@ -119,12 +136,14 @@ export async function measureVariant(req: WorkerRequest): Promise<WorkerResult> 
     referenceDriftHidden = (await driftRows(refInstSession, hiddenOutput(refInst.layers.layers), md, req.driftSentences)).rows;
     await refInstSession.release();
   }
+  if (!req.referenceOnnxPath) rec.mark('after');
+  const meanMs = mean(samples);
   const { rows: driftHidden, hidden } = await driftRows(instSession, lastName, md, req.driftSentences);
   const nonFinite = driftHidden.reduce((n, row) => n + row.filter((x) => !Number.isFinite(x)).length, 0);
   return {
-    loadMs, latencyMs: { p50, p90, p99, mean: mean(samples), queries: samples.length, durationS },
+    loadMs, latencyMs: { p50, p90, p99, mean: meanMs, queries: samples.length, durationS },
     throughput: { batch: s.batch, batches, sequencesPerS }, peakRssMB, baselineRssMB, instrumented, paired, driftHidden, referenceDriftHidden, hidden,
-    driftOutput: 'last hidden state', nonFinite,
+    driftOutput: 'last hidden state', nonFinite, conditions: rec.finish(meanMs), latencyQuantilesMs: percentiles(samples, LATENCY_QUANTILES),
   };
 }
 

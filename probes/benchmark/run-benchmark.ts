@@ -67,6 +67,8 @@ export async function benchmarkVariant(md: ModelDir, variant: Variant, fp32: Var
   const result = await measureInChild({
     modelDir: md.dir, onnxPath: variant.onnxPath, settings, timeInstrumented: isRef, driftSentences,
     referenceOnnxPath: isRef ? undefined : fp32.onnxPath,
+    // tests point the sensor reader at a fixture sysfs tree
+    sensorRoot: process.env.EDGEPROBE_SENSOR_ROOT || '/',
   });
   const data = benchmarkData(md, variant, result, fp32, settings, driftSentences);
   const finite = result.nonFinite === 0;
@@ -102,6 +104,8 @@ function benchmarkData(md: ModelDir, variant: Variant, r: WorkerResult, fp32: Va
     ...(r.instrumented ? { instrumented: { p50Ms: r.instrumented.p50Ms, plainP50Ms: r.instrumented.plainP50Ms, ratioToPlain: r.instrumented.p50Ms / r.instrumented.plainP50Ms } } : {}),
     fingerprint: computeFingerprint(driftSentences, r.driftHidden, r.hidden, r.driftOutput),
     demoModel: md.config.demo,
+    conditions: r.conditions,
+    latencyQuantilesMs: r.latencyQuantilesMs,
   };
 }
 
@@ -116,9 +120,14 @@ export function drift(ref: readonly number[][], rows: readonly number[][], H: nu
 }
 
 function summarize(d: BenchmarkData): string {
-  const parts = [`${d.variant}: p50 ${d.latencyMs.p50.toFixed(2)} ms at seq ${d.settings.seqLen}`];
+  const parts: string[] = [];
+  // first, so a cut summary still says it: a throttled latency is not comparable with an unthrottled one
+  if (d.conditions?.throttled) parts.push(`THROTTLED during the measurement (${d.conditions.reasons.join('; ')}): not comparable with unthrottled runs`);
+  parts.push(`${d.variant}: p50 ${d.latencyMs.p50.toFixed(2)} ms at seq ${d.settings.seqLen}`);
   if (d.drift) parts.push(speedPhrase(d.speedupVsFp32), `size ${d.sizeRatio.toFixed(2)}x fp32`, `pooled cosine to fp32 ${d.drift.pooledCosineMin.toFixed(4)} (min)`);
   if (d.instrumented) parts.push(`instrumented p50 ${d.instrumented.ratioToPlain.toFixed(2)}x plain`);
   parts.push(`${d.throughput.sequencesPerS.toFixed(1)} seq/s at batch ${d.throughput.batch}`, `peak RSS ${d.peakRssMB.toFixed(0)} MB`);
-  return parts.join('; ');
+  if (d.conditions?.energyPerInferenceMJ != null) parts.push(`${d.conditions.energyPerInferenceMJ.toFixed(1)} mJ per inference`);
+  if (d.conditions?.maxTempC != null) parts.push(`max ${d.conditions.maxTempC.toFixed(1)} °C`);
+  return parts.join('; ').slice(0, 2000);
 }

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Fingerprint } from '../../core/results/fingerprint.ts';
 
 /** Options of one benchmark run; every field is recorded with the result so numbers can be compared. */
@@ -15,6 +15,39 @@ export const BenchmarkSettings = Type.Object({
 export type BenchmarkSettings = Static<typeof BenchmarkSettings>;
 
 const Latency = Type.Object({ p50: Type.Number(), p90: Type.Number(), p99: Type.Number(), mean: Type.Number(), queries: Type.Integer(), durationS: Type.Number() });
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+/** One reading of the board's sensors (agent/telemetry/board-sensors.ts); arrays aligned with the zones, cpus and rails. */
+export const ConditionSample = Type.Object({
+  phase: Type.Union([Type.Literal('before'), Type.Literal('latency'), Type.Literal('throughput'), Type.Literal('paired'), Type.Literal('after')]),
+  /** ms since the before sample */
+  tMs: Type.Number(),
+  throttledBits: Nullable(Type.Integer({ minimum: 0 })),
+  tempC: Type.Array(Nullable(Type.Number())),
+  curMHz: Type.Array(Nullable(Type.Number())),
+  maxMHz: Type.Array(Nullable(Type.Number())),
+  powerMW: Type.Array(Nullable(Type.Number())),
+});
+export type ConditionSample = Static<typeof ConditionSample>;
+
+/** Temperature, clocks, throttling and power before, during and after the measurement. */
+export const RunConditions = Type.Object({
+  /** per source: where it was read, or "unavailable: why" */
+  sources: Type.Object({ throttled: Type.String(), thermal: Type.String(), cpufreq: Type.String(), power: Type.String() }),
+  zones: Type.Array(Type.Object({ zone: Type.String(), type: Type.String(), passiveTripC: Nullable(Type.Number()) })),
+  cpus: Type.Array(Type.Object({ cpu: Type.String(), hwMaxMHz: Nullable(Type.Number()) })),
+  rails: Type.Array(Type.String()),
+  samples: Type.Array(ConditionSample, { maxItems: 80 }),
+  /** the board throttled (or capped its clocks) at some sample: the latency is not comparable with an unthrottled run */
+  throttled: Type.Boolean(),
+  reasons: Type.Array(Type.String()),
+  maxTempC: Nullable(Type.Number()),
+  /** mean board power during the single-stream phase x mean latency; null when the board reports no power */
+  energyPerInferenceMJ: Nullable(Type.Number()),
+  energyNote: Type.String(),
+});
+export type RunConditions = Static<typeof RunConditions>;
 
 /** `data` of a ProbeRecord with probe 'benchmark': one variant of one model on one device. */
 export const BenchmarkData = Type.Object({
@@ -47,6 +80,10 @@ export const BenchmarkData = Type.Object({
   fingerprint: Fingerprint,
   /** the model is a generated random-weight model (config.json edgeprobe_demo) */
   demoModel: Type.Boolean(),
+  /** board conditions over the measurement (records of agents before 0.2 have none) */
+  conditions: Type.Optional(RunConditions),
+  /** 33 evenly spaced quantiles (0, 1/32, ..., 1) of the single-stream latencies (ms): the run's distribution, compactly */
+  latencyQuantilesMs: Type.Optional(Type.Array(Type.Number(), { minItems: 2, maxItems: 65 })),
 });
 export type BenchmarkData = Static<typeof BenchmarkData>;
 

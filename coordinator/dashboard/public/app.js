@@ -5,6 +5,7 @@ import { resetCharts } from './charts.js';
 import { el, setVariantOrder } from './dom.js';
 import { fleetView, jobsView, matrixView, outliersView, verdictsView } from './views-fleet.js';
 import { mapsView } from './views-maps.js';
+import { monitoringView } from './views-monitoring.js';
 import { attentionView, divergenceView, genericProbeView, propertiesView } from './views-probes.js';
 
 // probes with a view of their own; every other registered probe gets its report cells as a table
@@ -21,7 +22,8 @@ function sections(data) {
     const probe = [[p.kind, own?.label ?? p.kind, () => (own ? own.draw(data) : genericProbeView(data, p))]];
     return p.kind === 'attention' ? [...probe, ['maps', 'Attention maps', () => mapsView(data, state, render, api)]] : probe;
   });
-  return [['verdicts', 'Verdicts', () => verdictsView(data)], ['fleet', 'Fleet', () => fleetView(data)], ['matrix', 'Variants × devices', () => matrixView(data)],
+  return [['verdicts', 'Verdicts', () => verdictsView(data)], ['fleet', 'Fleet', () => fleetView(data)], ['monitoring', 'Monitoring', () => monitoringView(data, state, render, isReport ? null : api)],
+    ['matrix', 'Variants × devices', () => matrixView(data)],
     ...probes, ['outliers', 'Outliers', () => outliersView(data)], ['jobs', 'Jobs', () => jobsView(data)]];
 }
 
@@ -33,6 +35,16 @@ const api = {
   async data() {
     const r = await fetch('api/data', { cache: 'no-store' });
     if (!r.ok) throw new Error(`api/data: HTTP ${r.status}`);
+    return r.json();
+  },
+  async alerts() {
+    const r = await fetch('api/alerts?state=open&limit=50', { cache: 'no-store' });
+    if (!r.ok) throw new Error(`api/alerts: HTTP ${r.status}`);
+    return r.json();
+  },
+  async timeline(s) {
+    const r = await fetch(`api/timeline?${new URLSearchParams({ device: s.deviceId, model: s.model, variant: s.variant, limit: '200' })}`, { cache: 'no-store' });
+    if (!r.ok) throw new Error(`api/timeline: HTTP ${r.status}`);
     return r.json();
   },
   async maps(m) {

@@ -1,0 +1,175 @@
+/**
+ * Alerts from stored runs, on both store engines: a planted latency step and a planted weight change that
+ * flips a verdict raise exactly one alert each, an unchanged device none; evaluating again adds no
+ * duplicate; acknowledge; deliveries over MQTT (retained) and a webhook with retries and the dead letter.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { SeededRandom } from '../core/numeric/seeded-random.ts';
+import type { ProbeRecord } from '../core/results/probe-record.ts';
+import type { BenchmarkData } from '../probes/benchmark/schema.ts';
+import { syntheticBenchmarkRecord } from '../sim/synthetic-record.ts';
+import { PostgresStore } from '../coordinator/store/postgres-store.ts';
+import { SqliteStore } from '../coordinator/store/sqlite-store.ts';
+import type { FleetStore, ResultRow } from '../coordinator/store/store.ts';
+import { Monitor } from '../coordinator/monitoring/monitor.ts';
+import { deliverDue } from '../coordinator/monitoring/alert-delivery.ts';
+import { needsPostgres, Postgres } from '../harness/postgres.ts';
+import { startDashboardServer } from '../coordinator/dashboard/server.ts';
+import type { Timeline } from '../coordinator/monitoring/timeline.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-alerts-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+const NOISE = [0.01, -0.01, 0.02, -0.015, 0.005, -0.02, 0.015, 0, -0.005, 0.01];
+const SW = { edgeprobe: '0.1.0', onnxruntime: '1.30.0', node: 'v20.19.0', os: 'Debian GNU/Linux 12 (bookworm)', kernel: '6.6.51', arch: 'arm64' };
+let messages = 0;
+
+/** 10 runs of one device: `step` multiplies p50 from run 6 on; `swap` changes the variant's weights from run 6 on. */
+function runs(deviceId: string, opts: { step?: number; swap?: boolean }): ResultRow[] {
+  const rng = new SeededRandom(deviceId.length);
+  return NOISE.map((e, i) => {
+    const r: ProbeRecord = syntheticBenchmarkRecord(rng, 'bert', 'int8-dynamic', 1);
+    const d = r.data as BenchmarkData;
+    d.latencyMs.p50 = 20 * Math.exp(e) * (i >= 5 && opts.step ? opts.step : 1);
+    const later = i >= 5 && opts.swap;
+    const record = { ...r, createdAt: new Date(Date.UTC(2026, 10, 1, i)).toISOString(), software: SW, variant: { name: 'int8-dynamic', sha256: (later ? 'c' : '8').repeat(64) }, verdict: later ? { status: 'invalid' as const, summary: 'invalid: planted' } : r.verdict };
+    const messageId = `00000000-0000-4000-8000-${String(++messages).padStart(12, '0')}`;
+    return { messageId, deviceId, seq: i, sentAt: record.createdAt, jobId: `sched-${i}`, recordKey: 'k0', record };
+  });
+}
+
+function alertSuite(engine: string, open: () => Promise<FleetStore>, skip: string | false): void {
+  describe(`alerts (${engine})`, { skip }, () => {
+    let store: FleetStore;
+    before(async () => { store = await open(); });
+    after(async () => { await store?.close(); });
+
+    test('a planted step and a planted weight change raise one alert each; an unchanged device none; no duplicates', async () => {
+      await store.ingestResults([...runs('slow-1', { step: 1.3 }), ...runs('swap-1', { swap: true }), ...runs('steady-1', {})], 1000);
+      const published: Array<{ topic: string; payload: string; retain: boolean }> = [];
+      const monitor = new Monitor(store, undefined, {});
+      const raised = await monitor.evaluate(2000);
+      const summary = raised.map((a) => [a.regression.deviceId, a.regression.kind, a.regression.before.jobId, a.regression.after.jobId]).sort();
+      assert.deepEqual(summary, [['slow-1', 'latency-change', 'sched-4', 'sched-5'], ['swap-1', 'verdict-flip', 'sched-4', 'sched-5']]);
+      const swap = raised.find((a) => a.regression.deviceId === 'swap-1')!;
+      assert.deepEqual(swap.regression.changed, ['variant weights sha256 888888888888 -> cccccccccccc']);
+      assert.deepEqual(await monitor.evaluate(3000), [], 'the same open regressions are not raised again');
+      assert.equal((await monitor.alerts.list()).length, 2);
+
+      await deliverDue(monitor.alerts, async (topic, payload, o) => { published.push({ topic, payload, retain: o.retain }); }, { maxAttempts: 3, backoffMs: 10, webhookTimeoutMs: 1000 }, 4000);
+      assert.deepEqual(published.map((p) => [p.topic, p.retain]).sort(), raised.map((a) => [`edgeprobe/v1/alerts/${a.regression.deviceId}/${a.id}`, true]).sort());
+      assert.equal(JSON.parse(published[0].payload).state, 'open');
+
+      assert.equal(await monitor.alerts.acknowledge(swap.id, 'ops@example', 5000), true);
+      assert.equal(await monitor.alerts.acknowledge(swap.id, 'ops@example', 5000), false, 'already acknowledged');
+      assert.equal((await monitor.alerts.list({ state: 'open' })).length, 1);
+      published.length = 0;
+      await deliverDue(monitor.alerts, async (topic, payload, o) => { published.push({ topic, payload, retain: o.retain }); }, { maxAttempts: 3, backoffMs: 10, webhookTimeoutMs: 1000 }, 6000);
+      assert.equal(published.length, 1, 'the acknowledgement is re-announced on the retained topic');
+      assert.equal(JSON.parse(published[0].payload).state, 'acknowledged');
+      assert.deepEqual(await monitor.evaluate(7000), [], 'an acknowledged regression is not raised again either');
+    });
+
+    test('a device that leaves its jobs\' consistency band: one alert, found job by job', async () => {
+      const rng = new SeededRandom(11);
+      const base = Array.from({ length: 16 }, () => Array.from({ length: 32 }, () => rng.normal()));
+      const rows: ResultRow[] = [];
+      for (const [j, job] of ['band-0', 'band-1', 'band-2'].entries()) {
+        for (const d of ['band-a', 'band-b', 'band-c', 'band-d']) {
+          const r = syntheticBenchmarkRecord(rng, 'tiny', 'fp32', 1);
+          const off = d === 'band-d' && j === 2 ? 0.1 : 1e-7;
+          (r.data as BenchmarkData).fingerprint.vectors = base.map((row) => row.map((x) => x * (1 + off * rng.normal())));
+          rows.push({ messageId: `00000000-0000-4000-8000-${String(++messages).padStart(12, '0')}`, deviceId: d, seq: j, sentAt: r.createdAt, jobId: job, recordKey: 'k0', record: { ...r, createdAt: new Date(Date.UTC(2026, 10, 2, j)).toISOString() } });
+        }
+      }
+      await store.ingestResults(rows, 8000);
+      const raised = await new Monitor(store, undefined, {}).evaluate(9000);
+      const band = raised.filter((a) => a.regression.kind === 'left-consistency-band');
+      assert.deepEqual(band.map((a) => [a.regression.deviceId, a.regression.before.jobId, a.regression.after.jobId]), [['band-d', 'band-1', 'band-2']]);
+    });
+
+    test('the dashboard API: one series\' timeline in a window with its regression and alert; pages of alerts', async () => {
+      const server = await startDashboardServer({ store, host: '127.0.0.1', port: 0 });
+      const get = async (path: string) => { const r = await fetch(`${server.url.replace(/\/$/, '')}${path}`); return { status: r.status, body: await r.json() as Record<string, unknown> }; };
+      try {
+        const t = (await get('/api/timeline?device=slow-1&model=bert&variant=int8-dynamic')).body as unknown as Timeline;
+        assert.equal(t.runs.length, 10);
+        assert.ok(t.runs[9].figures.p50Ms > 20 * 1.25 && t.runs[0].software?.kernel === '6.6.51');
+        assert.deepEqual(t.regressions.map((r) => [r.kind, r.after.jobId]), [['latency-change', 'sched-5']]);
+        assert.deepEqual(t.alerts.map((a) => a.regression.after.jobId), ['sched-5']);
+        assert.equal(JSON.stringify(t).includes('"vectors"'), false, 'no fingerprints on the timeline');
+        // records were received at 1000 ms; a window after that is empty, one around it is not
+        assert.equal(((await get('/api/timeline?device=slow-1&model=bert&variant=int8-dynamic&since=1970-01-01T00:00:02Z')).body as unknown as Timeline).runs.length, 0);
+        assert.equal(((await get('/api/timeline?device=slow-1&model=bert&variant=int8-dynamic&until=1970-01-01T00:00:02Z&limit=3')).body as unknown as Timeline).runs.length, 3);
+        assert.equal((await get('/api/timeline?device=slow-1')).status, 400);
+        const page = (await get('/api/alerts?state=open&limit=1')).body as { alerts: unknown[]; open: number };
+        assert.deepEqual([page.alerts.length, page.open], [1, 2], "slow-1 and band-d are open, swap-1 acknowledged");
+        assert.equal(((await get('/api/alerts?limit=1&offset=1')).body as { alerts: unknown[] }).alerts.length, 1);
+      } finally {
+        await server.close();
+      }
+    });
+
+    test('webhook: retried with back-off until it answers; out of attempts it is the dead letter with its last error', async () => {
+      let calls = 0;
+      const bodies: string[] = [];
+      const failFirst = 2;
+      const server: Server = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c) => { body += c; });
+        req.on('end', () => {
+          calls++;
+          bodies.push(body);
+          res.statusCode = req.url === '/broken' || calls <= failFirst ? 500 : 200;
+          res.end();
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      try {
+        await store.ingestResults(runs('hook-1', { step: 1.5 }), 10_000);
+        const good = new Monitor(store, undefined, { webhookUrl: `${base}/hook`, maxAttempts: 4, backoffMs: 100 });
+        const [alert] = await good.evaluate(10_000);
+        assert.equal(alert.regression.deviceId, 'hook-1');
+        const publish = async () => undefined;
+        const o = { webhookUrl: `${base}/hook`, maxAttempts: 4, backoffMs: 100, webhookTimeoutMs: 2000 };
+        await deliverDue(good.alerts, publish, o, 10_000); // webhook attempt 1 fails (500); retry at +100 ms
+        await deliverDue(good.alerts, publish, o, 10_050); // not yet due
+        assert.equal(calls, 1);
+        await deliverDue(good.alerts, publish, o, 10_100); // attempt 2 fails; retry at +200 ms
+        await deliverDue(good.alerts, publish, o, 10_300); // attempt 3 answers 200
+        const hook = (await good.alerts.deliveries(alert.id)).find((d) => d.channel === 'webhook')!;
+        assert.deepEqual([hook.state, hook.attempts, calls], ['delivered', 3, 3]);
+        assert.equal(JSON.parse(bodies[2]).alertId, alert.id);
+
+        await store.ingestResults(runs('dead-1', { step: 1.5 }), 20_000);
+        const dead = new Monitor(store, undefined, { webhookUrl: `${base}/broken`, maxAttempts: 2, backoffMs: 100 });
+        const fresh = await dead.evaluate(20_000);
+        assert.deepEqual(fresh.map((a) => a.regression.deviceId), ['dead-1']);
+        const ob = { webhookUrl: `${base}/broken`, maxAttempts: 2, backoffMs: 100, webhookTimeoutMs: 2000 };
+        await deliverDue(dead.alerts, publish, ob, 20_000);
+        await deliverDue(dead.alerts, publish, ob, 20_100);
+        await deliverDue(dead.alerts, publish, ob, 99_000);
+        const letter = (await dead.alerts.deliveries(fresh[0].id)).find((d) => d.channel === 'webhook')!;
+        assert.deepEqual([letter.state, letter.attempts], ['dead', 2]);
+        assert.match(letter.lastError ?? '', /HTTP 500/);
+      } finally {
+        await new Promise((r) => server.close(r));
+      }
+    });
+  });
+}
+
+alertSuite('sqlite', async () => new SqliteStore(join(tmp, 'alerts.sqlite')), false);
+let pgServer: Postgres | undefined;
+after(async () => { await pgServer?.dispose(); });
+alertSuite('postgres', async () => {
+  pgServer = await Postgres.start();
+  return PostgresStore.open(await pgServer.createdb('alerts'));
+}, needsPostgres);

@@ -1,0 +1,101 @@
+/**
+ * Monitoring with real processes: Mosquitto, a coordinator and two agents (the CLI), a real SQLite file.
+ * A schedule runs three times on both agents; the software fingerprint arrives with every record; a
+ * series with a planted latency step, written into the store beside them, makes the running coordinator
+ * raise exactly one alert and publish it retained on the alert topic.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import mqtt from 'mqtt';
+import { SeededRandom } from '../core/numeric/seeded-random.ts';
+import type { BenchmarkData } from '../probes/benchmark/schema.ts';
+import { syntheticBenchmarkRecord } from '../sim/synthetic-record.ts';
+import { SqliteStore } from '../coordinator/store/sqlite-store.ts';
+import { ensureGeneratedModel } from '../models/generated-models.ts';
+import { CliProcess, killAllCliProcesses, waitUntil } from '../harness/cli-processes.ts';
+import { Mosquitto, needsMosquitto } from '../harness/mosquitto.ts';
+import { jsonResult, runCli } from './helpers/run-cli.ts';
+
+let broker: Mosquitto;
+let work: string;
+let store: SqliteStore;
+
+before(async () => {
+  if (needsMosquitto) return;
+  ensureGeneratedModel('tiny');
+  work = mkdtempSync(join(tmpdir(), 'edgeprobe-monitoring-e2e-'));
+  broker = await Mosquitto.start();
+});
+after(async () => {
+  await killAllCliProcesses();
+  store?.close();
+  await broker?.dispose();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+test('a schedule runs three times on two agents; a planted step raises one retained alert', { skip: needsMosquitto }, async () => {
+  const db = join(work, 'fleet.sqlite');
+  const cfg = join(work, 'agent.json');
+  writeFileSync(cfg, JSON.stringify({ configVersion: 1, models: [{ name: 'tiny', generated: 'tiny' }], probes: ['benchmark'], heartbeatIntervalS: 1 }));
+  const plan = join(work, 'plan.json');
+  writeFileSync(plan, JSON.stringify({ models: [{ name: 'tiny' }], variants: ['fp32'], probes: ['benchmark'], settings: { benchmark: { runs: 3, warmup: 1, batchSizes: [1], seqLen: 16 } } }));
+  await Promise.all(['dev-a', 'dev-b'].map((id) => new CliProcess(id, ['agent', '--broker', broker.url, '--device-id', id, '--config', cfg, '--state-dir', join(work, id)]).waitFor(/connected/)));
+  const coordinator = new CliProcess('coordinator', ['coordinator', '--broker', broker.url, '--db', db, '--dispatch-interval', '0.5']);
+  await coordinator.waitFor(/coordinator listening/);
+  store = new SqliteStore(db);
+  await waitUntil(() => store.devices().filter((d) => d.online).length === 2, 30_000, 'two devices online');
+
+  // every 4 s; a run still busy when the next slot comes is skipped and caught up, so count completed runs
+  const added = runCli(['jobs', 'schedule', 'add', '--plan', plan, '--group', 'dev-*', '--every-hours', String(4 / 3600), '--db', db, '--json']);
+  assert.equal(added.status, 0, added.stderr);
+  const id = jsonResult<{ schedule: { scheduleId: string } }>(added).schedule.scheduleId;
+  const completed = (device: string) => new Set(store.jobTargets().filter((t) => t.deviceId === device && t.jobId.startsWith(`sched-${id}-`) && t.state === 'completed').map((t) => t.jobId));
+  await waitUntil(() => completed('dev-a').size >= 3 && completed('dev-b').size >= 3, 120_000, 'three scheduled runs completed on each agent');
+  assert.equal(runCli(['jobs', 'schedule', 'pause', id, '--db', db]).status, 0);
+
+  const records = store.results().filter((r) => r.jobId.startsWith(`sched-${id}-`));
+  assert.ok(records.every((r) => r.record.software?.onnxruntime && r.record.software.kernel), 'every record carries the software fingerprint');
+  const jobsOf = (d: string) => new Set(records.filter((r) => r.deviceId === d).map((r) => r.jobId));
+  assert.ok(jobsOf('dev-a').size >= 3 && jobsOf('dev-b').size >= 3);
+  const timeline = await fetchTimelineFree(store, 'dev-a');
+  assert.ok(timeline >= 3, 'one point per scheduled run');
+
+  // subscribe first: the alert is retained, so it arrives even if published before we subscribe
+  const sub = await mqtt.connectAsync(broker.url, { clientId: `alerts-${process.pid}` });
+  const alerts: Array<{ topic: string; body: Record<string, unknown>; retain: boolean }> = [];
+  sub.on('message', (topic, payload, packet) => alerts.push({ topic, body: JSON.parse(payload.toString()) as Record<string, unknown>, retain: packet.retain }));
+  await sub.subscribeAsync('edgeprobe/v1/alerts/#', { qos: 1 });
+  // a device whose latency steps up 30% after five steady runs, written into the store the coordinator watches
+  const rng = new SeededRandom(5);
+  const noise = [0.01, -0.01, 0.02, -0.015, 0.005, -0.02, 0.015];
+  store.ingestResults(noise.map((e, i) => {
+    const r = syntheticBenchmarkRecord(rng, 'tiny', 'fp32', 1);
+    (r.data as BenchmarkData).latencyMs.p50 = 20 * Math.exp(e) * (i >= 5 ? 1.3 : 1);
+    return { messageId: `00000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`, deviceId: 'planted-1', seq: i, sentAt: r.createdAt, jobId: `planted-${i}`, recordKey: 'k0', record: { ...r, createdAt: new Date(Date.UTC(2026, 10, 1, i)).toISOString() } };
+  }), Date.now());
+  await waitUntil(() => alerts.length >= 1, 60_000, 'the alert on the broker');
+  await new Promise((r) => setTimeout(r, 2000)); // a second alert would show now
+  const planted = alerts.filter((a) => a.body.deviceId === 'planted-1');
+  assert.equal(planted.length, 1, JSON.stringify(alerts.map((a) => a.body.statistic)));
+  assert.match(planted[0].topic, /^edgeprobe\/v1\/alerts\/planted-1\/\d+$/);
+  assert.deepEqual([planted[0].body.kind, (planted[0].body.before as { jobId: string }).jobId, (planted[0].body.after as { jobId: string }).jobId], ['latency-change', 'planted-4', 'planted-5']);
+  assert.equal(alerts.filter((a) => a.body.deviceId !== 'planted-1').length, 0, 'the two unchanged agents raise none');
+  await sub.endAsync();
+  // a late subscriber still gets it: retained
+  const late = await mqtt.connectAsync(broker.url, { clientId: `late-${process.pid}` });
+  const got = new Promise<boolean>((resolve) => late.on('message', (_t, _p, packet) => resolve(packet.retain)));
+  await late.subscribeAsync('edgeprobe/v1/alerts/planted-1/#', { qos: 1 });
+  assert.equal(await got, true);
+  await late.endAsync();
+  const listed = jsonResult<{ alerts: Array<{ state: string }> }>(runCli(['alerts', 'list', '--db', db, '--json']));
+  assert.deepEqual(listed.alerts.map((a) => a.state), ['open']);
+});
+
+/** Points of one agent's series, read the way /api/timeline reads them. */
+async function fetchTimelineFree(s: SqliteStore, deviceId: string): Promise<number> {
+  const { timeline } = await import('../coordinator/monitoring/timeline.ts');
+  return (await timeline(s, { deviceId, model: 'tiny', variant: 'fp32' })).runs.length;
+}
