@@ -7,12 +7,9 @@ import { executeJob } from '../agent/jobs/executor.ts';
 import { JobStore } from '../agent/state/job-store.ts';
 import { Outbox } from '../agent/state/outbox.ts';
 import { openStateDb } from '../agent/state/state-db.ts';
-import { resolveCoordinatorSettings } from '../coordinator/config/coordinator-config.ts';
 import { buildDashboardData } from '../coordinator/dashboard/dashboard-data.ts';
-import { Ingest } from '../coordinator/ingest.ts';
 import { buildFleetReport, cellValue } from '../coordinator/report/fleet-report.ts';
 import { renderFleetReport, renderFleetReportCsv } from '../coordinator/report/render.ts';
-import { SqliteStore } from '../coordinator/store/sqlite-store.ts';
 import { loadPlanFile } from '../coordinator/submit-job.ts';
 import { builtInCorpus } from '../core/corpus/sentence-corpus.ts';
 import { createDaemonLog } from '../core/daemon-log.ts';
@@ -23,6 +20,7 @@ import { deviceTopic } from '../core/protocol/topics.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { probeKinds, registerProbe } from '../probes/index.ts';
 import { tokenCountContract } from './fixtures/probes/token-count/contract.ts';
+import { ingestOutbox } from './helpers/ingest-outbox.ts';
 
 // A probe is one folder (test/fixtures/probes/token-count: contract.ts + runner.ts) and one registry line.
 // Here the line is `registerProbe(...)`, the run-time form of the line in probes/index.ts; everything
@@ -67,12 +65,7 @@ describe('adding a probe: one folder and one registry line', () => {
     assert.equal(state, 'completed', jobs.get('j1')!.detail ?? '');
 
     // what the agent queued goes through the coordinator's real ingest into a real SQLite store
-    const store = new SqliteStore(join(work, 'fleet.sqlite'));
-    const ingest = new Ingest(store, log, resolveCoordinatorSettings({ broker: 'mqtt://127.0.0.1:1883', db: ':memory:' }));
-    const profile = { hostname: 'h', platform: 'linux', arch: 'arm64', cpuModel: 'c', cores: 4, memoryBytes: 1, nodeVersion: 'v22', agentVersion: '0.2.0' };
-    await ingest.handle(deviceTopic('pi-01', 'register'), Buffer.from(encodeMessage(makeMessage('pi-01', 0, 'register', { profile, allowed: { models: [], probes: probeKinds() } }))));
-    for (const row of outbox.pending(0, 100)) await ingest.handle(row.topic, Buffer.from(row.body));
-    await ingest.flush();
+    const { store, ingest } = await ingestOutbox(outbox, 'pi-01', work, log);
     const results = store.results();
     const mine = results.filter((r) => r.record.probe === 'token-count');
     assert.equal(mine.length, 1);
