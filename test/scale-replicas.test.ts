@@ -37,6 +37,8 @@ describe('coordinator replicas on PostgreSQL with shared subscriptions', { skip:
   let url: string;
   let db: pg.Pool;
   const replicas = new Map<string, CliProcess>();
+  // a test's own MQTT clients: ended in after(), so a failed assertion cannot leave the file's process hanging
+  const clients: mqtt.MqttClient[] = [];
   const startReplica = (id: string): CliProcess => {
     const p = new CliProcess(id, ['coordinator', '--broker', broker.url, '--db', url, '--replica-id', id, '--dispatch-interval', String(DISPATCH_INTERVAL_S)]);
     replicas.set(id, p);
@@ -53,6 +55,7 @@ describe('coordinator replicas on PostgreSQL with shared subscriptions', { skip:
   });
 
   after(async () => {
+    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
     await killAllCliProcesses();
     await db?.end();
     await broker?.dispose();
@@ -62,6 +65,7 @@ describe('coordinator replicas on PostgreSQL with shared subscriptions', { skip:
   test('a replica dies mid-stream: duties pass on, jobs finish, every message is stored once', { timeout: 120_000 }, async () => {
     // a device that registers and stays online but never answers: its job must time out
     const silent = await mqtt.connectAsync(broker.url, { clientId: 'edgeprobe-agent-silent-1', username: 'silent-1' });
+    clients.push(silent);
     const profile = { hostname: 'h', platform: 'linux', arch: 'arm64', cpuModel: 'c', cores: 1, memoryBytes: 1, nodeVersion: 'v20', agentVersion: 'test' };
     await silent.publishAsync(deviceTopic('silent-1', 'register'), encodeMessage(makeMessage('silent-1', 0, 'register', { profile, allowed: { models: [], probes: ['benchmark'] } })), { qos: 1, retain: true });
 
