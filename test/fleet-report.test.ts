@@ -102,7 +102,7 @@ describe('comparison report', () => {
     assert.equal(row('a', 'fp32').verdicts.attention, undefined);
     assert.equal(cellValue(r, 'properties', 'normSets'), 'mcrae:fails-controls');
     const text = renderFleetReport(rep);
-    assert.match(text, /a\s+m\s+int8-dynamic\s.*2\.00x faster\s+0\.9800\s+-\s+degrades \(L3,4\)\s+acc 0\.4000 agree 0\.9000\s+jump L3\s+fails-controls\s+0$/m);
+    assert.match(text, /a\s+m\s+int8-dynamic\s.*2\.00x faster\s+0\.9800\s+(-\s+)+degrades \(L3,4\)\s+acc 0\.4000 agree 0\.9000\s+jump L3\s+fails-controls\s+0$/m);
   });
 
   test('a benchmark record of another shape (an older agent) is counted but never read as latency', () => {
