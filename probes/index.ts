@@ -1,4 +1,4 @@
-import { Type, type TSchema } from '@sinclair/typebox';
+import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { ProbeContract } from '../core/probes/contract.ts';
 
@@ -101,9 +101,4 @@ export function checkRecord(raw: ProbeRecord): Checked<ProbeRecord> {
   const check = checks(c).data;
   if (!check.Check(data)) return { ok: false, reason: `record.data of a ${c.kind} record: ${firstError(check, data)}` };
   return { ok: true, value: data === record.data ? record : { ...record, data } };
-}
-
-/** The JSON Schema of a plan's `settings` object, for docs and editors. */
-export function planSettingsSchema(): TSchema {
-  return Type.Object(Object.fromEntries(contracts.map((c) => [c.kind, Type.Optional(c.settings)])), { additionalProperties: false });
 }

@@ -1,7 +1,8 @@
+import { verdictCell } from '../../core/probes/contract.ts';
 import { formatNumber, textTable } from '../../core/text-table.ts';
 import type { FleetReport, FleetReportRow, RowVerdict } from './fleet-report.ts';
 
-const located = (v: RowVerdict | undefined): string => (v ? `${v.status}${v.layers.length ? ` (L${v.layers.join(',')})` : ''}` : '-');
+const located = (v: RowVerdict | undefined): string => (v ? verdictCell(v.status, v.layers).text : '-');
 const verdictText = (r: FleetReportRow): string => Object.entries(r.verdicts).map(([p, v]) => `${p}:${v.status}`).join(' ') || '-';
 
 /** One flat object per row: what --csv prints and what a spreadsheet wants (verdict layers as "3;4"). */
