@@ -52,7 +52,7 @@ const boundaryPolicies = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'models/generated/', 'bench/results/', 'test-artifacts/', '.edgeprobe/'] },
+  { ignores: ['node_modules/', 'dist/', 'models/generated/', 'bench/results/', 'test-artifacts/', '.edgeprobe/'] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {

@@ -21,6 +21,11 @@ const env = { ...process.env, EDGEPROBE_CACHE: cache, ONNXRUNTIME_NODE_INSTALL: 
 const run = (args: string[], timeout = 600_000) => spawnSync(launcher, args, { cwd: app, env, encoding: 'utf8', timeout });
 const children: ChildProcess[] = [];
 
+// `npm pack` builds dist/ inside the checkout; a dist/ this file made is removed again, else every later test
+// (and the launcher, which prefers dist/) would run the build instead of the sources, and `eslint .` would lint it.
+const distDir = join(PROJECT_ROOT, 'dist');
+const distExisted = existsSync(distDir);
+
 before(() => {
   const pack = spawnSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: PROJECT_ROOT, encoding: 'utf8', env });
   assert.equal(pack.status, 0, pack.stderr);
@@ -36,6 +41,7 @@ before(() => {
 after(() => {
   for (const c of children) c.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
+  if (!distExisted) rmSync(distDir, { recursive: true, force: true });
 });
 
 describe('the npm package', () => {
