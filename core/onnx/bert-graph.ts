@@ -1,6 +1,6 @@
 import { SeededRandom } from '../numeric/seeded-random.ts';
 import { DataType, makeModel, node, tensorValueInfo } from './graph-builder.ts';
-import type { ModelProto, NodeProto, TensorProto } from './proto.ts';
+import { onnx, type ModelProto, type NodeProto, type TensorProto } from './proto.ts';
 import { floatTensor, int64Tensor } from './tensor-data.ts';
 
 /**
@@ -30,6 +30,17 @@ export interface BertGraphSpec {
   positionSpike?: { from: number; value: number };
   /** graph name recorded in the file */
   name?: string;
+  /**
+   * How attention is written: 'decomposed' (default) as PyTorch exports it (MatMul/Softmax/MatMul); 'fused' as one
+   * com.microsoft Attention node per layer (packed QKV weight and bias), 'multi-head' as com.microsoft
+   * MultiHeadAttention (separate Q/K/V projections, packed bias), the forms onnxruntime's transformer optimizer
+   * and Optimum write. Weights are drawn in the same order in every form, so one seed gives the same model.
+   */
+  attention?: 'decomposed' | 'fused' | 'multi-head';
+  /** mask form of the fused ops: '2d' the 0/1 key padding mask [batch, seq] (default), '1d' valid lengths [batch] */
+  attentionMask?: '1d' | '2d';
+  /** std of linear-layer biases (default 0: zero biases, as BERT is initialised) */
+  biasStd?: number;
 }
 
 export function buildBertGraph(spec: BertGraphSpec): ModelProto {
@@ -76,9 +87,16 @@ export function buildBertGraph(spec: BertGraphSpec): ModelProto {
     nodes.push(node('Add', [p('scaled'), beta], [p('out')]));
     return p('out');
   };
+  // a bias is drawn right after its weight when biasStd is set, so the stream is the same whatever form attention takes
+  const drawLinear = (inDim: number, outDim: number, scale = 1): { w: Float32Array; b: Float32Array } => ({
+    w: rng.normalArray(inDim * outDim, std * scale),
+    b: spec.biasStd ? rng.normalArray(outDim, spec.biasStd) : new Float32Array(outDim),
+  });
   const linear = (x: string, prefix: string, inDim: number, outDim: number, scale = 1): string => {
-    const w = weight(`${prefix}.weight`, [inDim, outDim], std * scale);
-    const b = constant(`${prefix}.bias`, [outDim], 0);
+    const drawn = drawLinear(inDim, outDim, scale);
+    const w = `${prefix}.weight`;
+    const b = `${prefix}.bias`;
+    inits.push(floatTensor(w, [inDim, outDim], drawn.w), floatTensor(b, [outDim], drawn.b));
     nodes.push(node('MatMul', [x, w], [`${prefix}/mm`]));
     nodes.push(node('Add', [`${prefix}/mm`, b], [`${prefix}/out`]));
     return `${prefix}/out`;
@@ -114,13 +132,40 @@ export function buildBertGraph(spec: BertGraphSpec): ModelProto {
   let h = layerNorm('embeddings/sum', 'embeddings.ln');
 
   // additive mask [batch, 1, 1, seq]: 0 for tokens, -10000 for padding, as BERT does
-  nodes.push(node('Cast', ['attention_mask'], ['mask/float'], { to: DataType.FLOAT }));
-  nodes.push(node('Sub', [scalar('mask/one', 1), 'mask/float'], ['mask/inv']));
-  nodes.push(node('Mul', ['mask/inv', scalar('mask/neg', -10000)], ['mask/add']));
-  nodes.push(node('Unsqueeze', ['mask/add', ints('mask/axes', [1, 2])], ['mask/bias']));
-  const splitShape = ints('attn/split_shape', [0, 0, heads, headDim]);
-  const mergeShape = ints('attn/merge_shape', [0, 0, H]);
-  const scale = scalar('attn/scale', Math.sqrt(headDim));
+  const fused = spec.attention === 'fused' || spec.attention === 'multi-head';
+  if (!fused) {
+    nodes.push(node('Cast', ['attention_mask'], ['mask/float'], { to: DataType.FLOAT }));
+    nodes.push(node('Sub', [scalar('mask/one', 1), 'mask/float'], ['mask/inv']));
+    nodes.push(node('Mul', ['mask/inv', scalar('mask/neg', -10000)], ['mask/add']));
+    nodes.push(node('Unsqueeze', ['mask/add', ints('mask/axes', [1, 2])], ['mask/bias']));
+  }
+  const [splitShape, mergeShape, scale] = fused ? ['', '', '']
+    : [ints('attn/split_shape', [0, 0, heads, headDim]), ints('attn/merge_shape', [0, 0, H]), scalar('attn/scale', Math.sqrt(headDim))];
+  // the fused ops take an int32 mask: the 0/1 mask itself, or each row's valid length (ReduceSum), as the optimizer writes them
+  const fusedMask = fused ? 'mask/index' : '';
+  if (fusedMask) {
+    nodes.push(node('Cast', ['attention_mask'], [spec.attentionMask === '1d' ? 'mask/int32' : fusedMask], { to: DataType.INT32 }));
+    if (spec.attentionMask === '1d') nodes.push(node('ReduceSum', ['mask/int32', ints('mask/sum_axes', [1])], [fusedMask], { keepdims: 0 }));
+  }
+  const fusedAttention = (x: string, p: string): void => {
+    const [q, k, v] = ['query', 'key', 'value'].map(() => drawLinear(H, H));
+    const bias = floatTensor(`${p}.attention.qkv.bias`, [3 * H], Float32Array.from([...q.b, ...k.b, ...v.b]));
+    inits.push(bias);
+    if (spec.attention === 'fused') {
+      // packed weight [H, 3H]: row i is query row i, then key row i, then value row i
+      const packed = new Float32Array(H * 3 * H);
+      for (let i = 0; i < H; i++) [q, k, v].forEach((d, j) => packed.set(d.w.subarray(i * H, (i + 1) * H), i * 3 * H + j * H));
+      inits.push(floatTensor(`${p}.attention.qkv.weight`, [H, 3 * H], packed));
+      nodes.push(node('Attention', [x, `${p}.attention.qkv.weight`, bias.name, fusedMask], [`${p}/context`], { num_heads: heads }, `${p}/Attention`, 'com.microsoft'));
+      return;
+    }
+    const proj = ['query', 'key', 'value'].map((name, j) => {
+      inits.push(floatTensor(`${p}.attention.${name}.weight`, [H, H], [q, k, v][j].w));
+      nodes.push(node('MatMul', [x, `${p}.attention.${name}.weight`], [`${p}/${name}_mm`]));
+      return `${p}/${name}_mm`;
+    });
+    nodes.push(node('MultiHeadAttention', [...proj, bias.name, fusedMask], [`${p}/context`], { num_heads: heads }, `${p}/MultiHeadAttention`, 'com.microsoft'));
+  };
 
   for (let l = 0; l < layers; l++) {
     const p = `layer.${l}`;
@@ -129,16 +174,20 @@ export function buildBertGraph(spec: BertGraphSpec): ModelProto {
       nodes.push(node('Transpose', [`${p}/${name}_split`], [`${p}/${name}_heads`], { perm }));
       return `${p}/${name}_heads`;
     };
-    const q = heads4(linear(h, `${p}.attention.query`, H, H), 'q', [0, 2, 1, 3]);
-    const k = heads4(linear(h, `${p}.attention.key`, H, H), 'k', [0, 2, 3, 1]);
-    const v = heads4(linear(h, `${p}.attention.value`, H, H), 'v', [0, 2, 1, 3]);
-    nodes.push(node('MatMul', [q, k], [`${p}/scores_raw`]));
-    nodes.push(node('Div', [`${p}/scores_raw`, scale], [`${p}/scores_scaled`]));
-    nodes.push(node('Add', [`${p}/scores_scaled`, 'mask/bias'], [`${p}/scores`]));
-    nodes.push(node('Softmax', [`${p}/scores`], [`${p}/probs`], { axis: -1 }));
-    nodes.push(node('MatMul', [`${p}/probs`, v], [`${p}/context_heads`]));
-    nodes.push(node('Transpose', [`${p}/context_heads`], [`${p}/context_t`], { perm: [0, 2, 1, 3] }));
-    nodes.push(node('Reshape', [`${p}/context_t`, mergeShape], [`${p}/context`]));
+    if (fused) {
+      fusedAttention(h, p);
+    } else {
+      const q = heads4(linear(h, `${p}.attention.query`, H, H), 'q', [0, 2, 1, 3]);
+      const k = heads4(linear(h, `${p}.attention.key`, H, H), 'k', [0, 2, 3, 1]);
+      const v = heads4(linear(h, `${p}.attention.value`, H, H), 'v', [0, 2, 1, 3]);
+      nodes.push(node('MatMul', [q, k], [`${p}/scores_raw`]));
+      nodes.push(node('Div', [`${p}/scores_raw`, scale], [`${p}/scores_scaled`]));
+      nodes.push(node('Add', [`${p}/scores_scaled`, 'mask/bias'], [`${p}/scores`]));
+      nodes.push(node('Softmax', [`${p}/scores`], [`${p}/probs`], { axis: -1 }));
+      nodes.push(node('MatMul', [`${p}/probs`, v], [`${p}/context_heads`]));
+      nodes.push(node('Transpose', [`${p}/context_heads`], [`${p}/context_t`], { perm: [0, 2, 1, 3] }));
+      nodes.push(node('Reshape', [`${p}/context_t`, mergeShape], [`${p}/context`]));
+    }
     const attnOut = linear(`${p}/context`, `${p}.attention.output`, H, H);
     nodes.push(node('Add', [attnOut, h], [`${p}/attn_residual`]));
     const a = layerNorm(`${p}/attn_residual`, `${p}.attention.ln`);
@@ -169,7 +218,7 @@ export function buildBertGraph(spec: BertGraphSpec): ModelProto {
   nodes.push(node('Identity', [h], ['last_hidden_state']));
   if (spec.mlmHead) outputs.push(tensorValueInfo('last_hidden_state', DataType.FLOAT, ['batch', 'sequence', H]));
 
-  return makeModel({
+  const model = makeModel({
     name: spec.name ?? 'edgeprobe-generated-bert',
     nodes,
     initializers: inits,
@@ -177,4 +226,6 @@ export function buildBertGraph(spec: BertGraphSpec): ModelProto {
     outputs,
     opset: 17,
   });
+  if (fusedMask) model.opsetImport.push(onnx.OperatorSetIdProto.create({ domain: 'com.microsoft', version: 1 }));
+  return model;
 }
