@@ -173,6 +173,8 @@ export const CATALOGUE = {
   EP_ORT_LOAD_FAILED: entry('model', (p: { file: S; reason: S }) => `onnxruntime could not load ${p.file}: ${p.reason}`, 'check that the file is a complete ONNX export for a supported opset'),
   EP_MODEL_ATTENTION_FUSED: entry('model', (p: { file: S; op: S }) => `${p.file}: attention is fused into ${p.op} nodes, so there is no Softmax output to expose`,
     'export the model without attention fusion (e.g. optimum with --no-post-process or optimization level O1, or torch.onnx.export before onnxruntime.transformers.optimizer)'),
+  EP_MODEL_ATTENTION_FORM: entry('model', (p: { file: S; node: S; op: S; construct: S }) => `${p.file}: fused attention node ${p.node} (${p.op}) uses ${p.construct}, which edgeprobe cannot decompose into MatMul/Softmax/MatMul`,
+    'export the model without attention fusion (optimum with optimization level O1, or torch.onnx.export before onnxruntime.transformers.optimizer); edgeprobe undoes Attention and MultiHeadAttention only with no mask or a key padding mask'),
   EP_MODEL_QLINEAR_SOFTMAX: entry('model', (p: { file: S }) => `${p.file}: attention probabilities are computed inside QLinearSoftmax (QOperator-format quantization), so there is no float Softmax output to expose`,
     'quantize in QDQ format instead (onnxruntime quantize_static(..., quant_format=QuantFormat.QDQ), the default), or hand in the model before quantization'),
   EP_MODEL_SOURCE_QUANTIZED: entry('model', (p: { file: S; quantization: S }) => `${p.file} is already quantized (${p.quantization}), so it cannot be the fp32 reference that variants are judged against`,

@@ -25,6 +25,8 @@ export interface ModelDescription {
   attentionTensors: string[];
   hiddenTensors: string[];
   tokenizer: { source: string; vocabSize: number; maxLength: number };
+  /** fused attention nodes edgeprobe decomposed to expose the Softmax (empty when the file has none) */
+  decomposedAttention: Array<{ op: string; nodes: number }>;
   /** quantization found in the graph: a quantized file is never described as fp32 */
   quantization: QuantizationReport;
 }
@@ -53,5 +55,6 @@ export function describeModel(md: ModelDir): ModelDescription {
     hiddenTensors: md.layers.hidden,
     tokenizer: { source: md.tokenizer.source, vocabSize: md.tokenizer.vocabSize, maxLength: md.tokenizer.maxLength },
     quantization: detectQuantization(g),
+    decomposedAttention: md.model.decomposedAttention,
   };
 }

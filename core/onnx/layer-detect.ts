@@ -80,7 +80,7 @@ export function detectLayers(graph: GraphProto, label = 'model'): LayerMap {
     }
     break;
   }
-  return { layers: softmaxes.length, preNorm: lnOutputs.map((ln) => ln.input), attention: softmaxes.map((s) => s.node.output[0]), hidden, wordEmbeddings, wordEmbeddingTable, softmaxNodes: softmaxes.map((s) => s.node.name) };
+  return { layers: softmaxes.length, preNorm: lnOutputs.map((ln) => ln.input).filter(Boolean), attention: softmaxes.map((s) => s.node.output[0]), hidden, wordEmbeddings, wordEmbeddingTable, softmaxNodes: softmaxes.map((s) => s.node.name) };
 }
 
 interface LnOutput { tensor: string; index: number; input: string }
@@ -88,8 +88,10 @@ interface LnOutput { tensor: string; index: number; input: string }
 function findLayerNormOutputs(g: GraphIndex, nodes: NodeProto[]): LnOutput[] {
   const out: LnOutput[] = [];
   nodes.forEach((node, index) => {
-    if (node.opType === 'LayerNormalization' || node.opType === 'SkipLayerNormalization' || node.opType === 'SkipSimplifiedLayerNormalization') {
-      out.push({ tensor: node.output[0], index, input: node.input[0] });
+    // EmbedLayerNormalization (com.microsoft): the embeddings' sum and LayerNorm in one node, output 0 the normalised state
+    if (node.opType === 'LayerNormalization' || node.opType === 'SkipLayerNormalization' || node.opType === 'SkipSimplifiedLayerNormalization' || node.opType === 'EmbedLayerNormalization') {
+      // EmbedLayerNormalization's inputs are token ids: its un-normalised sum is internal, so no pre-norm tensor
+      out.push({ tensor: node.output[0], index, input: node.opType === 'EmbedLayerNormalization' ? '' : node.input[0] });
       return;
     }
     if (node.opType !== 'ReduceMean') return;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { epError } from '../errors.ts';
 import { inlineExternalData, modelSha256, saveWithExternalData } from './external-data.ts';
+import { decomposeFusedAttention, type DecomposedAttention } from './fused-attention.ts';
 import { MAX_KNOWN_IR_VERSION, onnx, type ModelProto } from './proto.ts';
 
 export interface LoadedModel {
@@ -14,7 +15,10 @@ export interface LoadedModel {
   dataFiles: string[];
   /** bytes of the graph file plus its data files: the model's size on disk */
   totalBytes: number;
+  /** the graph edgeprobe runs: the file's, with fused attention nodes decomposed (see fused-attention.ts) */
   proto: ModelProto;
+  /** fused attention nodes decomposed into MatMul/Softmax/MatMul, per op (empty when the file has none) */
+  decomposedAttention: DecomposedAttention[];
   /** Set when the file uses an IR version newer than the protobuf schema we decode with. */
   warning?: string;
 }
@@ -30,14 +34,15 @@ export function loadOnnxFile(path: string): LoadedModel {
   }
   if (statSync(path).size === 0) throw epError('EP_ONNX_EMPTY', { file: path });
   const bytes = readFileSync(path);
-  const proto = decodeOnnx(bytes, path);
-  const data = inlineExternalData(proto, path);
+  const decoded = decodeOnnx(bytes, path);
+  const data = inlineExternalData(decoded, path);
+  const { model: proto, decomposed } = decomposeFusedAttention(decoded, path);
   const ir = Number(proto.irVersion);
   const warning = ir > MAX_KNOWN_IR_VERSION
     ? `${path} uses ONNX IR version ${ir}; edgeprobe rewrites graphs with the IR ${MAX_KNOWN_IR_VERSION} schema, so fields added later are not carried into variants`
     : undefined;
   return {
-    path, bytes, sha256: modelSha256(bytes, data), proto, warning,
+    path, bytes, sha256: modelSha256(bytes, data), proto, decomposedAttention: decomposed, warning,
     dataFiles: data.map((f) => f.path), totalBytes: bytes.byteLength + data.reduce((s, f) => s + f.bytes.byteLength, 0),
   };
 }
