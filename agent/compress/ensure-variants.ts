@@ -13,7 +13,8 @@ import { computeInFp16 } from './fp16-compute-graph.ts';
 import { storeWeightsFp16 } from './fp16-graph.ts';
 import { quantizeInt8 } from './int8-graph.ts';
 import { quantizeInt4 } from './int4-graph.ts';
-import { INT8_STATIC_CALIBRATION, int8Static } from './int8-static.ts';
+import { int8Static, int8StaticCalibration } from './int8-static.ts';
+import { MINMAX, type Calibration } from '../../core/variants/recipe-settings.ts';
 import { VARIANT_NAMES, type Variant, type VariantManifest, type VariantName } from '../../core/variants/variant-types.ts';
 
 export interface EnsureVariantsOptions {
@@ -25,6 +26,8 @@ export interface EnsureVariantsOptions {
   fp16Form?: Fp16Form;
   /** rows per int4 block of the int4-weight variant (a power of two >= 16; default 32, as onnxruntime's quantizer) */
   int4BlockSize?: number;
+  /** activation calibration of the int8-static variant (default min/max) */
+  int8Calibration?: Calibration;
 }
 
 /** int4-weight's recipe for one block size: the size is a parameter, so another size is another cached file. */
@@ -34,6 +37,17 @@ function int4Recipe(blockSize: number): Recipe {
     parameters: { recipe: RECIPE_VERSION, weights: 'int4 symmetric, block-wise', blockSize, activations: 'fp32', embeddings: 'fp32' },
     compute: 'weight-only int4: onnxruntime\'s MatMulNBits kernel dequantizes blocks on the fly (CPU: AVX2/AVX-512 or ARM NEON paths; accuracy level 0 = fp32 compute)',
     build: (m) => quantizeInt4(m, blockSize),
+  };
+}
+
+/** int8-static's recipe for one calibration: the method is a parameter, so percentile and min/max are separate cached files. */
+function int8StaticRecipe(calibration: Calibration): Recipe {
+  const how = calibration.method === 'minmax' ? 'min/max ranges' : `ranges cut at the ${calibration.percentile}th percentile of |activation|`;
+  return {
+    method: `static QDQ (as onnxruntime quantize_static, QuantFormat.QDQ): MatMul weights int8 symmetric per output channel behind DequantizeLinear(axis=1); MatMul inputs (attention probabilities included) and LayerNorm scale inputs uint8 per tensor with ${how} calibrated on the built-in corpus`,
+    parameters: { recipe: RECIPE_VERSION, staticRecipe: INT8_STATIC_RECIPE, weights: 'int8 symmetric', perChannel: true, activations: 'uint8 asymmetric, per tensor, static', calibration: int8StaticCalibration(calibration), embeddings: 'fp32' },
+    compute: 'QDQ: onnxruntime fuses DequantizeLinear -> MatMul -> QuantizeLinear into int8 kernels at load (QLinearMatMul / MatMulIntegerToFloat; VNNI or ARM dot-product where present), everything else fp32',
+    build: (m, _label, md) => int8Static(md, m, calibration),
   };
 }
 
@@ -65,7 +79,7 @@ const FP16_COMPUTE: Recipe = {
   build: (m) => computeInFp16(m),
 };
 
-const RECIPES: Record<Exclude<VariantName, 'int4-weight'>, Recipe> = {
+const RECIPES: Record<Exclude<VariantName, 'int4-weight' | 'int8-static'>, Recipe> = {
   fp32: { method: 'source model, unchanged', parameters: {}, compute: 'fp32' },
   fp16: {
     method: 'float initializers (>= 16 elements) stored as FLOAT16, each followed by Cast to FLOAT',
@@ -84,12 +98,6 @@ const RECIPES: Record<Exclude<VariantName, 'int4-weight'>, Recipe> = {
     parameters: { recipe: RECIPE_VERSION, weights: 'int8 symmetric', activations: 'fp32', perChannel: true, embeddings: 'int8 per row' },
     compute: 'weight-only int8: weights dequantized to fp32 for the matmul (onnxruntime fuses DequantizeLinear+MatMul into MatMulNBits); activations fp32',
     build: (m, label) => quantizeInt8(m, { mode: 'weight-only', perChannel: true, embeddings: true }, label),
-  },
-  'int8-static': {
-    method: 'static QDQ (as onnxruntime quantize_static, QuantFormat.QDQ): MatMul weights int8 symmetric per output channel behind DequantizeLinear(axis=1); MatMul inputs (attention probabilities included) and LayerNorm scale inputs uint8 per tensor with min/max ranges calibrated on the built-in corpus',
-    parameters: { recipe: RECIPE_VERSION, staticRecipe: INT8_STATIC_RECIPE, weights: 'int8 symmetric', perChannel: true, activations: 'uint8 asymmetric, per tensor, static', calibration: INT8_STATIC_CALIBRATION, embeddings: 'fp32' },
-    compute: 'QDQ: onnxruntime fuses DequantizeLinear -> MatMul -> QuantizeLinear into int8 kernels at load (QLinearMatMul / MatMulIntegerToFloat; VNNI or ARM dot-product where present), everything else fp32',
-    build: (m, _label, md) => int8Static(md, m),
   },
 };
 
@@ -145,7 +153,9 @@ export async function ensureVariants(md: ModelDir, names: VariantName[], opts: E
   for (const [i, name] of names.entries()) {
     opts.progress?.step('variants', i, names.length, name);
     const fp16Form = opts.fp16Form ?? fp16FormFor(opts.executionProvider ?? 'cpu');
-    const recipe = name === 'fp16' && fp16Form === 'compute' ? FP16_COMPUTE : name === 'int4-weight' ? int4Recipe(opts.int4BlockSize ?? 32) : RECIPES[name];
+    const recipe = name === 'fp16' && fp16Form === 'compute' ? FP16_COMPUTE
+      : name === 'int4-weight' ? int4Recipe(opts.int4BlockSize ?? 32)
+        : name === 'int8-static' ? int8StaticRecipe(opts.int8Calibration ?? MINMAX) : RECIPES[name];
     if (!recipe) throw epError('EP_VARIANT_UNKNOWN', { name: String(name), source: 'the requested variants', valid: VARIANT_NAMES.join(', ') });
     const base = { variant: name, method: recipe.method, parameters: recipe.parameters, source, compute: recipe.compute, edgeprobeVersion: EDGEPROBE_VERSION };
     if (!recipe.build) {

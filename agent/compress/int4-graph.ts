@@ -1,3 +1,4 @@
+import { checkInt4BlockSize } from '../../core/variants/recipe-settings.ts';
 import { node } from '../../core/onnx/graph-builder.ts';
 import { cloneForEdit, onnx, type ModelProto, type NodeProto, type TensorProto } from '../../core/onnx/proto.ts';
 import { floatTensor, readFloats, uint8Tensor } from '../../core/onnx/tensor-data.ts';
@@ -13,7 +14,7 @@ export interface Int4Stats { matmuls: number; quantizedParameters: number; block
  * Only MatMuls whose K is a multiple of the block size are rewritten; the rest stay fp32.
  */
 export function quantizeInt4(source: ModelProto, blockSize = 32): { model: ModelProto; stats: Int4Stats } {
-  if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) throw new Error(`int4 block size ${blockSize} must be a power of two >= 16`);
+  checkInt4BlockSize(blockSize, 'int4-weight');
   const model = cloneForEdit(source);
   const graph = model.graph;
   const sites = new Map(findWeightSites(graph).filter((s) => s.kind === 'matmul' && !s.transposed && !s.bias && s.rows % blockSize === 0).map((s) => [s.node, s]));
