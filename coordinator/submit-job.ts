@@ -29,7 +29,11 @@ export function loadPlanFile(path: string): JobPlan {
     throw epError('EP_PLAN_FIELD_INVALID', { file: path, field: e?.path || '/', problem: e?.message ?? 'is invalid' });
   }
   const variantProblem = planVariantsProblem(raw as JobPlan);
-  if (variantProblem) throw epError('EP_PLAN_FIELD_INVALID', { file: path, field: '/variants', problem: variantProblem.replace('/plan/variants: ', '') });
+  if (variantProblem) {
+    const m = /^\/plan(\/\w+): ([\s\S]*)$/.exec(variantProblem);
+    const [field, problem] = m ? [m[1], m[2]] : ['/variants', variantProblem];
+    throw epError('EP_PLAN_FIELD_INVALID', { file: path, field, problem });
+  }
   const probes = checkPlanProbes(raw as JobPlan);
   if (!probes.ok) throw epError('EP_PLAN_PROBE_SETTINGS', { file: path, reason: probes.reason });
   return probes.value;

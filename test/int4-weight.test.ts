@@ -9,6 +9,8 @@ import { loadOnnxFile } from '../core/onnx/model-io.ts';
 import { readFloats } from '../core/onnx/tensor-data.ts';
 import { InstrumentedRunner } from '../core/runtime/instrumented-runner.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
+import { assertCliError } from './helpers/coded-errors.ts';
+import { jsonResult, runCli } from './helpers/run-cli.ts';
 
 test('int4-weight: MatMulNBits blocks that decode by hand to within half a step of each weight, outputs close to fp32, block size a parameter', async () => {
   const md = loadModelDir(ensureGeneratedModel('tiny'));
@@ -40,4 +42,16 @@ test('int4-weight: MatMulNBits blocks that decode by hand to within half a step 
   // another block size is another variant file's parameters (no stale reuse); the default 32 skips K = 16 matrices
   const [v32] = await ensureVariants(md, ['int4-weight'], { outDir: mkdtempSync(join(tmpdir(), 'ep-int4-')) });
   assert.equal(loadOnnxFile(v32.onnxPath).proto.graph.node.filter((n) => n.opType === 'MatMulNBits').length, 2, 'only ffn.down (K = 32) per layer');
+});
+
+test('CLI: --int4-block-size and --int8-calibration reach the recipes (manifests name them); bad values are coded errors naming the flag', () => {
+  const tiny = ensureGeneratedModel('tiny');
+  assertCliError(runCli(['models', 'compress', tiny, '--variants', 'int4-weight', '--int4-block-size', '24']), 'EP_INT4_BLOCK_SIZE', /--int4-block-size: int4 block size 24 is not a power of two >= 16/);
+  assertCliError(runCli(['probe', 'attention', tiny, '--variants', 'int8-static', '--int8-calibration', 'percentile:30']), 'EP_INT8_CALIBRATION', /--int8-calibration: "percentile:30"/);
+  const out = mkdtempSync(join(tmpdir(), 'ep-int4-cli-'));
+  const run = runCli(['--json', 'models', 'compress', tiny, '--variants', 'int4-weight,int8-static', '--int4-block-size', '16', '--int8-calibration', 'percentile', '--out', out]);
+  assert.equal(run.status, 0, run.stderr);
+  const [int4, int8] = jsonResult<Array<{ manifest: { parameters: { blockSize?: number; calibration?: { method: string; percentile?: number } } } }>>(run);
+  assert.equal(int4.manifest.parameters.blockSize, 16);
+  assert.deepEqual([int8.manifest.parameters.calibration?.method, int8.manifest.parameters.calibration?.percentile], ['percentile', 99.99]);
 });

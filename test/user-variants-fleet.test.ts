@@ -98,3 +98,29 @@ test('a plan naming a variant that is neither built-in nor declared is refused b
   writeFileSync(file, JSON.stringify({ ...plan, variants: ['fp32', 'int8-dynamc'], userVariants: undefined }));
   assert.throws(() => loadPlanFile(file), coded('EP_PLAN_FIELD_INVALID', { field: '/variants' }));
 });
+
+test('plan variantSettings: the int4 block size and int8 calibration reach the agent\'s variants; bad values are refused by the protocol and the plan loader', async () => {
+  const { decodeMessage, makeMessage: mk } = await import('../core/protocol/codec.ts');
+  const { loadPlanFile } = await import('../coordinator/submit-job.ts');
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const { coded } = await import('./helpers/coded-errors.ts');
+  const own = { models: plan.models, variants: ['fp32', 'int4-weight', 'int8-static'], probes: ['benchmark'], settings: plan.settings, variantSettings: { int4BlockSize: 16, int8Calibration: 'percentile:99.9' } };
+  const send = (p: unknown) => decodeMessage(deviceTopic('pi-01', 'jobs'), JSON.stringify(mk('pi-01', 1, 'job', { jobId: 'j8', attempt: 1, plan: p } as never)));
+  assert.ok(send(own).ok);
+  const r = send({ ...own, variantSettings: { int4BlockSize: 24 } });
+  assert.ok(!r.ok && /int4 block size 24 is not a power of two >= 16/.test(r.reason), JSON.stringify(r));
+  const file = join(work, 'plan-settings.json');
+  writeFileSync(file, JSON.stringify({ ...own, variantSettings: { int8Calibration: 'percentile:200' } }));
+  assert.throws(() => loadPlanFile(file), coded('EP_PLAN_FIELD_INVALID', { field: '/variantSettings', problem: /"percentile:200" is not an int8 calibration/ }));
+
+  const log = createDaemonLog('t', false, () => {});
+  const db = openStateDb(join(work, 'agent-settings'));
+  const jobs = new JobStore(db);
+  const deps = { deviceId: 'pi-01', config: { models: [{ name: 'tiny', generated: 'tiny' as const }], probes: ['benchmark'] }, jobs, outbox: new Outbox(db, 'pi-01'), log, variantsDir: join(work, 'variants-settings'), queued: () => {} };
+  jobs.insert('j8', 1, own as JobPlan, 'accepted');
+  assert.equal(await executeJob(jobs.get('j8')!, deps, new AbortController().signal), 'completed', jobs.get('j8')!.detail ?? '');
+  const manifest = (v: string) => JSON.parse(readFileSync(join(deps.variantsDir, md.model.sha256.slice(0, 16), `${v}.manifest.json`), 'utf8')) as { parameters: { blockSize?: number; calibration?: unknown } };
+  assert.equal(manifest('int4-weight').parameters.blockSize, 16);
+  assert.deepEqual(manifest('int8-static').parameters.calibration, { corpus: 'built-in', seed: 1, sentences: 32, method: 'percentile', percentile: 99.9 });
+  db.close();
+});

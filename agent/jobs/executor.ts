@@ -1,3 +1,4 @@
+import { resolveVariantSettings } from '../../core/variants/recipe-settings.ts';
 import { join } from 'node:path';
 import { errorMessage } from '../../core/errors.ts';
 import type { DaemonLog } from '../../core/daemon-log.ts';
@@ -64,7 +65,9 @@ export async function executeJob(job: StoredJob, deps: ExecutorDeps, signal: Abo
       requireRunnableInputs(reference.model.proto.graph, reference.onnxPath);
       const outDir = join(deps.variantsDir, reference.model.sha256.slice(0, 16));
       [fp32] = await variantProvider().ensure(reference, ['fp32'], { outDir });
-      variants = [...await variantProvider().ensure(reference, builtins, { outDir }), ...await planUserVariants(reference, m.name, plan.userVariants, deps.config.userVariantsDir)];
+      // checked when the plan arrived (planVariantsProblem), so this resolves without error
+      const settings = resolveVariantSettings(plan.variantSettings ?? {}, { int4: 'int4BlockSize', int8: 'int8Calibration' });
+      variants = [...await variantProvider().ensure(reference, builtins, { outDir, settings }), ...await planUserVariants(reference, m.name, plan.userVariants, deps.config.userVariantsDir)];
     } catch (err) {
       failures.push(`${m.name}: ${errorMessage(err)}`);
       done += variantCount(m.name) * plan.probes.length;

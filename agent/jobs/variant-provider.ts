@@ -1,4 +1,5 @@
 import type { ModelDir } from '../../core/model/model-dir.ts';
+import type { ResolvedVariantSettings } from '../../core/variants/recipe-settings.ts';
 import { VARIANT_NAMES, type Variant, type VariantName } from '../../core/variants/variant-types.ts';
 
 /**
@@ -7,15 +8,15 @@ import { VARIANT_NAMES, type Variant, type VariantName } from '../../core/varian
  */
 export interface VariantProvider {
   names: readonly VariantName[];
-  /** `outDir`: where built variants are cached (the agent passes a directory under its state dir) */
-  ensure(md: ModelDir, names: VariantName[], opts?: { outDir?: string }): Promise<Variant[]>;
+  /** `outDir`: where built variants are cached (the agent passes a directory under its state dir); `settings`: the plan's variantSettings */
+  ensure(md: ModelDir, names: VariantName[], opts?: { outDir?: string; settings?: ResolvedVariantSettings }): Promise<Variant[]>;
 }
 
 export const compressionProvider: VariantProvider = {
   names: VARIANT_NAMES,
   async ensure(md, names, opts = {}) {
     const { ensureVariants } = await import('../compress/ensure-variants.ts');
-    return ensureVariants(md, names, { outDir: opts.outDir });
+    return ensureVariants(md, names, { outDir: opts.outDir, ...opts.settings });
   },
 };
 

@@ -6,6 +6,7 @@ import { epError } from '../../core/errors.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
 import { USER_VARIANT_OPTION, referenceAndUserVariants } from './user-variant-option.ts';
+import { VARIANT_SETTINGS_OPTIONS, variantSettingsFromArgs } from './variant-settings-option.ts';
 
 export function benchCommand(y: Argv): Argv {
   return y.command('bench <model>', 'benchmark variants of a model: load time, latency p50/p90/p99, throughput, peak RSS, size, drift vs fp32', (c) => c
@@ -19,13 +20,15 @@ export function benchCommand(y: Argv): Argv {
     .option('ep', { type: 'string', default: 'cpu', choices: ['cpu', 'cuda', 'tensorrt'], describe: 'onnxruntime execution provider (cuda/tensorrt also make fp16 compute in fp16)' })
     .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: all cores)' })
     .option('out', { type: 'string', describe: 'where variants are written (default: the edgeprobe cache)' })
-    .option('variant', USER_VARIANT_OPTION),
+    .option('variant', USER_VARIANT_OPTION)
+    .options(VARIANT_SETTINGS_OPTIONS),
   async (args) => {
     // loaded here, not at the top: other commands (the agent above all) should not carry onnxruntime and the compressor
     const { runBenchmark } = await import('../../probes/benchmark/run-benchmark.ts');
     const { parseVariantNames } = await import('../../agent/compress/ensure-variants.ts');
     const { loadModelDir } = await import('../../core/model/model-dir.ts');
     const names = parseVariantNames(args.variants as string);
+    const variantSettings = variantSettingsFromArgs(args);
     const positive = (flag: string, v: unknown, min: number): number => {
       if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw epError('EP_FLAG_OUT_OF_RANGE', { flag, range: `a number >= ${min}`, value: String(v), example: String(Math.max(min, 1)) });
       return v;
@@ -42,7 +45,7 @@ export function benchCommand(y: Argv): Argv {
     const md = loadModelDir(args.model as string);
     const userVariants = await referenceAndUserVariants(md, args.variant);
     const progress = progressFor({ json: args.json as boolean });
-    const records = await runBenchmark(md, names, { ...settings, outDir: args.out as string | undefined, progress, userVariants });
+    const records = await runBenchmark(md, names, { ...settings, outDir: args.out as string | undefined, progress, userVariants, variantSettings });
     progress.done();
     const { speedPhrase } = await import('../../probes/benchmark/schema.ts');
     emitResult({ json: args.json as boolean }, records, () => renderBenchmark(md.name, records, speedPhrase));

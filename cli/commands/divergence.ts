@@ -6,6 +6,7 @@ import type { ModelDir } from '../../core/model/model-dir.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
 import { USER_VARIANT_OPTION, referenceAndUserVariants } from './user-variant-option.ts';
+import { VARIANT_SETTINGS_OPTIONS, variantSettingsFromArgs } from './variant-settings-option.ts';
 
 export function divergenceCommand(y: Argv): Argv {
   // `compare` was this command's name before 0.2
@@ -17,7 +18,8 @@ export function divergenceCommand(y: Argv): Argv {
     .option('fill-mask', { type: 'string', describe: 'JSON-lines fill-mask items for a masked-LM model (default: fill_mask_eval.jsonl beside the model, if present)' })
     .option('fill-mask-items', { type: 'number', default: 200, describe: 'how many fill-mask items to evaluate' })
     .option('labels-text', { type: 'string', describe: 'texts (one per line) to check label agreement on, for a classification head' })
-    .option('variant', USER_VARIANT_OPTION),
+    .option('variant', USER_VARIANT_OPTION)
+    .options(VARIANT_SETTINGS_OPTIONS),
   async (args) => {
     // loaded here, not at the top: other commands (the agent above all) should not carry onnxruntime and the probes
     const { compareVariants } = await import('../../probes/divergence/divergence.ts');
@@ -29,9 +31,10 @@ export function divergenceCommand(y: Argv): Argv {
     const md = loadModelDir(args.model as string);
     const userVariants = await referenceAndUserVariants(md, args.variant);
     const names = parseVariantNames(args.variants as string).filter((n) => n !== 'fp32');
+    const variantSettings = variantSettingsFromArgs(args);
     const corpus = args.text ? corpusFromFile(args.text as string, 1) : builtInCorpus(1, args.sentences as number);
     const sentences = corpus.sentences;
-    const variants = [...await ensureVariants(md, names, { progress }), ...userVariants];
+    const variants = [...await ensureVariants(md, names, { progress, ...variantSettings }), ...userVariants];
     const { withQuantization } = await import('../../agent/compress/user-variants.ts');
     const records = withQuantization(await compareVariants(md, variants, sentences, { progress }), variants);
     const task = await taskAgreements(md, [{ name: 'fp32', onnxPath: md.onnxPath }, ...variants], args, progress);

@@ -4,6 +4,7 @@ import type { ModelDescription } from '../../core/model/describe-model.ts';
 // a constants-only module (no imports of its own): the option help lists the variant names
 import { VARIANT_NAMES } from '../../core/variants/variant-types.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
+import { VARIANT_SETTINGS_OPTIONS, variantSettingsFromArgs } from './variant-settings-option.ts';
 
 // Handlers import the model loader, compression and download code when they run (see cli/commands/fleet.ts).
 const modelDir = async () => (await import('../../core/model/model-dir.ts')).loadModelDir;
@@ -22,15 +23,17 @@ export function modelsCommand(y: Argv): Argv {
       .positional('model', { type: 'string', demandOption: true, describe: 'model directory (ONNX + tokenizer files) or .onnx file' })
       .option('variants', { type: 'string', default: 'fp16,int8-dynamic,int8-weight', describe: `comma list of: ${VARIANT_NAMES.join(', ')}` })
       .option('out', { type: 'string', describe: 'output directory (default: the edgeprobe cache, keyed by the model sha256)' })
-      .option('ep', { type: 'string', default: 'cpu', choices: ['cpu', 'cuda', 'tensorrt'], describe: 'execution provider the variants are for: cuda/tensorrt write fp16 as an fp16-compute graph' }),
+      .option('ep', { type: 'string', default: 'cpu', choices: ['cpu', 'cuda', 'tensorrt'], describe: 'execution provider the variants are for: cuda/tensorrt write fp16 as an fp16-compute graph' })
+      .options(VARIANT_SETTINGS_OPTIONS),
     async (args) => {
       const { ensureVariants, parseVariantNames } = await import('../../agent/compress/ensure-variants.ts');
       const names = parseVariantNames(args.variants as string);
+      const variantSettings = variantSettingsFromArgs(args);
       const { requireFp32Source } = await import('../../core/model/source-check.ts');
       const md = (await modelDir())(args.model as string);
       requireFp32Source(md);
       const progress = progressFor({ json: args.json as boolean });
-      const variants = await ensureVariants(md, names, { outDir: args.out as string | undefined, progress, executionProvider: args.ep as string });
+      const variants = await ensureVariants(md, names, { outDir: args.out as string | undefined, progress, executionProvider: args.ep as string, ...variantSettings });
       progress.done();
       emitResult({ json: args.json as boolean }, variants, () => textTable([
         ['variant', 'MB', 'x fp32', 'file'],

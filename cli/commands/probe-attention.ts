@@ -3,6 +3,7 @@ import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import type { AttentionProbeData } from '../../probes/attention/record.ts';
 import { emitResult, formatNumber, progressFor, textTable } from '../output.ts';
 import { USER_VARIANT_OPTION, referenceAndUserVariants } from './user-variant-option.ts';
+import { VARIANT_SETTINGS_OPTIONS, variantSettingsFromArgs } from './variant-settings-option.ts';
 
 /** `edgeprobe probe attention`: token identifiability, mixing, sanity checks and compression survival. */
 export function probeAttentionCommand(y: Argv): Argv {
@@ -14,7 +15,8 @@ export function probeAttentionCommand(y: Argv): Argv {
     .option('seed', { type: 'number', default: 1, describe: 'seed for sentence order, train/held-out split, randomization, shuffling' })
     .option('sanity', { type: 'boolean', default: true, describe: 'run cascading randomization and the shuffled-input control (--no-sanity skips them)' })
     .option('thresholds', { type: 'string', describe: 'verdict thresholds JSON (default configs/attention-thresholds.json)' })
-    .option('variant', USER_VARIANT_OPTION),
+    .option('variant', USER_VARIANT_OPTION)
+    .options(VARIANT_SETTINGS_OPTIONS),
   async (args) => {
     // loaded here, not at the top: other commands (the agent above all) should not carry onnxruntime and the probes
     const { loadModelDir } = await import('../../core/model/model-dir.ts');
@@ -25,13 +27,14 @@ export function probeAttentionCommand(y: Argv): Argv {
     const progress = progressFor({ json });
     const seed = args.seed as number;
     const names = parseVariantNames(args.variants as string);
+    const variantSettings = variantSettingsFromArgs(args);
     const count = args.sentences as number | undefined;
     const corpus = args.text ? corpusFromFile(args.text as string, seed, count) : builtInCorpus(seed, count ?? 200);
     const md = loadModelDir(args.model as string);
     const userVariants = await referenceAndUserVariants(md, args.variant);
     const wanted = names.filter((n) => n !== 'fp32');
     const [fp32] = await ensureVariants(md, ['fp32']);
-    const variants = [...wanted.length > 0 ? await ensureVariants(md, wanted, { progress }) : [], ...userVariants];
+    const variants = [...wanted.length > 0 ? await ensureVariants(md, wanted, { progress, ...variantSettings }) : [], ...userVariants];
     const records = await runAttentionProbe(md, { corpus, variants, seed, sanityChecks: args.sanity as boolean, thresholdsPath: args.thresholds as string | undefined, progress });
     const { withQuantization } = await import('../../agent/compress/user-variants.ts');
     withQuantization(records, [fp32, ...variants]);

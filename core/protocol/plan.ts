@@ -1,5 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { PROBE_KIND_PATTERN, ProbeKindName } from '../results/probe-record.ts';
+import { EdgeprobeError } from '../errors.ts';
+import { VariantSettings, resolveVariantSettings } from '../variants/recipe-settings.ts';
 import { AnyVariantNameSchema, UserVariantNameSchema, VARIANT_NAMES, VariantNameSchema, isBuiltinVariant } from '../variants/variant-types.ts';
 
 export { VariantNameSchema };
@@ -40,6 +42,8 @@ export const JobPlan = Type.Object({
   /** built-in names, and the names of the plan's `userVariants` (each must be declared there) */
   variants: Type.Array(AnyVariantNameSchema, { minItems: 1, maxItems: 12, uniqueItems: true }),
   userVariants: Type.Optional(Type.Array(PlanUserVariant, { maxItems: 8 })),
+  /** recipe settings of the built-in variants: int4-weight's block size, int8-static's calibration */
+  variantSettings: Type.Optional(VariantSettings),
   probes: Type.Array(ProbeKindName, { minItems: 1, maxItems: 8, uniqueItems: true }),
   /** default seed of every probe that takes one (a probe block's own seed wins) */
   seed: Type.Optional(Seed),
@@ -51,13 +55,21 @@ export type JobPlan = Static<typeof JobPlan>;
  * What the schema cannot say: a variant name that is not built-in must be declared in `userVariants`,
  * so `fp8` or a misspelt `int8-dynamc` is refused as a plan error, never taken for a user's file.
  */
-export function planVariantsProblem(plan: Pick<JobPlan, 'variants' | 'userVariants'>): string | undefined {
+export function planVariantsProblem(plan: Pick<JobPlan, 'variants' | 'userVariants' | 'variantSettings'>): string | undefined {
   const declared = new Set((plan.userVariants ?? []).map((u) => u.name));
   const bad = plan.variants.find((v) => !isBuiltinVariant(v) && !declared.has(v));
-  return bad === undefined ? undefined : `/plan/variants: ${bad} is not a built-in variant (${VARIANT_NAMES.join(', ')}) and not declared in the plan's userVariants`;
+  if (bad !== undefined) return `/plan/variants: ${bad} is not a built-in variant (${VARIANT_NAMES.join(', ')}) and not declared in the plan's userVariants`;
+  // a power of two, a calibration spec: beyond what the schema says
+  try {
+    resolveVariantSettings(plan.variantSettings ?? {}, { int4: 'int4BlockSize', int8: 'int8Calibration' });
+  } catch (err) {
+    if (err instanceof EdgeprobeError) return `/plan/variantSettings: ${err.message} (${err.fix})`;
+    throw err;
+  }
+  return undefined;
 }
 
-const PLAN_FIELDS = new Set(['models', 'variants', 'userVariants', 'probes', 'seed', 'settings']);
+const PLAN_FIELDS = new Set(['models', 'variants', 'userVariants', 'variantSettings', 'probes', 'seed', 'settings']);
 
 /**
  * Plans of the first version put each probe's block at the top (`"attention": {...}`); they are read as

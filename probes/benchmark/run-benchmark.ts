@@ -1,3 +1,4 @@
+import type { ResolvedVariantSettings } from '../../core/variants/recipe-settings.ts';
 import type { ModelDir } from '../../core/model/model-dir.ts';
 import { cosine, maxAbsDiff, meanRows } from '../../core/numeric/vectors.ts';
 import { mean } from '../../core/numeric/stats.ts';
@@ -21,6 +22,8 @@ export interface BenchmarkOptions extends Partial<BenchmarkSettings> {
   driftSentences?: string[];
   /** user-supplied files (already loaded and paired with the source), measured after the built-in variants */
   userVariants?: Variant[];
+  /** recipe settings of the built-in variants (int4 block size, int8-static calibration) */
+  variantSettings?: ResolvedVariantSettings;
 }
 
 export const DEFAULT_SETTINGS: BenchmarkSettings = { seqLen: 128, batch: 8, warmup: 5, minQueries: 100, minDurationS: 5, executionProvider: 'cpu' };
@@ -42,10 +45,10 @@ export function resolveSettings(md: ModelDir, given: Partial<BenchmarkSettings>,
  * and variants never compete for the cores.
  */
 export async function runBenchmark(md: ModelDir, names: VariantName[], opts: BenchmarkOptions = {}): Promise<ProbeRecord[]> {
-  const { outDir, progress, driftSentences, userVariants, ...given } = opts;
+  const { outDir, progress, driftSentences, userVariants, variantSettings, ...given } = opts;
   const settings = resolveSettings(md, given, progress);
   const ordered: VariantName[] = ['fp32', ...names.filter((n) => n !== 'fp32')];
-  const variants = [...await ensureVariants(md, ordered, { outDir, progress, executionProvider: settings.executionProvider }), ...userVariants ?? []];
+  const variants = [...await ensureVariants(md, ordered, { outDir, progress, executionProvider: settings.executionProvider, ...variantSettings }), ...userVariants ?? []];
   const records: ProbeRecord[] = [];
   for (const [i, variant] of variants.entries()) {
     progress?.step('benchmark', i, variants.length, variant.name);
