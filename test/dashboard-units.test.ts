@@ -13,7 +13,7 @@ import { buildDashboardData } from '../coordinator/dashboard/dashboard-data.ts';
 import type { StoredResult } from '../coordinator/store/store.ts';
 import { syntheticBenchmarkRecord } from '../sim/synthetic-record.ts';
 import { SeededRandom } from '../core/numeric/seeded-random.ts';
-import { parseModelDirs } from '../cli/commands/dashboard.ts';
+import { parseMapVariants, parseModelDirs } from '../cli/commands/dashboard.ts';
 import { createDaemonLog } from '../core/daemon-log.ts';
 import { encodeMessage, makeMessage } from '../core/protocol/codec.ts';
 import { deviceTopic } from '../core/protocol/topics.ts';
@@ -192,6 +192,32 @@ describe('dashboard API errors', () => {
       await server.close();
       await maps.close();
       store.close();
+    }
+  });
+
+  test('a user-supplied variant\'s maps come from the local copy given with --map-variant, with its sha256; bad flags are coded errors', async () => {
+    const { AttentionMapService } = await import('../probes/attention/attention-maps.ts');
+    const { ensureGeneratedModel } = await import('../models/generated-models.ts');
+    const { loadModelDir } = await import('../core/model/model-dir.ts');
+    const { loadOnnxFile } = await import('../core/onnx/model-io.ts');
+    const { matMulIntegerModel, writeTemp } = await import('./helpers/quantized-models.ts');
+    const dir = ensureGeneratedModel('tiny');
+    const path = writeTemp(matMulIntegerModel(loadModelDir(dir)), 'tiny_quantized.onnx');
+    assert.deepEqual(await parseMapVariants([`ort-int8=${path}`], { tiny: dir }), { tiny: [{ name: 'ort-int8', path }] });
+    assert.deepEqual(await parseMapVariants([`tiny:ort-int8=${path}`], { tiny: dir, other: dir }), { tiny: [{ name: 'ort-int8', path }] });
+    await assert.rejects(parseMapVariants([`ort-int8=${path}`], { tiny: dir, other: dir }), coded('EP_MAP_VARIANT_MODEL', { models: 'tiny, other' }));
+    await assert.rejects(parseMapVariants([`tiny:fp16=${path}`], { tiny: dir }), coded('EP_USER_VARIANT_NAME'));
+    const files = await parseMapVariants([`ort-int8=${path}`], { tiny: dir });
+    const maps = new AttentionMapService({ tiny: dir }, undefined, files);
+    try {
+      assert.ok(maps.variantNames('tiny').includes('ort-int8'));
+      const pair = await maps.maps('tiny', 'ort-int8', 'the cat sat on the mat', 1);
+      assert.equal(pair.variant, 'ort-int8');
+      assert.equal(pair.variantSha256, loadOnnxFile(path).sha256, 'the map names the file it was computed from');
+      // int8 attention scores: the maps differ from fp32, but not by much (JS divergence per head, in nats)
+      assert.ok(pair.jsPerHead.every((js) => js >= 0 && js < 0.05) && pair.jsPerHead.some((js) => js > 0), JSON.stringify(pair.jsPerHead));
+    } finally {
+      await maps.close();
     }
   });
 });

@@ -182,6 +182,7 @@ export function fleetCommands(y: Argv): Argv {
       .option('tolerance', { type: 'number', describe: 'relative L2 above which a device\'s outputs count as an outlier (default 1e-3, coordinator/report/consistency.ts)' })
       .option('html', { type: 'string', describe: 'write the dashboard\'s views as one self-contained HTML file (opens without network)' })
       .option('model', { type: 'string', array: true, describe: 'with --html: NAME=DIR, a local model copy to bake attention heat maps of one sentence' })
+      .option('map-variant', { type: 'string', array: true, describe: 'with --html and --model: NAME=PATH, a local copy of a user-supplied variant file, so its heat maps are baked too' })
       .option('sentence', { type: 'string', describe: 'with --html and --model: the sentence of the heat maps' }),
     async (args) => {
       const { openFleetStore } = await coordinatorModules();

@@ -51,6 +51,8 @@ export const CATALOGUE = {
   EP_USER_VARIANT_DUPLICATE: entry('input', (p: { name: S; source: S }) => `${p.source}: variant "${p.name}" is given twice`, 'give each user-supplied file its own name'),
   EP_LAYERS_UNKNOWN: entry('input', (p: { layer: S; count: N }) => `--layers: '${p.layer}' is not a layer of this model`,
     (p) => `use static, 0..${p.count} (0 = embedding output) or all`),
+  EP_MAP_VARIANT_MODEL: entry('input', (p: { item: S; models: S }) => `--map-variant ${p.item} names no model the dashboard has (models: ${p.models})`,
+    'write --map-variant MODEL:NAME=PATH with MODEL one of the --model names (MODEL: may be left out when there is one --model)'),
   EP_MODEL_DIR_FLAG_INVALID: entry('input', (p: { item: S }) => `--model ${p.item} is not NAME=DIR`,
     'e.g. --model wordnet-bert-small=/models/wordnet-bert-small (the name the devices report)'),
   EP_MODEL_PATH_MISSING: entry('input', (p: { path: S }) => `model path not found: ${p.path}`, 'pass a model directory (ONNX file + tokenizer files) or an .onnx file'),
