@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { BenchmarkData } from '../probes/benchmark/schema.ts';
 import { runBenchmark } from '../probes/benchmark/run-benchmark.ts';
@@ -21,6 +22,8 @@ const settings = { seqLen: 32, batch: 8, warmup: 5, minQueries: 60, minDurationS
 const rows: BenchRow[] = [];
 const notes: string[] = [];
 const cpuStart = process.cpuUsage();
+const loadStart = loadavg()[0];
+const cosines: string[] = [];
 const t0 = performance.now();
 
 for (const [label, dir] of [['encoder', SHARED_MODEL], ['mlm', SHARED_MLM_MODEL]] as const) {
@@ -42,6 +45,7 @@ for (const [label, dir] of [['encoder', SHARED_MODEL], ['mlm', SHARED_MLM_MODEL]
       { metric: `${label} ${v} p50 vs fp32 (variant p50 / fp32 p50, queried alternately)`, value: 1 / d.speedupVsFp32, unit: 'x' },
       { metric: `${label} ${v} pooled-embedding cosine to fp32 (min over ${d.drift!.sentences} sentences)`, value: d.drift!.pooledCosineMin, unit: 'cosine', target: '>= 0.99', pass: d.drift!.pooledCosineMin >= 0.99 },
     );
+    cosines.push(`${label} ${v} ${d.drift!.pooledCosineMin.toFixed(4)}`);
     const a = agreement.find((x) => x.variant === v);
     if (a) {
       rows.push({ metric: `${label} ${v} fill-mask top-1 agreement with fp32 (${a.items} items)`, value: a.top1Agreement, unit: 'fraction', target: '>= 0.95', pass: a.top1Agreement >= 0.95 });
@@ -54,7 +58,8 @@ for (const [label, dir] of [['encoder', SHARED_MODEL], ['mlm', SHARED_MLM_MODEL]
 const cpu = process.cpuUsage(cpuStart);
 const features = int8CpuFeatures();
 notes.push(
-  `sequence length ${settings.seqLen}, batch ${settings.batch}; each variant timed in its own child process, alternately with fp32; the 2 cores are shared with other jobs, so p50 ratios are noisy`,
+  `sequence length ${settings.seqLen}, batch ${settings.batch}; each variant timed in its own child process, alternately with fp32; the 2 cores are shared with other jobs (load average ${loadStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end), so absolute p50s are inflated and ratios noisy`,
+  `pooled-embedding cosine to fp32 (min over the drift sentences), 4 digits: ${cosines.join('; ')}`,
   `CPU int8 features: ${features.join(' ') || 'none found'}. int8-static runs onnxruntime's QDQ -> integer MatMul kernels: fast with VNNI (avx512_vnni / avx_vnni) or Arm dot-product (asimddp), slower u8 x s8 paths on AVX2 alone. int4-weight (MatMulNBits, accuracy level 0) dequantizes 4-bit blocks to fp32 inside the kernel: it saves memory and bandwidth, and is faster than fp32 only on memory-bound (larger) models; int8 compute inside it (accuracy level 4) would again want VNNI / dot-product.`,
   `this process: ${((performance.now() - t0) / 1000).toFixed(0)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(0)} s CPU (the timing children are not counted)`,
 );
