@@ -38,6 +38,9 @@ export class Ingest {
   private batch: ResultRow[] = [];
   private heartbeats: HeartbeatRow[] = [];
   private rejections: RejectedRow[] = [];
+  // "rejected for good" receipts of messages whose rejection row is not committed yet
+  private rejectedReceipts: Array<[string, Receipt['rejected'][number]]> = [];
+  private flushing: Promise<void> = Promise.resolve();
   // what the devices hear after the commit: results stored (or already stored) and rejected for good
   private receipts = new Map<string, Receipt>();
   private readonly rejectionLog: RejectionLog;
@@ -88,7 +91,7 @@ export class Ingest {
     if (!decoded.ok) {
       await this.reject(topic, screened.deviceId, decoded.messageId ?? null, decoded.reason, now);
       // resending cannot fix a message that breaks the schema: tell the agent to stop
-      if (screened.kind === 'results' && decoded.messageId && UUID_RE.test(decoded.messageId)) this.receipt(screened.deviceId).rejected.push({ messageId: decoded.messageId, reason: decoded.reason.slice(0, 2000) });
+      if (screened.kind === 'results' && decoded.messageId && UUID_RE.test(decoded.messageId)) this.rejectedReceipts.push([screened.deviceId, { messageId: decoded.messageId, reason: decoded.reason.slice(0, 2000) }]);
       return false;
     }
     const msg = decoded.message;
@@ -142,13 +145,27 @@ export class Ingest {
     }
   }
 
-  async flush(): Promise<void> {
+  /**
+   * Commits everything handled so far. Calls are serialised (one transaction at a time, in call
+   * order), so `handle` may go on with the next messages while a round commits: a flush takes the
+   * rows handled by the time it starts, which includes every row of the rounds it was called for.
+   */
+  flush(): Promise<void> {
+    const next = this.flushing.then(() => this.flushNow());
+    this.flushing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async flushNow(): Promise<void> {
     if (this.rejections.length > 0) {
       const rejections = this.rejections;
+      const receipts = this.rejectedReceipts;
       this.rejections = [];
+      this.rejectedReceipts = [];
       await this.commitEach(rejections, 'rejection', (rows) => this.store.recordRejectedMany(rows, Date.now()),
         // it holds nothing of the payload, so this is not expected: the log keeps it
         (row, err) => this.log.error('rejection not recorded', { topic: row.topic, error: err.message }));
+      for (const [deviceId, r] of receipts) this.receipt(deviceId).rejected.push(r);
     }
     if (this.heartbeats.length > 0) {
       const beats = this.heartbeats;
@@ -172,7 +189,7 @@ export class Ingest {
     });
     for (const r of rows) if (!refused.has(r.messageId)) this.receipt(r.deviceId).stored.push(r.messageId);
     // rows the store refused became rejections of this round: committed before its PUBACKs go out
-    if (this.rejections.length > 0) await this.flush();
+    if (this.rejections.length > 0) await this.flushNow();
     this.stats.stored += inserted;
     this.stats.duplicates += duplicates;
     if (duplicates > 0) this.log.info('duplicate results ignored', { duplicates });
