@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { createDaemonLog } from '../../core/daemon-log.ts';
 import { epError, type EdgeprobeError } from '../../core/errors.ts';
-import { isValidDeviceId, replicaUsername } from '../../core/protocol/topics.ts';
+import { COORDINATOR_CLI_USERNAME, isValidDeviceId, replicaUsername } from '../../core/protocol/topics.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
 import { alertCommands, scheduleCommands } from './schedule.ts';
 import { httpOptions, startDashboard, writeHtmlReport, type DashboardArgs, type HtmlReportArgs } from './dashboard.ts';
@@ -26,7 +26,8 @@ const DB_HELP = 'the coordinator\'s store: a SQLite file, or a postgres://user:p
 /** A short-lived coordinator-side connection (clean session) for one command, with the coordinator config's credentials. */
 async function connectOnce(flags: { broker?: string; config?: string }, unreachable: (broker: string) => EdgeprobeError) {
   const { connectCoordinatorClient, coordinatorConnection } = await coordinatorModules();
-  const { brokerUrl: broker, mqtt } = coordinatorConnection(flags);
+  // as coordinator-cli, not coordinator: the broker would end the running coordinator's session
+  const { brokerUrl: broker, mqtt } = coordinatorConnection(flags, process.env, 'cli');
   const client = connectCoordinatorClient(broker, mqtt, `edgeprobe-cli-${process.pid}`, false);
   const reached = await new Promise<boolean>((resolve) => {
     const t = setTimeout(() => resolve(false), 10_000);
@@ -80,6 +81,7 @@ export function fleetCommands(y: Argv): Argv {
       const settings = resolveCoordinatorSettings({ config: args.config, broker: args.broker, db: args.db ?? (args.config ? undefined : DEFAULT_DB) });
       const replicaId = args['replica-id'] as string | undefined;
       if (replicaId !== undefined && !isValidDeviceId(replicaId)) throw epError('EP_REPLICA_ID_INVALID', { id: JSON.stringify(replicaId) });
+      if (replicaId !== undefined && replicaUsername(replicaId) === COORDINATOR_CLI_USERNAME) throw epError('EP_REPLICA_ID_RESERVED', { id: replicaId, username: COORDINATOR_CLI_USERNAME });
       if (replicaId !== undefined && !isPostgresUrl(settings.db)) throw epError('EP_REPLICA_NEEDS_POSTGRES');
       const retention = args['heartbeat-retention-days'] as number;
       if (!(retention > 0)) throw epError('EP_FLAG_OUT_OF_RANGE', { flag: 'heartbeat-retention-days', range: '> 0', value: retention, example: '7' });
