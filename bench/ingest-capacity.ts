@@ -66,7 +66,7 @@ async function run(broker: Mosquitto, server: Postgres, replicas: number): Promi
   const url = await server.createdb(`cap${replicas}`);
   const db = new pg.Pool({ connectionString: url, max: 1 });
   const count = async (): Promise<number> => Number((await db.query('SELECT COUNT(*) AS n FROM results')).rows[0].n);
-  const coords = Array.from({ length: replicas }, (_, i) => new CliProcess(`r${i}`, ['coordinator', '--broker', broker.url, '--db', url, ...(replicas > 1 ? ['--replica-id', `r${i}`] : [])],
+  const coords = Array.from({ length: replicas }, (_, i) => new CliProcess(`r${i}`, ['coordinator', '--broker', broker.url, '--db', url, '--load-test', ...(replicas > 1 ? ['--replica-id', `r${i}`] : [])],
     [...NODE_ARGS, ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [])]));
   await Promise.all(coords.map((c) => c.waitFor(/coordinator listening/)));
   // the postmaster names the data directory; its backends are its children

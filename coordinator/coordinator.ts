@@ -32,6 +32,8 @@ export interface CoordinatorOptions {
   leaseTtlMs?: number;
   /** heartbeat history older than this is deleted (by the replica holding the duty lease) */
   heartbeatRetentionDays?: number;
+  /** load testing only: simulated results are stored without a job (IngestSecurity.loadTest); off by default */
+  loadTest?: boolean;
   /** regression alerts (coordinator/monitoring); on by default, `false` turns the duty off */
   monitoring?: MonitoringOptions | false;
 }
@@ -88,7 +90,7 @@ export class Coordinator {
   constructor(private readonly opts: CoordinatorOptions) {
     this.schedules = new ScheduleStore(opts.store.sql());
     if (opts.monitoring !== false) this.monitor = new Monitor(opts.store, opts.log, opts.monitoring ?? {});
-    this.ingest = new Ingest(opts.store, opts.log, opts.settings, () => this.dispatchSoon());
+    this.ingest = new Ingest(opts.store, opts.log, { ...opts.settings, loadTest: opts.loadTest }, () => this.dispatchSoon());
     this.clientId = opts.replicaId ? `edgeprobe-coordinator-${opts.replicaId}` : 'edgeprobe-coordinator';
   }
 
@@ -105,6 +107,7 @@ export class Coordinator {
       client.on('connect', () => this.health?.beat());
       client.on('offline', () => this.health?.beat());
     }
+    if (opts.loadTest) opts.log.warn('LOAD TEST mode: results marked simulated are stored without a job that targets their sender (never run a real fleet like this)');
     if (opts.settings.openAdmission) opts.log.warn('no coordinator config: every device that registers is admitted (allowed only with a broker on this machine)');
     this.holdPubacks(client);
     client.on('close', () => this.acks.connectionLost()); // their message ids mean nothing on the next connection

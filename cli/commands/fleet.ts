@@ -75,7 +75,8 @@ export function fleetCommands(y: Argv): Argv {
       .option('replica-id', { type: 'string', describe: 'run as one of several replicas on one PostgreSQL store: a stable id per replica (MQTT client id and session); traffic is split by a shared subscription' })
       .option('share-group', { type: 'string', default: 'edgeprobe-coordinators', describe: 'shared subscription group of the replicas' })
       .option('heartbeat-retention-days', { type: 'number', default: 7, describe: 'heartbeat history older than this is deleted' })
-      .option('alert-webhook', { type: 'string', describe: 'also POST each regression alert as JSON to this URL (retried; a delivery out of attempts is kept as a dead letter, see docs/monitoring.md)' })),
+      .option('alert-webhook', { type: 'string', describe: 'also POST each regression alert as JSON to this URL (retried; a delivery out of attempts is kept as a dead letter, see docs/monitoring.md)' })
+      .option('load-test', { type: 'boolean', default: false, describe: 'LOAD TESTING ONLY: store results marked simulated (edgeprobe simulate) without a job that targets their sender' })),
     async (args) => {
       const { Coordinator, openFleetStore, isPostgresUrl, redactDbUrl, resolveCoordinatorSettings } = await coordinatorModules();
       const settings = resolveCoordinatorSettings({ config: args.config, broker: args.broker, db: args.db ?? (args.config ? undefined : DEFAULT_DB) });
@@ -93,7 +94,7 @@ export function fleetCommands(y: Argv): Argv {
       const coordinator = new Coordinator({
         settings, store, log, dispatchIntervalMs: (args['dispatch-interval'] as number) * 1000,
         replicaId, shareGroup: args['share-group'] as string, heartbeatRetentionDays: retention,
-        monitoring: { webhookUrl: args['alert-webhook'] as string | undefined },
+        monitoring: { webhookUrl: args['alert-webhook'] as string | undefined }, loadTest: args['load-test'] as boolean,
       });
       const stopHttp = args.http === undefined ? undefined : await startDashboard(store, args as unknown as DashboardArgs, log, coordinator.ingest.changes);
       await coordinator.start();

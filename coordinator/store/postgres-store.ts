@@ -110,6 +110,10 @@ export class PostgresStore implements FleetStore {
     });
   }
 
+  async isJobTarget(jobId: string, deviceId: string): Promise<boolean> {
+    return ((await this.pool.query('SELECT 1 FROM job_targets WHERE job_id = $1 AND device_id = $2', [jobId, deviceId])).rowCount ?? 0) > 0;
+  }
+
   async isKnownDevice(deviceId: string): Promise<boolean> {
     return ((await this.pool.query('SELECT 1 FROM devices WHERE device_id = $1', [deviceId])).rowCount ?? 0) > 0;
   }
