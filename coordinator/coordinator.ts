@@ -74,6 +74,7 @@ export class Coordinator {
   private chain: Promise<void> = Promise.resolve();
   private commitScheduled = false;
   private commit: Promise<void> = Promise.resolve();
+  private stopping = false;
   // a commit round is on the chain and not finished: the next round closes when it is (group commit)
   private committing = false;
   // PUBACKs of messages received since the last round was closed, in arrival order (see AckRounds)
@@ -181,7 +182,8 @@ export class Coordinator {
    * grows with the load up to the broker's in-flight window (the PUBACKs it holds).
    */
   private scheduleRound(): void {
-    if (this.commitScheduled || this.committing) return;
+    // stopping: stop() commits and acknowledges the last round itself
+    if (this.commitScheduled || this.committing || this.stopping) return;
     this.commitScheduled = true;
     setImmediate(() => this.commitRound());
   }
@@ -257,16 +259,21 @@ export class Coordinator {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
     this.health?.();
     this.ingest.close(); // a store that is down is not waited for: what is not committed is not acked
     // hand the duty over now instead of after the lease TTL (expired leases pass on the next round)
     if (this.ownsDuty) await Promise.resolve(this.opts.store.acquireLease(DUTY_LEASE, this.clientId, -1, Date.now())).catch(() => undefined);
-    await this.chain;
     await this.commit;
     await this.monitoring;
+    // the last round: closed only when every message received so far is handled (messages keep arriving
+    // until the client ends, each appending to the chain), so it acknowledges only what this flush commits
+    let handled: Promise<void>;
+    do { handled = this.chain; await handled; } while (handled !== this.chain);
+    const last = this.acks.close();
     // a store still down at stop: nothing more commits, so nothing more is acked (the broker keeps it)
-    await this.ingest.flush().then(() => { this.acks.close().send(); this.sendReceipts(); }, (err) => this.opts.log.warn('last round not committed', { error: errorMessage(err) }));
+    await this.ingest.flush().then(() => { last.send(); this.sendReceipts(); }, (err) => this.opts.log.warn('last round not committed', { error: errorMessage(err) }));
     await this.client?.endAsync().catch(() => undefined);
     await this.opts.store.close();
   }
