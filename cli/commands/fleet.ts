@@ -106,7 +106,7 @@ export function fleetCommands(y: Argv): Argv {
         .option('plan', { type: 'string', demandOption: true, describe: 'plan file (JSON/YAML): models x variants x probes x benchmark settings' })
         .option('db', { type: 'string', default: DEFAULT_DB, describe: DB_HELP })
         .option('broker', { type: 'string', describe: 'also dispatch now through this broker instead of waiting for the coordinator\'s next round' })
-        .option('config', { type: 'string', describe: 'the coordinator config: its policy is checked before the job is stored, its broker credentials used with --broker' })
+        .option('config', { type: 'string', describe: 'the coordinator config: its policy is checked before the job is stored, with --broker its broker URL and CA, logging in as coordinator-cli (password: cliPasswordFile, else EDGEPROBE_MQTT_PASSWORD)' })
         .option('timeout', { type: 'number', default: 600, describe: 'seconds a device may be silent on the job before a retry' })
         .option('attempts', { type: 'number', default: 3, describe: 'dispatch attempts per device' }),
       async (args) => {
@@ -133,7 +133,7 @@ export function fleetCommands(y: Argv): Argv {
         .option('job', { type: 'string', demandOption: true, describe: 'job id (see jobs list)' })
         .option('db', { type: 'string', default: DEFAULT_DB, describe: DB_HELP })
         .option('broker', { type: 'string', describe: 'MQTT broker URL, to tell the devices (or broker.url of --config)' })
-        .option('config', { type: 'string', describe: 'the coordinator config, for its broker URL and credentials' }),
+        .option('config', { type: 'string', describe: 'the coordinator config, for its broker URL and CA; logs in as coordinator-cli (password: cliPasswordFile, else EDGEPROBE_MQTT_PASSWORD)' }),
       async (args) => {
         const { openFleetStore, redactDbUrl, cancelJob } = await coordinatorModules();
         const store = await openFleetStore(args.db as string);
