@@ -48,7 +48,7 @@ function childPids(pid: number): number[] {
 
 async function ingestBench(broker: Mosquitto, work: string): Promise<{ rate: number; stored: number; seconds: number }> {
   const db = join(work, 'fleet.sqlite');
-  const coordinator = new CliProcess('coordinator', ['coordinator', '--broker', broker.url, '--db', db]);
+  const coordinator = new CliProcess('coordinator', ['coordinator', '--broker', broker.url, '--db', db, '--load-test']);
   await coordinator.waitFor(/coordinator listening/);
   const ids = Array.from({ length: DEVICES }, (_, d) => `bench-${d}`);
   const clients = await Promise.all(ids.map((id) => mqtt.connectAsync(broker.url, { clientId: `edgeprobe-bench-${id}`, username: id })));

@@ -103,7 +103,7 @@ async function runSetup(s: Setup, pgServer: Postgres | undefined, work: string):
   process.stderr.write(`\n== ${s.name}\n`);
   const broker = await Mosquitto.start({ extraConfig: ['max_connections -1'], nofile: NOFILE });
   const db = s.engine === 'sqlite' ? join(work, `${s.name.replace(/\W+/g, '-')}.sqlite`) : await pgServer!.createdb(s.name.replace(/\W+/g, '_'));
-  const coordinators = Array.from({ length: s.replicas }, (_, i) => new CliProcess(`coordinator-${i}`, ['coordinator', '--broker', broker.url, '--db', db, ...(s.replicas > 1 ? ['--replica-id', `r${i}`] : [])]));
+  const coordinators = Array.from({ length: s.replicas }, (_, i) => new CliProcess(`coordinator-${i}`, ['coordinator', '--broker', broker.url, '--db', db, '--load-test', ...(s.replicas > 1 ? ['--replica-id', `r${i}`] : [])]));
   await Promise.all(coordinators.map((c) => c.waitFor(/coordinator listening/)));
   const reader = s.engine === 'sqlite' ? sqliteReader(db) : pgReader(db);
   let peakRss = 0;

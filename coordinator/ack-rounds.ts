@@ -11,6 +11,11 @@ export class AckRounds {
   // bumped when the connection closes: PUBACKs of an older connection must never be sent on a new one
   private generation = 0;
 
+  /** PUBACKs held in the round being collected */
+  get pending(): number {
+    return this.collecting.length;
+  }
+
   hold(send: () => void): void {
     this.collecting.push(send);
   }

@@ -21,7 +21,15 @@ export type IngestChange = 'results' | 'progress' | 'device';
 export interface IngestSecurity {
   config: Pick<CoordinatorConfig, 'admission' | 'limits' | 'identity'>;
   openAdmission: boolean;
+  /**
+   * Load testing only (`edgeprobe coordinator --load-test`, off by default): results marked simulated are
+   * stored without a job that targets their sender, so a load tool can stream under made-up job ids.
+   */
+  loadTest?: boolean;
 }
+
+// (job, device) pairs known to be job targets; a job's targets never change once it is created
+const MAX_TARGETS_CACHED = 100_000;
 
 export interface IngestStats { received: number; stored: number; duplicates: number; rejected: number }
 
@@ -38,6 +46,10 @@ export class Ingest {
   private batch: ResultRow[] = [];
   private heartbeats: HeartbeatRow[] = [];
   private rejections: RejectedRow[] = [];
+  // "rejected for good" receipts of messages whose rejection row is not committed yet
+  private rejectedReceipts: Array<[string, Receipt['rejected'][number]]> = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly knownTargets = new Set<string>();
   // what the devices hear after the commit: results stored (or already stored) and rejected for good
   private receipts = new Map<string, Receipt>();
   private readonly rejectionLog: RejectionLog;
@@ -88,7 +100,7 @@ export class Ingest {
     if (!decoded.ok) {
       await this.reject(topic, screened.deviceId, decoded.messageId ?? null, decoded.reason, now);
       // resending cannot fix a message that breaks the schema: tell the agent to stop
-      if (screened.kind === 'results' && decoded.messageId && UUID_RE.test(decoded.messageId)) this.receipt(screened.deviceId).rejected.push({ messageId: decoded.messageId, reason: decoded.reason.slice(0, 2000) });
+      if (screened.kind === 'results' && decoded.messageId && UUID_RE.test(decoded.messageId)) this.rejectedReceipts.push([screened.deviceId, { messageId: decoded.messageId, reason: decoded.reason.slice(0, 2000) }]);
       return false;
     }
     const msg = decoded.message;
@@ -133,6 +145,13 @@ export class Ingest {
           await this.reject(topic, msg.deviceId, msg.messageId, `bad-record: ${checked.reason}`, now);
           return false;
         }
+        // only a job that targets the sender gets its results (a device cannot write into another's job)
+        if (!(p.simulated && this.security.loadTest) && !await this.targetsSender(p.jobId, msg.deviceId)) {
+          const reason = `not-a-target: job ${p.jobId} does not exist or does not target ${msg.deviceId}`;
+          await this.reject(topic, msg.deviceId, msg.messageId, reason, now);
+          if (UUID_RE.test(msg.messageId)) this.rejectedReceipts.push([msg.deviceId, { messageId: msg.messageId, reason }]);
+          return false;
+        }
         this.batch.push({ messageId: msg.messageId, deviceId: msg.deviceId, seq: msg.seq, sentAt: msg.sentAt, jobId: p.jobId, recordKey: p.recordKey, record: checked.value, ...(p.simulated ? { simulated: true } : {}) });
         return true;
       }
@@ -142,13 +161,27 @@ export class Ingest {
     }
   }
 
-  async flush(): Promise<void> {
+  /**
+   * Commits everything handled so far. Calls are serialised (one transaction at a time, in call
+   * order), so `handle` may go on with the next messages while a round commits: a flush takes the
+   * rows handled by the time it starts, which includes every row of the rounds it was called for.
+   */
+  flush(): Promise<void> {
+    const next = this.flushing.then(() => this.flushNow());
+    this.flushing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async flushNow(): Promise<void> {
     if (this.rejections.length > 0) {
       const rejections = this.rejections;
+      const receipts = this.rejectedReceipts;
       this.rejections = [];
+      this.rejectedReceipts = [];
       await this.commitEach(rejections, 'rejection', (rows) => this.store.recordRejectedMany(rows, Date.now()),
         // it holds nothing of the payload, so this is not expected: the log keeps it
         (row, err) => this.log.error('rejection not recorded', { topic: row.topic, error: err.message }));
+      for (const [deviceId, r] of receipts) this.receipt(deviceId).rejected.push(r);
     }
     if (this.heartbeats.length > 0) {
       const beats = this.heartbeats;
@@ -172,7 +205,7 @@ export class Ingest {
     });
     for (const r of rows) if (!refused.has(r.messageId)) this.receipt(r.deviceId).stored.push(r.messageId);
     // rows the store refused became rejections of this round: committed before its PUBACKs go out
-    if (this.rejections.length > 0) await this.flush();
+    if (this.rejections.length > 0) await this.flushNow();
     this.stats.stored += inserted;
     this.stats.duplicates += duplicates;
     if (duplicates > 0) this.log.info('duplicate results ignored', { duplicates });
@@ -201,6 +234,16 @@ export class Ingest {
 
   private refusedRow(kind: 'results' | 'heartbeat', row: { messageId: string; deviceId: string }, err: StoreRefused): void {
     this.queueRejection(`edgeprobe/v1/devices/${row.deviceId}/${kind}`, row.deviceId, row.messageId, `store-refused: ${err.message}`);
+  }
+
+  /** Cached per (job, device): a job's results cost one lookup, not one per message. */
+  private async targetsSender(jobId: string, deviceId: string): Promise<boolean> {
+    const key = `${jobId}\u0000${deviceId}`;
+    if (this.knownTargets.has(key)) return true;
+    if (!await this.guard.run(`the job target lookup of ${jobId} for ${deviceId}`, () => this.store.isJobTarget(jobId, deviceId))) return false;
+    if (this.knownTargets.size >= MAX_TARGETS_CACHED) this.knownTargets.clear();
+    this.knownTargets.add(key);
+    return true;
   }
 
   private receipt(deviceId: string): Receipt {

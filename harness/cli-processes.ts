@@ -7,8 +7,9 @@ export class CliProcess {
   output = '';
   readonly proc: ChildProcess;
 
-  constructor(readonly name: string, args: string[]) {
-    this.proc = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'cli', 'main.ts'), ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `nodeArgs`: flags for node itself (a benchmark's --cpu-prof) */
+  constructor(readonly name: string, args: string[], nodeArgs: string[] = []) {
+    this.proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(PROJECT_ROOT, 'cli', 'main.ts'), ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout!.on('data', (d) => { this.output += d; });
     this.proc.stderr!.on('data', (d) => { this.output += d; });
     running.add(this);

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { PROJECT_ROOT } from './shared-data.ts';
 
 export const MOSQUITTO_BIN = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
 export const HAVE_MOSQUITTO = existsSync(MOSQUITTO_BIN);
@@ -25,6 +26,13 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+/** Broker-wide settings of the shipped configs/mosquitto/mosquitto.conf that shape ingest (queues, in-flight window, persistence). */
+const SHIPPED_LIMIT_KEYS = ['autosave_interval', 'max_inflight_messages', 'max_queued_messages', 'max_queued_bytes', 'max_packet_size'];
+export function shippedBrokerLimits(): string[] {
+  const conf = readFileSync(join(PROJECT_ROOT, 'configs', 'mosquitto', 'mosquitto.conf'), 'utf8');
+  return conf.split('\n').filter((l) => SHIPPED_LIMIT_KEYS.includes(l.split(' ')[0]));
+}
+
 /**
  * A real Mosquitto on a free loopback port with a generated config in a temp dir. Persistence is on
  * (as in any deployment that wants store-and-forward through broker restarts): a stop with SIGTERM
@@ -43,10 +51,14 @@ export class Mosquitto {
   /**
    * `extraConfig`: more mosquitto.conf lines (the scale benchmark sets max_connections -1);
    * `nofile`: this broker's own file-descriptor limit (through prlimit), never the system's.
+   * An extra line whose key is one of the defaults below replaces that default (Mosquitto would
+   * otherwise see the option twice).
    */
   static async start(opts: { extraConfig?: string[]; nofile?: number } = {}): Promise<Mosquitto> {
     const dir = mkdtempSync(join(tmpdir(), 'edgeprobe-mosquitto-'));
     const port = await freePort();
+    const extra = opts.extraConfig ?? [];
+    const overridden = new Set(extra.map((l) => l.split(' ')[0]));
     writeFileSync(join(dir, 'mosquitto.conf'), [
       `listener ${port} 127.0.0.1`,
       'allow_anonymous true',
@@ -60,9 +72,7 @@ export class Mosquitto {
       'log_dest stderr',
       'log_type error',
       'log_type warning',
-      ...(opts.extraConfig ?? []),
-      '',
-    ].join('\n'));
+    ].filter((l) => !overridden.has(l.split(' ')[0])).concat(extra, '').join('\n'));
     const m = new Mosquitto(port, dir, opts.nofile);
     await m.startProcess();
     return m;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes the secrets docker-compose.yml mounts: a development CA + broker certificate, and broker users
-# for the coordinator and the compose agent. Usage: scripts/compose-secrets.sh [ROOT] [extra broker host names]
+# for the coordinator, its CLI (jobs submit --broker, jobs cancel) and the compose agent. Usage: scripts/compose-secrets.sh [ROOT] [extra broker host names]
 # ROOT defaults to the repository; files land in ROOT/secrets (git- and docker-ignored).
 # Needs node and mosquitto_passwd (apt-get install mosquitto, or see docs/deploy.md for the container way).
 set -euo pipefail
@@ -13,6 +13,7 @@ hosts="mosquitto,localhost,127.0.0.1${extra_hosts:+,$extra_hosts}"
 edgeprobe certs dev --out "$root/secrets/certs" --hosts "$hosts"
 mkdir -p "$root/secrets/mosquitto"
 edgeprobe broker add-user coordinator --passwd "$root/secrets/mosquitto/passwd" --secrets "$root/secrets/users"
+edgeprobe broker add-user coordinator-cli --passwd "$root/secrets/mosquitto/passwd" --secrets "$root/secrets/users"
 edgeprobe broker add-user compose-agent-1 --passwd "$root/secrets/mosquitto/passwd" --secrets "$root/secrets/users"
 
 cat <<NOTE

@@ -5,6 +5,9 @@
  * nor the other device is ever disconnected and every result the broker acknowledged reaches the coordinator.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { encodeMessage, makeMessage } from '../core/protocol/codec.ts';
@@ -12,6 +15,8 @@ import { coordinatorSubscriptions, deviceTopic } from '../core/protocol/topics.t
 import { SeededRandom } from '../core/numeric/seeded-random.ts';
 import { syntheticBenchmarkRecord } from '../sim/synthetic-record.ts';
 import { needsMosquitto, startSecureMosquitto, type SecureBroker } from './helpers/secure-mosquitto.ts';
+import { jsonResult, runCli } from './helpers/run-cli.ts';
+import { openFleetStore } from '../coordinator/store/open-store.ts';
 
 describe('client ids are bound to usernames (shipped broker config)', { skip: needsMosquitto }, () => {
   let broker: SecureBroker;
@@ -23,7 +28,7 @@ describe('client ids are bound to usernames (shipped broker config)', { skip: ne
     return c;
   };
 
-  before(async () => { broker = await startSecureMosquitto(['coordinator', 'coordinator-r1', 'pi-a', 'pi-b']); });
+  before(async () => { broker = await startSecureMosquitto(['coordinator', 'coordinator-r1', 'coordinator-cli', 'pi-a', 'pi-b']); });
   after(async () => {
     await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
     await broker?.stop();
@@ -69,5 +74,41 @@ describe('client ids are bound to usernames (shipped broker config)', { skip: ne
     assert.equal(acked.filter((id) => !received.has(id)).length, 0, `all ${acked.length} acknowledged results reached the coordinator`);
     // the broker log names the sessions by username, whatever client id the attacker asked for
     assert.doesNotMatch(broker.log(), /Client edgeprobe-coordinator already connected/);
+  });
+
+  test('jobs submit --broker and jobs cancel log in as coordinator-cli: the running coordinator stays connected', async () => {
+    const coordinator = await connect('coordinator', 'edgeprobe-coordinator');
+    let coordinatorClosed = 0;
+    coordinator.on('close', () => coordinatorClosed++);
+    const device = await connect('pi-b', 'edgeprobe-agent-pi-b');
+    const seen: string[] = [];
+    device.on('message', (_t, p) => seen.push((JSON.parse(p.toString()) as { type: string }).type));
+    await device.subscribeAsync(deviceTopic('pi-b', 'jobs'), { qos: 1 });
+    // the store knows pi-b online, so `jobs submit --broker` dispatches at once
+    const work = mkdtempSync(join(tmpdir(), 'edgeprobe-cli-user-'));
+    const db = join(work, 'fleet.sqlite');
+    const store = await openFleetStore(db);
+    await store.registerDevice('pi-b', { profile: { hostname: 'b', platform: 'linux', arch: 'arm64', cpuModel: 'c', cores: 4, memoryBytes: 1, nodeVersion: 'v20', agentVersion: '0' }, allowed: { models: [], probes: ['benchmark'] } }, 'allow-list', Date.now());
+    await store.close();
+    const sha = 'a'.repeat(64);
+    const cfg = join(work, 'coordinator.json');
+    writeFileSync(cfg, JSON.stringify({ configVersion: 1, broker: { url: `mqtt://127.0.0.1:${broker.plainPort}` }, cliPasswordFile: broker.passwordFiles['coordinator-cli'],
+      admission: { allowDevices: ['pi-b'] }, policy: { models: [{ name: 'm', sha256: sha }] } }));
+    const plan = join(work, 'plan.json');
+    writeFileSync(plan, JSON.stringify({ models: [{ name: 'm', sha256: sha }], variants: ['fp32'], probes: ['benchmark'] }));
+    // the shell's EDGEPROBE_MQTT_PASSWORD (if any) must not be what logs in
+    const env = { EDGEPROBE_MQTT_PASSWORD: '' };
+    const submitted = runCli(['jobs', 'submit', '--devices', 'pi-b', '--plan', plan, '--db', db, '--config', cfg, '--broker', `mqtt://127.0.0.1:${broker.plainPort}`, '--json'], { env });
+    assert.equal(submitted.status, 0, submitted.stderr);
+    const { jobId, dispatched } = jsonResult<{ jobId: string; dispatched: number }>(submitted);
+    assert.equal(dispatched, 1);
+    const cancelled = runCli(['jobs', 'cancel', '--job', jobId, '--db', db, '--config', cfg, '--json'], { env });
+    assert.equal(cancelled.status, 0, cancelled.stderr);
+    const deadline = Date.now() + 10_000;
+    while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(seen, ['job', 'job-cancel'], 'the device got the job and its cancel (the ACL lets coordinator-cli send both)');
+    assert.equal(coordinatorClosed, 0, 'the running coordinator was never disconnected');
+    assert.ok(coordinator.connected);
+    rmSync(work, { recursive: true, force: true });
   });
 });

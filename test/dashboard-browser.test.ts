@@ -106,7 +106,9 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
   test('a new result and job progress appear without a reload (server-sent events)', async () => {
     const rendered = Number(await page.locator('body').getAttribute('data-rendered'));
     await feeder.register('pi-03');
-    await feeder.results('pi-03', jobId, recs.benchmarkSecondDevice);
+    // its own job: ingest stores results only for a job that targets their sender
+    const job3 = await submitJob(store, ['pi-03'], { models: [{ name: recs.md.name }], variants: [...FIXTURE_VARIANTS], probes: ['benchmark'] }, { timeoutS: 600, maxAttempts: 1 });
+    await feeder.results('pi-03', job3, recs.benchmarkSecondDevice);
     await feeder.progress('pi-02', jobId, 'running', 7, 12, 'attention running');
     await page.waitForSelector('#fleet tr[data-device="pi-03"]', { timeout: 5000 });
     await page.waitForFunction(() => document.querySelector('#jobs tr[data-device="pi-02"] progress')?.getAttribute('value') === '7', undefined, { timeout: 5000 });

@@ -11,6 +11,7 @@ import { bundleModules } from '../coordinator/dashboard/html-report.ts';
 import { CONTROL_COLUMNS, type PropertiesView } from '../probes/properties/schema.ts';
 import { buildDashboardData } from '../coordinator/dashboard/dashboard-data.ts';
 import type { StoredResult } from '../coordinator/store/store.ts';
+import type { JobPlan } from '../core/protocol/plan.ts';
 import { syntheticBenchmarkRecord } from '../sim/synthetic-record.ts';
 import { SeededRandom } from '../core/numeric/seeded-random.ts';
 import { parseMapVariants, parseModelDirs } from '../cli/commands/dashboard.ts';
@@ -150,6 +151,8 @@ describe('live-update hook', () => {
     assert.deepEqual(seen, ['device']);
     // a benchmark record of real shape: ingest checks `data` against the benchmark contract
     const record = syntheticBenchmarkRecord(new SeededRandom(1), 'm');
+    // ingest stores results only for a job that targets their sender
+    store.createJob({ jobId: 'j1', plan: { models: [{ name: 'm' }], variants: ['fp32'], probes: ['benchmark'] } as unknown as JobPlan, devices: ['pi-01'], timeoutS: 600, maxAttempts: 1 }, Date.now());
     const msg = makeMessage('pi-01', 2, 'results', { jobId: 'j1', recordKey: 'k', record: record as ProbeRecord });
     await ingest.handle(deviceTopic('pi-01', 'results'), Buffer.from(encodeMessage(msg)));
     await ingest.handle(deviceTopic('pi-01', 'results'), Buffer.from(encodeMessage(makeMessage('pi-01', 3, 'results', { jobId: 'j1', recordKey: 'k2', record: record as ProbeRecord }))));

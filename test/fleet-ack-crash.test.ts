@@ -46,7 +46,7 @@ describe('coordinator SIGKILL on PostgreSQL', { skip: needsMosquitto || needsPos
       const url = await server.createdb(`crash${run}`);
       const db = new pg.Pool({ connectionString: url, max: 1 });
       const count = async (): Promise<number> => Number((await db.query('SELECT COUNT(*) AS n FROM results')).rows[0].n);
-      const start = (): CliProcess => new CliProcess(`coordinator-${run}`, ['coordinator', '--broker', broker.url, '--db', url]);
+      const start = (): CliProcess => new CliProcess(`coordinator-${run}`, ['coordinator', '--broker', broker.url, '--db', url, '--load-test']);
       let coordinator = start();
       await coordinator.waitFor(/coordinator listening/);
       const load = new ResultLoad(broker.url, [`crash${run}-a`, `crash${run}-b`, `crash${run}-c`], { inflight: 4, pauseMs: 25 });

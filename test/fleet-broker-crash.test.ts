@@ -49,7 +49,7 @@ describe('broker SIGKILL with the shipped config', { skip: needsMosquitto }, () 
       admission: { allowDevices: DEVICES },
       policy: { models: [{ name: 'sim-model', sha256: '5'.repeat(64) }], probes: ['benchmark'], variants: ['fp32'] },
     }));
-    coordinator = new CliProcess('coordinator', ['coordinator', '--config', cfg]);
+    coordinator = new CliProcess('coordinator', ['coordinator', '--config', cfg, '--load-test']);
     await coordinator.waitFor(/coordinator listening/);
   });
   after(async () => {

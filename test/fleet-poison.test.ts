@@ -84,7 +84,7 @@ describe('poison messages and a store restart (shipped broker config, PostgreSQL
       admission: { allowDevices: [...GOOD, BAD] },
       policy: { models: [{ name: 'sim-model', sha256: '5'.repeat(64) }], probes: ['benchmark'], variants: ['fp32'] },
     }));
-    coordinator = new CliProcess('coordinator', ['coordinator', '--config', cfg]);
+    coordinator = new CliProcess('coordinator', ['coordinator', '--config', cfg, '--load-test']);
     await coordinator.waitFor(/coordinator listening/);
     diagnose = async () => {
       const rejected = (await db.query('SELECT device_id, reason, COUNT(*) AS n FROM rejected_messages GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 20').catch(() => ({ rows: [] }))).rows;

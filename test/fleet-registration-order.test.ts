@@ -59,7 +59,7 @@ describe('results queued before registration', { skip: needsMosquitto }, () => {
     }));
     // the coordinator starts first, on a database that has never seen the device
     const { cfg, db } = coordinatorConfig('fresh');
-    const coordinator = new CliProcess('coordinator', ['coordinator', '--config', cfg]);
+    const coordinator = new CliProcess('coordinator', ['coordinator', '--config', cfg, '--load-test']);
     await coordinator.waitFor(/coordinator listening/);
     const agent = new CliProcess('late-a', ['agent', '--config', agentCfg]);
     await waitUntil(() => count(db, 'SELECT COUNT(*) AS n FROM results') >= 50, 30_000, '50 results stored');
@@ -79,7 +79,7 @@ describe('results queued before registration', { skip: needsMosquitto }, () => {
     const agent2 = new CliProcess('late-a-2', ['agent', '--config', agentCfg]);
     await agent2.waitFor(/no registration receipt from the coordinator yet/, 20_000);
     const second = coordinatorConfig('second');
-    const coordinator2 = new CliProcess('coordinator-2', ['coordinator', '--config', second.cfg]);
+    const coordinator2 = new CliProcess('coordinator-2', ['coordinator', '--config', second.cfg, '--load-test']);
     await coordinator2.waitFor(/coordinator listening/);
     await waitUntil(() => { try { return count(second.db, 'SELECT COUNT(*) AS n FROM results') >= 20; } catch { return false; } }, 40_000, '20 later results stored by the second coordinator');
     const stored2 = new Set((new Database(second.db, { readonly: true }).prepare('SELECT message_id AS id FROM results').all() as Array<{ id: string }>).map((r) => r.id));

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { encodeMessage, makeMessage } from '../core/protocol/codec.ts';
 import { deviceTopic } from '../core/protocol/topics.ts';
@@ -10,6 +11,8 @@ import { openStore, type SqliteStore } from '../coordinator/store/sqlite-store.t
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { CliProcess, killAllCliProcesses, waitUntil } from '../harness/cli-processes.ts';
 import { Mosquitto, needsMosquitto } from '../harness/mosquitto.ts';
+import { SeededRandom } from '../core/numeric/seeded-random.ts';
+import { syntheticBenchmarkRecord } from '../sim/synthetic-record.ts';
 import { assertCliError } from './helpers/coded-errors.ts';
 import { jsonResult, runCli } from './helpers/run-cli.ts';
 
@@ -89,6 +92,45 @@ describe('fleet rejects bad messages and plans', { skip: needsMosquitto }, () =>
     await client.publishAsync(deviceTopic('ghost', 'heartbeat'), encodeMessage(makeMessage('ghost', 1, 'heartbeat', heartbeat)), { qos: 1 });
     await rejectedWith(/unknown device ghost/);
     assert.ok(!store.devices().some((d) => d.deviceId === 'ghost'));
+  });
+
+  test('results for a job that does not exist, or that targets another device, are rejected; the real job\'s are stored', async () => {
+    // a job dev-r's agent refuses (model not allowed), so the only results under it are the ones sent here
+    const own = submit({ models: [{ name: 'secret-model' }], variants: ['fp32'], probes: ['benchmark'] });
+    // another registered device (open admission: any device that registers), with a job of its own
+    const profile = { hostname: 'o', platform: 'linux', arch: 'arm64', cpuModel: 'c', cores: 4, memoryBytes: 1, nodeVersion: 'v20', agentVersion: '0' };
+    await client.publishAsync(deviceTopic('dev-other', 'register'), encodeMessage(makeMessage('dev-other', 0, 'register', { profile, allowed: { models: [], probes: ['benchmark'] } })), { qos: 1 });
+    await waitUntil(() => store.devices().some((d) => d.deviceId === 'dev-other'), 10_000, 'dev-other registered');
+    const planPath = join(work, 'other-plan.json');
+    writeFileSync(planPath, JSON.stringify({ models: [{ name: 'tiny' }], variants: ['fp32'], probes: ['benchmark'] }));
+    const other = runCli(['jobs', 'submit', '--devices', 'dev-other', '--plan', planPath, '--db', db, '--json']);
+    assert.equal(other.status, 0, other.stderr);
+    const otherJob = jsonResult<{ jobId: string }>(other).jobId;
+    const record = syntheticBenchmarkRecord(new SeededRandom(3));
+    const send = async (jobId: string, key: string): Promise<string> => {
+      const m = makeMessage('dev-r', 1000, 'results', { jobId, recordKey: key, record });
+      await client.publishAsync(deviceTopic('dev-r', 'results'), encodeMessage(m), { qos: 1 });
+      return m.messageId;
+    };
+    await send('job-does-not-exist', 'k1');
+    await send(otherJob, 'k2');
+    const stored = await send(own, 'k3');
+    // the rows, not the log: earlier tests used up dev-r's rejection-log budget (rejection-log.ts)
+    for (const pattern of [/not-a-target: job job-does-not-exist does not exist or does not target dev-r/, new RegExp(`not-a-target: job ${otherJob} does not exist or does not target dev-r`)]) {
+      await waitUntil(() => store.rejected(50).some((r) => pattern.test(r.reason)), 10_000, `a rejection matching ${pattern}`);
+    }
+    assert.ok(coordinator.alive);
+    const count = (sql: string, ...args: string[]): number => {
+      const d = new Database(db, { readonly: true });
+      try {
+        return (d.prepare(sql).get(...args) as { n: number }).n;
+      } finally {
+        d.close();
+      }
+    };
+    await waitUntil(() => count('SELECT COUNT(*) AS n FROM results WHERE message_id = ?', stored) === 1, 10_000, 'the real job\'s result stored');
+    assert.equal(count("SELECT COUNT(*) AS n FROM results WHERE job_id IN ('job-does-not-exist', ?)", otherJob), 0, 'nothing stored under the wrong jobs');
+    assert.equal(count("SELECT COUNT(*) AS n FROM rejected_messages WHERE reason LIKE 'not-a-target:%'"), 2, 'both recorded (and counted) once');
   });
 
   test('malformed job message on an agent\'s jobs topic', async () => {

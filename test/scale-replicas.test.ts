@@ -40,7 +40,7 @@ describe('coordinator replicas on PostgreSQL with shared subscriptions', { skip:
   // a test's own MQTT clients: ended in after(), so a failed assertion cannot leave the file's process hanging
   const clients: mqtt.MqttClient[] = [];
   const startReplica = (id: string): CliProcess => {
-    const p = new CliProcess(id, ['coordinator', '--broker', broker.url, '--db', url, '--replica-id', id, '--dispatch-interval', String(DISPATCH_INTERVAL_S)]);
+    const p = new CliProcess(id, ['coordinator', '--broker', broker.url, '--db', url, '--replica-id', id, '--dispatch-interval', String(DISPATCH_INTERVAL_S), '--load-test']);
     replicas.set(id, p);
     return p;
   };

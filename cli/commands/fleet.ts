@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { createDaemonLog } from '../../core/daemon-log.ts';
 import { epError, type EdgeprobeError } from '../../core/errors.ts';
-import { isValidDeviceId, replicaUsername } from '../../core/protocol/topics.ts';
+import { COORDINATOR_CLI_USERNAME, isValidDeviceId, replicaUsername } from '../../core/protocol/topics.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
 import { alertCommands, scheduleCommands } from './schedule.ts';
 import { httpOptions, startDashboard, writeHtmlReport, type DashboardArgs, type HtmlReportArgs } from './dashboard.ts';
@@ -26,7 +26,8 @@ const DB_HELP = 'the coordinator\'s store: a SQLite file, or a postgres://user:p
 /** A short-lived coordinator-side connection (clean session) for one command, with the coordinator config's credentials. */
 async function connectOnce(flags: { broker?: string; config?: string }, unreachable: (broker: string) => EdgeprobeError) {
   const { connectCoordinatorClient, coordinatorConnection } = await coordinatorModules();
-  const { brokerUrl: broker, mqtt } = coordinatorConnection(flags);
+  // as coordinator-cli, not coordinator: the broker would end the running coordinator's session
+  const { brokerUrl: broker, mqtt } = coordinatorConnection(flags, process.env, 'cli');
   const client = connectCoordinatorClient(broker, mqtt, `edgeprobe-cli-${process.pid}`, false);
   const reached = await new Promise<boolean>((resolve) => {
     const t = setTimeout(() => resolve(false), 10_000);
@@ -74,12 +75,14 @@ export function fleetCommands(y: Argv): Argv {
       .option('replica-id', { type: 'string', describe: 'run as one of several replicas on one PostgreSQL store: a stable id per replica (MQTT client id and session); traffic is split by a shared subscription' })
       .option('share-group', { type: 'string', default: 'edgeprobe-coordinators', describe: 'shared subscription group of the replicas' })
       .option('heartbeat-retention-days', { type: 'number', default: 7, describe: 'heartbeat history older than this is deleted' })
-      .option('alert-webhook', { type: 'string', describe: 'also POST each regression alert as JSON to this URL (retried; a delivery out of attempts is kept as a dead letter, see docs/monitoring.md)' })),
+      .option('alert-webhook', { type: 'string', describe: 'also POST each regression alert as JSON to this URL (retried; a delivery out of attempts is kept as a dead letter, see docs/monitoring.md)' })
+      .option('load-test', { type: 'boolean', default: false, describe: 'LOAD TESTING ONLY: store results marked simulated (edgeprobe simulate) without a job that targets their sender' })),
     async (args) => {
       const { Coordinator, openFleetStore, isPostgresUrl, redactDbUrl, resolveCoordinatorSettings } = await coordinatorModules();
       const settings = resolveCoordinatorSettings({ config: args.config, broker: args.broker, db: args.db ?? (args.config ? undefined : DEFAULT_DB) });
       const replicaId = args['replica-id'] as string | undefined;
       if (replicaId !== undefined && !isValidDeviceId(replicaId)) throw epError('EP_REPLICA_ID_INVALID', { id: JSON.stringify(replicaId) });
+      if (replicaId !== undefined && replicaUsername(replicaId) === COORDINATOR_CLI_USERNAME) throw epError('EP_REPLICA_ID_RESERVED', { id: replicaId, username: COORDINATOR_CLI_USERNAME });
       if (replicaId !== undefined && !isPostgresUrl(settings.db)) throw epError('EP_REPLICA_NEEDS_POSTGRES');
       const retention = args['heartbeat-retention-days'] as number;
       if (!(retention > 0)) throw epError('EP_FLAG_OUT_OF_RANGE', { flag: 'heartbeat-retention-days', range: '> 0', value: retention, example: '7' });
@@ -91,7 +94,7 @@ export function fleetCommands(y: Argv): Argv {
       const coordinator = new Coordinator({
         settings, store, log, dispatchIntervalMs: (args['dispatch-interval'] as number) * 1000,
         replicaId, shareGroup: args['share-group'] as string, heartbeatRetentionDays: retention,
-        monitoring: { webhookUrl: args['alert-webhook'] as string | undefined },
+        monitoring: { webhookUrl: args['alert-webhook'] as string | undefined }, loadTest: args['load-test'] as boolean,
       });
       const stopHttp = args.http === undefined ? undefined : await startDashboard(store, args as unknown as DashboardArgs, log, coordinator.ingest.changes);
       await coordinator.start();
@@ -103,7 +106,7 @@ export function fleetCommands(y: Argv): Argv {
         .option('plan', { type: 'string', demandOption: true, describe: 'plan file (JSON/YAML): models x variants x probes x benchmark settings' })
         .option('db', { type: 'string', default: DEFAULT_DB, describe: DB_HELP })
         .option('broker', { type: 'string', describe: 'also dispatch now through this broker instead of waiting for the coordinator\'s next round' })
-        .option('config', { type: 'string', describe: 'the coordinator config: its policy is checked before the job is stored, its broker credentials used with --broker' })
+        .option('config', { type: 'string', describe: 'the coordinator config: its policy is checked before the job is stored, with --broker its broker URL and CA, logging in as coordinator-cli (password: cliPasswordFile, else EDGEPROBE_MQTT_PASSWORD)' })
         .option('timeout', { type: 'number', default: 600, describe: 'seconds a device may be silent on the job before a retry' })
         .option('attempts', { type: 'number', default: 3, describe: 'dispatch attempts per device' }),
       async (args) => {
@@ -130,7 +133,7 @@ export function fleetCommands(y: Argv): Argv {
         .option('job', { type: 'string', demandOption: true, describe: 'job id (see jobs list)' })
         .option('db', { type: 'string', default: DEFAULT_DB, describe: DB_HELP })
         .option('broker', { type: 'string', describe: 'MQTT broker URL, to tell the devices (or broker.url of --config)' })
-        .option('config', { type: 'string', describe: 'the coordinator config, for its broker URL and credentials' }),
+        .option('config', { type: 'string', describe: 'the coordinator config, for its broker URL and CA; logs in as coordinator-cli (password: cliPasswordFile, else EDGEPROBE_MQTT_PASSWORD)' }),
       async (args) => {
         const { openFleetStore, redactDbUrl, cancelJob } = await coordinatorModules();
         const store = await openFleetStore(args.db as string);

@@ -14,7 +14,7 @@ export function simulateCommand(y: Argv): Argv {
   return y.command('simulate', 'LOAD TOOL: N simulated devices (own MQTT client id and session each) send registration, heartbeats and synthetic results; jobs are answered with synthetic records', (c) => c
     .option('broker', { type: 'string', demandOption: true, describe: 'MQTT broker URL' })
     .option('devices', { type: 'number', default: 100, describe: 'simulated devices in this process' })
-    .option('rate', { type: 'number', default: 10, describe: 'results messages per second across all simulated devices (0: only when jobs ask)' })
+    .option('rate', { type: 'number', default: 10, describe: 'results messages per second across all simulated devices (0: only when jobs ask), under job id "stream": the coordinator stores them only with --load-test' })
     .option('heartbeat', { type: 'number', default: 30, describe: 'seconds between heartbeats of each device (the agent default is 30)' })
     .option('duration', { type: 'number', describe: 'seconds to run after all devices connected (default: until SIGINT/SIGTERM)' })
     .option('prefix', { type: 'string', default: 'sim', describe: 'device ids are <prefix>-<index>' })

@@ -6,7 +6,7 @@ import { configPath, loadConfigFile, type LoadedConfig } from '../../core/config
 import { epError } from '../../core/errors.ts';
 import { DEVICE_MESSAGE_LIMITS, MAX_MESSAGE_BYTES } from '../../core/protocol/messages.ts';
 import { ModelName, SHA256_HEX_PATTERN as SHA256_HEX, VariantNameSchema } from '../../core/protocol/plan.ts';
-import { COORDINATOR_USERNAME, DEVICE_ID_PATTERN } from '../../core/protocol/topics.ts';
+import { COORDINATOR_CLI_USERNAME, COORDINATOR_USERNAME, DEVICE_ID_PATTERN } from '../../core/protocol/topics.ts';
 import { ProbeKindName } from '../../core/results/probe-record.ts';
 import { VARIANT_NAMES } from '../../core/variants/variant-types.ts';
 import { canonicalKind, probeKinds } from '../../probes/index.ts';
@@ -71,6 +71,8 @@ export const CoordinatorConfig = Type.Object({
   limits: PayloadLimitsConfig,
   identity: IdentityConfig,
   healthFile: Type.Optional(Type.String({ minLength: 1, description: 'a writable file path, e.g. /tmp/edgeprobe-health.json' })),
+  /** the broker password of user coordinator-cli, for `jobs submit --broker` and `jobs cancel` (else EDGEPROBE_MQTT_PASSWORD) */
+  cliPasswordFile: Type.Optional(Type.String({ minLength: 1, description: 'a file holding the MQTT password of user coordinator-cli, e.g. /etc/edgeprobe/coordinator-cli-password' })),
 }, { additionalProperties: false });
 export type CoordinatorConfig = Static<typeof CoordinatorConfig>;
 
@@ -144,9 +146,11 @@ export function resolveCoordinatorSettings(flags: { broker?: string; db?: string
 
 /**
  * The coordinator's broker connection (URL and mqtt.js options as user "coordinator") from flags over an
- * optional config file; also what `jobs submit --broker` and `jobs cancel` connect with.
+ * optional config file. `as: 'cli'` is what `jobs submit --broker` and `jobs cancel` connect with: the
+ * same broker as user coordinator-cli with its own password (cliPasswordFile, else EDGEPROBE_MQTT_PASSWORD),
+ * so the broker never ends the running coordinator's session for them.
  */
-export function coordinatorConnection(flags: { broker?: string; config?: string }, env: NodeJS.ProcessEnv = process.env):
+export function coordinatorConnection(flags: { broker?: string; config?: string }, env: NodeJS.ProcessEnv = process.env, as: 'coordinator' | 'cli' = 'coordinator'):
   { cfg: LoadedConfig<CoordinatorConfig>; brokerUrl: string; mqtt: IClientOptions } {
   const cfg: LoadedConfig<CoordinatorConfig> = flags.config
     ? loadCoordinatorConfig(flags.config)
@@ -154,5 +158,10 @@ export function coordinatorConnection(flags: { broker?: string; config?: string 
   const broker: BrokerConfig = { ...(cfg.value.broker ?? { url: '' }), ...(flags.broker ? { url: flags.broker } : {}) };
   if (!broker.url) throw epError('EP_NO_BROKER_URL', { side: 'coordinator' });
   checkBrokerConfig(cfg.path, 'broker', broker);
+  if (as === 'cli') {
+    const { passwordFile: _coordinators, ...shared } = broker;
+    const cli = { ...shared, ...(cfg.value.cliPasswordFile ? { passwordFile: cfg.value.cliPasswordFile } : {}) };
+    return { cfg, brokerUrl: broker.url, mqtt: mqttClientOptions(cfg, 'cliPasswordFile', cli, COORDINATOR_CLI_USERNAME, env) };
+  }
   return { cfg, brokerUrl: broker.url, mqtt: mqttClientOptions(cfg, 'broker', broker, COORDINATOR_USERNAME, env) };
 }

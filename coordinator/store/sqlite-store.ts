@@ -58,6 +58,10 @@ export class SqliteStore implements FleetStore {
     })();
   }
 
+  isJobTarget(jobId: string, deviceId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM job_targets WHERE job_id = ? AND device_id = ?').get(jobId, deviceId) !== undefined;
+  }
+
   isKnownDevice(deviceId: string): boolean {
     return this.stmts.known.get(deviceId) !== undefined;
   }

@@ -66,6 +66,8 @@ export interface FleetStore {
   /** Inserts results in one transaction; a message id or (device, job, record key) seen before is skipped. */
   ingestResults(rows: ResultRow[], nowMs: number): Awaitable<{ inserted: number; duplicates: number }>;
   isKnownDevice(deviceId: string): Awaitable<boolean>;
+  /** Whether job `jobId` exists and targets device `deviceId` (the only results ingest stores, see ingest.ts). */
+  isJobTarget(jobId: string, deviceId: string): Awaitable<boolean>;
   /** The admission route of a registered device, for `checkRegistered`; undefined if it never was admitted. */
   registrationOf(deviceId: string): Awaitable<{ via: AdmittedVia } | undefined>;
   /** Stores (or refreshes) a device that the admission check let in, with how it was admitted. */

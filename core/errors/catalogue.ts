@@ -69,6 +69,8 @@ export const CATALOGUE = {
   EP_ALERT_NOT_OPEN: entry('input', (p: { id: S }) => `no open alert ${p.id}`, 'see `edgeprobe alerts list --state open` for open alerts'),
   EP_SCHEDULE_UNKNOWN: entry('input', (p: { id: S }) => `no schedule ${p.id}`, 'see `edgeprobe jobs schedule list` for schedule ids'),
   EP_REPLICA_ID_INVALID: entry('input', (p: { id: S }) => `invalid --replica-id ${p.id}`, 'use 1-64 letters, digits, _ or -'),
+  EP_REPLICA_ID_RESERVED: entry('input', (p: { id: S; username: S }) => `--replica-id ${p.id} would log in as ${p.username}, the broker user of jobs submit --broker and jobs cancel`,
+    'pick another replica id, e.g. r1'),
   EP_REPLICA_NEEDS_POSTGRES: entry('input', '--replica-id needs a shared store',
     'replicas must share one PostgreSQL database: pass --db postgres://... (or set db in the config)'),
   EP_SIM_DEVICE_IDS_INVALID: entry('input', (p: { prefix: S; devices: N }) => `--prefix ${p.prefix} / --devices ${p.devices} do not make valid device ids`,

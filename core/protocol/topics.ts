@@ -43,7 +43,14 @@ export function replicaUsername(replicaId: string): string {
   return `${COORDINATOR_USERNAME}-${replicaId}`;
 }
 
-/** "coordinator" and "coordinator-<replica id>": names no device may use. */
+/**
+ * The broker user of the operator's short-lived commands (`jobs submit --broker`, `jobs cancel`): with
+ * client id = username (shipped broker config) they must not log in as the running coordinator, whose
+ * session the broker would end. It may only publish jobs and cancels (configs/mosquitto/acl).
+ */
+export const COORDINATOR_CLI_USERNAME = `${COORDINATOR_USERNAME}-cli`;
+
+/** "coordinator" and "coordinator-<replica id>" (and coordinator-cli): names no device may use. */
 export function isCoordinatorUsername(name: string): boolean {
   return name === COORDINATOR_USERNAME || name.startsWith(`${COORDINATOR_USERNAME}-`);
 }

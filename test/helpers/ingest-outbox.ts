@@ -4,6 +4,7 @@ import { resolveCoordinatorSettings } from '../../coordinator/config/coordinator
 import { Ingest } from '../../coordinator/ingest.ts';
 import { SqliteStore } from '../../coordinator/store/sqlite-store.ts';
 import type { DaemonLog } from '../../core/daemon-log.ts';
+import type { JobPlan } from '../../core/protocol/plan.ts';
 import { encodeMessage, makeMessage } from '../../core/protocol/codec.ts';
 import { deviceTopic } from '../../core/protocol/topics.ts';
 import { probeKinds } from '../../probes/index.ts';
@@ -17,7 +18,12 @@ export async function ingestOutbox(outbox: Outbox, deviceId: string, dir: string
   const ingest = new Ingest(store, log, resolveCoordinatorSettings({ broker: 'mqtt://127.0.0.1:1883', db: ':memory:' }));
   const profile = { hostname: 'h', platform: 'linux', arch: 'arm64', cpuModel: 'c', cores: 4, memoryBytes: 1, nodeVersion: 'v22', agentVersion: '0.2.0' };
   await ingest.handle(deviceTopic(deviceId, 'register'), Buffer.from(encodeMessage(makeMessage(deviceId, 0, 'register', { profile, allowed: { models: [], probes: probeKinds() } }))));
-  for (const row of outbox.pending(0, 100_000)) await ingest.handle(row.topic, Buffer.from(row.body));
+  const rows = outbox.pending(0, 100_000);
+  // the agent ran these jobs without a coordinator: create them, as `jobs submit` would have (ingest
+  // stores results only for a job that targets their sender)
+  const jobs = new Set(rows.filter((r) => r.topic.endsWith('/results')).map((r) => (JSON.parse(r.body) as { payload: { jobId: string } }).payload.jobId));
+  for (const jobId of jobs) store.createJob({ jobId, plan: { models: [], variants: [], probes: [] } as unknown as JobPlan, devices: [deviceId], timeoutS: 600, maxAttempts: 1 }, Date.now());
+  for (const row of rows) await ingest.handle(row.topic, Buffer.from(row.body));
   await ingest.flush();
   return { store, ingest };
 }
