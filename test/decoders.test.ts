@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { builtInCorpus } from '../core/corpus/sentence-corpus.ts';
+import { loadModelDir } from '../core/model/model-dir.ts';
+import { causalMaskOf } from '../core/onnx/architecture-detect.ts';
+import { DataType, makeModel, node, tensorValueInfo } from '../core/onnx/graph-builder.ts';
+import { GraphIndex } from '../core/onnx/graph-index.ts';
+import { floatTensor } from '../core/onnx/tensor-data.ts';
+import { InstrumentedRunner } from '../core/runtime/instrumented-runner.ts';
+import { ensureGeneratedDecoder } from '../models/generated-decoders.ts';
+import { ensureGeneratedModel } from '../models/generated-models.ts';
+import { runAttentionProbe } from '../probes/attention/run-attention-probe.ts';
+import { attentionStructure } from '../probes/attention/structure.ts';
+import { encodeSentences } from '../probes/divergence/divergence.ts';
+import { logProb, nextTokenAgreement } from '../probes/divergence/next-token.ts';
+import { fillMaskAgreement, taskKind } from '../probes/divergence/task-eval.ts';
+import { causalEntropyRatio, causalUniformRatioOverLnN } from '../probes/induction/causal-structure.ts';
+import { conceptEmbeddings } from '../probes/properties/concept-embeddings.ts';
+import { coded } from './helpers/coded-errors.ts';
+import { assertCliError } from './helpers/coded-errors.ts';
+import { jsonResult, runCli } from './helpers/run-cli.ts';
+
+/** Uniform causal attention [1, 1, n, n]: row i spreads 1/(i+1) over positions 0..i. */
+function uniformCausal(n: number): Float32Array {
+  const a = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) a[i * n + j] = 1 / (i + 1);
+  return a;
+}
+
+describe('decoder-only LMs: generated graphs, architecture detection, refusals of encoder-only commands', () => {
+  const work = mkdtempSync(join(tmpdir(), 'edgeprobe-decoders-'));
+  after(() => rmSync(work, { recursive: true, force: true }));
+  const gpt2 = loadModelDir(ensureGeneratedDecoder('gpt2-demo', { dir: join(work, 'gpt2') }));
+  const llama = loadModelDir(ensureGeneratedDecoder('llama-demo', { dir: join(work, 'llama') }));
+
+  test('architecture: GPT-2 and Llama shapes are decoders, named by their causal mask; the demo encoder is unchanged', () => {
+    const g = gpt2.layers.architecture;
+    assert.deepEqual({ ...g, causalMask: undefined }, { kind: 'decoder', causalMask: undefined, norm: 'pre-norm', normOp: 'LayerNorm', positions: 'learned', groupedQuery: false });
+    assert.match(g.causalMask!, /triangular constant attn\.bias \[1, 1, 128, 128\]/);
+    const l = llama.layers.architecture;
+    assert.deepEqual({ ...l, causalMask: undefined }, { kind: 'decoder', causalMask: undefined, norm: 'pre-norm', normOp: 'RMSNorm', positions: 'rotary', groupedQuery: true });
+    assert.match(l.causalMask!, /^Greater of two position ranges/);
+    const enc = loadModelDir(ensureGeneratedModel('tiny', { dir: join(work, 'tiny') }));
+    assert.deepEqual(enc.layers.architecture, { kind: 'encoder', causalMask: null, norm: 'post-norm', normOp: 'LayerNorm', positions: 'learned', groupedQuery: false });
+    // the encoder's hidden states are still each block's last LayerNorm output
+    assert.deepEqual(enc.layers.hidden, ['embeddings.ln/out', 'layer.0.output.ln/out', 'layer.1.output.ln/out']);
+  });
+
+  test('a Trilu in front of the Softmax marks a decoder; a padding mask alone does not', () => {
+    const inits = [floatTensor('ones', [4, 4], new Float32Array(16).fill(1)), floatTensor('neg', [], Float32Array.of(-1e4))];
+    const nodes = [
+      node('Trilu', ['ones'], ['tril']), node('Cast', ['tril'], ['keep'], { to: DataType.BOOL }),
+      node('MatMul', ['q', 'k'], ['raw']), node('Where', ['keep', 'raw', 'neg'], ['scores']), node('Softmax', ['scores'], ['probs']),
+      node('Add', ['raw', 'pad'], ['scores_enc']), node('Softmax', ['scores_enc'], ['probs_enc']),
+    ];
+    const g = new GraphIndex(makeModel({ name: 't', nodes, initializers: inits, inputs: ['q', 'k', 'pad'].map((n) => tensorValueInfo(n, DataType.FLOAT)), outputs: [] }).graph);
+    assert.match(causalMaskOf(g, 'scores')!, /^Trilu node/);
+    assert.equal(causalMaskOf(g, 'scores_enc'), null);
+  });
+
+  test('pre-norm: hidden states are the residual stream after each block\'s Add, and attention is causal', async () => {
+    assert.deepEqual(gpt2.layers.hidden, ['embed/sum', 'h.0/mlp_residual', 'h.1/mlp_residual', 'h.2/mlp_residual', 'h.3/mlp_residual']);
+    assert.deepEqual(llama.layers.hidden, ['embed/tokens', 'h.0/mlp_residual', 'h.1/mlp_residual', 'h.2/mlp_residual', 'h.3/mlp_residual']);
+    for (const md of [gpt2, llama]) {
+      const runner = await InstrumentedRunner.create(md);
+      try {
+        const ids = md.tokenizer.encode('the cat sat on the mat').ids;
+        const out = await runner.run([ids]);
+        const n = out.seqLen;
+        for (const a of out.attention) {
+          for (let r = 0; r < out.heads * n; r++) {
+            const i = r % n;
+            let above = 0;
+            let sum = 0;
+            for (let j = 0; j < n; j++) { sum += a[r * n + j]; if (j > i) above += a[r * n + j]; }
+            assert.ok(above < 1e-6 && Math.abs(sum - 1) < 1e-5, `${md.name} row ${i}: ${above} above the diagonal, sum ${sum}`);
+          }
+        }
+        assert.ok(out.raw.logits, 'logits are a graph output');
+        assert.deepEqual(out.raw.logits.dims, [1, n, md.tokenizer.vocabSize]);
+      } finally {
+        await runner.release();
+      }
+    }
+  });
+
+  test('encoder-only probes and fill-mask refuse a decoder with one coded error naming its causal mask', async () => {
+    const corpus = builtInCorpus(1, 4);
+    await assert.rejects(runAttentionProbe(gpt2, { corpus, seed: 1, sanityChecks: false }), coded('EP_MODEL_DECODER_UNSUPPORTED', { construct: /attn\.bias/, what: /attention probe/ }));
+    await assert.rejects(fillMaskAgreement(gpt2, [], [{ ids: [2, 40, 3], maskIndex: 1 }]), coded('EP_MODEL_DECODER_UNSUPPORTED', { what: /fill-mask/ }));
+    await assert.rejects(conceptEmbeddings(llama, ['cat'], { templates: ['a {word}.'], variant: 'fp32', cache: null }), coded('EP_MODEL_DECODER_UNSUPPORTED', { construct: /Greater/, what: /properties/ }));
+    assert.equal(taskKind(gpt2), 'next-token');
+  });
+
+  test('causal structure: uniform causal attention is the baseline (ratio 1), while the ln(n) metric reads it as ln(n!)/(n ln n)', () => {
+    const n = 16;
+    const a = uniformCausal(n);
+    // the encoder metric divides every row by ln n: sum_i ln(i+1) / (n ln n) = ln(16!) / (16 ln 16) = 30.6719 / 44.3614
+    const enc = attentionStructure({ layers: 1, heads: 1, sentences: [{ n, attention: [a] }] } as never, 0.5);
+    assert.ok(Math.abs(enc[0].entropyRatio - 30.67186 / 44.36142) < 1e-5, String(enc[0].entropyRatio));
+    assert.ok(Math.abs(causalUniformRatioOverLnN(n) - 0.691413) < 1e-5);
+    assert.ok(Math.abs(causalEntropyRatio(a, 1, 1, n)[0] - 1) < 1e-6);
+    // one-hot on the diagonal: no entropy
+    const diag = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) diag[i * n + i] = 1;
+    assert.equal(causalEntropyRatio(diag, 1, 1, n)[0], 0);
+  });
+
+  test('next-token agreement and perplexity: a model agrees with itself; log-softmax matches a hand value', async () => {
+    // logits [0, ln 3]: p(1) = 3 / (1 + 3)
+    assert.ok(Math.abs(logProb([0, Math.log(3)], 2, 0, 1) - Math.log(0.75)) < 1e-12);
+    const ids = encodeSentences(gpt2, builtInCorpus(2, 6).sentences).ids;
+    const [self] = await nextTokenAgreement(gpt2, [{ name: 'fp32', onnxPath: gpt2.onnxPath }], ids);
+    assert.equal(self.task, 'next-token');
+    assert.equal(self.items, ids.reduce((s, q) => s + q.length - 1, 0));
+    assert.equal(self.top1Agreement, 1);
+    assert.equal(self.top5Agreement, 1);
+    assert.equal(self.perplexity, self.perplexityFp32);
+    // random weights: perplexity is near the vocabulary size, far above 1
+    assert.ok(self.perplexity! > 50 && self.perplexity! < 5 * gpt2.tokenizer.vocabSize, String(self.perplexity));
+  });
+
+  test('CLI: models inspect names the architecture; divergence --fill-mask on a decoder is refused', () => {
+    const inspect = runCli(['models', 'inspect', join(work, 'llama'), '--json']);
+    assert.equal(inspect.status, 0, inspect.stderr);
+    const d = jsonResult<{ architecture: { kind: string; summary: string } }>(inspect);
+    assert.equal(d.architecture.kind, 'decoder');
+    assert.match(d.architecture.summary, /decoder-only causal LM .*RMSNorm, rotary positions, grouped-query/);
+    const refused = runCli(['divergence', join(work, 'gpt2'), '--variants', 'int8-dynamic', '--sentences', '4', '--fill-mask', join(work, 'items.jsonl')], { env: { EDGEPROBE_CACHE: join(work, 'cache') } });
+    assertCliError(refused, 'EP_MODEL_DECODER_UNSUPPORTED', /attn\.bias.*--fill-mask/s);
+  });
+});
