@@ -20,6 +20,12 @@ import { fillMaskAgreement, taskKind } from '../probes/divergence/task-eval.ts';
 import { causalEntropyRatio, causalUniformRatioOverLnN } from '../probes/induction/causal-structure.ts';
 import { conceptEmbeddings } from '../probes/properties/concept-embeddings.ts';
 import { coded } from './helpers/coded-errors.ts';
+import { runProbe } from './helpers/run-probe.ts';
+import { compressionProvider } from '../agent/jobs/variant-provider.ts';
+import { loadUserVariant } from '../agent/compress/user-variants.ts';
+import type { JobPlan } from '../core/protocol/plan.ts';
+import type { UserVariantName } from '../core/variants/variant-types.ts';
+import type { DivergenceData } from '../probes/divergence/schema.ts';
 import { assertCliError } from './helpers/coded-errors.ts';
 import { jsonResult, runCli } from './helpers/run-cli.ts';
 
@@ -121,6 +127,22 @@ describe('decoder-only LMs: generated graphs, architecture detection, refusals o
     assert.equal(self.perplexity, self.perplexityFp32);
     // random weights: perplexity is near the vocabulary size, far above 1
     assert.ok(self.perplexity! > 50 && self.perplexity! < 5 * gpt2.tokenizer.vocabSize, String(self.perplexity));
+  });
+
+  test('divergence on a decoder: residual-stream layers and next-token agreement, for int4-weight and a user-supplied file', async () => {
+    const plan = { models: [{ name: 'gpt2' }], variants: ['int4-weight'], probes: ['divergence'], seed: 2, settings: { divergence: { sentences: 6 } } } as JobPlan;
+    const [int4] = await compressionProvider.ensure(gpt2, ['int4-weight'], { outDir: join(work, 'variants') });
+    // a file made by another tool: here the int4 file handed in under a user's name
+    const user = loadUserVariant(gpt2, { name: 'ext-q4' as UserVariantName, path: int4.onnxPath });
+    for (const v of [int4, user]) {
+      const [r] = await runProbe<DivergenceData>('divergence', gpt2, v, plan, join(work, 'variants'));
+      assert.equal(r.data.layers.length, 5);
+      assert.ok(r.data.layers[4].relativeL2 > 0 && r.data.layers[4].relativeL2 < 1, String(r.data.layers[4].relativeL2));
+      const t = r.data.task!;
+      assert.equal(t.task, 'next-token');
+      assert.ok(t.top1Agreement > 0.3 && t.top1Agreement < 1 && t.perplexity! > 1 && t.perplexityFp32! > 1, JSON.stringify(t));
+      assert.match(r.verdict.summary, /next-token top-1 agreement .* perplexity/);
+    }
   });
 
   test('CLI: models inspect names the architecture; divergence --fill-mask on a decoder is refused', () => {

@@ -9,18 +9,17 @@ import { loadModelDir, type ModelDir } from '../core/model/model-dir.ts';
 import { loadOnnxFile, saveOnnxFile } from '../core/onnx/model-io.ts';
 import { cloneForEdit } from '../core/onnx/proto.ts';
 import { dimsOf, floatTensor, readFloats } from '../core/onnx/tensor-data.ts';
-import type { ProbeContext } from '../core/probes/contract.ts';
 import type { JobPlan } from '../core/protocol/plan.ts';
-import { MAX_MESSAGE_BYTES } from '../core/protocol/messages.ts';
 import type { ProbeRecord } from '../core/results/probe-record.ts';
 import type { Variant, UserVariantName } from '../core/variants/variant-types.ts';
 import { ensureGeneratedDecoder } from '../models/generated-decoders.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
-import { checkRecord, checkPlanProbes, probeContract, probeSettings } from '../probes/index.ts';
+import { checkPlanProbes } from '../probes/index.ts';
 import { causalUniformInductionScore, copyingAccuracy, inductionScores, repeatedSequences } from '../probes/induction/induction-score.ts';
 import { runInductionProbe } from '../probes/induction/run-induction.ts';
 import { resolveInductionSettings, type InductionData } from '../probes/induction/schema.ts';
 import { coded } from './helpers/coded-errors.ts';
+import { runProbe } from './helpers/run-probe.ts';
 
 /** A copy of the model whose induction head (layer `layer`, 1-based; head `head`) has its query weights zeroed. */
 function zeroQuery(md: ModelDir, layer: number, head: number, out: string): string {
@@ -45,19 +44,9 @@ describe('induction probe', () => {
   const plan: JobPlan = { models: [{ name: 'planted' }], variants: ['fp32', 'int8-dynamic', 'int4-weight'], probes: ['induction'], seed: 5, settings: { induction: { sequences: 8, half: 16 } } };
 
   async function run(ref: ModelDir, variant: Variant): Promise<ProbeRecord & { data: InductionData }> {
-    const [fp32] = await compressionProvider.ensure(ref, ['fp32'], { outDir: join(work, 'variants', ref.name) });
-    const contract = probeContract('induction')!;
-    const base = { reference: ref, model: ref, variant, fp32, modelName: ref.name, plan, signal: new AbortController().signal, note: () => {} };
-    const ctx: ProbeContext = { ...base, settings: probeSettings(contract, plan) };
-    const out: ProbeRecord[] = [];
-    for await (const r of (await contract.runner())(ctx)) {
-      const checked = checkRecord(r);
-      assert.ok(checked.ok, checked.ok ? '' : checked.reason);
-      assert.ok(Buffer.byteLength(JSON.stringify(r)) < MAX_MESSAGE_BYTES / 16, 'record stays small');
-      out.push(r);
-    }
+    const out = await runProbe<InductionData>('induction', ref, variant, plan, join(work, 'variants', ref.name));
     assert.equal(out.length, 1);
-    return out[0] as ProbeRecord & { data: InductionData };
+    return out[0];
   }
   const builtIn = async (ref: ModelDir, name: 'fp32' | 'int8-dynamic' | 'int4-weight') => (await compressionProvider.ensure(ref, [name], { outDir: join(work, 'variants', ref.name) }))[0];
 
