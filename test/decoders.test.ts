@@ -10,6 +10,9 @@ import { DataType, makeModel, node, tensorValueInfo } from '../core/onnx/graph-b
 import { GraphIndex } from '../core/onnx/graph-index.ts';
 import { floatTensor } from '../core/onnx/tensor-data.ts';
 import { InstrumentedRunner } from '../core/runtime/instrumented-runner.ts';
+import { bertFeeds, tensorFloats } from '../core/runtime/encoder-runner.ts';
+import { createSession, ort, type Tensor } from '../core/runtime/ort-session.ts';
+import { requireRunnableInputs } from '../core/model/input-shapes.ts';
 import { ensureGeneratedDecoder } from '../models/generated-decoders.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { runAttentionProbe } from '../probes/attention/run-attention-probe.ts';
@@ -143,6 +146,33 @@ describe('decoder-only LMs: generated graphs, architecture detection, refusals o
       assert.ok(t.top1Agreement > 0.3 && t.top1Agreement < 1 && t.perplexity! > 1 && t.perplexityFp32! > 1, JSON.stringify(t));
       assert.match(r.verdict.summary, /next-token top-1 agreement .* perplexity/);
     }
+  });
+
+  test('a key/value-cache export is fed an empty cache: same logits as without one, and the cache itself is consistent', async () => {
+    for (const shape of ['gpt2-demo', 'llama-demo'] as const) {
+      const kv = loadModelDir(ensureGeneratedDecoder(shape, { dir: join(work, `${shape}-kv`), overrides: { kvCache: true } }));
+      const plain = shape === 'gpt2-demo' ? gpt2 : llama;
+      requireRunnableInputs(kv.model.proto.graph, kv.onnxPath);
+      assert.equal(kv.layers.architecture.kind, 'decoder');
+      const ids = [2, 50, 60, 70, 80, 90];
+      const [a, b] = [await createSession(plain.onnxPath, 'plain'), await createSession(kv.onnxPath, 'kv')];
+      const full = await b.run(bertFeeds(b.inputNames, [ids], 0, b.inputMetadata).feeds);
+      assert.deepEqual(tensorFloats(full.logits), tensorFloats((await a.run(bertFeeds(a.inputNames, [ids], 0, a.inputMetadata).feeds)).logits));
+      // the last token fed alone on the prefix's cache predicts what the full pass predicts there
+      const prefix = await b.run(bertFeeds(b.inputNames, [ids.slice(0, 5)], 0, b.inputMetadata).feeds);
+      const step: Record<string, Tensor> = { input_ids: new ort.Tensor('int64', BigInt64Array.of(90n), [1, 1]), attention_mask: new ort.Tensor('int64', new BigInt64Array(6).fill(1n), [1, 6]) };
+      for (const n of b.inputNames) if (n.startsWith('past_key_values.')) step[n] = prefix[n.replace('past_key_values', 'present')];
+      const last = tensorFloats((await b.run(step)).logits);
+      const V = full.logits.dims[2];
+      const want = tensorFloats(full.logits).subarray(5 * V, 6 * V);
+      assert.ok(last.every((x, v) => Math.abs(x - want[v]) < 1e-4), `${shape}: cached step differs`);
+      await Promise.all([a.release(), b.release()]);
+    }
+    // a cache whose head axis is symbolic cannot be fed empty: refused naming the export option
+    const g = loadModelDir(join(work, 'gpt2-demo-kv')).model.proto.graph;
+    const input = g.input.find((i) => i.name === 'past_key_values.0.key')!;
+    input.type!.tensorType!.shape!.dim![1] = { dimParam: 'heads' } as never;
+    assert.throws(() => requireRunnableInputs(g, 'kv.onnx'), coded('EP_MODEL_KV_CACHE_SHAPE', { input: 'past_key_values.0.key', shape: '[batch, heads, past_sequence, 16]' }));
   });
 
   test('CLI: models inspect names the architecture; divergence --fill-mask on a decoder is refused', () => {

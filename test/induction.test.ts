@@ -109,6 +109,12 @@ describe('induction probe', () => {
     }
   });
 
+  test('a key/value-cache export of the planted model (empty cache fed) gives the same answer', async () => {
+    const kv = loadModelDir(ensureGeneratedDecoder('gpt2-induction', { dir: join(work, 'planted-kv'), overrides: { kvCache: true } }));
+    const [r] = await runInductionProbe(kv, [], resolveInductionSettings({ sequences: 4, half: 12 }));
+    assert.deepEqual((r.data as InductionData).inductionHeads.map((h) => [h.layer, h.head]), [[2, 2]]);
+  });
+
   test('random-weight GPT-2 and Llama shapes have no induction head, and a variant has none to keep', async () => {
     for (const shape of ['gpt2-demo', 'llama-demo'] as const) {
       const md = loadModelDir(ensureGeneratedDecoder(shape, { dir: join(work, shape) }));

@@ -19,7 +19,7 @@ export async function calibrateRanges(source: ModelProto, tensors: readonly stri
   const ranges = new Map<string, TensorRange>(tensors.map((t) => [t, { min: Infinity, max: -Infinity }]));
   try {
     for (let i = 0; i < sequences.length; i += 8) {
-      const { feeds } = bertFeeds(session.inputNames, sequences.slice(i, i + 8), padId);
+      const { feeds } = bertFeeds(session.inputNames, sequences.slice(i, i + 8), padId, session.inputMetadata);
       const out = await session.run(feeds, [...tensors]);
       for (const t of tensors) {
         const r = ranges.get(t)!;

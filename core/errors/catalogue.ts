@@ -189,6 +189,8 @@ export const CATALOGUE = {
     'keep the .data file(s) the exporter wrote beside the .onnx file, under the names the graph gives them'),
   EP_MODEL_INPUT_UNKNOWN: entry('model', (p: { input: S; known: S }) => `model input ${p.input} is not one edgeprobe can fill (it feeds ${p.known})`,
     'export the encoder with the standard inputs (input_ids, attention_mask, optionally token_type_ids / position_ids)'),
+  EP_MODEL_KV_CACHE_SHAPE: entry('model', (p: { file: S; input: S; shape: S }) => `${p.file}: key/value-cache input ${p.input} has the shape ${p.shape}, so edgeprobe cannot feed it empty (it needs [batch, heads, past_sequence, head_dim] with heads and head_dim fixed)`,
+    'export the model without a cache (optimum-cli export onnx --task text-generation, not text-generation-with-past), or with the cache inputs\' head and width axes fixed'),
   EP_MODEL_FIXED_SHAPE: entry('model', (p: { file: S; input: S; shape: S }) => `${p.file}: input ${p.input} has the fixed shape ${p.shape}; edgeprobe runs batches of sentences of different lengths`,
     'export with dynamic batch and sequence axes (torch.onnx.export dynamic_axes, or optimum-cli export onnx without --batch_size/--sequence_length)'),
   EP_MODEL_DECODER_UNSUPPORTED: entry('model', (p: { file: S; construct: S; what: S }) => `${p.file} is a decoder-only causal LM (causal mask: ${p.construct}), but ${p.what} assumes a bidirectional encoder, so its numbers would be artifacts of the mask`,

@@ -30,6 +30,12 @@ export interface DecoderGraphSpec {
   seed: number;
   initStd?: number;
   plantInduction?: PlantedInduction;
+  /**
+   * take a key/value cache as optimum's text-generation-with-past exports do: inputs `past_key_values.{l}.key|value`
+   * [batch, kvHeads, past_sequence, headDim] concatenated before the keys and values, outputs `present.{l}.key|value`,
+   * positions and causal mask offset by the past length, `attention_mask` over past + current tokens
+   */
+  kvCache?: boolean;
   name?: string;
 }
 
@@ -103,8 +109,20 @@ export function buildDecoderGraph(spec: DecoderGraphSpec): ModelProto {
   add('Shape', ['input_ids'], 'seq/shape');
   const seq1 = add('Gather', ['seq/shape', ints('seq/one', [1])], 'seq/len_1d', { axis: 0 });
   const seqLen = add('Squeeze', [seq1, ints('seq/axes0', [0])], 'seq/len');
-  inits.push(int64Tensor('seq/zero', [], [0]), int64Tensor('seq/step', [], [1]));
-  const positions = add('Range', ['seq/zero', seqLen, 'seq/step'], 'seq/positions');
+  inits.push(int64Tensor('seq/step', [], [1]));
+  // 0 starts the positions, or (llama with a cache) the key positions
+  if (!spec.kvCache || spec.family === 'llama') inits.push(int64Tensor('seq/zero', [], [0]));
+  // with a cache, the current tokens sit at positions past .. past + s - 1 of past + s keys
+  let past = 'seq/zero';
+  let total = seqLen;
+  let past1 = '';
+  if (spec.kvCache) {
+    add('Shape', ['past_key_values.0.key'], 'past/shape');
+    past1 = add('Gather', ['past/shape', ints('past/two', [2])], 'past/len_1d', { axis: 0 });
+    past = add('Squeeze', [past1, 'seq/axes0'], 'past/len');
+    total = add('Add', [past, seqLen], 'past/total');
+  }
+  const positions = add('Range', [past, total, 'seq/step'], 'seq/positions');
 
   const wte = weight('wte.weight', [V, H]);
   let x = add('Gather', [wte, 'input_ids'], 'embed/tokens', { axis: 0 });
@@ -125,11 +143,15 @@ export function buildDecoderGraph(spec: DecoderGraphSpec): ModelProto {
     const tril = new Uint8Array(P * P);
     for (let i = 0; i < P; i++) for (let j = 0; j <= i; j++) tril[i * P + j] = 1;
     inits.push(onnx.TensorProto.create({ name: 'attn.bias', dims: [1, 1, P, P], dataType: DataType.BOOL, rawData: tril }) as TensorProto);
-    const ends = add('Concat', [seq1, seq1], 'causal/ends', { axis: 0 });
-    causal = add('Slice', ['attn.bias', ints('causal/starts', [0, 0]), ends, ints('causal/axes', [2, 3])], 'causal/keep');
+    // rows past .. past+s, columns 0 .. past+s (HF GPT-2: bias[:, :, k - q : k, :k])
+    const total1 = spec.kvCache ? add('Unsqueeze', [total, 'seq/axes0'], 'causal/total_1d') : seq1;
+    const starts = spec.kvCache ? add('Concat', [past1, ints('causal/zero_1d', [0])], 'causal/starts_dyn', { axis: 0 }) : ints('causal/starts', [0, 0]);
+    const ends = add('Concat', [total1, total1], 'causal/ends', { axis: 0 });
+    causal = add('Slice', ['attn.bias', starts, ends, ints('causal/axes', [2, 3])], 'causal/keep');
   } else {
     const rows = add('Unsqueeze', [positions, ints('causal/axis1', [1])], 'causal/rows');
-    const cols = add('Unsqueeze', [positions, 'seq/axes0'], 'causal/cols');
+    const keys = spec.kvCache ? add('Range', ['seq/zero', total, 'seq/step'], 'causal/key_positions') : positions;
+    const cols = add('Unsqueeze', [keys, 'seq/axes0'], 'causal/cols');
     const future = add('Greater', [cols, rows], 'causal/future');
     causal = add('Where', [future, scalar('causal/neg', MASKED), scalar('causal/zero', 0)], 'causal/add');
   }
@@ -164,6 +186,12 @@ export function buildDecoderGraph(spec: DecoderGraphSpec): ModelProto {
       const half = add('Concat', [add('Neg', [`${p}/${name}_x2`], `${p}/${name}_negx2`), `${p}/${name}_x1`], `${p}/${name}_rot_half`, { axis: -1 });
       return add('Add', [add('Mul', [t, rotary.cos], `${p}/${name}_cos`), add('Mul', [half, rotary.sin], `${p}/${name}_sin`)], `${p}/${name}_rot`);
     };
+    const cached = (t: string, name: 'key' | 'value'): string => {
+      if (!spec.kvCache) return t;
+      const all = add('Concat', [`past_key_values.${l}.${name}`, t], `${p}/${name}_with_past`, { axis: 2 });
+      add('Identity', [all], `present.${l}.${name}`);
+      return all;
+    };
     const repeat = (t: string, name: string): string => {
       if (kvHeads === heads) return t;
       const u = add('Unsqueeze', [t, ints(`${p}/${name}_axis2`, [2])], `${p}/${name}_u`);
@@ -175,11 +203,11 @@ export function buildDecoderGraph(spec: DecoderGraphSpec): ModelProto {
     if (spec.family === 'gpt2') {
       const qkv = linear(a, `${p}.attn.c_attn`, H, 3 * H, true);
       nodes.push(node('Split', [qkv, ints(`${p}/qkv_sizes`, [H, H, H])], [`${p}/q`, `${p}/k`, `${p}/v`], { axis: 2 }));
-      [q, k, v] = [split(`${p}/q`, 'q', heads), split(`${p}/k`, 'k', heads), split(`${p}/v`, 'v', heads)];
+      [q, k, v] = [split(`${p}/q`, 'q', heads), cached(split(`${p}/k`, 'k', heads), 'key'), cached(split(`${p}/v`, 'v', heads), 'value')];
     } else {
       q = rotate(split(linear(a, `${p}.self_attn.q_proj`, H, H, false), 'q', heads), 'q');
-      k = repeat(rotate(split(linear(a, `${p}.self_attn.k_proj`, H, kvHeads * d, false), 'k', kvHeads), 'k'), 'k');
-      v = repeat(split(linear(a, `${p}.self_attn.v_proj`, H, kvHeads * d, false), 'v', kvHeads), 'v');
+      k = repeat(cached(rotate(split(linear(a, `${p}.self_attn.k_proj`, H, kvHeads * d, false), 'k', kvHeads), 'k'), 'key'), 'k');
+      v = repeat(cached(split(linear(a, `${p}.self_attn.v_proj`, H, kvHeads * d, false), 'v', kvHeads), 'value'), 'v');
     }
     const kt = add('Transpose', [k], `${p}/k_t`, { perm: [0, 1, 3, 2] });
     let scores = add('Div', [add('MatMul', [q, kt], `${p}/scores_raw`), scale], `${p}/scores_scaled`);
@@ -209,12 +237,17 @@ export function buildDecoderGraph(spec: DecoderGraphSpec): ModelProto {
 
   if (spec.plantInduction) plantInduction(spec, tables, new SeededRandom(spec.seed + 1));
   // the planted values were written into the same arrays the initializers view
+  const cache = spec.kvCache ? Array.from({ length: layers }, (_, l) => ['key', 'value'].map((kv) => `${l}.${kv}`)).flat() : [];
+  const cacheDims = ['batch', kvHeads, 'past_sequence', d];
   return makeModel({
     name: spec.name ?? `edgeprobe-generated-${spec.family}`,
     nodes,
     initializers: inits,
-    inputs: ['input_ids', 'attention_mask'].map((n) => tensorValueInfo(n, DataType.INT64, ['batch', 'sequence'])),
-    outputs: [tensorValueInfo('logits', DataType.FLOAT, ['batch', 'sequence', V])],
+    inputs: [
+      ...['input_ids', 'attention_mask'].map((n) => tensorValueInfo(n, DataType.INT64, ['batch', n === 'input_ids' || !spec.kvCache ? 'sequence' : 'total_sequence'])),
+      ...cache.map((c) => tensorValueInfo(`past_key_values.${c}`, DataType.FLOAT, cacheDims)),
+    ],
+    outputs: [tensorValueInfo('logits', DataType.FLOAT, ['batch', 'sequence', V]), ...cache.map((c) => tensorValueInfo(`present.${c}`, DataType.FLOAT, ['batch', kvHeads, 'total_sequence', d]))],
     opset: 17,
   });
 }

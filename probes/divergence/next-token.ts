@@ -39,7 +39,7 @@ export async function nextTokenAgreement(ref: ModelDir, variants: ReadonlyArray<
       try {
         for (let i = 0; i < usable.length; i += batchSize) {
           const batch = usable.slice(i, i + batchSize);
-          const { feeds, seqLen } = bertFeeds(session.inputNames, batch, ref.tokenizer.padId);
+          const { feeds, seqLen } = bertFeeds(session.inputNames, batch, ref.tokenizer.padId, session.inputMetadata);
           const [r, x] = [await refSession.run(feeds), await session.run(feeds)];
           const V = r.logits.dims[2];
           const rl = tensorFloats(r.logits);

@@ -84,7 +84,7 @@ async function maskedTop5(md: ModelDir, onnxPath: string, items: readonly FillMa
   try {
     for (let i = 0; i < items.length; i += batchSize) {
       const batch = items.slice(i, i + batchSize);
-      const { feeds, seqLen } = bertFeeds(session.inputNames, batch.map((b) => b.ids), md.tokenizer.padId);
+      const { feeds, seqLen } = bertFeeds(session.inputNames, batch.map((b) => b.ids), md.tokenizer.padId, session.inputMetadata);
       const logits = (await session.run(feeds)).logits;
       const V = logits.dims[2];
       const data = tensorFloats(logits);
@@ -106,7 +106,7 @@ export async function classificationAgreement(ref: ModelDir, variants: ReadonlyA
     const session = await createSession(v.onnxPath, v.onnxPath);
     const acc = emptyCounts();
     for (let i = 0; i < ids.length; i += batchSize) {
-      const { feeds } = bertFeeds(session.inputNames, ids.slice(i, i + batchSize), ref.tokenizer.padId);
+      const { feeds } = bertFeeds(session.inputNames, ids.slice(i, i + batchSize), ref.tokenizer.padId, session.inputMetadata);
       const [r, x] = [await refSession.run(feeds), await session.run(feeds)];
       const C = r.logits.dims[1];
       const rl = tensorFloats(r.logits);

@@ -109,7 +109,7 @@ export async function conceptEmbeddings(md: ModelDir, words: readonly string[], 
   const batch = opts.batchSize ?? 64;
   for (let b = 0; b < items.length; b += batch) {
     const chunk = items.slice(b, b + batch);
-    const { feeds, seqLen } = bertFeeds(session.inputNames, chunk.map((c) => c.ids), tok.padId);
+    const { feeds, seqLen } = bertFeeds(session.inputNames, chunk.map((c) => c.ids), tok.padId, session.inputMetadata);
     const res = await session.run(feeds, outputs);
     outputs.forEach((name, o) => {
       const rep = reps[o];
