@@ -18,6 +18,16 @@ import { checkPlanProbes } from '../probes/index.ts';
 import { causalUniformInductionScore, copyingAccuracy, inductionScores, repeatedSequences } from '../probes/induction/induction-score.ts';
 import { runInductionProbe } from '../probes/induction/run-induction.ts';
 import { resolveInductionSettings, type InductionData } from '../probes/induction/schema.ts';
+import { executeJob } from '../agent/jobs/executor.ts';
+import { JobStore } from '../agent/state/job-store.ts';
+import { Outbox } from '../agent/state/outbox.ts';
+import { openStateDb } from '../agent/state/state-db.ts';
+import { buildDashboardData } from '../coordinator/dashboard/dashboard-data.ts';
+import { buildFleetReport, cellValue } from '../coordinator/report/fleet-report.ts';
+import { renderFleetReport } from '../coordinator/report/render.ts';
+import { createDaemonLog } from '../core/daemon-log.ts';
+import type { InductionView } from '../probes/induction/contract.ts';
+import { ingestOutbox } from './helpers/ingest-outbox.ts';
 import { coded } from './helpers/coded-errors.ts';
 import { runProbe } from './helpers/run-probe.ts';
 
@@ -125,6 +135,35 @@ describe('induction probe', () => {
       assert.ok(Math.max(...r.data.scores.flat()) < 0.1, JSON.stringify(r.data.scores));
       assert.match(r.verdict.summary, /no induction head/);
     }
+  });
+
+  test('fleet: an agent runs induction and divergence on a generated decoder; the coordinator stores, reports and draws them', async () => {
+    const db = openStateDb(join(work, 'agent'));
+    const jobs = new JobStore(db);
+    const outbox = new Outbox(db, 'pi-01');
+    const log = createDaemonLog('t', false, () => {});
+    const fleetPlan: JobPlan = { models: [{ name: 'planted' }], variants: ['fp32', 'int4-weight'], probes: ['induction', 'divergence'], seed: 5, settings: { induction: { sequences: 4, half: 12 }, divergence: { sentences: 4 } } };
+    jobs.insert('j1', 1, fleetPlan, 'accepted');
+    const state = await executeJob(jobs.get('j1')!, {
+      deviceId: 'pi-01', config: { models: [{ name: 'planted', generated: 'gpt2-induction' }], probes: ['induction', 'divergence'] }, jobs, outbox, log,
+      variantsDir: join(work, 'fleet-variants'), queued: () => {},
+    }, new AbortController().signal);
+    assert.equal(state, 'completed', jobs.get('j1')!.detail ?? '');
+    const { store } = await ingestOutbox(outbox, 'pi-01', work, log);
+    const results = store.results();
+    // induction on fp32 and int4-weight, divergence on int4-weight (fp32 is its reference)
+    assert.deepEqual(results.map((r) => `${r.record.probe}/${r.record.variant.name}`).sort(), ['divergence/int4-weight', 'induction/fp32', 'induction/int4-weight']);
+    const report = buildFleetReport(results, store.devices());
+    const row = (v: string) => report.rows.find((r) => r.variant === v)!;
+    assert.equal(cellValue(row('fp32'), 'induction', 'inductionHeads'), 1);
+    assert.equal(cellValue(row('int4-weight'), 'induction', 'inductionHeads'), 1, 'the one fp32 head kept');
+    assert.equal(cellValue(row('int4-weight'), 'divergence', 'task'), 'next-token');
+    assert.match(renderFleetReport(report), /1\/1 kept/);
+    const dash = buildDashboardData(results, store.devices(), store.jobTargets());
+    const views = dash.views.induction as InductionView[];
+    assert.deepEqual(views.find((v) => v.variant === 'int4-weight')!.heads.map((h) => [h.layer, h.head, h.survives]), [[2, 2, true]]);
+    store.close();
+    db.close();
   });
 
   test('an encoder is refused; plan settings are checked by the contract', async () => {
