@@ -1,5 +1,5 @@
 import { SeededRandom } from '../numeric/seeded-random.ts';
-import { DataType, makeModel, node, tensorValueInfo } from './graph-builder.ts';
+import { DataType, intsInitializer, makeModel, node, scalarInitializer, tensorValueInfo } from './graph-builder.ts';
 import { onnx, type ModelProto, type NodeProto, type TensorProto } from './proto.ts';
 import { floatTensor, int64Tensor } from './tensor-data.ts';
 
@@ -81,14 +81,8 @@ export function buildDecoderGraph(spec: DecoderGraphSpec): ModelProto {
     inits.push(floatTensor(name, dims, values));
     return name;
   };
-  const scalar = (name: string, value: number): string => {
-    inits.push(floatTensor(name, [], Float32Array.of(value)));
-    return name;
-  };
-  const ints = (name: string, values: number[]): string => {
-    inits.push(int64Tensor(name, [values.length], values));
-    return name;
-  };
+  const scalar = (name: string, value: number): string => scalarInitializer(inits, name, value);
+  const ints = (name: string, values: number[]): string => intsInitializer(inits, name, values);
   const linear = (x: string, prefix: string, inDim: number, outDim: number, bias: boolean): string => {
     const mm = add('MatMul', [x, weight(`${prefix}.weight`, [inDim, outDim])], `${prefix}/mm`);
     return bias ? add('Add', [mm, weight(`${prefix}.bias`, [outDim], 0, 0)], `${prefix}/out`) : mm;
