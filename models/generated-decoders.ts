@@ -5,12 +5,12 @@ import { saveOnnxFile } from '../core/onnx/model-io.ts';
 import { bertTokenizerJson } from '../core/tokenizer/bert-tokenizer-json.ts';
 import { demoVocabulary, GENERATED_DIR } from './generated-models.ts';
 
-export type GeneratedDecoderShape = 'gpt2-demo' | 'gpt2-induction' | 'llama-demo';
+export type GeneratedDecoderShape = 'gpt2-demo' | 'gpt2-induction' | 'llama-demo' | 'llama-induction';
 
 /**
  * Shapes of generated decoder-only LMs (core/onnx/decoder-graph.ts). `gpt2-demo` and `llama-demo` have seeded
- * random weights; `gpt2-induction` has a previous-token head (layer 1, head 0) and an induction head (layer 2,
- * head 2; layers count from 1 as in records, heads from 0) set by hand, so the induction probe has a known answer (docs/decoders.md).
+ * random weights; `gpt2-induction` and `llama-induction` (rotary, grouped-query) have a previous-token head
+ * (layer 1, head 0) and an induction head (layer 2, head 2; layers count from 1 as in records, heads from 0) set by hand, so the induction probe has a known answer (docs/decoders.md).
  */
 export const GENERATED_DECODER_SPECS: Record<GeneratedDecoderShape, Omit<DecoderGraphSpec, 'vocabSize'>> = {
   'gpt2-demo': { family: 'gpt2', hidden: 64, layers: 4, heads: 4, intermediate: 256, maxPositions: 128, seed: 41, initStd: 0.08 },
@@ -19,6 +19,10 @@ export const GENERATED_DECODER_SPECS: Record<GeneratedDecoderShape, Omit<Decoder
     plantInduction: { previousToken: { layer: 0, head: 0 }, induction: { layer: 1, head: 2 } },
   },
   'llama-demo': { family: 'llama', hidden: 64, layers: 4, heads: 4, kvHeads: 2, intermediate: 172, maxPositions: 128, seed: 47, initStd: 0.08 },
+  'llama-induction': {
+    family: 'llama', hidden: 256, layers: 2, heads: 4, kvHeads: 2, intermediate: 512, maxPositions: 64, seed: 53, initStd: 0.02,
+    plantInduction: { previousToken: { layer: 0, head: 0 }, induction: { layer: 1, head: 2 } },
+  },
 };
 
 /**

@@ -119,6 +119,16 @@ describe('induction probe', () => {
     }
   });
 
+  test('the Llama shape (rotary, RMSNorm, grouped-query) with a planted head: found on fp32 and kept by int4-weight', async () => {
+    const llama = loadModelDir(ensureGeneratedDecoder('llama-induction', { dir: join(work, 'llama-planted') }));
+    const fp32 = await run(llama, await builtIn(llama, 'fp32'));
+    assert.deepEqual(fp32.data.inductionHeads.map((h) => [h.layer, h.head]), [[2, 2]]);
+    assert.ok(fp32.data.inductionHeads[0].score > 0.9 && fp32.data.copyingAccuracy > 0.9, fp32.verdict.summary);
+    assert.ok(Math.max(...fp32.data.scores.flatMap((hs, l) => hs.filter((_, h) => !(l === 1 && h === 2)))) < 0.1, JSON.stringify(fp32.data.scores));
+    const int4 = await run(llama, await builtIn(llama, 'int4-weight'));
+    assert.equal(int4.verdict.status, 'survives', int4.verdict.summary);
+  });
+
   test('a key/value-cache export of the planted model (empty cache fed) gives the same answer', async () => {
     const kv = loadModelDir(ensureGeneratedDecoder('gpt2-induction', { dir: join(work, 'planted-kv'), overrides: { kvCache: true } }));
     const [r] = await runInductionProbe(kv, [], resolveInductionSettings({ sequences: 4, half: 12 }));

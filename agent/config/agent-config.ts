@@ -24,7 +24,7 @@ const RemoteFile = Type.Object({ name: Type.String({ pattern: '^[a-zA-Z0-9_.-]+$
  * generated random-weight model (for demos and tests; deterministic from its seed).
  */
 /** Generated random-weight models an agent config may name: the demo encoders and the decoders (docs/decoders.md). */
-const GENERATED_NAMES = ['demo', 'tiny', 'gpt2-demo', 'llama-demo', 'gpt2-induction'] as const;
+const GENERATED_NAMES = ['demo', 'tiny', 'gpt2-demo', 'llama-demo', 'gpt2-induction', 'llama-induction'] as const;
 
 export const AllowedModel = Type.Union([
   Type.Object({ name: ModelName, path: Type.String({ minLength: 1 }), sha256: Sha256Hex }, { additionalProperties: false }),

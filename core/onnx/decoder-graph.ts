@@ -15,7 +15,7 @@ import { floatTensor, int64Tensor } from './tensor-data.ts';
  *   the causal mask from comparing two Ranges (what recent torch exports contain), a SwiGLU MLP and an
  *   untied LM head.
  * Inputs `input_ids` and `attention_mask` [batch, sequence]; output `logits` [batch, sequence, vocab].
- * `plantInduction` (gpt2 only) hand-sets two heads into a previous-token head and an induction head.
+ * `plantInduction` hand-sets two heads into a previous-token head and an induction head (both shapes).
  */
 export interface DecoderGraphSpec {
   family: 'gpt2' | 'llama';
@@ -63,7 +63,6 @@ export function buildDecoderGraph(spec: DecoderGraphSpec): ModelProto {
   if (H % heads !== 0) throw new Error(`hidden size ${H} is not divisible by ${heads} heads`);
   const kvHeads = spec.kvHeads ?? heads;
   if (heads % kvHeads !== 0) throw new Error(`${heads} query heads are not a multiple of ${kvHeads} key/value heads`);
-  if (spec.plantInduction && spec.family !== 'gpt2') throw new Error('plantInduction is written for the gpt2 shape');
   const d = H / heads;
   const rng = new SeededRandom(spec.seed);
   const std = spec.initStd ?? 0.02;
@@ -229,7 +228,7 @@ export function buildDecoderGraph(spec: DecoderGraphSpec): ModelProto {
   if (spec.family === 'gpt2') add('MatMul', [final, add('Transpose', [wte], 'lm_head/wte_t', { perm: [1, 0] })], 'logits');
   else add('MatMul', [final, weight('lm_head.weight', [H, V])], 'logits');
 
-  if (spec.plantInduction) plantInduction(spec, tables, new SeededRandom(spec.seed + 1));
+  if (spec.plantInduction) (spec.family === 'gpt2' ? plantInduction : plantRotaryInduction)(spec, tables, new SeededRandom(spec.seed + 1));
   // the planted values were written into the same arrays the initializers view
   const cache = spec.kvCache ? Array.from({ length: layers }, (_, l) => ['key', 'value'].map((kv) => `${l}.${kv}`)).flat() : [];
   const cacheDims = ['batch', kvHeads, 'past_sequence', d];
@@ -329,4 +328,89 @@ function plantInduction(spec: DecoderGraphSpec, tables: Map<string, Float32Array
       v[(T0 + i) * D + i] = 1;
     }
   }, (o) => { for (let i = 0; i < D; i++) o[i * H + T0 + i] = 4 / ln1; });
+}
+
+/** Unit random directions with mean 0, scaled to `norm`, one per token: the planted token code. */
+function tokenCodes(rng: SeededRandom, vocab: number, dims: number, norm: number): Float32Array[] {
+  return Array.from({ length: vocab }, () => {
+    const u = rng.normalArray(dims, 1);
+    const mean = u.reduce((s, a) => s + a, 0) / dims;
+    for (let i = 0; i < dims; i++) u[i] -= mean;
+    const n = Math.sqrt(u.reduce((s, a) => s + a * a, 0));
+    return u.map((x) => (x * norm) / n);
+  });
+}
+
+/**
+ * The llama-shape plant (rotary, RMSNorm, grouped-query): tokens T = 32 dims of norm 8 plus one constant
+ * dim B = 8 in every word-embedding row, so RMSNorm only rescales and B is the same at every position.
+ * Rotary multiplies pair c of a head (dims c and c + D/2) by e^{i theta_c p}, theta_c = 10000^(-2c/D). The
+ * previous-token head takes a constant query e^{-i theta_c} and key 1 from B in the five fastest pairs, so
+ * q_i . k_j = sum_c cos(theta_c (i - j - 1)): largest at j = i - 1. The induction head matches T (query) with
+ * S (key) in the 16 slowest pairs, where rotation over the sequence stays under 0.4 rad, and copies T back
+ * four times stronger; the LM head is set to read the token codes (it is untied in this shape).
+ */
+function plantRotaryInduction(spec: DecoderGraphSpec, tables: Map<string, Float32Array>, rng: SeededRandom): void {
+  const { hidden: H, heads, vocabSize: V, maxPositions: P } = spec;
+  const plant = spec.plantInduction!;
+  const kvHeads = spec.kvHeads ?? heads;
+  const D = H / heads;
+  if (heads !== 4 || D !== 64) throw new Error('the rotary plant needs 4 heads of width 64 (hidden 256)');
+  if (P > 64) throw new Error('the rotary plant keeps the slow pairs aligned over at most 64 positions');
+  if (plant.induction.layer <= plant.previousToken.layer) throw new Error('the induction head must sit in a later layer than the previous-token head');
+  const T = 32; // token code width
+  const B = 32; // the constant dim
+  const S0 = 64; // previous-token code
+  const code = 8;
+  const wte = tables.get('wte.weight')!;
+  const head = tables.get('lm_head.weight')!; // [H, V]
+  wte.fill(0);
+  head.fill(0);
+  tokenCodes(rng, V, T, code).forEach((u, t) => {
+    for (let i = 0; i < T; i++) { wte[t * H + i] = u[i]; head[i * V + t] = u[i]; }
+    wte[t * H + B] = code;
+  });
+  const rms0 = Math.sqrt(H / (2 * code * code)); // RMSNorm's factor with T and B filled
+  const rms1 = Math.sqrt(H / (3 * code * code)); // after S is filled too
+  const kvOf = (h: number): number => Math.floor(h / (heads / kvHeads));
+  const set = (name: string, cols: number, row: number, col: number, value: number): void => { tables.get(name)![row * cols + col] = value; };
+  const clearHead = (layer: number, h: number): void => {
+    const p = `h.${layer}.self_attn`;
+    for (const [w, cols, at] of [[`${p}.q_proj.weight`, H, h], [`${p}.k_proj.weight`, kvHeads * D, kvOf(h)], [`${p}.v_proj.weight`, kvHeads * D, kvOf(h)]] as const) {
+      const m = tables.get(w)!;
+      for (let r = 0; r < H; r++) for (let c = 0; c < D; c++) m[r * cols + at * D + c] = 0;
+    }
+    tables.get(`${p}.o_proj.weight`)!.fill(0, h * D * H, (h + 1) * D * H);
+  };
+  const theta = (c: number): number => 10000 ** ((-2 * c) / D);
+  // previous-token head: five fastest pairs, constant query e^{-i theta} and key 1 from B
+  {
+    const { layer, head: h } = plant.previousToken;
+    const p = `h.${layer}.self_attn`;
+    clearHead(layer, h);
+    const beta = 1.5;
+    for (let c = 0; c < 5; c++) {
+      set(`${p}.q_proj.weight`, H, B, h * D + c, beta * Math.cos(theta(c)));
+      set(`${p}.q_proj.weight`, H, B, h * D + c + D / 2, -beta * Math.sin(theta(c)));
+      set(`${p}.k_proj.weight`, kvHeads * D, B, kvOf(h) * D + c, 1);
+    }
+    for (let i = 0; i < T; i++) {
+      set(`${p}.v_proj.weight`, kvHeads * D, i, kvOf(h) * D + i, 1);
+      set(`${p}.o_proj.weight`, H, h * D + i, S0 + i, 1 / rms0);
+    }
+  }
+  // induction head: T against S in the 16 slowest pairs (c = 16..31: dims c and c + 32)
+  {
+    const { layer, head: h } = plant.induction;
+    const p = `h.${layer}.self_attn`;
+    clearHead(layer, h);
+    const beta = 2;
+    const slow = (m: number): number => (m < 16 ? 16 + m : 48 + (m - 16));
+    for (let m = 0; m < T; m++) {
+      set(`${p}.q_proj.weight`, H, m, h * D + slow(m), beta);
+      set(`${p}.k_proj.weight`, kvHeads * D, S0 + m, kvOf(h) * D + slow(m), 1);
+      set(`${p}.v_proj.weight`, kvHeads * D, m, kvOf(h) * D + m, 1);
+      set(`${p}.o_proj.weight`, H, h * D + m, m, 4 / rms1);
+    }
+  }
 }
