@@ -175,7 +175,7 @@ describe('decoder-only LMs: generated graphs, architecture detection, refusals o
     assert.throws(() => requireRunnableInputs(g, 'kv.onnx'), coded('EP_MODEL_KV_CACHE_SHAPE', { input: 'past_key_values.0.key', shape: '[batch, heads, past_sequence, 16]' }));
   });
 
-  test('CLI: models inspect names the architecture; divergence --fill-mask on a decoder is refused', () => {
+  test('CLI: models inspect names the architecture; divergence --fill-mask on a decoder is refused; probe induction finds the planted head', () => {
     const inspect = runCli(['models', 'inspect', join(work, 'llama'), '--json']);
     assert.equal(inspect.status, 0, inspect.stderr);
     const d = jsonResult<{ architecture: { kind: string; summary: string } }>(inspect);
@@ -183,5 +183,11 @@ describe('decoder-only LMs: generated graphs, architecture detection, refusals o
     assert.match(d.architecture.summary, /decoder-only causal LM .*RMSNorm, rotary positions, grouped-query/);
     const refused = runCli(['divergence', join(work, 'gpt2'), '--variants', 'int8-dynamic', '--sentences', '4', '--fill-mask', join(work, 'items.jsonl')], { env: { EDGEPROBE_CACHE: join(work, 'cache') } });
     assertCliError(refused, 'EP_MODEL_DECODER_UNSUPPORTED', /attn\.bias.*--fill-mask/s);
+    const planted = ensureGeneratedDecoder('gpt2-induction', { dir: join(work, 'planted') });
+    const probe = runCli(['probe', 'induction', planted, '--variants', 'none', '--sequences', '4', '--half', '10', '--json']);
+    assert.equal(probe.status, 0, probe.stderr);
+    const [rec] = jsonResult<Array<{ data: { inductionHeads: Array<{ layer: number; head: number }> } }>>(probe);
+    assert.deepEqual(rec.data.inductionHeads.map((h) => [h.layer, h.head]), [[2, 2]]);
+    assertCliError(runCli(['probe', 'induction', planted, '--threshold', '3']), 'EP_FLAG_OUT_OF_RANGE', /--threshold must be a number above 0 and at most 1/);
   });
 });
