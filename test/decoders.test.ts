@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -22,6 +22,8 @@ import { logProb, nextTokenAgreement } from '../probes/divergence/next-token.ts'
 import { fillMaskAgreement, taskKind } from '../probes/divergence/task-eval.ts';
 import { causalEntropyRatio, causalUniformRatioOverLnN } from '../probes/induction/causal-structure.ts';
 import { conceptEmbeddings } from '../probes/properties/concept-embeddings.ts';
+import { runInductionProbe } from '../probes/induction/run-induction.ts';
+import { resolveInductionSettings } from '../probes/induction/schema.ts';
 import { coded } from './helpers/coded-errors.ts';
 import { runProbe } from './helpers/run-probe.ts';
 import { compressionProvider } from '../agent/jobs/variant-provider.ts';
@@ -173,6 +175,35 @@ describe('decoder-only LMs: generated graphs, architecture detection, refusals o
     const input = g.input.find((i) => i.name === 'past_key_values.0.key')!;
     input.type!.tensorType!.shape!.dim![1] = { dimParam: 'heads' } as never;
     assert.throws(() => requireRunnableInputs(g, 'kv.onnx'), coded('EP_MODEL_KV_CACHE_SHAPE', { input: 'past_key_values.0.key', shape: '[batch, heads, past_sequence, 16]' }));
+  });
+
+  test('a GPT-2-style byte-level BPE tokenizer without BERT special tokens loads; <|endoftext|> is bos, eos and pad', async () => {
+    // the 256 byte symbols as GPT-2 maps bytes to characters, one merge ("t h"), and <|endoftext|>
+    const printable = [...Array.from({ length: 94 }, (_, i) => 33 + i), ...Array.from({ length: 12 }, (_, i) => 161 + i), ...Array.from({ length: 82 }, (_, i) => 174 + i)];
+    const symbols: string[] = new Array(256);
+    let extra = 0;
+    for (let b = 0; b < 256; b++) symbols[b] = String.fromCharCode(printable.includes(b) ? b : 256 + extra++);
+    const vocab: Record<string, number> = Object.fromEntries(symbols.map((s, i) => [s, i]));
+    Object.assign(vocab, { th: 256, '<|endoftext|>': 257 });
+    const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
+    const dir = join(work, 'gpt2-bpe');
+    mkdirSync(dir);
+    copyFileSync(gpt2.onnxPath, join(dir, 'model.onnx'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'gpt2', n_embd: 64, max_position_embeddings: 16 }));
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({
+      version: '1.0', truncation: null, padding: null, normalizer: null, pre_tokenizer: byteLevel, post_processor: byteLevel, decoder: byteLevel,
+      added_tokens: [{ id: 257, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: true, special: true }],
+      model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, vocab, merges: ['t h'] },
+    }));
+    const md = loadModelDir(dir);
+    assert.deepEqual([md.tokenizer.clsId, md.tokenizer.sepId, md.tokenizer.padId], [257, 257, 257]);
+    const enc = md.tokenizer.encode('the cat');
+    assert.deepEqual(enc.tokens, ['th', 'e', '\u0120', 'c', 'a', 't']);
+    // longer than the 16 positions: cut, not closed with an end token
+    const long = md.tokenizer.encode('the cat sat on the mat and the dog sat too');
+    assert.ok(long.truncated && long.ids.length === 16 && long.ids[15] !== 257);
+    const [r] = await runInductionProbe(md, [], resolveInductionSettings({ sequences: 2, half: 6 }));
+    assert.equal((r.data as { candidates: number }).candidates, 257, 'every byte symbol and the merge, <|endoftext|> left out');
   });
 
   test('CLI: models inspect names the architecture; divergence --fill-mask on a decoder is refused; probe induction finds the planted head', () => {
