@@ -150,7 +150,7 @@ describe('decoder-only LMs: generated graphs, architecture detection, refusals o
     }
   });
 
-  test('a key/value-cache export is fed an empty cache: same logits as without one, and the cache itself is consistent', async () => {
+  test('a key/value-cache export is fed an empty cache (same logits as without one, the cache itself consistent); position_ids are fed', async () => {
     for (const shape of ['gpt2-demo', 'llama-demo'] as const) {
       const kv = loadModelDir(ensureGeneratedDecoder(shape, { dir: join(work, `${shape}-kv`), overrides: { kvCache: true } }));
       const plain = shape === 'gpt2-demo' ? gpt2 : llama;
@@ -170,6 +170,14 @@ describe('decoder-only LMs: generated graphs, architecture detection, refusals o
       assert.ok(last.every((x, v) => Math.abs(x - want[v]) < 1e-4), `${shape}: cached step differs`);
       await Promise.all([a.release(), b.release()]);
     }
+    // an export taking position_ids is fed 0..n-1 per row: the same logits as the graph that computes them, padding included
+    const withIds = loadModelDir(ensureGeneratedDecoder('gpt2-demo', { dir: join(work, 'gpt2-position-ids'), overrides: { positionIdsInput: true } }));
+    assert.equal(withIds.layers.architecture.positions, 'learned');
+    const c = await createSession(withIds.onnxPath, 'position_ids');
+    const p = await createSession(gpt2.onnxPath, 'plain');
+    const seqs = [[2, 50, 60, 70, 80, 90], [2, 40, 41]];
+    assert.deepEqual(tensorFloats((await c.run(bertFeeds(c.inputNames, seqs, 0, c.inputMetadata).feeds)).logits), tensorFloats((await p.run(bertFeeds(p.inputNames, seqs, 0, p.inputMetadata).feeds)).logits));
+    await Promise.all([c.release(), p.release()]);
     // a cache whose head axis is symbolic cannot be fed empty: refused naming the export option
     const g = loadModelDir(join(work, 'gpt2-demo-kv')).model.proto.graph;
     const input = g.input.find((i) => i.name === 'past_key_values.0.key')!;

@@ -36,6 +36,8 @@ export interface DecoderGraphSpec {
    * positions and causal mask offset by the past length, `attention_mask` over past + current tokens
    */
   kvCache?: boolean;
+  /** gpt2: take `position_ids` [batch, sequence] as an input (as HF exports with it do) instead of computing 0..s-1 */
+  positionIdsInput?: boolean;
   name?: string;
 }
 
@@ -121,7 +123,8 @@ export function buildDecoderGraph(spec: DecoderGraphSpec): ModelProto {
   let x = add('Gather', [wte, 'input_ids'], 'embed/tokens', { axis: 0 });
   if (spec.family === 'gpt2') {
     const wpe = weight('wpe.weight', [P, H]);
-    const pos = add('Gather', [wpe, add('Unsqueeze', [positions, 'seq/axes0'], 'seq/position_ids')], 'embed/positions', { axis: 0 });
+    const ids = spec.positionIdsInput ? 'position_ids' : add('Unsqueeze', [positions, 'seq/axes0'], 'seq/position_ids');
+    const pos = add('Gather', [wpe, ids], 'embed/positions', { axis: 0 });
     x = add('Add', [x, pos], 'embed/sum');
   }
 
@@ -238,6 +241,7 @@ export function buildDecoderGraph(spec: DecoderGraphSpec): ModelProto {
     initializers: inits,
     inputs: [
       ...['input_ids', 'attention_mask'].map((n) => tensorValueInfo(n, DataType.INT64, ['batch', n === 'input_ids' || !spec.kvCache ? 'sequence' : 'total_sequence'])),
+      ...(spec.positionIdsInput ? [tensorValueInfo('position_ids', DataType.INT64, ['batch', 'sequence'])] : []),
       ...cache.map((c) => tensorValueInfo(`past_key_values.${c}`, DataType.FLOAT, cacheDims)),
     ],
     outputs: [tensorValueInfo('logits', DataType.FLOAT, ['batch', 'sequence', V]), ...cache.map((c) => tensorValueInfo(`present.${c}`, DataType.FLOAT, ['batch', kvHeads, 'total_sequence', d]))],
