@@ -17,7 +17,8 @@ import { ensureGeneratedDecoder } from '../models/generated-decoders.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { runAttentionProbe } from '../probes/attention/run-attention-probe.ts';
 import { attentionStructure } from '../probes/attention/structure.ts';
-import { encodeSentences } from '../probes/divergence/divergence.ts';
+import { compareVariants, encodeSentences } from '../probes/divergence/divergence.ts';
+import { ensureVariants } from '../agent/compress/ensure-variants.ts';
 import { logProb, nextTokenAgreement } from '../probes/divergence/next-token.ts';
 import { fillMaskAgreement, taskKind } from '../probes/divergence/task-eval.ts';
 import { causalEntropyRatio, causalUniformRatioOverLnN } from '../probes/induction/causal-structure.ts';
@@ -183,6 +184,18 @@ describe('decoder-only LMs: generated graphs, architecture detection, refusals o
     const input = g.input.find((i) => i.name === 'past_key_values.0.key')!;
     input.type!.tensorType!.shape!.dim![1] = { dimParam: 'heads' } as never;
     assert.throws(() => requireRunnableInputs(g, 'kv.onnx'), coded('EP_MODEL_KV_CACHE_SHAPE', { input: 'past_key_values.0.key', shape: '[batch, heads, past_sequence, 16]' }));
+  });
+
+  test('an fp16-compute variant (Casts between residual and norm) is still read as pre-norm: its hidden states are the residual stream', async () => {
+    for (const md of [gpt2, llama]) {
+      const [v] = await ensureVariants(md, ['fp16'], { outDir: join(work, 'fp16c', md.name), fp16Form: 'compute' });
+      const vmd = loadModelDir(md.dir, { onnxPath: v.onnxPath });
+      assert.equal(vmd.layers.architecture.norm, 'pre-norm');
+      const [r] = await compareVariants(md, [v], builtInCorpus(1, 4).sentences);
+      // fp16 rounding only: read as post-norm, layer 0 would compare the embedding sum with ln_1's output (relative L2 ~ 10)
+      const worst = Math.max(...(r.data as DivergenceData).layers.map((l) => l.relativeL2));
+      assert.ok(worst < 0.01, `${md.name}: ${worst}`);
+    }
   });
 
   test('a GPT-2-style byte-level BPE tokenizer without BERT special tokens loads; <|endoftext|> is bos, eos and pad', async () => {

@@ -99,7 +99,13 @@ export function detectArchitecture(g: GraphIndex, firstSoftmax: { node: NodeProt
   const causalMask = causalMaskOf(g, firstSoftmax.node.input[0]);
   const before = norms.filter((n) => n.index < firstSoftmax.index);
   const first = before[before.length - 1];
-  const residualAfter = (t: string): boolean => g.consumersOf(t).some(({ node, index }) => node.opType === 'Add' && index > firstSoftmax.index);
+  // an fp16-compute variant casts between the residual and the norm (the norm stays fp32): look through the Casts
+  const uncast = (t: string): string => {
+    let x = t;
+    for (let p = g.producer.get(x)?.node; p?.opType === 'Cast'; p = g.producer.get(x)?.node) x = p.input[0];
+    return x;
+  };
+  const residualAfter = (t: string): boolean => g.consumersThroughConversions(uncast(t)).some(({ node, index }) => node.opType === 'Add' && index > firstSoftmax.index);
   const norm = first && residualAfter(first.input) && !residualAfter(first.tensor) ? 'pre-norm' : 'post-norm';
   // the scores MatMul: query and key paths from the projections to the product
   const scores = upstream(g, firstSoftmax.node.input[0]).find((n) => MATMULS.has(n.opType));
