@@ -13,6 +13,7 @@ import { InstrumentedRunner } from '../core/runtime/instrumented-runner.ts';
 import { bertFeeds, tensorFloats } from '../core/runtime/encoder-runner.ts';
 import { createSession, ort, type Tensor } from '../core/runtime/ort-session.ts';
 import { requireRunnableInputs } from '../core/model/input-shapes.ts';
+import { requireSameReading } from '../core/model/architecture-guard.ts';
 import { ensureGeneratedDecoder } from '../models/generated-decoders.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { runAttentionProbe } from '../probes/attention/run-attention-probe.ts';
@@ -196,6 +197,9 @@ describe('decoder-only LMs: generated graphs, architecture detection, refusals o
       const worst = Math.max(...(r.data as DivergenceData).layers.map((l) => l.relativeL2));
       assert.ok(worst < 0.01, `${md.name}: ${worst}`);
     }
+    // a variant read differently from its source is refused rather than compared tensor by tensor
+    const misread = { architecture: { ...gpt2.layers.architecture, norm: 'post-norm' as const } };
+    assert.throws(() => requireSameReading(gpt2.layers, misread, 'odd', 'odd.onnx'), coded('EP_VARIANT_READ_DIFFERENTLY', { variantReading: 'decoder, post-norm', sourceReading: 'decoder, pre-norm' }));
   });
 
   test('a GPT-2-style byte-level BPE tokenizer without BERT special tokens loads; <|endoftext|> is bos, eos and pad', async () => {
