@@ -9,6 +9,7 @@ import { attentionContract } from './attention/contract.ts';
 import { benchmarkContract } from './benchmark/contract.ts';
 import { divergenceContract } from './divergence/contract.ts';
 import { propertiesContract } from './properties/contract.ts';
+import { inductionContract } from './induction/contract.ts';
 
 /**
  * Every probe edgeprobe knows, one line each. Plans, the agent's runners, the coordinator's ingest
@@ -20,6 +21,7 @@ const contracts: ProbeContract[] = [
   attentionContract,
   divergenceContract,
   propertiesContract,
+  inductionContract,
 ] as unknown as ProbeContract[];
 
 interface Compiled { settings: TypeCheck<TSchema>; data: TypeCheck<TSchema> }

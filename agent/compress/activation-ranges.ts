@@ -62,7 +62,7 @@ export function percentileCut(hist: Float64Array, maxAbs: number, percentile: nu
 
 async function eachBatch(session: InferenceSession, tensors: readonly string[], sequences: readonly number[][], padId: number, visit: (tensor: string, values: Float32Array) => void): Promise<void> {
   for (let i = 0; i < sequences.length; i += 8) {
-    const { feeds } = bertFeeds(session.inputNames, sequences.slice(i, i + 8), padId);
+    const { feeds } = bertFeeds(session.inputNames, sequences.slice(i, i + 8), padId, session.inputMetadata);
     const out = await session.run(feeds, [...tensors]);
     for (const t of tensors) visit(t, tensorFloats(out[t]));
   }

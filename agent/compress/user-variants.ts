@@ -50,6 +50,9 @@ export function loadUserVariant(md: ModelDir, spec: UserVariantSpec): Variant {
   const layers = detectLayers(file.proto.graph, spec.path);
   const mismatch = (what: string) => epError('EP_USER_VARIANT_MISMATCH', { name: spec.name, file: spec.path, what, source: md.onnxPath });
   if (layers.layers !== md.layers.layers) throw mismatch(`${layers.layers} attention layers, the source has ${md.layers.layers}`);
+  if (layers.architecture.kind !== md.layers.architecture.kind || layers.architecture.norm !== md.layers.architecture.norm) {
+    throw mismatch(`it reads as ${layers.architecture.kind} (${layers.architecture.norm}), the source as ${md.layers.architecture.kind} (${md.layers.architecture.norm})`);
+  }
   const h = layers.wordEmbeddingTable?.hidden;
   const hs = md.layers.wordEmbeddingTable?.hidden;
   if (h && hs && h !== hs) throw mismatch(`hidden size ${h}, the source has ${hs}`);

@@ -23,11 +23,14 @@ const RemoteFile = Type.Object({ name: Type.String({ pattern: '^[a-zA-Z0-9_.-]+$
  * ONNX file), a URL (the ONNX file, plus tokenizer/config files, every one with its sha256), or a
  * generated random-weight model (for demos and tests; deterministic from its seed).
  */
+/** Generated random-weight models an agent config may name: the demo encoders and the decoders (docs/decoders.md). */
+const GENERATED_NAMES = ['demo', 'tiny', 'gpt2-demo', 'llama-demo', 'gpt2-induction', 'llama-induction'] as const;
+
 export const AllowedModel = Type.Union([
   Type.Object({ name: ModelName, path: Type.String({ minLength: 1 }), sha256: Sha256Hex }, { additionalProperties: false }),
   Type.Object({ name: ModelName, url: Type.String({ pattern: '^https?://' }), sha256: Sha256Hex, files: Type.Array(RemoteFile, { minItems: 1 }) }, { additionalProperties: false }),
-  Type.Object({ name: ModelName, generated: Type.Union([Type.Literal('demo'), Type.Literal('tiny')]), sha256: Type.Optional(Sha256Hex) }, { additionalProperties: false }),
-], { description: 'one of {name, path, sha256}, {name, url, sha256, files}, {name, generated: "demo"|"tiny"}' });
+  Type.Object({ name: ModelName, generated: Type.Union(GENERATED_NAMES.map((n) => Type.Literal(n))), sha256: Type.Optional(Sha256Hex) }, { additionalProperties: false }),
+], { description: `one of {name, path, sha256}, {name, url, sha256, files}, {name, generated: ${GENERATED_NAMES.map((n) => `"${n}"`).join('|')}}` });
 export type AllowedModel = Static<typeof AllowedModel>;
 
 /** Without a config (or without these fields) an agent allows only the generated demo model and the benchmark, which is safe anywhere. */

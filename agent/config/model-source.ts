@@ -5,6 +5,7 @@ import { resolveOnnxPath } from '../../core/model/model-dir.ts';
 import { loadOnnxFile, sha256Hex } from '../../core/onnx/model-io.ts';
 import { cacheDir } from '../../core/paths.ts';
 import { ensureGeneratedModel } from '../../models/generated-models.ts';
+import { ensureGeneratedDecoder } from '../../models/generated-decoders.ts';
 import type { AllowedModel } from './agent-config.ts';
 
 export interface ResolvedModel { name: string; dir: string; onnxPath: string; sha256: string }
@@ -24,7 +25,7 @@ export async function resolveAllowedModel(m: AllowedModel): Promise<ResolvedMode
     const { dir, onnxPath } = resolveOnnxPath(m.path);
     resolved = { name: m.name, dir, onnxPath, sha256: verifySha(onnxPath, m.sha256, m.name) };
   } else if ('generated' in m) {
-    const dir = ensureGeneratedModel(m.generated);
+    const dir = m.generated === 'demo' || m.generated === 'tiny' ? ensureGeneratedModel(m.generated) : ensureGeneratedDecoder(m.generated);
     const onnxPath = join(dir, 'model.onnx');
     resolved = { name: m.name, dir, onnxPath, sha256: verifySha(onnxPath, m.sha256, m.name) };
   } else {

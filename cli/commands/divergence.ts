@@ -29,6 +29,11 @@ export function divergenceCommand(y: Argv): Argv {
     const out = { json: args.json as boolean };
     const progress = progressFor(out);
     const md = loadModelDir(args.model as string);
+    // refused before any variant is built: a decoder's logits are next-token predictions
+    if (args['fill-mask'] !== undefined || args['labels-text'] !== undefined) {
+      const { refuseDecoder } = await import('../../core/model/architecture-guard.ts');
+      refuseDecoder(md.layers, md.onnxPath, args['fill-mask'] !== undefined ? '--fill-mask (it reads causal next-token logits as a masked-LM head)' : '--labels-text (a causal LM has no classification head)');
+    }
     const userVariants = await referenceAndUserVariants(md, args.variant);
     const names = parseVariantNames(args.variants as string).filter((n) => n !== 'fp32');
     const variantSettings = variantSettingsFromArgs(args);
@@ -37,17 +42,22 @@ export function divergenceCommand(y: Argv): Argv {
     const variants = [...await ensureVariants(md, names, { progress, ...variantSettings }), ...userVariants];
     const { withQuantization } = await import('../../agent/compress/user-variants.ts');
     const records = withQuantization(await compareVariants(md, variants, sentences, { progress }), variants);
-    const task = await taskAgreements(md, [{ name: 'fp32', onnxPath: md.onnxPath }, ...variants], args, progress);
+    const task = await taskAgreements(md, [{ name: 'fp32', onnxPath: md.onnxPath }, ...variants], args, progress, sentences);
     progress.done();
     const result = { records, task };
     emitResult(out, result, () => renderCompare(records, task));
   });
 }
 
-async function taskAgreements(md: ModelDir, variants: Array<{ name: string; onnxPath: string }>, args: Record<string, unknown>, progress: ReturnType<typeof progressFor>): Promise<TaskAgreement[]> {
+async function taskAgreements(md: ModelDir, variants: Array<{ name: string; onnxPath: string }>, args: Record<string, unknown>, progress: ReturnType<typeof progressFor>, sentences: readonly string[]): Promise<TaskAgreement[]> {
   const { classificationAgreement, fillMaskAgreement, readFillMaskItems, taskKind } = await import('../../probes/divergence/task-eval.ts');
   const { corpusFromFile } = await import('../../core/corpus/sentence-corpus.ts');
   const kind = taskKind(md);
+  if (kind === 'next-token') {
+    const { nextTokenAgreement } = await import('../../probes/divergence/next-token.ts');
+    const { encodeSentences } = await import('../../probes/divergence/divergence.ts');
+    return nextTokenAgreement(md, variants, encodeSentences(md, sentences).ids);
+  }
   if (kind === 'fill-mask') {
     const file = (args['fill-mask'] as string | undefined) ?? `${md.dir}/fill_mask_eval.jsonl`;
     if (!existsSync(file)) { progress.info('masked-LM head found but no fill-mask items; pass --fill-mask FILE for task agreement'); return []; }
@@ -75,7 +85,8 @@ function renderCompare(records: ProbeRecord[], task: TaskAgreement[]): string {
   }
   for (const r of records) parts.push(`${r.variant.name}: ${r.verdict.status}, ${r.verdict.summary}`);
   if (task.length) {
-    parts.push('', textTable([['variant', 'task', 'items', 'top-1 acc', 'top-1 agree', 'top-5 agree'], ...task.map((t) => [t.variant, t.task, t.items, t.top1Accuracy ?? '-', t.top1Agreement, t.top5Agreement])]));
+    const ppl = task.some((t) => t.perplexity !== undefined);
+    parts.push('', textTable([['variant', 'task', 'items', 'top-1 acc', 'top-1 agree', 'top-5 agree', ...(ppl ? ['perplexity', 'fp32 ppl'] : [])], ...task.map((t) => [t.variant, t.task, t.items, t.top1Accuracy ?? '-', t.top1Agreement, t.top5Agreement, ...(ppl ? [t.perplexity ?? '-', t.perplexityFp32 ?? '-'] : [])])]));
   }
   return parts.join('\n');
 }

@@ -75,7 +75,8 @@ function renderDescription(d: ModelDescription): string {
     ...(Object.values(d.inputShapes).some((s) => s.slice(0, 2).some((x) => typeof x === 'number'))
       ? [`fixed input shape: the probes need dynamic batch and sequence axes (max length ${Math.min(d.tokenizer.maxLength, ...Object.values(d.inputShapes).map((s) => (typeof s[1] === 'number' ? s[1] : Infinity)))})`] : []),
     `tokenizer: ${d.tokenizer.source}, ${d.tokenizer.vocabSize} tokens, max length ${d.tokenizer.maxLength}`,
-    `layers: ${d.layers} (attention found as Softmax outputs; hidden states at each block's last LayerNorm)`,
+    `architecture: ${d.architecture.summary}`,
+    `layers: ${d.layers} (attention found as Softmax outputs; hidden states ${d.architecture.norm === 'pre-norm' ? 'are the residual stream after each block (the input of the next norm)' : "at each block's last LayerNorm"})`,
     ...(d.decomposedAttention.length > 0
       ? [`fused attention: ${d.decomposedAttention.map((a) => `${a.nodes} ${a.op}`).join(', ')} decomposed into MatMul/Softmax/MatMul so the probes can read each head`] : []),
     `quantization: ${d.quantization.summary}${d.quantization.quantized ? ': already compressed, so it is not an fp32 reference' : ''}`,

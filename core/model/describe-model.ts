@@ -1,5 +1,6 @@
 import { elementCount, dimsOf } from '../onnx/tensor-data.ts';
 import { detectQuantization, type QuantizationReport } from '../onnx/quantization-detect.ts';
+import { describeArchitecture, type Architecture } from '../onnx/architecture-detect.ts';
 import { inputShapes } from './input-shapes.ts';
 import type { ModelDir } from './model-dir.ts';
 
@@ -22,6 +23,8 @@ export interface ModelDescription {
   inputShapes: Record<string, Array<number | string>>;
   outputs: string[];
   layers: number;
+  /** encoder or decoder, and how (causal mask, norm placement, positions): core/onnx/architecture-detect.ts */
+  architecture: Architecture & { summary: string };
   attentionTensors: string[];
   hiddenTensors: string[];
   tokenizer: { source: string; vocabSize: number; maxLength: number };
@@ -51,6 +54,7 @@ export function describeModel(md: ModelDir): ModelDescription {
     inputShapes: inputShapes(g),
     outputs: g.output.map((o) => o.name),
     layers: md.layers.layers,
+    architecture: { ...md.layers.architecture, summary: describeArchitecture(md.layers.architecture) },
     attentionTensors: md.layers.attention,
     hiddenTensors: md.layers.hidden,
     tokenizer: { source: md.tokenizer.source, vocabSize: md.tokenizer.vocabSize, maxLength: md.tokenizer.maxLength },

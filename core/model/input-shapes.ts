@@ -1,6 +1,6 @@
 import { epError } from '../errors.ts';
 import type { GraphProto } from '../onnx/proto.ts';
-import { KNOWN_INPUTS } from '../runtime/encoder-runner.ts';
+import { isPastInput, KNOWN_INPUTS, pastShape } from '../runtime/encoder-runner.ts';
 
 /** Each graph input's dimensions as declared: a number for a fixed size, a name for a dynamic axis ('?' when unnamed). */
 export function inputShapes(graph: GraphProto): Record<string, Array<number | string>> {
@@ -22,6 +22,7 @@ export function inputShapes(graph: GraphProto): Record<string, Array<number | st
 export function requireRunnableInputs(graph: GraphProto, file: string): void {
   const shapes = inputShapes(graph);
   for (const [name, dims] of Object.entries(shapes)) {
+    if (isPastInput(name)) { pastShape(name, dims, file); continue; }
     if (!KNOWN_INPUTS.includes(name)) throw epError('EP_MODEL_INPUT_UNKNOWN', { input: `${name} (${file})`, known: KNOWN_INPUTS.join(', ') });
     const fixed = dims.slice(0, 2).some((d) => typeof d === 'number');
     if (fixed) throw epError('EP_MODEL_FIXED_SHAPE', { file, input: name, shape: `[${dims.join(', ')}]` });

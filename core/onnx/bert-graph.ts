@@ -1,5 +1,5 @@
 import { SeededRandom } from '../numeric/seeded-random.ts';
-import { DataType, makeModel, node, tensorValueInfo } from './graph-builder.ts';
+import { DataType, intsInitializer, makeModel, node, scalarInitializer, tensorValueInfo } from './graph-builder.ts';
 import { onnx, type ModelProto, type NodeProto, type TensorProto } from './proto.ts';
 import { floatTensor, int64Tensor } from './tensor-data.ts';
 
@@ -59,14 +59,8 @@ export function buildBertGraph(spec: BertGraphSpec): ModelProto {
     inits.push(floatTensor(name, dims, new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(value)));
     return name;
   };
-  const scalar = (name: string, value: number): string => {
-    inits.push(floatTensor(name, [], Float32Array.of(value)));
-    return name;
-  };
-  const ints = (name: string, values: number[]): string => {
-    inits.push(int64Tensor(name, [values.length], values));
-    return name;
-  };
+  const scalar = (name: string, value: number): string => scalarInitializer(inits, name, value);
+  const ints = (name: string, values: number[]): string => intsInitializer(inits, name, values);
 
   const layerNorm = (x: string, prefix: string): string => {
     const gamma = constant(`${prefix}.weight`, [H], 1);

@@ -1,3 +1,4 @@
+import { floatTensor, int64Tensor } from './tensor-data.ts';
 import { AttributeType, DataType, onnx, type AttributeProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto.ts';
 
 export type AttrValue = number | string | number[] | { float: number } | TensorProto;
@@ -46,6 +47,18 @@ export interface GraphParts {
   outputs: ValueInfoProto[];
   opset?: number;
   producer?: string;
+}
+
+/** Appends a scalar float initializer to `inits` and returns its name (the generators' constants). */
+export function scalarInitializer(inits: TensorProto[], name: string, value: number): string {
+  inits.push(floatTensor(name, [], Float32Array.of(value)));
+  return name;
+}
+
+/** Appends a 1-D int64 initializer to `inits` and returns its name (shapes, axes, split sizes). */
+export function intsInitializer(inits: TensorProto[], name: string, values: number[]): string {
+  inits.push(int64Tensor(name, [values.length], values));
+  return name;
 }
 
 export function makeModel(parts: GraphParts): ModelProto {

@@ -3,6 +3,7 @@ import { dimsOf } from './tensor-data.ts';
 import { GraphIndex } from './graph-index.ts';
 import { quantizedRoles } from './quantized-weights.ts';
 import { DataType, type GraphProto, type NodeProto } from './proto.ts';
+import { detectArchitecture, type Architecture, type NormSite } from './architecture-detect.ts';
 
 /**
  * Where a BERT-family encoder keeps what edgeprobe exposes, found from graph structure alone so that
@@ -33,6 +34,8 @@ export interface LayerMap {
   wordEmbeddingTable?: { name: string; vocab: number; hidden: number };
   /** Node indices per layer: first node of layer l+1's block .. Softmax, used to scope per-layer rewrites. */
   softmaxNodes: string[];
+  /** encoder or decoder, pre- or post-norm (core/onnx/architecture-detect.ts) */
+  architecture: Architecture;
 }
 
 const QUANTIZED_TYPES = new Set<number>([DataType.INT8, DataType.UINT8]);
@@ -56,18 +59,21 @@ export function detectLayers(graph: GraphProto, label = 'model'): LayerMap {
     throw epError('EP_MODEL_NO_SOFTMAX', { file: label });
   }
   const lnOutputs = findLayerNormOutputs(g, nodes);
+  const inputIds = graph.input.find((i) => i.name === 'input_ids')?.name ?? graph.input[0]?.name;
+  const architecture = detectArchitecture(g, softmaxes[0], lnOutputs, inputIds);
+  // post-norm (BERT): a norm's output is the residual stream; pre-norm (GPT-2, Llama): its input is
+  const stream = (ln: LnOutput): string => (architecture.norm === 'pre-norm' ? ln.input : ln.tensor);
   const hidden: string[] = [];
   const before = lnOutputs.filter((ln) => ln.index < softmaxes[0].index);
   if (before.length === 0) throw epError('EP_MODEL_NO_EMBEDDING_LAYERNORM', { file: label });
-  hidden.push(before[before.length - 1].tensor);
+  hidden.push(stream(before[before.length - 1]));
   for (let l = 0; l < softmaxes.length; l++) {
     const after = lnOutputs.filter((ln) => ln.index > softmaxes[l].index && (l + 1 >= softmaxes.length || ln.index < softmaxes[l + 1].index));
     if (after.length < 2) {
       throw epError('EP_MODEL_LAYER_NORMS', { file: label, layer: l + 1, found: after.length });
     }
-    hidden.push(after[1].tensor);
+    hidden.push(stream(after[1]));
   }
-  const inputIds = graph.input.find((i) => i.name === 'input_ids')?.name ?? graph.input[0]?.name;
   let wordEmbeddings: string | undefined;
   let wordEmbeddingTable: LayerMap['wordEmbeddingTable'];
   for (const { node } of g.consumersOf(inputIds ?? '')) {
@@ -80,25 +86,28 @@ export function detectLayers(graph: GraphProto, label = 'model'): LayerMap {
     }
     break;
   }
-  return { layers: softmaxes.length, preNorm: lnOutputs.map((ln) => ln.input).filter(Boolean), attention: softmaxes.map((s) => s.node.output[0]), hidden, wordEmbeddings, wordEmbeddingTable, softmaxNodes: softmaxes.map((s) => s.node.name) };
+  return { layers: softmaxes.length, preNorm: lnOutputs.map((ln) => ln.input).filter(Boolean), attention: softmaxes.map((s) => s.node.output[0]), hidden, wordEmbeddings, wordEmbeddingTable, softmaxNodes: softmaxes.map((s) => s.node.name), architecture };
 }
 
-interface LnOutput { tensor: string; index: number; input: string }
+type LnOutput = NormSite;
+/** Fused RMSNorm forms: onnxruntime's contrib op and ONNX opset 23's. */
+const FUSED_RMS = new Set(['SimplifiedLayerNormalization', 'SkipSimplifiedLayerNormalization', 'RMSNormalization']);
 
 function findLayerNormOutputs(g: GraphIndex, nodes: NodeProto[]): LnOutput[] {
   const out: LnOutput[] = [];
   nodes.forEach((node, index) => {
     // EmbedLayerNormalization (com.microsoft): the embeddings' sum and LayerNorm in one node, output 0 the normalised state
-    if (node.opType === 'LayerNormalization' || node.opType === 'SkipLayerNormalization' || node.opType === 'SkipSimplifiedLayerNormalization' || node.opType === 'EmbedLayerNormalization') {
+    if (node.opType === 'LayerNormalization' || node.opType === 'SkipLayerNormalization' || node.opType === 'EmbedLayerNormalization' || FUSED_RMS.has(node.opType)) {
       // EmbedLayerNormalization's inputs are token ids: its un-normalised sum is internal, so no pre-norm tensor
-      out.push({ tensor: node.output[0], index, input: node.opType === 'EmbedLayerNormalization' ? '' : node.input[0] });
+      out.push({ tensor: node.output[0], index, input: node.opType === 'EmbedLayerNormalization' ? '' : node.input[0], rms: FUSED_RMS.has(node.opType) });
       return;
     }
     if (node.opType !== 'ReduceMean') return;
     const x = node.input[0];
     const sub = g.consumersOf(node.output[0]).find(({ node: c }) => c.opType === 'Sub' && c.input[0] === x);
-    if (!sub) return; // the variance ReduceMean, or a pooling mean
-    const div = g.consumersOf(sub.node.output[0]).find(({ node: c }) => c.opType === 'Div' || c.opType === 'Mul');
+    const rms = sub ? undefined : rmsNormOf(g, node);
+    if (!sub && !rms) return; // the variance ReduceMean, or a pooling mean
+    const div = sub ? g.consumersOf(sub.node.output[0]).find(({ node: c }) => c.opType === 'Div' || c.opType === 'Mul') : rms!.div;
     if (!div) return;
     // walk through the affine tail (Mul gamma, Add beta) to the LayerNorm's output
     let tensor = div.node.output[0];
@@ -112,9 +121,34 @@ function findLayerNormOutputs(g: GraphIndex, nodes: NodeProto[]): LnOutput[] {
       tensor = c.node.output[0];
       last = c.index;
     }
-    out.push({ tensor, index: last, input: x });
+    out.push({ tensor, index: last, input: rms ? rms.x : x, rms: rms !== undefined });
   });
   return out.sort((a, b) => a.index - b.index);
+}
+
+/**
+ * RMSNorm written out (HF Llama): ReduceMean(Pow(x, 2) or Mul(x, x)) -> Add(eps) -> Sqrt -> Div(x, .), or
+ * -> Reciprocal / Sqrt -> Mul(x, .). A LayerNorm's variance branch has the same shape on x - mean(x), so a
+ * squared tensor that is itself centred (Sub(y, ReduceMean(y))) is left to the LayerNorm rule.
+ */
+function rmsNormOf(g: GraphIndex, mean: NodeProto): { x: string; div: { node: NodeProto; index: number } } | undefined {
+  const sq = g.producer.get(mean.input[0])?.node;
+  if (!sq) return undefined;
+  const x = sq.input[0];
+  const squares = (sq.opType === 'Pow' && g.isConstant(sq.input[1])) || (sq.opType === 'Mul' && sq.input[1] === x);
+  if (!squares) return undefined;
+  const centred = g.producer.get(x)?.node;
+  if (centred?.opType === 'Sub' && g.producer.get(centred.input[1])?.node.opType === 'ReduceMean') return undefined;
+  let t = mean.output[0];
+  for (let hops = 0; hops < 4; hops++) {
+    const cs = g.consumersThroughConversions(t);
+    const div = cs.find(({ node: c }) => (c.opType === 'Div' && c.input[0] === x && c.input[1] !== x) || (c.opType === 'Mul' && c.input.includes(x) && !c.input.every((i) => i === x)));
+    if (div && hops > 0) return { x, div };
+    const next = cs.find(({ node: c }) => ['Add', 'Sqrt', 'Reciprocal'].includes(c.opType));
+    if (!next) return undefined;
+    t = next.node.output[0];
+  }
+  return undefined;
 }
 
 /**

@@ -39,7 +39,7 @@ export class InstrumentedRunner {
   }
 
   async run(idSequences: readonly number[][]): Promise<InstrumentedBatch> {
-    const { feeds, seqLen, lengths } = bertFeeds(this.session.inputNames, idSequences, this.padId);
+    const { feeds, seqLen, lengths } = bertFeeds(this.session.inputNames, idSequences, this.padId, this.session.inputMetadata);
     const raw = await this.session.run(feeds);
     const L = this.layers.layers;
     const hidden = Array.from({ length: L + 1 }, (_, l) => tensorFloats(raw[hiddenOutput(l)]));

@@ -17,8 +17,11 @@ export interface TextEncoder {
   readonly source: 'tokenizer.json' | 'vocab.txt';
   readonly vocabSize: number;
   readonly maxLength: number;
+  /** [CLS], or a decoder tokenizer's begin-of-text token (GPT-2: <|endoftext|>) */
   readonly clsId: number;
+  /** [SEP], or the end-of-text token */
   readonly sepId: number;
+  /** [PAD], or <pad> when there is one, else the end-of-text token (as GPT-2 pads) */
   readonly padId: number;
   readonly maskId: number | undefined;
   encode(text: string): EncodedText;
@@ -26,6 +29,11 @@ export interface TextEncoder {
   pieces(word: string): { ids: number[]; tokens: string[] };
   tokenId(token: string): number | undefined;
 }
+
+/** Begin-, end-of-text and padding tokens of decoder LMs' tokenizers (GPT-2, Llama, Llama 3, Qwen), first found wins. */
+const BOS_TOKENS = ['<s>', '<|begin_of_text|>', '<|endoftext|>', '<|im_start|>'];
+const EOS_TOKENS = ['</s>', '<|end_of_text|>', '<|endoftext|>', '<|im_end|>'];
+const PAD_TOKENS = ['<pad>', '<|pad|>', '<|finetune_right_pad_id|>'];
 
 interface TokenizerConfig { do_lower_case?: boolean; model_max_length?: number; [k: string]: unknown }
 
@@ -70,9 +78,17 @@ export function loadTextEncoder(modelDir: string, maxPositions: number): TextEnc
     if (id === undefined) throw epError('EP_TOKENIZER_SPECIAL_TOKEN_MISSING', { dir: modelDir, token: t });
     return id;
   };
-  const clsId = need('[CLS]');
-  const sepId = need('[SEP]');
-  const padId = need('[PAD]');
+  // BERT-family tokenizers have [CLS] [SEP] [PAD]; decoder LMs' byte-level BPE or SentencePiece ones have
+  // begin/end-of-text tokens instead (GPT-2 pads with <|endoftext|>), which then play the same parts
+  const bert = ['[CLS]', '[SEP]', '[PAD]'].every((t) => tokenId(t) !== undefined);
+  const added = new Map(((json.added_tokens ?? []) as Array<{ id: number; content: string }>).map((a) => [a.content, a.id]));
+  const first = (names: readonly string[]): number | undefined => names.map((t) => tokenId(t) ?? added.get(t)).find((id) => id !== undefined);
+  const bos = bert ? undefined : first(BOS_TOKENS);
+  const eos = bert ? undefined : first(EOS_TOKENS);
+  const decoderStyle = bos !== undefined && eos !== undefined;
+  const clsId = decoderStyle ? bos : need('[CLS]');
+  const sepId = decoderStyle ? eos : need('[SEP]');
+  const padId = decoderStyle ? first(PAD_TOKENS) ?? eos : need('[PAD]');
   const maxLength = Math.min(maxPositions, config.model_max_length && config.model_max_length < 1e6 ? config.model_max_length : maxPositions);
   return {
     source, vocabSize, maxLength, clsId, sepId, padId, maskId: tokenId('[MASK]'), tokenId,
@@ -81,6 +97,8 @@ export function loadTextEncoder(modelDir: string, maxPositions: number): TextEnc
       const enc = tokenizer.encode(text);
       const fullLength = enc.ids.length;
       if (fullLength <= maxLength) return { ids: enc.ids, tokens: enc.tokens, truncated: false, fullLength };
+      // a causal LM's text is cut, never closed with an end token it would not have seen there
+      if (decoderStyle) return { ids: enc.ids.slice(0, maxLength), tokens: enc.tokens.slice(0, maxLength), truncated: true, fullLength };
       // keep [CLS] + the first tokens, and end with [SEP] as the model saw in training
       const ids = [...enc.ids.slice(0, maxLength - 1), sepId];
       const tokens = [...enc.tokens.slice(0, maxLength - 1), '[SEP]'];

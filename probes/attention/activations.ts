@@ -54,7 +54,7 @@ export async function collectActivations(model: ModelProto, label: string, seque
       // grow the batch while the padded size (longest member x count) stays within budget
       while (end < order.length && order[end].n * (end - done + 1) <= Math.max(batchTokens, maxLen)) end++;
       const members = order.slice(done, end);
-      const { feeds, seqLen } = bertFeeds(session.inputNames, members.map((m) => sequences[m.i]), padId);
+      const { feeds, seqLen } = bertFeeds(session.inputNames, members.map((m) => sequences[m.i]), padId, session.inputMetadata);
       const out = await session.run(feeds);
       const hiddenData = keepHidden ? layers.hidden.map((_, l) => out[hiddenOutput(l)]) : [];
       const attData = layers.attention.map((_, l) => out[attentionOutput(l + 1)]);

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { ModelDir } from '../../core/model/model-dir.ts';
+import { refuseDecoder } from '../../core/model/architecture-guard.ts';
 import { loadModelDir } from '../../core/model/model-dir.ts';
 import type { Progress } from '../../core/progress.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
@@ -46,6 +47,8 @@ function analyse(acts: Activations, seed: number, t: AttentionThresholds) {
  * on the same sentences, judged against fp32. Returns one record per (model, variant).
  */
 export async function runAttentionProbe(md: ModelDir, opts: AttentionProbeOptions): Promise<ProbeRecord[]> {
+  // identifiability, rollout and structure are judged against bidirectional rows (1/n); a causal row of length i is not
+  refuseDecoder(md.layers, md.onnxPath, 'the attention probe (identifiability, rollout and structure metrics judged against bidirectional 1/n rows)');
   const thresholdsFile = opts.thresholdsPath ?? DEFAULT_THRESHOLDS_PATH;
   const t = loadAttentionThresholds(thresholdsFile);
   const progress = opts.progress;

@@ -95,13 +95,13 @@ export async function measureVariant(req: WorkerRequest): Promise<WorkerResult> 
   const session = await createSession(req.onnxPath, req.onnxPath, sessionOpts);
   const loadMs = performance.now() - t0;
   const seq = benchmarkSequence(md.tokenizer, s.seqLen);
-  const single = bertFeeds(session.inputNames, [seq], md.tokenizer.padId).feeds;
+  const single = bertFeeds(session.inputNames, [seq], md.tokenizer.padId, session.inputMetadata).feeds;
   const rec = new ConditionRecorder(req.sensorRoot ?? '/', Math.max(250, (s.minDurationS * 1000) / 16));
   rec.mark('before');
   rec.enter('latency');
   const { samples: [samples], durationS } = await loadgen([{ session, feeds: single }], s, rec);
   const [p50, p90, p99] = percentiles(samples, [50, 90, 99]);
-  const batchFeeds = bertFeeds(session.inputNames, Array.from({ length: s.batch }, () => seq), md.tokenizer.padId).feeds;
+  const batchFeeds = bertFeeds(session.inputNames, Array.from({ length: s.batch }, () => seq), md.tokenizer.padId, session.inputMetadata).feeds;
   await session.run(batchFeeds);
   const minBatches = Math.max(3, Math.ceil(s.minQueries / s.batch));
   let batches = 0;
@@ -116,7 +116,7 @@ export async function measureVariant(req: WorkerRequest): Promise<WorkerResult> 
   const instSession = await createSession(encodeOnnx(inst.model), `${req.onnxPath} (instrumented)`, sessionOpts);
   let instrumented: WorkerResult['instrumented'];
   if (req.timeInstrumented) {
-    const instFeeds = bertFeeds(instSession.inputNames, [seq], md.tokenizer.padId).feeds;
+    const instFeeds = bertFeeds(instSession.inputNames, [seq], md.tokenizer.padId, instSession.inputMetadata).feeds;
     const r = await alternate(session, single, instSession, instFeeds, s, rec);
     instrumented = { plainP50Ms: r.aP50, p50Ms: r.bP50 };
   }
@@ -125,7 +125,7 @@ export async function measureVariant(req: WorkerRequest): Promise<WorkerResult> 
   const lastName = hiddenOutput(inst.layers.layers);
   if (req.referenceOnnxPath) {
     const ref = await createSession(req.referenceOnnxPath, req.referenceOnnxPath, sessionOpts);
-    const r = await alternate(ref, bertFeeds(ref.inputNames, [seq], md.tokenizer.padId).feeds, session, single, s, rec);
+    const r = await alternate(ref, bertFeeds(ref.inputNames, [seq], md.tokenizer.padId, ref.inputMetadata).feeds, session, single, s, rec);
     paired = { referenceP50Ms: r.aP50, p50Ms: r.bP50 };
     await ref.release();
     rec.mark('after');
@@ -153,7 +153,7 @@ async function driftRows(session: Session, output: string, md: ReturnType<typeof
   let hidden = 0;
   for (const text of sentences) {
     const ids = md.tokenizer.encode(text).ids;
-    const out = await session.run(bertFeeds(session.inputNames, [ids], md.tokenizer.padId).feeds);
+    const out = await session.run(bertFeeds(session.inputNames, [ids], md.tokenizer.padId, session.inputMetadata).feeds);
     hidden = Number(out[output].dims[2]);
     rows.push(Array.from(tensorFloats(out[output])));
   }

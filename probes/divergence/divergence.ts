@@ -1,4 +1,5 @@
 import { loadModelDir, type ModelDir } from '../../core/model/model-dir.ts';
+import { requireSameReading } from '../../core/model/architecture-guard.ts';
 import type { Progress } from '../../core/progress.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import { InstrumentedRunner } from '../../core/runtime/instrumented-runner.ts';
@@ -47,6 +48,7 @@ export async function compareVariants(ref: ModelDir, variants: ReadonlyArray<Pic
     for (const variant of variants) {
       const started = performance.now();
       const vmd = loadModelDir(ref.dir, { onnxPath: variant.onnxPath });
+      requireSameReading(ref.layers, vmd.layers, variant.name, variant.onnxPath);
       const runner = await InstrumentedRunner.create(vmd);
       const acc = new DivergenceAccumulator(ref.layers.layers);
       try {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { compareVariants, type CompareData } from './divergence.ts';
+import { compareVariants, encodeSentences, type CompareData } from './divergence.ts';
+import { nextTokenAgreement } from './next-token.ts';
 import { classificationAgreement, fillMaskAgreement, fillMaskItemsFromSentences, readFillMaskItems, taskKind, type TaskAgreement } from './task-eval.ts';
 import { builtInCorpus } from '../../core/corpus/sentence-corpus.ts';
 import type { ModelDir } from '../../core/model/model-dir.ts';
@@ -20,7 +21,8 @@ export const divergenceRunner: ProbeRunner<ResolvedDivergenceSettings> = async f
   const [record] = await compareVariants(ctx.reference, [ctx.variant], sentences);
   const task = await taskAgreement(ctx.reference, ctx.variant, sentences, c);
   const data: DivergenceData = { ...(record.data as CompareData), ...(task ? { task } : {}) };
-  const taskNote = task ? `; ${task.task} top-1 agreement ${task.top1Agreement.toFixed(3)}${task.top1Accuracy === null ? '' : `, accuracy ${task.top1Accuracy.toFixed(3)}`} on ${task.items} items` : '';
+  const ppl = task?.perplexity !== undefined && task.perplexityFp32 !== undefined ? `, perplexity ${task.perplexityFp32.toFixed(2)} -> ${task.perplexity.toFixed(2)}` : '';
+  const taskNote = task ? `; ${task.task} top-1 agreement ${task.top1Agreement.toFixed(3)}${task.top1Accuracy === null ? '' : `, accuracy ${task.top1Accuracy.toFixed(3)}`}${ppl} on ${task.items} items` : '';
   yield asFleetRecord({ ...record, verdict: { ...record.verdict, summary: `${record.verdict.summary}${taskNote}`.slice(0, 2000) }, data }, ctx);
 };
 
@@ -32,5 +34,6 @@ async function taskAgreement(ref: ModelDir, variant: { name: string; onnxPath: s
     return items.length > 0 ? (await fillMaskAgreement(ref, [variant], items))[0] : undefined;
   }
   if (kind === 'classification') return (await classificationAgreement(ref, [variant], sentences))[0];
+  if (kind === 'next-token') return (await nextTokenAgreement(ref, [variant], encodeSentences(ref, sentences).ids))[0];
   return undefined;
 }

@@ -32,13 +32,16 @@ export const GateSweepSchema = Type.Object({
 });
 
 export const TaskAgreementSchema = Type.Object({
-  task: Type.Union([Type.Literal('fill-mask'), Type.Literal('classification')]),
+  task: Type.Union([Type.Literal('fill-mask'), Type.Literal('classification'), Type.Literal('next-token')]),
   variant: Type.String(),
   items: Type.Integer({ minimum: 0 }),
   /** null when the task has no gold labels */
   top1Accuracy: Type.Union([Type.Number(), Type.Null()]),
   top1Agreement: Type.Number(),
   top5Agreement: Type.Number(),
+  /** next-token (causal LMs): perplexity of the variant and of fp32 on the same tokens */
+  perplexity: Type.Optional(Type.Number()),
+  perplexityFp32: Type.Optional(Type.Number()),
 });
 export type TaskAgreementData = Static<typeof TaskAgreementSchema>;
 

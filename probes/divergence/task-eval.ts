@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { epError } from '../../core/errors.ts';
 import type { ModelDir } from '../../core/model/model-dir.ts';
+import { refuseDecoder } from '../../core/model/architecture-guard.ts';
 import type { Progress } from '../../core/progress.ts';
 import { bertFeeds, tensorFloats } from '../../core/runtime/encoder-runner.ts';
 import { createSession } from '../../core/runtime/ort-session.ts';
@@ -10,14 +11,17 @@ import { addPrediction, addRanked, emptyCounts, summarize, type AgreementSummary
 /** One fill-mask item: token ids with one [MASK], its position, and the gold token id when known. */
 export interface FillMaskItem { ids: number[]; maskIndex: number; target?: number }
 
-export type TaskKind = 'fill-mask' | 'classification';
+export type TaskKind = 'fill-mask' | 'classification' | 'next-token';
 
-export interface TaskAgreement extends AgreementSummary { task: TaskKind; variant: string }
+/** `perplexity` and `perplexityFp32` are set for next-token agreement (causal LMs) */
+export interface TaskAgreement extends AgreementSummary { task: TaskKind; variant: string; perplexity?: number; perplexityFp32?: number }
 
-/** What task head a model has, from its `logits` output: [batch, seq, vocab] is masked-LM, [batch, labels] classification. */
+/** What task head a model has, from its `logits` output: [batch, seq, vocab] is masked-LM (next-token for a decoder), [batch, labels] classification. */
 export function taskKind(md: ModelDir): TaskKind | null {
   const out = md.model.proto.graph.output.find((o) => o.name === 'logits');
   if (!out) return null;
+  // a decoder's logits are next-token predictions, never a masked-LM head
+  if (md.layers.architecture.kind === 'decoder') return 'next-token';
   const rank = out.type?.tensorType?.shape?.dim?.length;
   if (rank === 3) return 'fill-mask';
   if (rank === 2) return 'classification';
@@ -60,6 +64,7 @@ export function readFillMaskItems(path: string, md: ModelDir, limit?: number): F
  * (a vocabulary-wide logits tensor per batch is tens of MB, and devices are small).
  */
 export async function fillMaskAgreement(ref: ModelDir, variants: ReadonlyArray<{ name: string; onnxPath: string }>, items: readonly FillMaskItem[], progress?: Progress, batchSize = 16): Promise<TaskAgreement[]> {
+  refuseDecoder(ref.layers, ref.onnxPath, 'fill-mask agreement (it would read causal next-token logits as a masked-LM head)');
   const hasTargets = items.every((it) => it.target !== undefined);
   const refTop = await maskedTop5(ref, ref.onnxPath, items, batchSize, (done) => progress?.step('fill-mask fp32 reference', done, items.length));
   const out: TaskAgreement[] = [];
@@ -79,7 +84,7 @@ async function maskedTop5(md: ModelDir, onnxPath: string, items: readonly FillMa
   try {
     for (let i = 0; i < items.length; i += batchSize) {
       const batch = items.slice(i, i + batchSize);
-      const { feeds, seqLen } = bertFeeds(session.inputNames, batch.map((b) => b.ids), md.tokenizer.padId);
+      const { feeds, seqLen } = bertFeeds(session.inputNames, batch.map((b) => b.ids), md.tokenizer.padId, session.inputMetadata);
       const logits = (await session.run(feeds)).logits;
       const V = logits.dims[2];
       const data = tensorFloats(logits);
@@ -101,7 +106,7 @@ export async function classificationAgreement(ref: ModelDir, variants: ReadonlyA
     const session = await createSession(v.onnxPath, v.onnxPath);
     const acc = emptyCounts();
     for (let i = 0; i < ids.length; i += batchSize) {
-      const { feeds } = bertFeeds(session.inputNames, ids.slice(i, i + batchSize), ref.tokenizer.padId);
+      const { feeds } = bertFeeds(session.inputNames, ids.slice(i, i + batchSize), ref.tokenizer.padId, session.inputMetadata);
       const [r, x] = [await refSession.run(feeds), await session.run(feeds)];
       const C = r.logits.dims[1];
       const rl = tensorFloats(r.logits);

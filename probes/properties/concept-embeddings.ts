@@ -1,5 +1,6 @@
 import { sha256Hex } from '../../core/onnx/model-io.ts';
 import { hiddenOutput, WORD_EMBEDDINGS_OUTPUT } from '../../core/onnx/instrument.ts';
+import { refuseDecoder } from '../../core/model/architecture-guard.ts';
 import { InstrumentedRunner } from '../../core/runtime/instrumented-runner.ts';
 import { bertFeeds, tensorFloats } from '../../core/runtime/encoder-runner.ts';
 import type { ModelDir } from '../../core/model/model-dir.ts';
@@ -58,6 +59,7 @@ export async function conceptEmbeddings(md: ModelDir, words: readonly string[], 
   if (opts.templates.length === 0 || opts.templates.some((t) => !t.includes('{word}'))) {
     throw epError('EP_TEMPLATE_NO_WORD_SLOT', { templates: JSON.stringify(opts.templates) });
   }
+  refuseDecoder(md.layers, md.onnxPath, 'the properties probe (concept embeddings read from bidirectional contexts)');
   const tok = md.tokenizer;
   const unk = tok.tokenId('[UNK]');
   const unique = [...new Set(words)];
@@ -107,7 +109,7 @@ export async function conceptEmbeddings(md: ModelDir, words: readonly string[], 
   const batch = opts.batchSize ?? 64;
   for (let b = 0; b < items.length; b += batch) {
     const chunk = items.slice(b, b + batch);
-    const { feeds, seqLen } = bertFeeds(session.inputNames, chunk.map((c) => c.ids), tok.padId);
+    const { feeds, seqLen } = bertFeeds(session.inputNames, chunk.map((c) => c.ids), tok.padId, session.inputMetadata);
     const res = await session.run(feeds, outputs);
     outputs.forEach((name, o) => {
       const rep = reps[o];
