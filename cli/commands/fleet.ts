@@ -4,6 +4,7 @@ import { epError, type EdgeprobeError } from '../../core/errors.ts';
 import { isValidDeviceId, replicaUsername } from '../../core/protocol/topics.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
 import { alertCommands, scheduleCommands } from './schedule.ts';
+import { rolloutOptions } from './rollout-options.ts';
 import { httpOptions, startDashboard, writeHtmlReport, type DashboardArgs, type HtmlReportArgs } from './dashboard.ts';
 
 // Handlers import their modules when they run: an idle agent on a small device should not carry the
@@ -14,6 +15,8 @@ const coordinatorModules = async () => ({
   ...(await import('../../coordinator/coordinator.ts')),
   ...(await import('../../coordinator/dispatch.ts')),
   ...(await import('../../coordinator/config/coordinator-config.ts')),
+  ...(await import('../../coordinator/rollouts/rollout-spec.ts')),
+  ...(await import('../../coordinator/rollouts/rollouts.ts')),
 });
 const reportModules = async () => ({
   ...(await import('../../coordinator/report/fleet-report.ts')),
@@ -98,7 +101,7 @@ export function fleetCommands(y: Argv): Argv {
       await untilSignal(async () => { await stopHttp?.(); await coordinator.stop(); });
     })
     .command('jobs', 'submit and list fleet jobs', (j) => scheduleCommands(j)
-      .command('submit', 'create a job: one plan for some devices (the coordinator dispatches it)', (c) => c
+      .command('submit', 'create a job: one plan for some devices (the coordinator dispatches it), optionally rolled out in waves', (c) => rolloutOptions(c)
         .option('devices', { type: 'string', demandOption: true, describe: 'comma-separated device ids' })
         .option('plan', { type: 'string', demandOption: true, describe: 'plan file (JSON/YAML): models x variants x probes x benchmark settings' })
         .option('db', { type: 'string', default: DEFAULT_DB, describe: DB_HELP })
@@ -107,21 +110,22 @@ export function fleetCommands(y: Argv): Argv {
         .option('timeout', { type: 'number', default: 600, describe: 'seconds a device may be silent on the job before a retry' })
         .option('attempts', { type: 'number', default: 3, describe: 'dispatch attempts per device' }),
       async (args) => {
-        const { loadPlanFile, openFleetStore, submitJob, dispatchQueued, loadCoordinatorConfig, checkPlanAgainstPolicy } = await coordinatorModules();
+        const { loadPlanFile, openFleetStore, submitJob, dispatchQueued, loadCoordinatorConfig, checkPlanAgainstPolicy, rolloutFromFlags, describeRollout } = await coordinatorModules();
+        const rollout = rolloutFromFlags(args);
         const plan = loadPlanFile(args.plan as string);
         const policy = args.config ? loadCoordinatorConfig(args.config as string).value.policy : undefined;
         if (policy) checkPlanAgainstPolicy(policy, plan);
         const store = await openFleetStore(args.db as string);
         try {
           const devices = (args.devices as string).split(',').map((s) => s.trim()).filter(Boolean);
-          const jobId = await submitJob(store, devices, plan, { timeoutS: args.timeout as number, maxAttempts: args.attempts as number });
+          const jobId = await submitJob(store, devices, plan, { timeoutS: args.timeout as number, maxAttempts: args.attempts as number, ...(rollout ? { rollout } : {}) });
           let dispatched = 0;
           if (args.broker) {
             const client = await connectOnce({ broker: args.broker as string, config: args.config as string | undefined }, (broker) => epError('EP_SUBMIT_BROKER_UNREACHABLE', { broker, jobId }));
             dispatched = await dispatchQueued(store, client, createDaemonLog('submit', args.json as boolean), policy);
             await client.endAsync();
           }
-          emitResult({ json: args.json as boolean }, { jobId, devices, dispatched }, () => `${jobId} submitted to ${devices.join(', ')}${args.broker ? ` (${dispatched} dispatched now)` : ' (the coordinator dispatches it to online devices)'}`);
+          emitResult({ json: args.json as boolean }, { jobId, devices, dispatched, ...(rollout ? { rollout } : {}) }, () => `${jobId} submitted to ${devices.join(', ')}${args.broker ? ` (${dispatched} dispatched now)` : ' (the coordinator dispatches it to online devices)'}${rollout ? `; rollout ${describeRollout(rollout)}` : ''}`);
         } finally {
           await store.close();
         }
@@ -149,12 +153,15 @@ export function fleetCommands(y: Argv): Argv {
         .option('db', { type: 'string', default: DEFAULT_DB, describe: DB_HELP })
         .option('job', { type: 'string', describe: 'only this job' }),
       async (args) => {
-        const { openFleetStore } = await coordinatorModules();
+        const { openFleetStore, RolloutStore, describeRollout } = await coordinatorModules();
         const store = await openFleetStore(args.db as string);
         try {
           const targets = await store.jobTargets(args.job as string | undefined);
-          emitResult({ json: args.json as boolean }, { targets }, () => (targets.length === 0 ? 'no jobs'
-            : textTable([['job', 'device', 'state', 'attempt', 'items', 'detail'], ...targets.map((t) => [t.jobId, t.deviceId, t.state, t.attempt, `${t.done}/${t.total}`, (t.detail ?? '').slice(0, 80)])])));
+          const rollouts = await new RolloutStore(store.sql()).list(args.job as string | undefined);
+          const waveOf = (t: { jobId: string; wave: number }) => (rollouts.some((r) => r.jobId === t.jobId) ? String(t.wave + 1) : '-');
+          emitResult({ json: args.json as boolean }, { targets, rollouts }, () => (targets.length === 0 ? 'no jobs'
+            : [textTable([['job', 'device', 'wave', 'state', 'attempt', 'items', 'detail'], ...targets.map((t) => [t.jobId, t.deviceId, waveOf(t), t.state, t.attempt, `${t.done}/${t.total}`, (t.detail ?? '').slice(0, 80)])]),
+              ...(rollouts.length ? ['', textTable([['rollout', 'state', 'wave', 'plan', 'detail'], ...rollouts.map((r) => [r.jobId, r.state, `${r.wave + 1}/${r.waves}`, describeRollout(r.spec), r.detail ?? '-'])])] : [])].join('\n')));
         } finally {
           await store.close();
         }
