@@ -2,6 +2,7 @@
  * Alerts from stored runs, on both store engines: a planted latency step and a planted weight change that
  * flips a verdict raise exactly one alert each, an unchanged device none; evaluating again adds no
  * duplicate; acknowledge; deliveries over MQTT (retained) and a webhook with retries and the dead letter.
+ * Staged rollouts on the same stores (coordinator/rollouts): waves, the failure and regression limits.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -22,6 +23,8 @@ import { deliverDue } from '../coordinator/monitoring/alert-delivery.ts';
 import { needsPostgres, Postgres } from '../harness/postgres.ts';
 import { startDashboardServer } from '../coordinator/dashboard/server.ts';
 import type { Timeline } from '../coordinator/monitoring/timeline.ts';
+import { submitJob } from '../coordinator/submit-job.ts';
+import { RolloutStore } from '../coordinator/rollouts/rollouts.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-alerts-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -163,8 +166,68 @@ function alertSuite(engine: string, open: () => Promise<FleetStore>, skip: strin
         await new Promise((r) => server.close(r));
       }
     });
+
+    test('a staged rollout: waves wait for the interval and the previous wave; a wave above its failure limit aborts and later waves are never sent; the regression limit; a healthy rollout completes', async () => {
+      // submitJob stamps the rollout with the wall clock: the rounds below are that clock plus seconds
+      let T = Date.now();
+      const ids = ['ro-1', 'ro-2', 'ro-3', 'ro-4', 'ro-5'];
+      for (const d of ids) {
+        await store.registerDevice(d, { profile: PROFILE, allowed: { models: [], probes: ['benchmark'] } }, 'allow-list', T);
+        await store.setOnline(d, true, T);
+      }
+      const plan = { models: [{ name: 'bert' }], variants: ['fp32' as const], probes: ['benchmark' as const] };
+      const progress = async (job: string, d: string, state: 'completed' | 'failed', at: number) => store.recordProgress(d, ++progressSeq, { jobId: job, attempt: 1, state, done: 1, total: 1 }, at);
+      const sent = async (at: number) => (await store.claimDispatches(at)).map((x) => x.deviceId).sort();
+      // 1 canary, then waves of 50% of 5 = 3: [ro-1] [ro-2 ro-3 ro-4] [ro-5]; any wave above 50% failures aborts
+      const job = await submitJob(store, ids, plan, { timeoutS: 60, maxAttempts: 1, rollout: { firstWave: 1, waveSize: '50%', intervalS: 10, maxFailureRate: 0.5 } });
+      T = Date.now();
+      const rollouts = new RolloutStore(store.sql());
+      assert.deepEqual((await store.jobTargets(job)).map((t) => [t.wave, t.state]), [[0, 'queued'], [1, 'held'], [1, 'held'], [1, 'held'], [2, 'held']]);
+      assert.deepEqual(await sent(T), ['ro-1']);
+      assert.deepEqual(await rollouts.advance(T + 1), [], 'the canary is still running');
+      await progress(job, 'ro-1', 'completed', T + 2000);
+      assert.deepEqual(await rollouts.advance(T + 5000), [], 'the interval (10 s from the wave\'s start) has not passed');
+      // a restarted coordinator reads everything from the store: a new instance carries on
+      const released = await new RolloutStore(store.sql()).advance(T + 10_000);
+      assert.deepEqual(released.map((e) => [e.action, e.wave]), [['released', 1]]);
+      assert.deepEqual(await sent(T + 10_000), ['ro-2', 'ro-3', 'ro-4']);
+      await progress(job, 'ro-2', 'failed', T + 11_000);
+      assert.deepEqual(await rollouts.advance(T + 11_500), [], '1 of 3 failed: 33% is within the limit');
+      await progress(job, 'ro-3', 'failed', T + 12_000);
+      // 2 of 3 failed can only grow: aborted at once, before ro-4 finishes
+      const aborted = await rollouts.advance(T + 12_500);
+      assert.deepEqual(aborted.map((e) => [e.action, e.detail]), [['aborted', 'wave 2 of 3: 2 of 3 devices failed (66.7%, limit 50%)']]);
+      assert.deepEqual(await rollouts.advance(T + 60_000), [], 'aborted once');
+      const ro5 = (await store.jobTargets(job)).find((t) => t.deviceId === 'ro-5')!;
+      assert.deepEqual([ro5.state, ro5.attempt, ro5.detail], ['cancelled', 0, 'rollout aborted: wave 2 of 3: 2 of 3 devices failed (66.7%, limit 50%)']);
+      assert.deepEqual(await sent(T + 60_000), [], 'the last wave is never sent');
+      const [r] = await rollouts.list(job);
+      assert.deepEqual([r.state, r.wave, r.waves], ['aborted', 1, 3]);
+      await progress(job, 'ro-4', 'completed', T + 61_000);
+
+      // the regression limit: the canary completed but raised an alert on this job
+      const job2 = await submitJob(store, ['ro-1', 'ro-2'], plan, { timeoutS: 60, maxAttempts: 1, rollout: { firstWave: 1, waveSize: 1, intervalS: 0, maxFailureRate: 1, maxRegressionRate: 0 } });
+      assert.deepEqual(await sent(T + 70_000), ['ro-1']);
+      await progress(job2, 'ro-1', 'completed', T + 71_000);
+      await store.sql().run(`INSERT INTO alerts (alert_key, kind, device_id, model_name, variant_name, metric, before_job, after_job, regression, state, created_ms)
+        VALUES (?, 'latency-change', 'ro-1', 'bert', 'fp32', 'p50', 'earlier', ?, '{}', 'open', ?)`, [`k-${job2}`, job2, T + 71_500]);
+      assert.deepEqual((await rollouts.advance(T + 72_000)).map((e) => [e.action, e.detail]), [['aborted', 'wave 1 of 2: 1 of 1 devices regressed (100%, limit 0%)']]);
+
+      // healthy: both waves complete
+      const job3 = await submitJob(store, ['ro-2', 'ro-3'], plan, { timeoutS: 60, maxAttempts: 1, rollout: { firstWave: 1, waveSize: 1, intervalS: 0, maxFailureRate: 0 } });
+      assert.deepEqual(await sent(T + 80_000), ['ro-2']);
+      await progress(job3, 'ro-2', 'completed', T + 81_000);
+      assert.deepEqual((await rollouts.advance(T + 82_000)).map((e) => e.action), ['released']);
+      assert.deepEqual(await sent(T + 82_000), ['ro-3']);
+      await progress(job3, 'ro-3', 'completed', T + 83_000);
+      assert.deepEqual((await rollouts.advance(T + 84_000)).map((e) => [e.action, e.detail]), [['completed', '2 wave(s) done']]);
+      assert.deepEqual((await rollouts.list()).map((x) => x.state).sort(), ['aborted', 'aborted', 'completed']);
+    });
   });
 }
+
+const PROFILE = { hostname: 'h', platform: 'linux', arch: 'arm64', cpuModel: 'c', cores: 4, memoryBytes: 1, nodeVersion: 'v20', agentVersion: '0.1.0' };
+let progressSeq = 0;
 
 alertSuite('sqlite', async () => new SqliteStore(join(tmp, 'alerts.sqlite')), false);
 let pgServer: Postgres | undefined;

@@ -2,7 +2,9 @@
  * Monitoring with real processes: Mosquitto, a coordinator and two agents (the CLI), a real SQLite file.
  * A schedule runs three times on both agents; the software fingerprint arrives with every record; a
  * series with a planted latency step, written into the store beside them, makes the running coordinator
- * raise exactly one alert and publish it retained on the alert topic.
+ * raise exactly one alert and publish it retained on the alert topic. Staged rollouts on the same broker
+ * and agents: a wave whose device fails (its model does not match its pin) aborts the rollout and the
+ * later waves are never sent; a healthy rollout survives a coordinator killed mid-rollout and completes.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { SeededRandom } from '../core/numeric/seeded-random.ts';
 import type { BenchmarkData } from '../probes/benchmark/schema.ts';
 import { syntheticBenchmarkRecord } from '../sim/synthetic-record.ts';
 import { SqliteStore } from '../coordinator/store/sqlite-store.ts';
+import { RolloutStore } from '../coordinator/rollouts/rollouts.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { CliProcess, killAllCliProcesses, waitUntil } from '../harness/cli-processes.ts';
 import { Mosquitto, needsMosquitto } from '../harness/mosquitto.ts';
@@ -22,6 +25,9 @@ import { jsonResult, runCli } from './helpers/run-cli.ts';
 let broker: Mosquitto;
 let work: string;
 let store: SqliteStore;
+let coordinator: CliProcess;
+let db: string;
+let plan: string;
 
 before(async () => {
   if (needsMosquitto) return;
@@ -37,13 +43,13 @@ after(async () => {
 });
 
 test('a schedule runs three times on two agents; a planted step raises one retained alert', { skip: needsMosquitto }, async () => {
-  const db = join(work, 'fleet.sqlite');
+  db = join(work, 'fleet.sqlite');
   const cfg = join(work, 'agent.json');
   writeFileSync(cfg, JSON.stringify({ configVersion: 1, models: [{ name: 'tiny', generated: 'tiny' }], probes: ['benchmark'], heartbeatIntervalS: 1 }));
-  const plan = join(work, 'plan.json');
+  plan = join(work, 'plan.json');
   writeFileSync(plan, JSON.stringify({ models: [{ name: 'tiny' }], variants: ['fp32'], probes: ['benchmark'], settings: { benchmark: { runs: 3, warmup: 1, batchSizes: [1], seqLen: 16 } } }));
   await Promise.all(['dev-a', 'dev-b'].map((id) => new CliProcess(id, ['agent', '--broker', broker.url, '--device-id', id, '--config', cfg, '--state-dir', join(work, id)]).waitFor(/connected/)));
-  const coordinator = new CliProcess('coordinator', ['coordinator', '--broker', broker.url, '--db', db, '--dispatch-interval', '0.5']);
+  coordinator = new CliProcess('coordinator', ['coordinator', '--broker', broker.url, '--db', db, '--dispatch-interval', '0.5']);
   await coordinator.waitFor(/coordinator listening/);
   store = new SqliteStore(db);
   await waitUntil(() => store.devices().filter((d) => d.online).length === 2, 30_000, 'two devices online');
@@ -92,6 +98,52 @@ test('a schedule runs three times on two agents; a planted step raises one retai
   await late.endAsync();
   const listed = jsonResult<{ alerts: Array<{ state: string }> }>(runCli(['alerts', 'list', '--db', db, '--json']));
   assert.deepEqual(listed.alerts.map((a) => a.state), ['open']);
+});
+
+test('a rollout aborts when its wave\'s failure rate passes the limit; a healthy one survives a coordinator restart and completes', { skip: needsMosquitto }, async () => {
+  assert.ok(store, 'runs after the schedule test (same broker, agents and coordinator)');
+  // a device whose model file is not the one its config pins: every job on it fails
+  const badCfg = join(work, 'agent-bad.json');
+  writeFileSync(badCfg, JSON.stringify({ configVersion: 1, models: [{ name: 'tiny', generated: 'tiny', sha256: '0'.repeat(64) }], probes: ['benchmark'], heartbeatIntervalS: 1 }));
+  await new CliProcess('canary-bad', ['agent', '--broker', broker.url, '--device-id', 'canary-bad', '--config', badCfg, '--state-dir', join(work, 'canary-bad')]).waitFor(/connected/);
+  await waitUntil(() => store.devices().some((d) => d.deviceId === 'canary-bad' && d.online), 30_000, 'the canary online');
+  await waitUntil(() => store.jobTargets().every((t) => ['completed', 'failed', 'cancelled', 'timed-out', 'rejected'].includes(t.state)), 60_000, 'the scheduled runs finished');
+  const settled = async (job: string) => {
+    for (const end = Date.now() + 90_000; Date.now() < end; await new Promise((res) => setTimeout(res, 200))) {
+      const [x] = await new RolloutStore(store.sql()).list(job);
+      if (x.state !== 'running') return x;
+    }
+    throw new Error(`rollout of ${job} still running`);
+  };
+  const submit = (devices: string, ...flags: string[]) => {
+    const r = runCli(['jobs', 'submit', '--devices', devices, '--plan', plan, '--db', db, '--json', ...flags]);
+    assert.equal(r.status, 0, r.stderr);
+    return jsonResult<{ jobId: string }>(r).jobId;
+  };
+
+  // wave 1 = the failing canary, limit 0%: aborted, dev-a and dev-b never get the job
+  const bad = submit('canary-bad,dev-a,dev-b', '--rollout-first', '1', '--rollout-wave', '2', '--rollout-interval', '0', '--rollout-max-failures', '0');
+  let r = await settled(bad);
+  assert.equal(r.state, 'aborted');
+  assert.equal(r.detail, 'wave 1 of 2: 1 of 1 devices failed (100%, limit 0%)');
+  const targets = store.jobTargets(bad);
+  assert.match(targets.find((t) => t.deviceId === 'canary-bad')!.detail ?? '', /sha256/);
+  assert.deepEqual(targets.filter((t) => t.deviceId !== 'canary-bad').map((t) => [t.deviceId, t.state, t.attempt]), [['dev-a', 'cancelled', 0], ['dev-b', 'cancelled', 0]]);
+  assert.doesNotMatch(coordinator.output, new RegExp(`job dispatched job=${bad} device=dev-`), 'the later wave was never sent');
+  assert.match(coordinator.output, new RegExp(`rollout aborted job=${bad}`));
+
+  // healthy: the coordinator is killed once wave 1 is out; the restarted one finds the rollout in the store
+  const good = submit('dev-a,dev-b', '--rollout-first', '1', '--rollout-interval', '5', '--rollout-max-failures', '0');
+  await coordinator.waitFor(new RegExp(`job dispatched job=${good} device=dev-a`));
+  await coordinator.kill('SIGKILL');
+  assert.equal(store.jobTargets(good).find((t) => t.deviceId === 'dev-b')!.state, 'held', 'wave 2 waits for wave 1 and the interval');
+  coordinator = new CliProcess('coordinator-2', ['coordinator', '--broker', broker.url, '--db', db, '--dispatch-interval', '0.5']);
+  await coordinator.waitFor(new RegExp(`rollout released job=${good}`), 90_000);
+  r = await settled(good);
+  assert.deepEqual([r.state, r.wave, r.waves], ['completed', 1, 2]);
+  assert.deepEqual(store.jobTargets(good).map((t) => [t.deviceId, t.wave, t.state]), [['dev-a', 0, 'completed'], ['dev-b', 1, 'completed']]);
+  const listed = runCli(['jobs', 'list', '--job', good, '--db', db]);
+  assert.match(listed.stdout, new RegExp(`${good}\\s+completed\\s+2/2\\s+first 1, then 1 every 5 s; abort above 0% failures`));
 });
 
 /** Points of one agent's series, read the way /api/timeline reads them. */
