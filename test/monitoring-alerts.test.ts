@@ -25,6 +25,9 @@ import { startDashboardServer } from '../coordinator/dashboard/server.ts';
 import type { Timeline } from '../coordinator/monitoring/timeline.ts';
 import { submitJob } from '../coordinator/submit-job.ts';
 import { RolloutStore } from '../coordinator/rollouts/rollouts.ts';
+import { readCurrentRecords, syncRecordView } from '../coordinator/report/record-view.ts';
+import { buildFleetReport } from '../coordinator/report/fleet-report.ts';
+import { rowKey } from '../coordinator/report/probe-records.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-alerts-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -165,6 +168,30 @@ function alertSuite(engine: string, open: () => Promise<FleetStore>, skip: strin
       } finally {
         await new Promise((r) => server.close(r));
       }
+    });
+
+    test('the record view (report, /api/data, HTML export) gives what reading every result gives, incrementally, with unreadable and invalid rows counted', async () => {
+      const mystery = { ...runs('view-1', {})[0], messageId: '00000000-0000-4000-8000-900000000001', recordKey: 'k9' };
+      mystery.record = { ...mystery.record, probe: 'mystery' as never };
+      await store.ingestResults([mystery, ...runs('view-1', { swap: true }).slice(0, 7)], 30_000);
+      const same = async () => {
+        const all = await store.results();
+        const view = await readCurrentRecords(store.sql());
+        assert.deepEqual(buildFleetReport(view.results, await store.devices(), undefined, view.read), buildFleetReport(all, await store.devices()));
+        assert.equal(view.stored, all.length);
+        return view;
+      };
+      const first = await same();
+      const row = first.read.counts.get(rowKey('view-1', 'bert', 'int8-dynamic'))!;
+      assert.deepEqual(row, { records: 8, invalid: 2, unreadable: 1 }, 'runs 6 and 7 of the swap are invalid; the mystery probe unreadable');
+      assert.ok(first.results.length < (await store.results()).length / 5, 'only the current records are read');
+      // more runs after the view was brought up to date: only they are indexed
+      assert.equal(await syncRecordView(store.sql()), 0, 'the read above brought it up to date');
+      await store.ingestResults(runs('view-2', { step: 1.3 }), 31_000);
+      assert.equal(await syncRecordView(store.sql()), 10, 'only the new runs are indexed');
+      const [{ n }] = await store.sql().all<{ n: number }>('SELECT COUNT(*) AS n FROM results');
+      const second = await same();
+      assert.equal(second.stored, Number(n));
     });
 
     test('a staged rollout: waves wait for the interval and the previous wave; a wave above its failure limit aborts and later waves are never sent; the regression limit; a healthy rollout completes', async () => {

@@ -21,6 +21,7 @@ const coordinatorModules = async () => ({
 const reportModules = async () => ({
   ...(await import('../../coordinator/report/fleet-report.ts')),
   ...(await import('../../coordinator/report/render.ts')),
+  ...(await import('../../coordinator/report/record-view.ts')),
 });
 
 const DEFAULT_DB = '.edgeprobe/fleet.sqlite';
@@ -192,7 +193,7 @@ export function fleetCommands(y: Argv): Argv {
       .option('sentence', { type: 'string', describe: 'with --html and --model: the sentence of the heat maps' }),
     async (args) => {
       const { openFleetStore } = await coordinatorModules();
-      const { buildFleetReport, renderFleetReport, renderFleetReportCsv } = await reportModules();
+      const { buildFleetReport, renderFleetReport, renderFleetReportCsv, readCurrentRecords } = await reportModules();
       const store = await openFleetStore(args.db as string);
       try {
         if (args.html) {
@@ -200,7 +201,8 @@ export function fleetCommands(y: Argv): Argv {
           emitResult({ json: args.json as boolean }, r, () => `wrote ${r.path} (${(r.bytes / 1e6).toFixed(2)} MB, ${r.results} results); it opens from disk without network`);
           return;
         }
-        const report = buildFleetReport(await store.results(), await store.devices(), args.tolerance as number | undefined);
+        const { results, read } = await readCurrentRecords(store.sql());
+        const report = buildFleetReport(results, await store.devices(), args.tolerance as number | undefined, read);
         if (args.csv) process.stdout.write(`${renderFleetReportCsv(report)}\n`);
         else emitResult({ json: args.json as boolean }, report, () => renderFleetReport(report));
       } finally {

@@ -158,6 +158,19 @@ const MIGRATIONS = [
    CREATE INDEX rollouts_by_state ON rollouts (state);
    CREATE INDEX job_targets_by_wave ON job_targets (job_id, wave, state);
    ALTER TABLE schedules ADD COLUMN rollout TEXT;`,
+  // 7: the views' per-result facts (coordinator/report/record-view.ts): the report, /api/data and the
+  // HTML export read the current record of each row and the rows' counts from here, not every result
+  `CREATE TABLE result_view (
+     result_id {{ref}} PRIMARY KEY,
+     device_id TEXT NOT NULL,
+     model_name TEXT NOT NULL,
+     variant_name TEXT NOT NULL,
+     probe TEXT NOT NULL,
+     series_key TEXT NOT NULL,
+     readable INTEGER NOT NULL,
+     invalid INTEGER NOT NULL
+   );
+   CREATE INDEX result_view_current ON result_view (device_id, model_name, variant_name, probe, series_key, readable, result_id);`,
 ];
 
 const render = (dialect: SqlDialect, sql: string): string => sql.replace(/\{\{(\w+)\}\}/g, (_, t: string) => {
