@@ -121,7 +121,7 @@ export class RolloutStore {
       }
       const took = await this.sql.run("UPDATE rollouts SET wave = ?, wave_started_ms = ?, updated_ms = ? WHERE job_id = ? AND wave = ? AND state = 'running'", [wave + 1, nowMs, nowMs, r.job_id, wave]);
       if (took === 0) continue;
-      await this.sql.run("UPDATE job_targets SET state = 'queued' WHERE job_id = ? AND wave = ? AND state = 'held'", [r.job_id, wave + 1]);
+      await this.sql.run("UPDATE job_targets SET state = 'queued', activity_ms = ? WHERE job_id = ? AND wave = ? AND state = 'held'", [nowMs, r.job_id, wave + 1]);
       events.push({ jobId: r.job_id, action: 'released', wave: wave + 1, detail: `wave ${wave + 2} of ${r.waves}: ${next.size} device(s)` });
     }
     return events;
