@@ -78,6 +78,7 @@ export function fleetCommands(y: Argv): Argv {
       .option('replica-id', { type: 'string', describe: 'run as one of several replicas on one PostgreSQL store: a stable id per replica (MQTT client id and session); traffic is split by a shared subscription' })
       .option('share-group', { type: 'string', default: 'edgeprobe-coordinators', describe: 'shared subscription group of the replicas' })
       .option('heartbeat-retention-days', { type: 'number', default: 7, describe: 'heartbeat history older than this is deleted' })
+      .option('latency-min-change', { type: 'number', default: 0.05, describe: 'a latency regression must also change p50 by at least this fraction (0.05 = 5%); raise it on hosts whose neighbours move latency' })
       .option('alert-webhook', { type: 'string', describe: 'also POST each regression alert as JSON to this URL (retried; a delivery out of attempts is kept as a dead letter, see docs/monitoring.md)' })),
     async (args) => {
       const { Coordinator, openFleetStore, isPostgresUrl, redactDbUrl, resolveCoordinatorSettings } = await coordinatorModules();
@@ -86,6 +87,8 @@ export function fleetCommands(y: Argv): Argv {
       if (replicaId !== undefined && !isValidDeviceId(replicaId)) throw epError('EP_REPLICA_ID_INVALID', { id: JSON.stringify(replicaId) });
       if (replicaId !== undefined && !isPostgresUrl(settings.db)) throw epError('EP_REPLICA_NEEDS_POSTGRES');
       const retention = args['heartbeat-retention-days'] as number;
+      const minChange = args['latency-min-change'] as number;
+      if (!(minChange >= 0)) throw epError('EP_FLAG_OUT_OF_RANGE', { flag: 'latency-min-change', range: '>= 0', value: minChange, example: '0.05' });
       if (!(retention > 0)) throw epError('EP_FLAG_OUT_OF_RANGE', { flag: 'heartbeat-retention-days', range: '> 0', value: retention, example: '7' });
       // each replica its own MQTT user: the shipped broker config makes the username the client id
       if (replicaId !== undefined) settings.mqtt = { ...settings.mqtt, username: replicaUsername(replicaId) };
@@ -95,7 +98,7 @@ export function fleetCommands(y: Argv): Argv {
       const coordinator = new Coordinator({
         settings, store, log, dispatchIntervalMs: (args['dispatch-interval'] as number) * 1000,
         replicaId, shareGroup: args['share-group'] as string, heartbeatRetentionDays: retention,
-        monitoring: { webhookUrl: args['alert-webhook'] as string | undefined },
+        monitoring: { webhookUrl: args['alert-webhook'] as string | undefined, detect: { minLatencyChange: minChange } },
       });
       const stopHttp = args.http === undefined ? undefined : await startDashboard(store, args as unknown as DashboardArgs, log, coordinator.ingest.changes);
       await coordinator.start();
