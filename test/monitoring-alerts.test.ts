@@ -26,6 +26,7 @@ import type { Timeline } from '../coordinator/monitoring/timeline.ts';
 import { submitJob } from '../coordinator/submit-job.ts';
 import { RolloutStore } from '../coordinator/rollouts/rollouts.ts';
 import { readCurrentRecords, syncRecordView } from '../coordinator/report/record-view.ts';
+import { bakeMonitoring, renderMonitoringText } from '../coordinator/monitoring/monitoring-summary.ts';
 import { buildFleetReport } from '../coordinator/report/fleet-report.ts';
 import { rowKey } from '../coordinator/report/probe-records.ts';
 
@@ -168,6 +169,14 @@ function alertSuite(engine: string, open: () => Promise<FleetStore>, skip: strin
       } finally {
         await new Promise((r) => server.close(r));
       }
+    });
+
+    test('the text report\'s monitoring part: the open alerts with their runs, p50 per run with the regression\'s run starred', async () => {
+      const text = renderMonitoringText(await bakeMonitoring(store, []));
+      assert.match(text, /^Monitoring: \d+ open alerts?/);
+      assert.match(text, /slow-1 · bert · int8-dynamic: latency-change sched-4 -> sched-5: p50 /);
+      // slow-1's ten runs, +30% from the sixth: the sixth is starred (p50 = 20 e^0.02... x 1.3, hand-checked: 20 x e^-0.02 x 1.3 = 25.49)
+      assert.match(text, /slow-1 · bert · int8-dynamic \(10 runs\): 20\.20 19\.80 20\.40 19\.70 20\.10 \*25\.49 /);
     });
 
     test('the record view (report, /api/data, HTML export) gives what reading every result gives, incrementally, with unreadable and invalid rows counted', async () => {

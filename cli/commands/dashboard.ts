@@ -53,8 +53,10 @@ export interface HtmlReportArgs { html: string; model?: string[]; sentence?: str
 /** `report --html`: the dashboard's views in one file, with heat maps of one sentence when a model copy is given. */
 export async function writeHtmlReport(store: FleetStore, args: HtmlReportArgs): Promise<{ path: string; bytes: number; results: number }> {
   const { dashboardDataFromStore } = await import('../../coordinator/dashboard/dashboard-data.ts');
+  const { bakeMonitoring } = await import('../../coordinator/monitoring/monitoring-summary.ts');
   const { renderHtmlReport, bakeAttentionMaps } = await import('../../coordinator/dashboard/html-report.ts');
   let data = await dashboardDataFromStore(store, { tolerance: args.tolerance });
+  data = { ...data, monitoring: await bakeMonitoring(store, data.report.rows) };
   const dirs = parseModelDirs(args.model);
   const [model] = Object.keys(dirs);
   if (model) {

@@ -22,6 +22,7 @@ const reportModules = async () => ({
   ...(await import('../../coordinator/report/fleet-report.ts')),
   ...(await import('../../coordinator/report/render.ts')),
   ...(await import('../../coordinator/report/record-view.ts')),
+  ...(await import('../../coordinator/monitoring/monitoring-summary.ts')),
 });
 
 const DEFAULT_DB = '.edgeprobe/fleet.sqlite';
@@ -196,7 +197,7 @@ export function fleetCommands(y: Argv): Argv {
       .option('sentence', { type: 'string', describe: 'with --html and --model: the sentence of the heat maps' }),
     async (args) => {
       const { openFleetStore } = await coordinatorModules();
-      const { buildFleetReport, renderFleetReport, renderFleetReportCsv, readCurrentRecords } = await reportModules();
+      const { buildFleetReport, renderFleetReport, renderFleetReportCsv, readCurrentRecords, bakeMonitoring, renderMonitoringText } = await reportModules();
       const store = await openFleetStore(args.db as string);
       try {
         if (args.html) {
@@ -207,7 +208,11 @@ export function fleetCommands(y: Argv): Argv {
         const { results, read } = await readCurrentRecords(store.sql());
         const report = buildFleetReport(results, await store.devices(), args.tolerance as number | undefined, read);
         if (args.csv) process.stdout.write(`${renderFleetReportCsv(report)}\n`);
-        else emitResult({ json: args.json as boolean }, report, () => renderFleetReport(report));
+        else if (args.json) emitResult({ json: true }, report, () => '');
+        else {
+          const monitoring = await bakeMonitoring(store, report.rows);
+          emitResult({ json: false }, report, () => [renderFleetReport(report), ...(monitoring.alerts.open || monitoring.timelines.some((t) => t.runs.length > 1) ? ['', renderMonitoringText(monitoring)] : [])].join('\n'));
+        }
       } finally {
         await store.close();
       }

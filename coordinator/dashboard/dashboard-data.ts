@@ -5,6 +5,7 @@ import { probeContracts } from '../../probes/index.ts';
 import { buildFleetReport, SEVERITY, type FleetReport } from '../report/fleet-report.ts';
 import { DEFAULT_TOLERANCE } from '../report/consistency.ts';
 import { currentOf, readRecords, splitKey, type ReadRecords } from '../report/probe-records.ts';
+import type { BakedMonitoring } from '../monitoring/monitoring-summary.ts';
 import { readCurrentRecords, recentJobTargets } from '../report/record-view.ts';
 import type { DeviceRow, FleetStore, JobTargetRow, StoredResult } from '../store/store.ts';
 
@@ -28,7 +29,10 @@ export interface DashboardData {
   views: Record<string, unknown>;
   /** on-demand attention heat maps: the models the coordinator has locally, or maps baked into a report */
   attentionMaps: { models: string[]; baked?: BakedAttentionMaps };
+  /** a static report's monitoring section (the live page asks /api/alerts and /api/timeline instead) */
+  monitoring?: BakedMonitoring;
 }
+
 
 export interface ExplanationSummary {
   model: string;
