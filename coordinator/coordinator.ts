@@ -13,6 +13,7 @@ import { Ingest } from './ingest.ts';
 import type { FleetStore } from './store/store.ts';
 import { Monitor, type MonitoringOptions } from './monitoring/monitor.ts';
 import { ScheduleStore } from './monitoring/schedules.ts';
+import { RolloutStore } from './rollouts/rollouts.ts';
 
 export interface CoordinatorOptions {
   /** from `resolveCoordinatorSettings` (coordinator/config/coordinator-config.ts) */
@@ -87,9 +88,11 @@ export class Coordinator {
   // seconds, longer than the duty lease's TTL), one at a time, awaited by stop() before the store closes
   private monitoring?: Promise<void>;
   readonly schedules: ScheduleStore;
+  readonly rollouts: RolloutStore;
 
   constructor(private readonly opts: CoordinatorOptions) {
     this.schedules = new ScheduleStore(opts.store.sql());
+    this.rollouts = new RolloutStore(opts.store.sql());
     if (opts.monitoring !== false) this.monitor = new Monitor(opts.store, opts.log, opts.monitoring ?? {});
     this.ingest = new Ingest(opts.store, opts.log, { ...opts.settings, loadTest: opts.loadTest }, () => this.dispatchSoon());
     this.clientId = opts.replicaId ? `edgeprobe-coordinator-${opts.replicaId}` : 'edgeprobe-coordinator';
@@ -237,6 +240,12 @@ export class Coordinator {
         return { jobs: [], skipped: 0, caughtUp: 0 };
       });
       if (ran.jobs.length || ran.skipped) log.info('scheduled runs', { jobs: ran.jobs.join(','), skipped: ran.skipped, caughtUp: ran.caughtUp });
+      // a rollout's next wave is released (or the rollout aborted) before dispatch, so this round sends it
+      const waves = await this.rollouts.advance(now).catch((err) => {
+        log.warn('rollout round failed', { error: errorMessage(err) });
+        return [];
+      });
+      for (const e of waves) (e.action === 'aborted' ? log.warn : log.info).call(log, `rollout ${e.action}`, { job: e.jobId, detail: e.detail });
       await dispatchQueued(store, this.client!, log, policy);
       this.monitorSoon(now);
       if (now - this.lastPruneMs >= PRUNE_EVERY_MS) {

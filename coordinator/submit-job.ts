@@ -10,6 +10,7 @@ import { isValidDeviceId } from '../core/protocol/topics.ts';
 import type { JobPolicyConfig } from './config/coordinator-config.ts';
 import { checkPlanPolicy } from './security/plan-policy.ts';
 import type { FleetStore } from './store/store.ts';
+import { planWaves, type RolloutSpec } from './rollouts/rollout-spec.ts';
 
 const planCheck = TypeCompiler.Compile(JobPlan);
 
@@ -39,7 +40,11 @@ export function loadPlanFile(path: string): JobPlan {
   return probes.value;
 }
 
-export interface SubmitOptions { timeoutS: number; maxAttempts: number }
+export interface SubmitOptions {
+  timeoutS: number; maxAttempts: number;
+  /** roll the job out in waves, in the order the devices are given (coordinator/rollouts) */
+  rollout?: RolloutSpec;
+}
 
 export function newJobId(now = new Date()): string {
   return `job-${now.toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`;
@@ -54,7 +59,9 @@ export async function submitJob(store: FleetStore, devices: string[], plan: JobP
     if (!known.has(d)) throw epError('EP_JOB_DEVICE_UNREGISTERED', { device: d, registered: [...known].join(', ') || 'none' });
   }
   const jobId = newJobId();
-  await store.createJob({ jobId, plan, devices: [...new Set(devices)], timeoutS: opts.timeoutS, maxAttempts: opts.maxAttempts }, Date.now());
+  const unique = [...new Set(devices)];
+  const rollout = opts.rollout && { spec: opts.rollout, waves: planWaves(opts.rollout, unique.length) };
+  await store.createJob({ jobId, plan, devices: unique, timeoutS: opts.timeoutS, maxAttempts: opts.maxAttempts, ...(rollout ? { rollout } : {}) }, Date.now());
   return jobId;
 }
 

@@ -10,6 +10,11 @@ import { bakeAttentionMaps, renderHtmlReport } from '../coordinator/dashboard/ht
 import { startDashboardServer, type DashboardServer } from '../coordinator/dashboard/server.ts';
 import { SqliteStore } from '../coordinator/store/sqlite-store.ts';
 import { submitJob } from '../coordinator/submit-job.ts';
+import { Monitor } from '../coordinator/monitoring/monitor.ts';
+import { bakeMonitoring } from '../coordinator/monitoring/monitoring-summary.ts';
+import { SeededRandom } from '../core/numeric/seeded-random.ts';
+import type { BenchmarkData } from '../probes/benchmark/schema.ts';
+import { syntheticBenchmarkRecord } from '../sim/synthetic-record.ts';
 import { ARTIFACTS, CHROMIUM, DeviceFeeder, launchChromium } from './helpers/dashboard-browser.ts';
 import { FIXTURE_VARIANTS, runRealProbes, runRealProperties, type RealRecords } from './helpers/dashboard-fixtures.ts';
 
@@ -141,7 +146,18 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
 
   test('the static HTML report opens from file:// with the network off and shows the same figures', async () => {
     const baked = await bakeAttentionMaps(maps, recs.md.name, FIXTURE_VARIANTS, (recs.attention[0].data as { layers: number }).layers, 'The cat sat on the mat.');
-    const html = renderHtmlReport(buildDashboardData(store.results(), store.devices(), store.jobTargets(), { baked }));
+    // monitoring baked from a store with a planted latency step (7 runs, +30% from the 6th), as `report --html` bakes it
+    const mon = new SqliteStore(join(dir, 'monitoring.sqlite'));
+    const rng = new SeededRandom(5);
+    mon.ingestResults([0.01, -0.01, 0.02, -0.015, 0.005, -0.02, 0.015].map((e, i) => {
+      const r = syntheticBenchmarkRecord(rng, 'tiny', 'fp32', 1);
+      (r.data as BenchmarkData).latencyMs.p50 = 20 * Math.exp(e) * (i >= 5 ? 1.3 : 1);
+      return { messageId: `00000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`, deviceId: 'planted-1', seq: i, sentAt: r.createdAt, jobId: `planted-${i}`, recordKey: 'k0', record: { ...r, createdAt: new Date(Date.UTC(2026, 10, 1, i)).toISOString() } };
+    }), Date.now());
+    await new Monitor(mon, undefined, {}).evaluate(Date.now());
+    const monitoring = await bakeMonitoring(mon, []);
+    mon.close();
+    const html = renderHtmlReport({ ...buildDashboardData(store.results(), store.devices(), store.jobTargets(), { baked }), monitoring });
     const file = join(dir, 'report.html');
     writeFileSync(file, html);
     const p = await browser.newPage();
@@ -158,7 +174,14 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
       assert.equal(await p.locator(`table.verdicts tr[data-variant="${v}"] [data-verdict]`).first().getAttribute('data-verdict'), attentionStatus(v));
     }
     for (const d of ['pi-01', 'pi-02', 'pi-03']) assert.equal(await p.locator(`#fleet tr[data-device="${d}"]`).count(), 1);
-    // the monitoring timeline is live only (its own API call); every other chart is the same
+    // the baked monitoring: the open alert and its series' timeline, the regression's run named
+    await p.waitForSelector('#monitoring [data-view="timeline"][data-runs]');
+    assert.equal(await p.locator('#monitoring [data-view="timeline"]').getAttribute('data-runs'), '7');
+    assert.equal(await p.locator('#monitoring [data-view="alerts"] tr[data-alert]').count(), 1);
+    assert.match(await p.locator('#monitoring [data-view="alerts"] tr[data-alert]').innerText(), /planted-4 → planted-5/);
+    assert.equal(await p.locator('#monitoring li[data-regression="planted-5"]').count(), 1);
+    assert.equal(await p.locator('#monitoring figure.chart canvas').count(), 1, 'the p50 timeline is drawn');
+    // every other chart is the same as on the live page
     const charts = 'section:not(#monitoring) figure.chart canvas';
     assert.equal(await p.locator(charts).count(), await page.locator(charts).count(), 'same charts as the live page');
     assert.ok(await p.locator('table[data-heat="map-variant"] tbody td').count() > 0, 'baked heat maps');

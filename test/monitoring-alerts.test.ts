@@ -2,6 +2,7 @@
  * Alerts from stored runs, on both store engines: a planted latency step and a planted weight change that
  * flips a verdict raise exactly one alert each, an unchanged device none; evaluating again adds no
  * duplicate; acknowledge; deliveries over MQTT (retained) and a webhook with retries and the dead letter.
+ * Staged rollouts on the same stores (coordinator/rollouts): waves, the failure and regression limits.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -22,6 +23,12 @@ import { deliverDue } from '../coordinator/monitoring/alert-delivery.ts';
 import { needsPostgres, Postgres } from '../harness/postgres.ts';
 import { startDashboardServer } from '../coordinator/dashboard/server.ts';
 import type { Timeline } from '../coordinator/monitoring/timeline.ts';
+import { submitJob } from '../coordinator/submit-job.ts';
+import { RolloutStore } from '../coordinator/rollouts/rollouts.ts';
+import { readCurrentRecords, syncRecordView } from '../coordinator/report/record-view.ts';
+import { bakeMonitoring, renderMonitoringText } from '../coordinator/monitoring/monitoring-summary.ts';
+import { buildFleetReport } from '../coordinator/report/fleet-report.ts';
+import { rowKey } from '../coordinator/report/probe-records.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-alerts-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -163,8 +170,100 @@ function alertSuite(engine: string, open: () => Promise<FleetStore>, skip: strin
         await new Promise((r) => server.close(r));
       }
     });
+
+    test('the text report\'s monitoring part: the open alerts with their runs, p50 per run with the regression\'s run starred', async () => {
+      const text = renderMonitoringText(await bakeMonitoring(store, []));
+      assert.match(text, /^Monitoring: \d+ open alerts?/);
+      assert.match(text, /slow-1 · bert · int8-dynamic: latency-change sched-4 -> sched-5: p50 /);
+      // slow-1's ten runs, +30% from the sixth: the sixth is starred (p50 = 20 e^0.02... x 1.3, hand-checked: 20 x e^-0.02 x 1.3 = 25.49)
+      assert.match(text, /slow-1 · bert · int8-dynamic \(10 runs\): 20\.20 19\.80 20\.40 19\.70 20\.10 \*25\.49 /);
+    });
+
+    test('the record view (report, /api/data, HTML export) gives what reading every result gives, incrementally, with unreadable and invalid rows counted', async () => {
+      const mystery = { ...runs('view-1', {})[0], messageId: '00000000-0000-4000-8000-900000000001', recordKey: 'k9' };
+      mystery.record = { ...mystery.record, probe: 'mystery' as never };
+      await store.ingestResults([mystery, ...runs('view-1', { swap: true }).slice(0, 7)], 30_000);
+      const same = async () => {
+        const all = await store.results();
+        const view = await readCurrentRecords(store.sql());
+        assert.deepEqual(buildFleetReport(view.results, await store.devices(), undefined, view.read), buildFleetReport(all, await store.devices()));
+        assert.equal(view.stored, all.length);
+        return view;
+      };
+      const first = await same();
+      const row = first.read.counts.get(rowKey('view-1', 'bert', 'int8-dynamic'))!;
+      assert.deepEqual(row, { records: 8, invalid: 2, unreadable: 1 }, 'runs 6 and 7 of the swap are invalid; the mystery probe unreadable');
+      assert.ok(first.results.length < (await store.results()).length / 5, 'only the current records are read');
+      // more runs after the view was brought up to date: only they are indexed
+      assert.equal(await syncRecordView(store.sql()), 0, 'the read above brought it up to date');
+      await store.ingestResults(runs('view-2', { step: 1.3 }), 31_000);
+      assert.equal(await syncRecordView(store.sql()), 10, 'only the new runs are indexed');
+      const [{ n }] = await store.sql().all<{ n: number }>('SELECT COUNT(*) AS n FROM results');
+      const second = await same();
+      assert.equal(second.stored, Number(n));
+    });
+
+    test('a staged rollout: waves wait for the interval and the previous wave; a wave above its failure limit aborts and later waves are never sent; the regression limit; a healthy rollout completes', async () => {
+      // submitJob stamps the rollout with the wall clock: the rounds below are that clock plus seconds
+      let T = Date.now();
+      const ids = ['ro-1', 'ro-2', 'ro-3', 'ro-4', 'ro-5'];
+      for (const d of ids) {
+        await store.registerDevice(d, { profile: PROFILE, allowed: { models: [], probes: ['benchmark'] } }, 'allow-list', T);
+        await store.setOnline(d, true, T);
+      }
+      const plan = { models: [{ name: 'bert' }], variants: ['fp32' as const], probes: ['benchmark' as const] };
+      const progress = async (job: string, d: string, state: 'completed' | 'failed', at: number) => store.recordProgress(d, ++progressSeq, { jobId: job, attempt: 1, state, done: 1, total: 1 }, at);
+      const sent = async (at: number) => (await store.claimDispatches(at)).map((x) => x.deviceId).sort();
+      // 1 canary, then waves of 50% of 5 = 3: [ro-1] [ro-2 ro-3 ro-4] [ro-5]; any wave above 50% failures aborts
+      const job = await submitJob(store, ids, plan, { timeoutS: 60, maxAttempts: 1, rollout: { firstWave: 1, waveSize: '50%', intervalS: 10, maxFailureRate: 0.5 } });
+      T = Date.now();
+      const rollouts = new RolloutStore(store.sql());
+      assert.deepEqual((await store.jobTargets(job)).map((t) => [t.wave, t.state]), [[0, 'queued'], [1, 'held'], [1, 'held'], [1, 'held'], [2, 'held']]);
+      assert.deepEqual(await sent(T), ['ro-1']);
+      assert.deepEqual(await rollouts.advance(T + 1), [], 'the canary is still running');
+      await progress(job, 'ro-1', 'completed', T + 2000);
+      assert.deepEqual(await rollouts.advance(T + 5000), [], 'the interval (10 s from the wave\'s start) has not passed');
+      // a restarted coordinator reads everything from the store: a new instance carries on
+      const released = await new RolloutStore(store.sql()).advance(T + 10_000);
+      assert.deepEqual(released.map((e) => [e.action, e.wave]), [['released', 1]]);
+      assert.deepEqual(await sent(T + 10_000), ['ro-2', 'ro-3', 'ro-4']);
+      await progress(job, 'ro-2', 'failed', T + 11_000);
+      assert.deepEqual(await rollouts.advance(T + 11_500), [], '1 of 3 failed: 33% is within the limit');
+      await progress(job, 'ro-3', 'failed', T + 12_000);
+      // 2 of 3 failed can only grow: aborted at once, before ro-4 finishes
+      const aborted = await rollouts.advance(T + 12_500);
+      assert.deepEqual(aborted.map((e) => [e.action, e.detail]), [['aborted', 'wave 2 of 3: 2 of 3 devices failed (66.7%, limit 50%)']]);
+      assert.deepEqual(await rollouts.advance(T + 60_000), [], 'aborted once');
+      const ro5 = (await store.jobTargets(job)).find((t) => t.deviceId === 'ro-5')!;
+      assert.deepEqual([ro5.state, ro5.attempt, ro5.detail], ['cancelled', 0, 'rollout aborted: wave 2 of 3: 2 of 3 devices failed (66.7%, limit 50%)']);
+      assert.deepEqual(await sent(T + 60_000), [], 'the last wave is never sent');
+      const [r] = await rollouts.list(job);
+      assert.deepEqual([r.state, r.wave, r.waves], ['aborted', 1, 3]);
+      await progress(job, 'ro-4', 'completed', T + 61_000);
+
+      // the regression limit: the canary completed but raised an alert on this job
+      const job2 = await submitJob(store, ['ro-1', 'ro-2'], plan, { timeoutS: 60, maxAttempts: 1, rollout: { firstWave: 1, waveSize: 1, intervalS: 0, maxFailureRate: 1, maxRegressionRate: 0 } });
+      assert.deepEqual(await sent(T + 70_000), ['ro-1']);
+      await progress(job2, 'ro-1', 'completed', T + 71_000);
+      await store.sql().run(`INSERT INTO alerts (alert_key, kind, device_id, model_name, variant_name, metric, before_job, after_job, regression, state, created_ms)
+        VALUES (?, 'latency-change', 'ro-1', 'bert', 'fp32', 'p50', 'earlier', ?, '{}', 'open', ?)`, [`k-${job2}`, job2, T + 71_500]);
+      assert.deepEqual((await rollouts.advance(T + 72_000)).map((e) => [e.action, e.detail]), [['aborted', 'wave 1 of 2: 1 of 1 devices regressed (100%, limit 0%)']]);
+
+      // healthy: both waves complete
+      const job3 = await submitJob(store, ['ro-2', 'ro-3'], plan, { timeoutS: 60, maxAttempts: 1, rollout: { firstWave: 1, waveSize: 1, intervalS: 0, maxFailureRate: 0 } });
+      assert.deepEqual(await sent(T + 80_000), ['ro-2']);
+      await progress(job3, 'ro-2', 'completed', T + 81_000);
+      assert.deepEqual((await rollouts.advance(T + 82_000)).map((e) => e.action), ['released']);
+      assert.deepEqual(await sent(T + 82_000), ['ro-3']);
+      await progress(job3, 'ro-3', 'completed', T + 83_000);
+      assert.deepEqual((await rollouts.advance(T + 84_000)).map((e) => [e.action, e.detail]), [['completed', '2 wave(s) done']]);
+      assert.deepEqual((await rollouts.list()).map((x) => x.state).sort(), ['aborted', 'aborted', 'completed']);
+    });
   });
 }
+
+const PROFILE = { hostname: 'h', platform: 'linux', arch: 'arm64', cpuModel: 'c', cores: 4, memoryBytes: 1, nodeVersion: 'v20', agentVersion: '0.1.0' };
+let progressSeq = 0;
 
 alertSuite('sqlite', async () => new SqliteStore(join(tmp, 'alerts.sqlite')), false);
 let pgServer: Postgres | undefined;

@@ -2,10 +2,13 @@
  * Monitoring with real processes: Mosquitto, a coordinator and two agents (the CLI), a real SQLite file.
  * A schedule runs three times on both agents; the software fingerprint arrives with every record; a
  * series with a planted latency step, written into the store beside them, makes the running coordinator
- * raise exactly one alert and publish it retained on the alert topic.
+ * raise exactly one alert and publish it retained on the alert topic. Staged rollouts on the same broker
+ * and agents: a wave whose device fails (its model does not match its pin) aborts the rollout and the
+ * later waves are never sent; a healthy rollout survives a coordinator killed mid-rollout and completes.
+ * A real agent whose user variant's weights change between runs raises exactly one alert over 10 runs.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -14,14 +17,26 @@ import { SeededRandom } from '../core/numeric/seeded-random.ts';
 import type { BenchmarkData } from '../probes/benchmark/schema.ts';
 import { syntheticBenchmarkRecord } from '../sim/synthetic-record.ts';
 import { SqliteStore } from '../coordinator/store/sqlite-store.ts';
+import { RolloutStore } from '../coordinator/rollouts/rollouts.ts';
 import { ensureGeneratedModel } from '../models/generated-models.ts';
 import { CliProcess, killAllCliProcesses, waitUntil } from '../harness/cli-processes.ts';
 import { Mosquitto, needsMosquitto } from '../harness/mosquitto.ts';
 import { jsonResult, runCli } from './helpers/run-cli.ts';
+import { plantLayerNoise } from './helpers/planted-models.ts';
+import { loadOnnxFile } from '../core/onnx/model-io.ts';
+import type { JobPlan } from '../core/protocol/plan.ts';
+import { FINAL_TARGET_STATES } from '../coordinator/store/store.ts';
+
+const FINAL: readonly string[] = FINAL_TARGET_STATES;
 
 let broker: Mosquitto;
 let work: string;
 let store: SqliteStore;
+let coordinator: CliProcess;
+let db: string;
+let plan: string;
+// MQTT clients a failed assertion would leave reconnecting (the test process would never exit)
+const clients: mqtt.MqttClient[] = [];
 
 before(async () => {
   if (needsMosquitto) return;
@@ -30,6 +45,7 @@ before(async () => {
   broker = await Mosquitto.start();
 });
 after(async () => {
+  for (const c of clients) await c.endAsync(true).catch(() => undefined);
   await killAllCliProcesses();
   store?.close();
   await broker?.dispose();
@@ -37,13 +53,14 @@ after(async () => {
 });
 
 test('a schedule runs three times on two agents; a planted step raises one retained alert', { skip: needsMosquitto }, async () => {
-  const db = join(work, 'fleet.sqlite');
+  db = join(work, 'fleet.sqlite');
   const cfg = join(work, 'agent.json');
   writeFileSync(cfg, JSON.stringify({ configVersion: 1, models: [{ name: 'tiny', generated: 'tiny' }], probes: ['benchmark'], heartbeatIntervalS: 1 }));
-  const plan = join(work, 'plan.json');
-  writeFileSync(plan, JSON.stringify({ models: [{ name: 'tiny' }], variants: ['fp32'], probes: ['benchmark'], settings: { benchmark: { runs: 3, warmup: 1, batchSizes: [1], seqLen: 16 } } }));
+  plan = join(work, 'plan.json');
+  // half a second of queries per run: a p50 of a few queries is one CPU stall away from a false latency alert on a shared machine
+  writeFileSync(plan, JSON.stringify({ models: [{ name: 'tiny' }], variants: ['fp32'], probes: ['benchmark'], settings: { benchmark: { minQueries: 20, minDurationS: 0.5, warmup: 2, batchSizes: [1], seqLen: 16 } } }));
   await Promise.all(['dev-a', 'dev-b'].map((id) => new CliProcess(id, ['agent', '--broker', broker.url, '--device-id', id, '--config', cfg, '--state-dir', join(work, id)]).waitFor(/connected/)));
-  const coordinator = new CliProcess('coordinator', ['coordinator', '--broker', broker.url, '--db', db, '--dispatch-interval', '0.5']);
+  coordinator = new CliProcess('coordinator', ['coordinator', '--broker', broker.url, '--db', db, '--dispatch-interval', '0.5']);
   await coordinator.waitFor(/coordinator listening/);
   store = new SqliteStore(db);
   await waitUntil(() => store.devices().filter((d) => d.online).length === 2, 30_000, 'two devices online');
@@ -65,6 +82,7 @@ test('a schedule runs three times on two agents; a planted step raises one retai
 
   // subscribe first: the alert is retained, so it arrives even if published before we subscribe
   const sub = await mqtt.connectAsync(broker.url, { clientId: `alerts-${process.pid}` });
+  clients.push(sub);
   const alerts: Array<{ topic: string; body: Record<string, unknown>; retain: boolean }> = [];
   sub.on('message', (topic, payload, packet) => alerts.push({ topic, body: JSON.parse(payload.toString()) as Record<string, unknown>, retain: packet.retain }));
   await sub.subscribeAsync('edgeprobe/v1/alerts/#', { qos: 1 });
@@ -86,12 +104,104 @@ test('a schedule runs three times on two agents; a planted step raises one retai
   await sub.endAsync();
   // a late subscriber still gets it: retained
   const late = await mqtt.connectAsync(broker.url, { clientId: `late-${process.pid}` });
+  clients.push(late);
   const got = new Promise<boolean>((resolve) => late.on('message', (_t, _p, packet) => resolve(packet.retain)));
   await late.subscribeAsync('edgeprobe/v1/alerts/planted-1/#', { qos: 1 });
   assert.equal(await got, true);
   await late.endAsync();
   const listed = jsonResult<{ alerts: Array<{ state: string }> }>(runCli(['alerts', 'list', '--db', db, '--json']));
   assert.deepEqual(listed.alerts.map((a) => a.state), ['open']);
+});
+
+test('a rollout aborts when its wave\'s failure rate passes the limit; a healthy one survives a coordinator restart and completes', { skip: needsMosquitto }, async () => {
+  assert.ok(store, 'runs after the schedule test (same broker, agents and coordinator)');
+  // a device whose model file is not the one its config pins: every job on it fails
+  const badCfg = join(work, 'agent-bad.json');
+  writeFileSync(badCfg, JSON.stringify({ configVersion: 1, models: [{ name: 'tiny', generated: 'tiny', sha256: '0'.repeat(64) }], probes: ['benchmark'], heartbeatIntervalS: 1 }));
+  await new CliProcess('canary-bad', ['agent', '--broker', broker.url, '--device-id', 'canary-bad', '--config', badCfg, '--state-dir', join(work, 'canary-bad')]).waitFor(/connected/);
+  await waitUntil(() => store.devices().some((d) => d.deviceId === 'canary-bad' && d.online), 30_000, 'the canary online');
+  await waitUntil(() => store.jobTargets().every((t) => ['completed', 'failed', 'cancelled', 'timed-out', 'rejected'].includes(t.state)), 60_000, 'the scheduled runs finished');
+  const settled = async (job: string) => {
+    for (const end = Date.now() + 90_000; Date.now() < end; await new Promise((res) => setTimeout(res, 200))) {
+      const [x] = await new RolloutStore(store.sql()).list(job);
+      if (x.state !== 'running') return x;
+    }
+    throw new Error(`rollout of ${job} still running`);
+  };
+  const submit = (devices: string, ...flags: string[]) => {
+    const r = runCli(['jobs', 'submit', '--devices', devices, '--plan', plan, '--db', db, '--json', ...flags]);
+    assert.equal(r.status, 0, r.stderr);
+    return jsonResult<{ jobId: string }>(r).jobId;
+  };
+
+  // wave 1 = the failing canary, limit 0%: aborted, dev-a and dev-b never get the job
+  const bad = submit('canary-bad,dev-a,dev-b', '--rollout-first', '1', '--rollout-wave', '2', '--rollout-interval', '0', '--rollout-max-failures', '0');
+  let r = await settled(bad);
+  assert.equal(r.state, 'aborted');
+  assert.equal(r.detail, 'wave 1 of 2: 1 of 1 devices failed (100%, limit 0%)');
+  const targets = store.jobTargets(bad);
+  assert.match(targets.find((t) => t.deviceId === 'canary-bad')!.detail ?? '', /sha256/);
+  assert.deepEqual(targets.filter((t) => t.deviceId !== 'canary-bad').map((t) => [t.deviceId, t.state, t.attempt]), [['dev-a', 'cancelled', 0], ['dev-b', 'cancelled', 0]]);
+  assert.doesNotMatch(coordinator.output, new RegExp(`job dispatched job=${bad} device=dev-`), 'the later wave was never sent');
+  assert.match(coordinator.output, new RegExp(`rollout aborted job=${bad}`));
+
+  // healthy: the coordinator is killed once wave 1 is out; the restarted one finds the rollout in the store
+  const good = submit('dev-a,dev-b', '--rollout-first', '1', '--rollout-interval', '5', '--rollout-max-failures', '0');
+  await coordinator.waitFor(new RegExp(`job dispatched job=${good} device=dev-a`));
+  await coordinator.kill('SIGKILL');
+  assert.equal(store.jobTargets(good).find((t) => t.deviceId === 'dev-b')!.state, 'held', 'wave 2 waits for wave 1 and the interval');
+  coordinator = new CliProcess('coordinator-2', ['coordinator', '--broker', broker.url, '--db', db, '--dispatch-interval', '0.5']);
+  await coordinator.waitFor(new RegExp(`rollout released job=${good}`), 90_000);
+  r = await settled(good);
+  assert.deepEqual([r.state, r.wave, r.waves], ['completed', 1, 2]);
+  assert.deepEqual(store.jobTargets(good).map((t) => [t.deviceId, t.wave, t.state]), [['dev-a', 0, 'completed'], ['dev-b', 1, 'completed']]);
+  const listed = runCli(['jobs', 'list', '--job', good, '--db', db]);
+  assert.match(listed.stdout, new RegExp(`${good}\\s+completed\\s+2/2\\s+first 1, then 1 every 5 s; abort above 0% failures`));
+});
+
+test('real agents: a variant whose weights change between runs raises exactly one alert naming the runs; the unchanged series none over 10 runs', { skip: needsMosquitto }, async () => {
+  assert.ok(store, 'runs after the schedule test (same broker and coordinator)');
+  const tiny = join(ensureGeneratedModel('tiny'), 'model.onnx');
+  const uv = join(work, 'user-variants');
+  mkdirSync(uv);
+  // the user's variant: first the source weights, from run 6 on a re-compressed file (re-pinned in the
+  // plan) whose weights give non-finite outputs, which the benchmark's numeric gate marks invalid
+  copyFileSync(tiny, join(uv, 'mine.onnx'));
+  const sha1 = loadOnnxFile(join(uv, 'mine.onnx')).sha256;
+  const broken = plantLayerNoise(tiny, 1, Number.NaN);
+  const sha2 = loadOnnxFile(broken).sha256;
+  const cfg = join(work, 'agent-mon.json');
+  writeFileSync(cfg, JSON.stringify({ configVersion: 1, models: [{ name: 'tiny', generated: 'tiny' }], probes: ['benchmark'], heartbeatIntervalS: 1, userVariantsDir: uv }));
+  // neighbours on a shared CI host move a tiny model's p50 by tens of percent between runs: latency alerts
+  // here only for changes of 2x or more (--latency-min-change); the weights plant is a verdict flip
+  await coordinator.kill('SIGTERM');
+  coordinator = new CliProcess('coordinator-3', ['coordinator', '--broker', broker.url, '--db', db, '--dispatch-interval', '0.5', '--latency-min-change', '1']);
+  await coordinator.waitFor(/coordinator listening/);
+  await new CliProcess('mon-a', ['agent', '--broker', broker.url, '--device-id', 'mon-a', '--config', cfg, '--state-dir', join(work, 'mon-a')]).waitFor(/connected/);
+  await waitUntil(() => store.devices().some((d) => d.deviceId === 'mon-a' && d.online), 30_000, 'mon-a online');
+  const plan = (sha: string) => ({
+    models: [{ name: 'tiny' }], variants: ['fp32', 'mine'], userVariants: [{ name: 'mine', model: 'tiny', sha256: sha, file: 'mine.onnx' }], probes: ['benchmark'],
+    settings: { benchmark: { minQueries: 20, minDurationS: 0.5, warmup: 2, batchSizes: [1], seqLen: 32 } },
+  }) as unknown as JobPlan;
+  for (let i = 0; i < 10; i++) {
+    if (i === 5) copyFileSync(broken, join(uv, 'mine.onnx'));
+    const job = `mon-${String(i).padStart(2, '0')}`;
+    store.createJob({ jobId: job, plan: plan(i < 5 ? sha1 : sha2), devices: ['mon-a'], timeoutS: 120, maxAttempts: 1 }, Date.now());
+    await waitUntil(() => store.jobTargets(job).every((x) => FINAL.includes(x.state)), 120_000, `run ${i}`);
+    assert.deepEqual(store.jobTargets(job).map((x) => x.state), ['completed'], `${job}: ${store.jobTargets(job).map((x) => x.detail).join()}`);
+  }
+  const { timeline } = await import('../coordinator/monitoring/timeline.ts');
+  assert.equal((await timeline(store, { deviceId: 'mon-a', model: 'tiny', variant: 'fp32' })).runs.length, 10);
+  const alertsOf = () => store.sql().all<{ variant_name: string; kind: string; before_job: string; after_job: string; regression: string }>(
+    "SELECT variant_name, kind, before_job, after_job, regression FROM alerts WHERE device_id = 'mon-a' ORDER BY id");
+  let got = await alertsOf();
+  for (const end = Date.now() + 30_000; got.length < 1 && Date.now() < end; got = await alertsOf()) await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, 11_000)); // two more evaluation rounds (every 5 s): a second alert would show now
+  got = await alertsOf();
+  assert.deepEqual(got.map((a) => [a.variant_name, a.kind, a.before_job, a.after_job]), [['mine', 'verdict-flip', 'mon-04', 'mon-05']],
+    JSON.stringify(got.map((a) => JSON.parse(a.regression).statistic)));
+  const changed = (JSON.parse(got[0].regression) as { changed: string[] }).changed;
+  assert.deepEqual(changed, [`variant weights sha256 ${sha1.slice(0, 12)} -> ${sha2.slice(0, 12)}`], 'the alert names the weights change, nothing else changed');
 });
 
 /** Points of one agent's series, read the way /api/timeline reads them. */

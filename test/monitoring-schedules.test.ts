@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { SqliteStore } from '../coordinator/store/sqlite-store.ts';
 import { groupPattern, nextDue, ScheduleStore } from '../coordinator/monitoring/schedules.ts';
-import { coded } from './helpers/coded-errors.ts';
+import { planWaves, rolloutFromFlags } from '../coordinator/rollouts/rollout-spec.ts';
+import { assertCliError, coded } from './helpers/coded-errors.ts';
 import { jsonResult, runCli } from './helpers/run-cli.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-schedules-'));
@@ -88,4 +89,46 @@ test('edgeprobe jobs schedule add | list | pause | remove, and alerts list', () 
   assert.doesNotMatch(bad.stderr, /at .*\.ts:\d+/, 'no stack trace for a user mistake');
   assert.match(runCli(['alerts', 'list', '--db', db]).stdout, /no alerts/);
   assert.match(runCli(['alerts', 'ack', '7', '--db', db]).stderr, /no open alert 7/);
+});
+
+test('rollout flags: waves by count or percentage in the order given; each bad flag its own coded error', () => {
+  const spec = rolloutFromFlags({ 'rollout-first': '10%', 'rollout-wave': '3', 'rollout-interval': '30', 'rollout-max-failures': '25%' })!;
+  assert.deepEqual(spec, { firstWave: '10%', waveSize: 3, intervalS: 30, maxFailureRate: 0.25 });
+  // 10% of 12 is 1.2, rounded up: 2 canaries, then waves of 3 -> 2 + 3 + 3 + 3 + 1
+  assert.deepEqual(planWaves(spec, 12), [0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4]);
+  assert.deepEqual(planWaves({ ...spec, firstWave: 1, waveSize: '50%' }, 5), [0, 1, 1, 1, 2], '50% of 5 devices is 3 per wave');
+  assert.deepEqual(planWaves({ ...spec, firstWave: 20 }, 3), [0, 0, 0], 'a first wave larger than the job is the whole job');
+  assert.equal(rolloutFromFlags({}), undefined);
+  assert.deepEqual(rolloutFromFlags({ 'rollout-first': 2 }), { firstWave: 2, waveSize: 2, intervalS: 60, maxFailureRate: 0.2 }, 'defaults');
+  assert.equal(rolloutFromFlags({ 'rollout-first': 1, 'rollout-max-regressions': '0.1' })!.maxRegressionRate, 0.1);
+  assert.throws(() => rolloutFromFlags({ 'rollout-wave': '2' }), coded('EP_ROLLOUT_FLAG_INVALID', { flag: 'rollout-wave', problem: /starts with --rollout-first/ }));
+  assert.throws(() => rolloutFromFlags({ 'rollout-first': '0' }), coded('EP_ROLLOUT_FLAG_INVALID', { flag: 'rollout-first' }));
+  assert.throws(() => rolloutFromFlags({ 'rollout-first': '150%' }), coded('EP_ROLLOUT_FLAG_INVALID', { flag: 'rollout-first', problem: /at most 100%/ }));
+  assert.throws(() => rolloutFromFlags({ 'rollout-first': 'half' }), coded('EP_ROLLOUT_FLAG_INVALID', { flag: 'rollout-first' }));
+  assert.throws(() => rolloutFromFlags({ 'rollout-first': 1, 'rollout-interval': '-5' }), coded('EP_ROLLOUT_FLAG_INVALID', { flag: 'rollout-interval' }));
+  assert.throws(() => rolloutFromFlags({ 'rollout-first': 1, 'rollout-max-failures': '1.5' }), coded('EP_ROLLOUT_FLAG_INVALID', { flag: 'rollout-max-failures' }));
+  assert.throws(() => rolloutFromFlags({ 'rollout-first': 1, 'rollout-max-regressions': '120%' }), coded('EP_ROLLOUT_FLAG_INVALID', { flag: 'rollout-max-regressions' }));
+});
+
+test('a scheduled run is rolled out in waves; jobs submit refuses a bad rollout flag before storing anything', async () => {
+  const store = new SqliteStore(join(tmp, 'sched-rollout.sqlite'));
+  try {
+    for (const d of ['w-1', 'w-2', 'w-3']) {
+      store.registerDevice(d, { profile, allowed: { models: [], probes: ['benchmark'] } }, 'allow-list', T0);
+      store.setOnline(d, true, T0);
+    }
+    const ss = new ScheduleStore(store.sql());
+    const s = await ss.add({ plan, target: { group: 'w-*' }, everyHours: 6, timeoutS: 60, maxAttempts: 1, rollout: { firstWave: 1, waveSize: 2, intervalS: 0, maxFailureRate: 0 } }, T0);
+    assert.deepEqual((await ss.get(s.scheduleId))!.rollout, { firstWave: 1, waveSize: 2, intervalS: 0, maxFailureRate: 0 });
+    const [job] = (await ss.runDue(store, T0)).jobs;
+    assert.deepEqual(store.jobTargets(job).map((t) => [t.deviceId, t.wave, t.state]), [['w-1', 0, 'queued'], ['w-2', 1, 'held'], ['w-3', 1, 'held']]);
+    assert.deepEqual(store.claimDispatches(T0).map((d) => d.deviceId), ['w-1'], 'only the first wave is sent');
+  } finally {
+    store.close();
+  }
+  const planFile = join(tmp, 'plan.json');
+  writeFileSync(planFile, JSON.stringify(plan));
+  const db = join(tmp, 'rollout-cli.sqlite');
+  assertCliError(runCli(['jobs', 'submit', '--devices', 'a', '--plan', planFile, '--db', db, '--rollout-first', '5%', '--rollout-max-failures', 'many']), 'EP_ROLLOUT_FLAG_INVALID', /--rollout-max-failures "many"/);
+  assertCliError(runCli(['jobs', 'schedule', 'add', '--devices', 'a', '--every-hours', '1', '--plan', planFile, '--db', db, '--rollout-wave', '2']), 'EP_ROLLOUT_FLAG_INVALID', /--rollout-first/);
 });

@@ -77,10 +77,11 @@ export interface HtmlReportArgs { html: string; model?: string[]; 'map-variant'?
 
 /** `report --html`: the dashboard's views in one file, with heat maps of one sentence when a model copy is given. */
 export async function writeHtmlReport(store: FleetStore, args: HtmlReportArgs): Promise<{ path: string; bytes: number; results: number }> {
-  const { buildDashboardData } = await import('../../coordinator/dashboard/dashboard-data.ts');
+  const { dashboardDataFromStore } = await import('../../coordinator/dashboard/dashboard-data.ts');
+  const { bakeMonitoring } = await import('../../coordinator/monitoring/monitoring-summary.ts');
   const { renderHtmlReport, bakeAttentionMaps } = await import('../../coordinator/dashboard/html-report.ts');
-  const [results, devices, targets] = [await store.results(), await store.devices(), await store.jobTargets()];
-  let data = buildDashboardData(results, devices, targets, { tolerance: args.tolerance });
+  let data = await dashboardDataFromStore(store, { tolerance: args.tolerance });
+  data = { ...data, monitoring: await bakeMonitoring(store, data.report.rows) };
   const dirs = parseModelDirs(args.model);
   const [model] = Object.keys(dirs);
   if (model) {
@@ -93,14 +94,14 @@ export async function writeHtmlReport(store: FleetStore, args: HtmlReportArgs): 
       const rec = attention.find((a) => a.model === model);
       const variants = [...new Set(attention.filter((a) => a.model === model).map((a) => a.variant))];
       const baked = await bakeAttentionMaps(maps, model, variants.length > 1 ? variants : ['int8-dynamic'], rec?.layers ?? 1, args.sentence ?? builtInCorpus(1, 1).sentences[0]);
-      data = buildDashboardData(results, devices, targets, { tolerance: args.tolerance, baked });
+      data = { ...data, attentionMaps: { ...data.attentionMaps, baked } };
     } finally {
       await maps.close();
     }
   }
   const html = renderHtmlReport(data);
   writeFileSync(args.html, html);
-  return { path: args.html, bytes: Buffer.byteLength(html), results: results.length };
+  return { path: args.html, bytes: Buffer.byteLength(html), results: data.report.results };
 }
 
 export function dashboardCommand(y: Argv): Argv {

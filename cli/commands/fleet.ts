@@ -4,6 +4,7 @@ import { epError, type EdgeprobeError } from '../../core/errors.ts';
 import { COORDINATOR_CLI_USERNAME, isValidDeviceId, replicaUsername } from '../../core/protocol/topics.ts';
 import { emitResult, progressFor, textTable } from '../output.ts';
 import { alertCommands, scheduleCommands } from './schedule.ts';
+import { rolloutOptions } from './rollout-options.ts';
 import { httpOptions, startDashboard, writeHtmlReport, type DashboardArgs, type HtmlReportArgs } from './dashboard.ts';
 
 // Handlers import their modules when they run: an idle agent on a small device should not carry the
@@ -14,10 +15,14 @@ const coordinatorModules = async () => ({
   ...(await import('../../coordinator/coordinator.ts')),
   ...(await import('../../coordinator/dispatch.ts')),
   ...(await import('../../coordinator/config/coordinator-config.ts')),
+  ...(await import('../../coordinator/rollouts/rollout-spec.ts')),
+  ...(await import('../../coordinator/rollouts/rollouts.ts')),
 });
 const reportModules = async () => ({
   ...(await import('../../coordinator/report/fleet-report.ts')),
   ...(await import('../../coordinator/report/render.ts')),
+  ...(await import('../../coordinator/report/record-view.ts')),
+  ...(await import('../../coordinator/monitoring/monitoring-summary.ts')),
 });
 
 const DEFAULT_DB = '.edgeprobe/fleet.sqlite';
@@ -75,6 +80,7 @@ export function fleetCommands(y: Argv): Argv {
       .option('replica-id', { type: 'string', describe: 'run as one of several replicas on one PostgreSQL store: a stable id per replica (MQTT client id and session); traffic is split by a shared subscription' })
       .option('share-group', { type: 'string', default: 'edgeprobe-coordinators', describe: 'shared subscription group of the replicas' })
       .option('heartbeat-retention-days', { type: 'number', default: 7, describe: 'heartbeat history older than this is deleted' })
+      .option('latency-min-change', { type: 'number', default: 0.05, describe: 'a latency regression must also change p50 by at least this fraction (0.05 = 5%); raise it on hosts whose neighbours move latency' })
       .option('alert-webhook', { type: 'string', describe: 'also POST each regression alert as JSON to this URL (retried; a delivery out of attempts is kept as a dead letter, see docs/monitoring.md)' })
       .option('load-test', { type: 'boolean', default: false, describe: 'LOAD TESTING ONLY: store results marked simulated (edgeprobe simulate) without a job that targets their sender' })),
     async (args) => {
@@ -85,6 +91,8 @@ export function fleetCommands(y: Argv): Argv {
       if (replicaId !== undefined && replicaUsername(replicaId) === COORDINATOR_CLI_USERNAME) throw epError('EP_REPLICA_ID_RESERVED', { id: replicaId, username: COORDINATOR_CLI_USERNAME });
       if (replicaId !== undefined && !isPostgresUrl(settings.db)) throw epError('EP_REPLICA_NEEDS_POSTGRES');
       const retention = args['heartbeat-retention-days'] as number;
+      const minChange = args['latency-min-change'] as number;
+      if (!(minChange >= 0)) throw epError('EP_FLAG_OUT_OF_RANGE', { flag: 'latency-min-change', range: '>= 0', value: minChange, example: '0.05' });
       if (!(retention > 0)) throw epError('EP_FLAG_OUT_OF_RANGE', { flag: 'heartbeat-retention-days', range: '> 0', value: retention, example: '7' });
       // each replica its own MQTT user: the shipped broker config makes the username the client id
       if (replicaId !== undefined) settings.mqtt = { ...settings.mqtt, username: replicaUsername(replicaId) };
@@ -94,14 +102,14 @@ export function fleetCommands(y: Argv): Argv {
       const coordinator = new Coordinator({
         settings, store, log, dispatchIntervalMs: (args['dispatch-interval'] as number) * 1000,
         replicaId, shareGroup: args['share-group'] as string, heartbeatRetentionDays: retention,
-        monitoring: { webhookUrl: args['alert-webhook'] as string | undefined }, loadTest: args['load-test'] as boolean,
+        monitoring: { webhookUrl: args['alert-webhook'] as string | undefined, detect: { minLatencyChange: minChange } }, loadTest: args['load-test'] as boolean,
       });
       const stopHttp = args.http === undefined ? undefined : await startDashboard(store, args as unknown as DashboardArgs, log, coordinator.ingest.changes);
       await coordinator.start();
       await untilSignal(async () => { await stopHttp?.(); await coordinator.stop(); });
     })
     .command('jobs', 'submit and list fleet jobs', (j) => scheduleCommands(j)
-      .command('submit', 'create a job: one plan for some devices (the coordinator dispatches it)', (c) => c
+      .command('submit', 'create a job: one plan for some devices (the coordinator dispatches it), optionally rolled out in waves', (c) => rolloutOptions(c)
         .option('devices', { type: 'string', demandOption: true, describe: 'comma-separated device ids' })
         .option('plan', { type: 'string', demandOption: true, describe: 'plan file (JSON/YAML): models x variants x probes x benchmark settings' })
         .option('db', { type: 'string', default: DEFAULT_DB, describe: DB_HELP })
@@ -110,21 +118,22 @@ export function fleetCommands(y: Argv): Argv {
         .option('timeout', { type: 'number', default: 600, describe: 'seconds a device may be silent on the job before a retry' })
         .option('attempts', { type: 'number', default: 3, describe: 'dispatch attempts per device' }),
       async (args) => {
-        const { loadPlanFile, openFleetStore, submitJob, dispatchQueued, loadCoordinatorConfig, checkPlanAgainstPolicy } = await coordinatorModules();
+        const { loadPlanFile, openFleetStore, submitJob, dispatchQueued, loadCoordinatorConfig, checkPlanAgainstPolicy, rolloutFromFlags, describeRollout } = await coordinatorModules();
+        const rollout = rolloutFromFlags(args);
         const plan = loadPlanFile(args.plan as string);
         const policy = args.config ? loadCoordinatorConfig(args.config as string).value.policy : undefined;
         if (policy) checkPlanAgainstPolicy(policy, plan);
         const store = await openFleetStore(args.db as string);
         try {
           const devices = (args.devices as string).split(',').map((s) => s.trim()).filter(Boolean);
-          const jobId = await submitJob(store, devices, plan, { timeoutS: args.timeout as number, maxAttempts: args.attempts as number });
+          const jobId = await submitJob(store, devices, plan, { timeoutS: args.timeout as number, maxAttempts: args.attempts as number, ...(rollout ? { rollout } : {}) });
           let dispatched = 0;
           if (args.broker) {
             const client = await connectOnce({ broker: args.broker as string, config: args.config as string | undefined }, (broker) => epError('EP_SUBMIT_BROKER_UNREACHABLE', { broker, jobId }));
             dispatched = await dispatchQueued(store, client, createDaemonLog('submit', args.json as boolean), policy);
             await client.endAsync();
           }
-          emitResult({ json: args.json as boolean }, { jobId, devices, dispatched }, () => `${jobId} submitted to ${devices.join(', ')}${args.broker ? ` (${dispatched} dispatched now)` : ' (the coordinator dispatches it to online devices)'}`);
+          emitResult({ json: args.json as boolean }, { jobId, devices, dispatched, ...(rollout ? { rollout } : {}) }, () => `${jobId} submitted to ${devices.join(', ')}${args.broker ? ` (${dispatched} dispatched now)` : ' (the coordinator dispatches it to online devices)'}${rollout ? `; rollout ${describeRollout(rollout)}` : ''}`);
         } finally {
           await store.close();
         }
@@ -152,12 +161,15 @@ export function fleetCommands(y: Argv): Argv {
         .option('db', { type: 'string', default: DEFAULT_DB, describe: DB_HELP })
         .option('job', { type: 'string', describe: 'only this job' }),
       async (args) => {
-        const { openFleetStore } = await coordinatorModules();
+        const { openFleetStore, RolloutStore, describeRollout } = await coordinatorModules();
         const store = await openFleetStore(args.db as string);
         try {
           const targets = await store.jobTargets(args.job as string | undefined);
-          emitResult({ json: args.json as boolean }, { targets }, () => (targets.length === 0 ? 'no jobs'
-            : textTable([['job', 'device', 'state', 'attempt', 'items', 'detail'], ...targets.map((t) => [t.jobId, t.deviceId, t.state, t.attempt, `${t.done}/${t.total}`, (t.detail ?? '').slice(0, 80)])])));
+          const rollouts = await new RolloutStore(store.sql()).list(args.job as string | undefined);
+          const waveOf = (t: { jobId: string; wave: number }) => (rollouts.some((r) => r.jobId === t.jobId) ? String(t.wave + 1) : '-');
+          emitResult({ json: args.json as boolean }, { targets, rollouts }, () => (targets.length === 0 ? 'no jobs'
+            : [textTable([['job', 'device', 'wave', 'state', 'attempt', 'items', 'detail'], ...targets.map((t) => [t.jobId, t.deviceId, waveOf(t), t.state, t.attempt, `${t.done}/${t.total}`, (t.detail ?? '').slice(0, 80)])]),
+              ...(rollouts.length ? ['', textTable([['rollout', 'state', 'wave', 'plan', 'detail'], ...rollouts.map((r) => [r.jobId, r.state, `${r.wave + 1}/${r.waves}`, describeRollout(r.spec), r.detail ?? '-'])])] : [])].join('\n')));
         } finally {
           await store.close();
         }
@@ -189,7 +201,7 @@ export function fleetCommands(y: Argv): Argv {
       .option('sentence', { type: 'string', describe: 'with --html and --model: the sentence of the heat maps' }),
     async (args) => {
       const { openFleetStore } = await coordinatorModules();
-      const { buildFleetReport, renderFleetReport, renderFleetReportCsv } = await reportModules();
+      const { buildFleetReport, renderFleetReport, renderFleetReportCsv, readCurrentRecords, bakeMonitoring, renderMonitoringText } = await reportModules();
       const store = await openFleetStore(args.db as string);
       try {
         if (args.html) {
@@ -197,9 +209,14 @@ export function fleetCommands(y: Argv): Argv {
           emitResult({ json: args.json as boolean }, r, () => `wrote ${r.path} (${(r.bytes / 1e6).toFixed(2)} MB, ${r.results} results); it opens from disk without network`);
           return;
         }
-        const report = buildFleetReport(await store.results(), await store.devices(), args.tolerance as number | undefined);
+        const { results, read } = await readCurrentRecords(store.sql());
+        const report = buildFleetReport(results, await store.devices(), args.tolerance as number | undefined, read);
         if (args.csv) process.stdout.write(`${renderFleetReportCsv(report)}\n`);
-        else emitResult({ json: args.json as boolean }, report, () => renderFleetReport(report));
+        else if (args.json) emitResult({ json: true }, report, () => '');
+        else {
+          const monitoring = await bakeMonitoring(store, report.rows);
+          emitResult({ json: false }, report, () => [renderFleetReport(report), ...(monitoring.alerts.open || monitoring.timelines.some((t) => t.runs.length > 1) ? ['', renderMonitoringText(monitoring)] : [])].join('\n'));
+        }
       } finally {
         await store.close();
       }

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { epError } from '../../core/errors.ts';
 import { emitResult, textTable } from '../output.ts';
+import { rolloutOptions } from './rollout-options.ts';
 
 const DEFAULT_DB = '.edgeprobe/fleet.sqlite';
 const DB_HELP = 'the coordinator\'s store: a SQLite file, or a postgres://user:pass@host:port/db URL';
@@ -11,6 +12,7 @@ const modules = async () => ({
   ...(await import('../../coordinator/config/coordinator-config.ts')),
   ...(await import('../../coordinator/monitoring/schedules.ts')),
   ...(await import('../../coordinator/monitoring/alert-store.ts')),
+  ...(await import('../../coordinator/rollouts/rollout-spec.ts')),
 });
 
 /** Opens the store named by --db, runs `fn`, closes it. */
@@ -25,7 +27,7 @@ const dbOption = { type: 'string', default: DEFAULT_DB, describe: DB_HELP } as c
 /** `edgeprobe jobs schedule add|list|pause|resume|remove`: plans that run again and again (docs/monitoring.md). */
 export function scheduleCommands(j: Argv): Argv {
   return j.command('schedule', 'plans that run every N hours or on a cron expression, on devices or a device group', (s) => s
-    .command('add', 'add a schedule; the coordinator dispatches each run, skips offline or busy devices and catches them up', (c) => c
+    .command('add', 'add a schedule; the coordinator dispatches each run, skips offline or busy devices and catches them up', (c) => rolloutOptions(c)
       .option('plan', { type: 'string', demandOption: true, describe: 'plan file (JSON/YAML)' })
       .option('devices', { type: 'string', describe: 'comma-separated device ids' })
       .option('group', { type: 'string', describe: 'device ids matching this pattern (* and ?), resolved at every run' })
@@ -40,13 +42,14 @@ export function scheduleCommands(j: Argv): Argv {
       const start = args.start === undefined ? undefined : Date.parse(args.start as string);
       if (start !== undefined && Number.isNaN(start)) throw epError('EP_CLI_USAGE', { problem: `--start ${JSON.stringify(args.start)} is not an ISO time` });
       await withStore(args.db as string, async (store, m) => {
+        const rollout = m.rolloutFromFlags(args);
         const plan = m.loadPlanFile(args.plan as string);
         if (args.config) m.checkPlanAgainstPolicy(m.loadCoordinatorConfig(args.config as string).value.policy, plan);
         const devices = args.devices === undefined ? undefined : (args.devices as string).split(',').map((d) => d.trim()).filter(Boolean);
         const s = await new m.ScheduleStore(store.sql()).add({
           plan, target: { ...(devices ? { devices } : {}), ...(args.group ? { group: args.group as string } : {}) },
           everyHours: args['every-hours'] as number | undefined, cron: args.cron as string | undefined, startMs: start,
-          timeoutS: args.timeout as number, maxAttempts: args.attempts as number,
+          timeoutS: args.timeout as number, maxAttempts: args.attempts as number, ...(rollout ? { rollout } : {}),
         }, Date.now());
         emitResult({ json: args.json as boolean }, { schedule: s }, () => `schedule ${s.scheduleId} added; first run ${s.nextRunAt}`);
       });

@@ -4,7 +4,9 @@ import type { AttentionMapPair } from '../../probes/attention/schema.ts';
 import { probeContracts } from '../../probes/index.ts';
 import { buildFleetReport, SEVERITY, type FleetReport } from '../report/fleet-report.ts';
 import { DEFAULT_TOLERANCE } from '../report/consistency.ts';
-import { currentOf, readRecords, splitKey } from '../report/probe-records.ts';
+import { currentOf, readRecords, splitKey, type ReadRecords } from '../report/probe-records.ts';
+import type { BakedMonitoring } from '../monitoring/monitoring-summary.ts';
+import { readCurrentRecords, recentJobTargets } from '../report/record-view.ts';
 import type { DeviceRow, FleetStore, JobTargetRow, StoredResult } from '../store/store.ts';
 
 /**
@@ -27,7 +29,10 @@ export interface DashboardData {
   views: Record<string, unknown>;
   /** on-demand attention heat maps: the models the coordinator has locally, or maps baked into a report */
   attentionMaps: { models: string[]; baked?: BakedAttentionMaps };
+  /** a static report's monitoring section (the live page asks /api/alerts and /api/timeline instead) */
+  monitoring?: BakedMonitoring;
 }
+
 
 export interface ExplanationSummary {
   model: string;
@@ -45,8 +50,8 @@ export interface BakedAttentionMaps {
   maps: AttentionMapPair[];
 }
 
-export function buildDashboardData(results: readonly StoredResult[], devices: readonly DeviceRow[], jobs: readonly JobTargetRow[], opts: { tolerance?: number; mapModels?: string[]; baked?: BakedAttentionMaps } = {}): DashboardData {
-  const read = readRecords(results);
+export function buildDashboardData(results: readonly StoredResult[], devices: readonly DeviceRow[], jobs: readonly JobTargetRow[], opts: { tolerance?: number; mapModels?: string[]; baked?: BakedAttentionMaps; read?: ReadRecords } = {}): DashboardData {
+  const read = opts.read ?? readRecords(results);
   const report = buildFleetReport(results, devices, opts.tolerance ?? DEFAULT_TOLERANCE, read);
   const contracts = probeContracts();
 
@@ -96,6 +101,11 @@ export function buildDashboardData(results: readonly StoredResult[], devices: re
   };
 }
 
+/** The dashboard's newest job targets; older ones stay in the store (`jobs list`). */
+export const DASHBOARD_JOB_TARGETS = 1000;
+
+/** From the store's record view: the current records and the rows' counts, never every stored result (record-view.ts). */
 export async function dashboardDataFromStore(store: FleetStore, opts: Parameters<typeof buildDashboardData>[3] = {}): Promise<DashboardData> {
-  return buildDashboardData(await store.results(), await store.devices(), await store.jobTargets(), opts);
+  const { results, read } = await readCurrentRecords(store.sql());
+  return buildDashboardData(results, await store.devices(), await recentJobTargets(store.sql(), DASHBOARD_JOB_TARGETS), { ...opts, read });
 }

@@ -14,6 +14,9 @@ import type { AttentionMapSource } from '../../probes/attention/schema.ts';
 import { alertsPage, timeline } from '../monitoring/timeline.ts';
 import { dashboardDataFromStore } from './dashboard-data.ts';
 
+
+/** how long /api/data may answer from its cached document while the store's version is unchanged */
+const DATA_MAX_AGE_MS = 5000;
 export const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');
 
 /** Chart.js's self-contained UMD build, served from the installed package: no CDN, works offline. */
@@ -78,7 +81,19 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
   await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/' });
   app.get('/vendor/chart.umd.min.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(chartJs));
 
-  app.get('/api/data', async () => dashboardDataFromStore(opts.store, { tolerance: opts.tolerance, mapModels: opts.maps?.modelNames() ?? [] }));
+  // one document per store version: browsers refetch on every change event, and several open pages (or
+  // a page and a script) then share one build; a version-blind change (a job created, not yet claimed)
+  // shows within DATA_MAX_AGE_MS
+  let cached: { version: string; atMs: number; data: Promise<unknown> } | undefined;
+  app.get('/api/data', async () => {
+    const version = JSON.stringify(await opts.store.dataVersion());
+    if (!cached || cached.version !== version || Date.now() - cached.atMs > DATA_MAX_AGE_MS) {
+      const data = dashboardDataFromStore(opts.store, { tolerance: opts.tolerance, mapModels: opts.maps?.modelNames() ?? [] });
+      cached = { version, atMs: Date.now(), data };
+      data.catch(() => { if (cached?.data === data) cached = undefined; });
+    }
+    return cached.data;
+  });
   app.get('/api/sentences', async () => ({ sentences: sample }));
   // monitoring (docs/monitoring.md): one series' timeline in a time window, and pages of alerts; both are
   // indexed queries on the store, not a read of every result

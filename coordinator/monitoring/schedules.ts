@@ -3,7 +3,8 @@ import { CronExpressionParser } from 'cron-parser';
 import { epError } from '../../core/errors.ts';
 import { normalizePlan, type JobPlan } from '../../core/protocol/plan.ts';
 import type { SqlRunner } from '../store/sql-runner.ts';
-import { FINAL_TARGET_STATES, type FleetStore } from '../store/store.ts';
+import { FINAL_TARGET_STATES, type FleetStore, type NewJob } from '../store/store.ts';
+import { planWaves, type RolloutSpec } from '../rollouts/rollout-spec.ts';
 
 /** Which devices a schedule runs on: fixed ids, or a pattern on device ids resolved at every run (new devices join). */
 export interface ScheduleTarget { devices?: string[]; group?: string }
@@ -20,20 +21,28 @@ export interface Schedule {
   createdAt: string;
   timeoutS: number;
   maxAttempts: number;
+  /** each run is rolled out in waves over the devices it runs on (coordinator/rollouts) */
+  rollout: RolloutSpec | null;
 }
 
 /** What one run of a schedule did for one device. */
 export type RunState = 'dispatched' | 'skipped-offline' | 'skipped-busy' | 'caught-up' | 'superseded';
 export interface ScheduleRun { scheduleId: string; dueAt: string; deviceId: string; state: RunState; jobId: string | null }
 
-export interface NewSchedule { plan: JobPlan; target: ScheduleTarget; everyHours?: number; cron?: string; startMs?: number; timeoutS: number; maxAttempts: number }
+export interface NewSchedule { plan: JobPlan; target: ScheduleTarget; everyHours?: number; cron?: string; startMs?: number; timeoutS: number; maxAttempts: number; rollout?: RolloutSpec }
 
-interface Row { schedule_id: string; plan: string; target: string; every_ms: number | null; cron: string | null; state: ScheduleState; next_ms: number; created_ms: number; timeout_s: number; max_attempts: number }
+interface Row { schedule_id: string; plan: string; target: string; every_ms: number | null; cron: string | null; state: ScheduleState; next_ms: number; created_ms: number; timeout_s: number; max_attempts: number; rollout: string | null }
 const iso = (ms: number): string => new Date(Number(ms)).toISOString();
 const toSchedule = (r: Row): Schedule => ({
   scheduleId: r.schedule_id, plan: normalizePlan(JSON.parse(r.plan)) as JobPlan, target: JSON.parse(r.target) as ScheduleTarget,
   everyMs: r.every_ms === null ? null : Number(r.every_ms), cron: r.cron, state: r.state, nextRunAt: iso(r.next_ms), createdAt: iso(r.created_ms),
-  timeoutS: Number(r.timeout_s), maxAttempts: Number(r.max_attempts),
+  timeoutS: Number(r.timeout_s), maxAttempts: Number(r.max_attempts), rollout: r.rollout ? JSON.parse(r.rollout) as RolloutSpec : null,
+});
+
+/** A run's job, rolled out in waves when the schedule says so (devices in the order resolved). */
+const runJob = (s: Schedule, jobId: string, devices: string[]): NewJob => ({
+  jobId, plan: s.plan, devices, timeoutS: s.timeoutS, maxAttempts: s.maxAttempts,
+  ...(s.rollout ? { rollout: { spec: s.rollout, waves: planWaves(s.rollout, devices.length) } } : {}),
 });
 
 /** The first due time after `afterMs`: on the `every` grid from `anchorMs`, or the cron expression's next time (UTC). */
@@ -61,8 +70,8 @@ export class ScheduleStore {
     const everyMs = s.everyHours === undefined ? null : Math.round(s.everyHours * 3_600_000);
     // an interval schedule runs first at its start (now by default); a cron schedule at its next time
     const first = s.startMs ?? (everyMs !== null ? nowMs : nextDue({ everyMs, cron: s.cron! }, nowMs, nowMs));
-    await this.sql.run('INSERT INTO schedules (schedule_id, plan, target, every_ms, cron, state, next_ms, created_ms, timeout_s, max_attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      [id, JSON.stringify(s.plan), JSON.stringify(s.target), everyMs, s.cron ?? null, 'active', first, nowMs, s.timeoutS, s.maxAttempts]);
+    await this.sql.run('INSERT INTO schedules (schedule_id, plan, target, every_ms, cron, state, next_ms, created_ms, timeout_s, max_attempts, rollout) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [id, JSON.stringify(s.plan), JSON.stringify(s.target), everyMs, s.cron ?? null, 'active', first, nowMs, s.timeoutS, s.maxAttempts, s.rollout ? JSON.stringify(s.rollout) : null]);
     return (await this.get(id))!;
   }
 
@@ -120,7 +129,7 @@ export class ScheduleStore {
         const go = targets.filter(ready);
         const jobId = `sched-${s.scheduleId}-${stamp(due)}`;
         if (go.length) {
-          await store.createJob({ jobId, plan: s.plan, devices: go, timeoutS: s.timeoutS, maxAttempts: s.maxAttempts }, nowMs);
+          await store.createJob(runJob(s, jobId, go), nowMs);
           jobs.push(jobId);
           for (const d of go) busy.add(d);
         }
@@ -140,7 +149,7 @@ export class ScheduleStore {
         const took = await this.sql.run(`UPDATE schedule_runs SET state = 'caught-up', job_id = ?, updated_ms = ? WHERE schedule_id = ? AND due_ms = ? AND device_id = ? AND state IN ('skipped-offline', 'skipped-busy')`,
           [jobId, nowMs, s.scheduleId, m.due_ms, m.device_id]);
         if (took === 0) continue;
-        await store.createJob({ jobId, plan: s.plan, devices: [m.device_id], timeoutS: s.timeoutS, maxAttempts: s.maxAttempts }, nowMs);
+        await store.createJob(runJob(s, jobId, [m.device_id]), nowMs);
         busy.add(m.device_id);
         jobs.push(jobId);
         caughtUp++;

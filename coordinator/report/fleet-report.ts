@@ -121,7 +121,8 @@ export function buildFleetReport(results: readonly StoredResult[], devices: read
     };
   });
   return {
-    demo, devices: devices.length, results: results.length,
+    // every stored result is counted in its row (readRecords, or the record view's SQL counts)
+    demo, devices: devices.length, results: [...read.counts.values()].reduce((n, c) => n + c.records, 0),
     invalid: rows.reduce((s, r) => s + r.invalid, 0), tolerance,
     columns: contracts.flatMap((c) => c.report.columns.map((col) => ({ probe: c.kind, key: col.key, header: col.header, csvOnly: col.csvOnly ?? false }))),
     verdictProbes: contracts.filter((c) => c.explains).map((c) => c.kind),

@@ -142,6 +142,35 @@ const MIGRATIONS = [
   // indexes instead of a scan
   `CREATE INDEX results_by_series ON results (device_id, model_name, variant_name, received_ms);
    CREATE INDEX results_by_job ON results (job_id, probe);`,
+  // 6: staged rollouts (coordinator/rollouts): each target's wave (later waves wait as 'held'), one row
+  // per rolled-out job with its spec and where it stands; a schedule can roll each of its runs out
+  `ALTER TABLE job_targets ADD COLUMN wave INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE rollouts (
+     job_id TEXT PRIMARY KEY REFERENCES jobs(job_id),
+     spec TEXT NOT NULL,
+     waves INTEGER NOT NULL,
+     wave INTEGER NOT NULL,
+     state TEXT NOT NULL,
+     wave_started_ms {{ms}} NOT NULL,
+     updated_ms {{ms}} NOT NULL,
+     detail TEXT
+   );
+   CREATE INDEX rollouts_by_state ON rollouts (state);
+   CREATE INDEX job_targets_by_wave ON job_targets (job_id, wave, state);
+   ALTER TABLE schedules ADD COLUMN rollout TEXT;`,
+  // 7: the views' per-result facts (coordinator/report/record-view.ts): the report, /api/data and the
+  // HTML export read the current record of each row and the rows' counts from here, not every result
+  `CREATE TABLE result_view (
+     result_id {{ref}} PRIMARY KEY,
+     device_id TEXT NOT NULL,
+     model_name TEXT NOT NULL,
+     variant_name TEXT NOT NULL,
+     probe TEXT NOT NULL,
+     series_key TEXT NOT NULL,
+     readable INTEGER NOT NULL,
+     invalid INTEGER NOT NULL
+   );
+   CREATE INDEX result_view_current ON result_view (device_id, model_name, variant_name, probe, series_key, readable, result_id);`,
 ];
 
 const render = (dialect: SqlDialect, sql: string): string => sql.replace(/\{\{(\w+)\}\}/g, (_, t: string) => {

@@ -188,7 +188,12 @@ export class PostgresStore implements FleetStore {
   async createJob(job: NewJob, nowMs: number): Promise<void> {
     await this.tx(async (c) => {
       await c.query('INSERT INTO jobs (job_id, plan, created_ms, timeout_s, max_attempts) VALUES ($1, $2, $3, $4, $5)', [job.jobId, JSON.stringify(job.plan), nowMs, job.timeoutS, job.maxAttempts]);
-      await c.query("INSERT INTO job_targets (job_id, device_id, state) SELECT $1, d, 'queued' FROM unnest($2::text[]) AS d", [job.jobId, job.devices]);
+      const waves = job.devices.map((_, i) => job.rollout?.waves[i] ?? 0);
+      await c.query("INSERT INTO job_targets (job_id, device_id, state, wave) SELECT $1, d, CASE WHEN w = 0 THEN 'queued' ELSE 'held' END, w FROM unnest($2::text[], $3::int[]) AS u(d, w)", [job.jobId, job.devices, waves]);
+      if (job.rollout) {
+        await c.query("INSERT INTO rollouts (job_id, spec, waves, wave, state, wave_started_ms, updated_ms) VALUES ($1, $2, $3, 0, 'running', $4, $4)",
+          [job.jobId, JSON.stringify(job.rollout.spec), Math.max(0, ...waves) + 1, nowMs]);
+      }
     });
   }
 
@@ -247,7 +252,7 @@ export class PostgresStore implements FleetStore {
 
   async jobTargets(jobId?: string): Promise<JobTargetRow[]> {
     const rows = (await this.pool.query<Omit<JobTargetRow, 'createdAt'> & { created: number }>(
-      `SELECT t.job_id AS "jobId", t.device_id AS "deviceId", t.state, t.attempt, t.done, t.total, t.detail, j.created_ms AS created
+      `SELECT t.job_id AS "jobId", t.device_id AS "deviceId", t.state, t.attempt, t.done, t.total, t.detail, t.wave, j.created_ms AS created
        FROM job_targets t JOIN jobs j ON j.job_id = t.job_id WHERE ($1::text IS NULL OR t.job_id = $1) ORDER BY j.created_ms, t.device_id COLLATE "C"`, [jobId ?? null])).rows;
     return rows.map(({ created, ...r }) => ({ ...r, state: r.state as TargetState, createdAt: iso(created) }));
   }

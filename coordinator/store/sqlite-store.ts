@@ -131,8 +131,13 @@ export class SqliteStore implements FleetStore {
     this.db.transaction(() => {
       this.db.prepare('INSERT INTO jobs (job_id, plan, created_ms, timeout_s, max_attempts) VALUES (?, ?, ?, ?, ?)')
         .run(job.jobId, JSON.stringify(job.plan), nowMs, job.timeoutS, job.maxAttempts);
-      const t = this.db.prepare("INSERT INTO job_targets (job_id, device_id, state) VALUES (?, ?, 'queued')");
-      for (const d of job.devices) t.run(job.jobId, d);
+      const t = this.db.prepare('INSERT INTO job_targets (job_id, device_id, state, wave) VALUES (?, ?, ?, ?)');
+      const waves = job.rollout?.waves;
+      job.devices.forEach((d, i) => t.run(job.jobId, d, (waves?.[i] ?? 0) === 0 ? 'queued' : 'held', waves?.[i] ?? 0));
+      if (job.rollout) {
+        this.db.prepare("INSERT INTO rollouts (job_id, spec, waves, wave, state, wave_started_ms, updated_ms) VALUES (?, ?, ?, 0, 'running', ?, ?)")
+          .run(job.jobId, JSON.stringify(job.rollout.spec), Math.max(0, ...job.rollout.waves) + 1, nowMs, nowMs);
+      }
     })();
   }
 
@@ -187,7 +192,7 @@ export class SqliteStore implements FleetStore {
 
   jobTargets(jobId?: string): JobTargetRow[] {
     const rows = this.db.prepare<[string | null, string | null], Omit<JobTargetRow, 'createdAt'> & { created: number }>(
-      `SELECT t.job_id AS jobId, t.device_id AS deviceId, t.state AS state, t.attempt, t.done, t.total, t.detail, j.created_ms AS created
+      `SELECT t.job_id AS jobId, t.device_id AS deviceId, t.state AS state, t.attempt, t.done, t.total, t.detail, t.wave, j.created_ms AS created
        FROM job_targets t JOIN jobs j ON j.job_id = t.job_id WHERE (? IS NULL OR t.job_id = ?) ORDER BY j.created_ms, t.device_id`).all(jobId ?? null, jobId ?? null);
     return rows.map(({ created, ...r }) => ({ ...r, state: r.state as TargetState, createdAt: iso(created) }));
   }

@@ -2,10 +2,11 @@ import type { DeviceProfile, JobState, PayloadOf } from '../../core/protocol/mes
 import type { JobPlan } from '../../core/protocol/plan.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import type { AdmittedVia } from '../security/admission.ts';
+import type { RolloutSpec } from '../rollouts/rollout-spec.ts';
 import type { SqlRunner } from './sql-runner.ts';
 
-/** Where a job stands on one device; the agent's JobState plus the coordinator's own states. */
-export type TargetState = 'queued' | 'dispatched' | JobState | 'timed-out';
+/** Where a job stands on one device; the agent's JobState plus the coordinator's own states ('held': a later rollout wave, not yet sent). */
+export type TargetState = 'queued' | 'held' | 'dispatched' | JobState | 'timed-out';
 export const FINAL_TARGET_STATES: readonly TargetState[] = ['completed', 'failed', 'rejected', 'cancelled', 'timed-out'];
 
 export interface ResultRow {
@@ -48,10 +49,16 @@ export interface JobTargetRow {
   done: number;
   total: number;
   detail: string | null;
+  /** the target's rollout wave (0 for a job without a rollout) */
+  wave: number;
   createdAt: string;
 }
 
-export interface NewJob { jobId: string; plan: JobPlan; devices: string[]; timeoutS: number; maxAttempts: number }
+export interface NewJob {
+  jobId: string; plan: JobPlan; devices: string[]; timeoutS: number; maxAttempts: number;
+  /** a staged rollout (coordinator/rollouts): the wave of each device (same order); waves after the first start 'held' */
+  rollout?: { spec: RolloutSpec; waves: number[] };
+}
 export interface Dispatch { jobId: string; deviceId: string; attempt: number; plan: JobPlan; seq: number }
 export interface StoredResult extends ResultRow { receivedAt: string }
 /** Highest result id and latest job / device activity (ms); equal versions mean nothing new to show. */

@@ -67,6 +67,8 @@ export const CATALOGUE = {
   EP_SCHEDULE_CRON_INVALID: entry('input', (p: { cron: S; reason: S }) => `--cron ${p.cron} is not a cron expression: ${p.reason}`, 'use five fields (minute hour day month weekday), e.g. "0 3 * * *" for 03:00 UTC daily'),
   EP_SCHEDULE_TARGET: entry('input', 'a schedule needs --devices or --group', 'pass --devices a,b (device ids) or --group "pi-*" (device ids matching a pattern, resolved at every run)'),
   EP_ALERT_NOT_OPEN: entry('input', (p: { id: S }) => `no open alert ${p.id}`, 'see `edgeprobe alerts list --state open` for open alerts'),
+  EP_ROLLOUT_FLAG_INVALID: entry('input', (p: { flag: S; value: S; problem: S }) => `--${p.flag} ${p.value}: ${p.problem}`,
+    'e.g. --rollout-first 10% --rollout-wave 25% --rollout-interval 300 --rollout-max-failures 20% (docs/monitoring.md, "Staged rollouts")'),
   EP_SCHEDULE_UNKNOWN: entry('input', (p: { id: S }) => `no schedule ${p.id}`, 'see `edgeprobe jobs schedule list` for schedule ids'),
   EP_REPLICA_ID_INVALID: entry('input', (p: { id: S }) => `invalid --replica-id ${p.id}`, 'use 1-64 letters, digits, _ or -'),
   EP_REPLICA_ID_RESERVED: entry('input', (p: { id: S; username: S }) => `--replica-id ${p.id} would log in as ${p.username}, the broker user of jobs submit --broker and jobs cancel`,

@@ -79,10 +79,12 @@ export function elementwiseMedian(rows: readonly Vec[]): Float64Array {
   if (rows.length === 0) throw new Error('elementwiseMedian needs at least one vector');
   const width = rows[0].length;
   const out = new Float64Array(width);
-  const col = new Array<number>(rows.length);
+  // a typed array sorts numerically in native code: several times faster than a comparator over a
+  // plain array, which made this the dashboard's main cost at a few thousand devices
+  const col = new Float64Array(rows.length);
   for (let j = 0; j < width; j++) {
     for (let i = 0; i < rows.length; i++) col[i] = rows[i][j];
-    col.sort((a, b) => a - b);
+    col.sort();
     const m = col.length >> 1;
     out[j] = col.length % 2 ? col[m] : (col[m - 1] + col[m]) / 2;
   }

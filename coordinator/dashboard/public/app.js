@@ -22,7 +22,7 @@ function sections(data) {
     const probe = [[p.kind, own?.label ?? p.kind, () => (own ? own.draw(data) : genericProbeView(data, p))]];
     return p.kind === 'attention' ? [...probe, ['maps', 'Attention maps', () => mapsView(data, state, render, api)]] : probe;
   });
-  return [['verdicts', 'Verdicts', () => verdictsView(data)], ['fleet', 'Fleet', () => fleetView(data)], ['monitoring', 'Monitoring', () => monitoringView(data, state, render, isReport ? null : api)],
+  return [['verdicts', 'Verdicts', () => verdictsView(data)], ['fleet', 'Fleet', () => fleetView(data)], ['monitoring', 'Monitoring', () => monitoringView(data, state, render, isReport ? bakedMonitoring(data) : api)],
     ['matrix', 'Variants × devices', () => matrixView(data)],
     ...probes, ['outliers', 'Outliers', () => outliersView(data)], ['jobs', 'Jobs', () => jobsView(data)]];
 }
@@ -55,6 +55,19 @@ const api = {
     return body;
   },
 };
+
+/** A static report answers the monitoring calls from what `report --html` baked in (open alerts, their series' timelines). */
+function bakedMonitoring(data) {
+  const m = data.monitoring;
+  if (!m) return null;
+  const key = (s) => `${s.deviceId}|${s.model}|${s.variant}`;
+  const byKey = new Map(m.timelines.map((t) => [key(t.series), t]));
+  return {
+    baked: m.timelines.map((t) => t.series),
+    alerts: async () => m.alerts,
+    timeline: async (s) => byKey.get(key(s)) ?? { series: s, runs: [], regressions: [], alerts: [] },
+  };
+}
 
 function render() {
   const data = state.data;

@@ -4,15 +4,16 @@
 import { lineChart } from './charts.js';
 import { el, fmt } from './dom.js';
 
-/** The section; `api` is null in a static report (no server to ask). */
+/** The section; `api` is null in a static report without baked monitoring (no server to ask). */
 export function monitoringView(data, state, render, api) {
   const section = el('section', { id: 'monitoring' }, el('h2', {}, 'Monitoring'));
   if (!api) {
-    section.append(el('p', { class: 'muted' }, 'alerts and timelines are served by the live dashboard only'));
+    section.append(el('p', { class: 'muted' }, 'alerts and timelines are served by the live dashboard (or baked in by `edgeprobe report --html`)'));
     return section;
   }
   const alertsBox = el('div', { 'data-view': 'alerts' }, el('p', { class: 'muted' }, 'loading alerts…'));
-  const series = [...new Map((data.report?.rows ?? []).map((r) => [`${r.deviceId}|${r.model}|${r.variant}`, r])).values()];
+  // a static report has the timelines it baked (the series with open alerts first), the live page every row
+  const series = api.baked ?? [...new Map((data.report?.rows ?? []).map((r) => [`${r.deviceId}|${r.model}|${r.variant}`, r])).values()];
   const pick = state.timeline ?? series[0];
   const select = el('select', { 'aria-label': 'series', onchange: (e) => { state.timeline = series[Number(e.target.value)]; render(); } },
     series.map((r, i) => el('option', { value: String(i), selected: pick && r.deviceId === pick.deviceId && r.model === pick.model && r.variant === pick.variant }, `${r.deviceId} · ${r.model} · ${r.variant}`)));

@@ -1,0 +1,95 @@
+import { isInvalidRecord, type ProbeRecord } from '../../core/results/probe-record.ts';
+import { checkRecord, probeContract } from '../../probes/index.ts';
+import type { SqlRunner } from '../store/sql-runner.ts';
+import type { FleetStore, JobTargetRow, StoredResult, TargetState } from '../store/store.ts';
+import { readRecords, rowKey, type ReadRecords } from './probe-records.ts';
+
+/**
+ * What the report, the dashboard's /api/data and the HTML export read, without reading every stored
+ * result: `result_view` (migration 7) holds, per result, the few facts readRecords derives from the whole
+ * record (its row, its probe and series key, whether its contract reads it, whether it is invalid). The
+ * views then read only the current record of each device x model x variant x probe x series, and the
+ * per-row counts, from SQL. The table is brought up to date by the reader, not the ingest, so ingest
+ * costs nothing more and a store written by an older coordinator is indexed on its first read.
+ */
+
+// ids above the highest indexed one minus this are checked for gaps: PostgreSQL hands ids out at insert,
+// so a transaction of another replica can commit a lower id after a higher one was indexed
+const LOOKBACK_IDS = 10_000;
+const BATCH = 500;
+
+interface RawRow { id: number; device_id: string; record: string }
+
+/** What readRecords would derive from one stored record. */
+function viewOf(raw: ProbeRecord): { model: string; variant: string; probe: string; seriesKey: string; readable: number; invalid: number } {
+  const checked = checkRecord(raw);
+  const record = checked.ok ? checked.value : raw;
+  const contract = probeContract(record.probe);
+  const readable = checked.ok && contract !== undefined;
+  return {
+    model: record.model.name, variant: record.variant.name, probe: readable ? contract.kind : String(record.probe),
+    seriesKey: readable && contract.series ? contract.series(record.data as never) : '', readable: readable ? 1 : 0, invalid: isInvalidRecord(record) ? 1 : 0,
+  };
+}
+
+/** Indexes the results not yet in result_view (idempotent: two readers at once insert each row once). Returns the rows added. */
+export async function syncRecordView(sql: SqlRunner): Promise<number> {
+  const [{ top }] = await sql.all<{ top: number }>('SELECT COALESCE(MAX(result_id), 0) AS top FROM result_view');
+  let after = Math.max(0, Number(top) - LOOKBACK_IDS);
+  let added = 0;
+  for (;;) {
+    const rows = await sql.all<RawRow>(`SELECT r.id, r.device_id, r.record FROM results r
+      WHERE r.id > ? AND NOT EXISTS (SELECT 1 FROM result_view v WHERE v.result_id = r.id) ORDER BY r.id LIMIT ${BATCH}`, [after]);
+    if (!rows.length) return added;
+    const params: unknown[] = [];
+    for (const r of rows) {
+      const v = viewOf(JSON.parse(r.record) as ProbeRecord);
+      params.push(Number(r.id), r.device_id, v.model, v.variant, v.probe, v.seriesKey, v.readable, v.invalid);
+    }
+    added += await sql.run(`INSERT INTO result_view (result_id, device_id, model_name, variant_name, probe, series_key, readable, invalid)
+      VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT (result_id) DO NOTHING`, params);
+    after = Number(rows[rows.length - 1].id);
+  }
+}
+
+interface StoredRow { id: number; message_id: string; device_id: string; seq: number; sent_at: string; job_id: string; record_key: string; record: string; received_ms: number; simulated: number }
+const toStored = (r: StoredRow): StoredResult => ({
+  messageId: r.message_id, deviceId: r.device_id, seq: Number(r.seq), sentAt: r.sent_at, jobId: r.job_id, recordKey: r.record_key,
+  record: JSON.parse(r.record) as ProbeRecord, receivedAt: new Date(Number(r.received_ms)).toISOString(), simulated: Number(r.simulated) === 1,
+});
+
+/** The views' input: the current records (the latest per device x model x variant x probe x series, in id order) and every row's counts. */
+export interface CurrentRecords { results: StoredResult[]; read: ReadRecords; stored: number }
+
+export async function readCurrentRecords(sql: SqlRunner): Promise<CurrentRecords> {
+  await syncRecordView(sql);
+  const rows = await sql.all<StoredRow>(`SELECT r.id, r.message_id, r.device_id, r.seq, r.sent_at, r.job_id, r.record_key, r.record, r.received_ms, r.simulated
+    FROM results r JOIN (SELECT MAX(result_id) AS id FROM result_view WHERE readable = 1
+      GROUP BY device_id, model_name, variant_name, probe, series_key) c ON c.id = r.id ORDER BY r.id`);
+  const results = rows.map(toStored);
+  const read = readRecords(results);
+  const counts = await sql.all<{ device_id: string; model_name: string; variant_name: string; records: number; invalid: number; unreadable: number }>(
+    `SELECT device_id, model_name, variant_name, COUNT(*) AS records, SUM(invalid) AS invalid, SUM(1 - readable) AS unreadable
+     FROM result_view GROUP BY device_id, model_name, variant_name`);
+  read.counts.clear();
+  let stored = 0;
+  for (const c of counts) {
+    read.counts.set(rowKey(c.device_id, c.model_name, c.variant_name), { records: Number(c.records), invalid: Number(c.invalid), unreadable: Number(c.unreadable) });
+    stored += Number(c.records);
+  }
+  return { results, read, stored };
+}
+
+/** The newest job targets (the dashboard's jobs table): a fleet's history of scheduled runs is not sent whole. */
+export async function recentJobTargets(sql: SqlRunner, limit: number): Promise<JobTargetRow[]> {
+  const rows = await sql.all<{ job_id: string; device_id: string; state: string; attempt: number; done: number; total: number; detail: string | null; wave: number; created_ms: number }>(
+    `SELECT t.job_id, t.device_id, t.state, t.attempt, t.done, t.total, t.detail, t.wave, j.created_ms FROM job_targets t JOIN jobs j ON j.job_id = t.job_id
+     ORDER BY j.created_ms DESC, t.job_id DESC, t.device_id DESC LIMIT ${Math.max(1, Math.floor(limit))}`);
+  return rows.reverse().map((r) => ({
+    jobId: r.job_id, deviceId: r.device_id, state: r.state as TargetState, attempt: Number(r.attempt), done: Number(r.done), total: Number(r.total),
+    detail: r.detail, wave: Number(r.wave), createdAt: new Date(Number(r.created_ms)).toISOString(),
+  }));
+}
+
+/** For callers holding a store. */
+export const currentRecordsOf = (store: FleetStore): Promise<CurrentRecords> => readCurrentRecords(store.sql());
