@@ -244,6 +244,8 @@ export const CATALOGUE = {
   EP_FETCH_HTTP: entry('environment', (p: { url: S; status: N; statusText: S }) => `download of ${p.url} failed: HTTP ${p.status} ${p.statusText}`, 'check the URL'),
   EP_FETCH_UNPACK_FAILED: entry('environment', (p: { file: S; reason: S }) => `could not unpack ${p.file}: ${p.reason}`, 'the archive is damaged, or `tar` is not installed'),
   EP_MODEL_DOWNLOAD_HTTP: entry('environment', (p: { url: S; status: N }) => `download of ${p.url} failed: HTTP ${p.status}`, 'check the URL in the agent config and the network'),
+  EP_ONNXRUNTIME_NOT_INSTALLED: entry('environment', 'this installation has no onnxruntime-node: the coordinator image leaves it out, since storing, dispatching and reporting never run a model',
+    'run commands that run a model (demo, bench, probe, agent, attention heat maps through --model) from the agent image or an npm install of edgeprobe'),
   EP_VARIANTS_DIR_UNWRITABLE: entry('environment', (p: { dir: S; reason: S }) => `cannot write variants to ${p.dir}: ${p.reason}`,
     'pass --out DIR with a writable directory, or set EDGEPROBE_CACHE'),
   EP_POSTGRES_UNAVAILABLE: entry('environment', (p: { url: S; reason: S }) => `cannot open PostgreSQL store ${p.url}: ${p.reason}`,
