@@ -133,6 +133,10 @@ describe('the npm package', () => {
     assert.equal(bench.status, 2, bench.stderr);
     assert.match(bench.stderr, /^error \[EP_ONNXRUNTIME_NOT_INSTALLED\]: .*\nfix: .*agent image/m);
     assert.doesNotMatch(bench.stderr, /\bat \S+ \(/, 'no stack trace');
+    // the demo's agents fail their job (their runners load onnxruntime): the demo fails and says why
+    const demo = run(['demo']);
+    assert.equal(demo.status, 2, demo.stderr);
+    assert.match(demo.stderr, /^error \[EP_DEMO_JOB_FAILED\]: .*demo-device-a failed \(.*onnxruntime-node/m);
     const broker = await Mosquitto.start();
     try {
       const coordinator = spawn(launcher, ['coordinator', '--broker', broker.url, '--db', join(work, 'no-ort.sqlite'), '--http', '0'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -138,6 +138,8 @@ export const CATALOGUE = {
     'pin every model in the plan by the sha256 in policy.models (edgeprobe models inspect prints it), or add it to the policy'),
   EP_PLAN_REFUSED: entry('config', (p: { reason: S }) => `job plan refused: ${p.reason}`, 'add it to policy in the coordinator config, or change the plan'),
   EP_PLAN_PROPERTIES_MISSING: entry('config', 'the plan asks for the properties probe but has no properties settings', 'add "settings": { "properties": { "norms": ["mcrae"] } } to the plan'),
+  EP_DEMO_JOB_FAILED: entry('environment', (p: { states: S }) => `the demo job did not complete on every device: ${p.states}`,
+    'the detail names the cause; in the coordinator image (no onnxruntime) run the demo from the agent image'),
   EP_DEMO_STALLED: entry('environment', (p: { what: S; seconds: N; status: S }) => `gave up waiting for ${p.what}: nothing advanced for ${p.seconds} s (last: ${p.status})`,
     'the work stopped making progress; rerun with a longer --stall-timeout if this device is very slow, or look at the agents\' log lines above'),
   EP_PLAN_PROBE_SETTINGS: entry('config', (p: { file: S; reason: S }) => `plan ${p.file}: ${p.reason}`,
