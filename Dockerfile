@@ -51,6 +51,12 @@ RUN npm run build \
  && cd /app && node -e "new (require('better-sqlite3'))(':memory:').prepare('select 1').get(); require('onnxruntime-node')" \
  && node bin/edgeprobe.js --help >/dev/null
 
+# The coordinator stores, dispatches and reports records; it never runs a model, so its app has no onnxruntime
+# (45 MB on linux/x64). A model command run in it exits with EP_ONNXRUNTIME_NOT_INSTALLED.
+FROM build AS coordinator-app
+RUN rm -rf /app/node_modules/onnxruntime-node /app/node_modules/onnxruntime-common \
+ && node /app/bin/edgeprobe.js --help >/dev/null
+
 FROM ${RUNTIME_IMAGE} AS runtime
 # Everything the services write lives on the data volume: the working directory (relative defaults such as
 # .edgeprobe/), the cache (variants, generated models), temp files and the health beacon.
@@ -59,8 +65,6 @@ ENV NODE_ENV=production \
     EDGEPROBE_HEALTH_FILE=/var/lib/edgeprobe/health.json \
     TMPDIR=/var/lib/edgeprobe/tmp \
     HOME=/var/lib/edgeprobe
-# Code stays owned by root and read-only for the service user.
-COPY --from=build /app /app
 RUN mkdir -p /var/lib/edgeprobe/cache /var/lib/edgeprobe/tmp && chown -R 1000:1000 /var/lib/edgeprobe
 VOLUME ["/var/lib/edgeprobe"]
 WORKDIR /var/lib/edgeprobe
@@ -74,8 +78,11 @@ ENTRYPOINT ["node", "/app/bin/edgeprobe.js"]
 CMD ["--help"]
 
 FROM runtime AS coordinator
+# Code stays owned by root and read-only for the service user (in both targets).
+COPY --from=coordinator-app /app /app
 CMD ["coordinator", "--config", "/etc/edgeprobe/coordinator.json"]
 
 # last, so a plain `docker build .` makes the agent
 FROM runtime AS agent
+COPY --from=build /app /app
 CMD ["agent", "--config", "/etc/edgeprobe/agent.json"]

@@ -126,7 +126,7 @@ async function main(): Promise<void> {
         'The coordinator commits once per event-loop turn and releases that turn\'s PUBACKs only after the commit (socket cork), so every acknowledged message is in the database.',
         'Load generator, Mosquitto and the coordinator share this machine\'s cores.',
         'Agent idle: connected, heartbeats every second (systeminformation loaded), no job; onnxruntime and the model code are loaded only when a job runs.',
-        'Under tsx the TypeScript loader runs a worker thread that costs about 30 MB by itself; the shipped build (npm run build, scripts/build.ts) is minified JS made by esbuild (native modules external; code splitting keeps the modules each command imports lazily in their own chunks). --max-semi-space-size=1 caps V8\'s young generation, which is what a memory-constrained device should use.',
+        'Under tsx the TypeScript loader runs a worker thread that costs about 30 MB by itself; the shipped build (npm run build, scripts/build.ts) is minified JS made by esbuild (native modules external; code splitting keeps the modules each command imports lazily in their own chunks). --max-semi-space-size=1 caps V8\'s young generation (bench/idle-memory.ts measures what it and other V8 flags save per Node line).',
       ],
     };
     writeBenchResult(result);

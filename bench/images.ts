@@ -62,9 +62,9 @@ async function main(): Promise<void> {
       ],
       notes: [
         `Images ${AGENT} and ${COORDINATOR} as scripts/ci-docker.sh builds them: base images from scripts/make-base-image.sh (Debian bookworm minbase from debootstrap + Node from the npm registry's node-linux package; the official node:24-bookworm-slim is the Dockerfile's default).`,
-        'The agent image carries only its platform\'s onnxruntime binaries and the compiled better-sqlite3 module; the node binary is most of the rest.',
+        'The agent image carries only its platform\'s onnxruntime binaries and the compiled better-sqlite3 module; the node binary is most of the rest. The coordinator image has no onnxruntime (it never runs a model).',
         'Idle: connected to Mosquitto on loopback, heartbeats every second, no job. The demo runs both agents, the coordinator and an embedded broker in one container.',
-        'Idle RSS misses 80 MB on Node 24: the same dist/ idles at 72-73 MB on this machine\'s Node 20 and at ~90 MB on the official Node 24 binary outside any container (measured side by side), so the difference is the Node 24 binary\'s own resident pages (file-backed, shared and reclaimable), not the image. --max-semi-space-size=1 saves ~3 MB; the fleet benchmark has the shipped launcher on the machine\'s Node.',
+        'The file-backed part is mostly the node binary\'s own pages (shared with other node processes, reclaimable); the idle-memory benchmark has the same package outside any container per Node line, and what V8 flags would change.',
       ],
     });
     console.log(JSON.stringify({ agentMB: mb(agentBytes), coordinatorMB: mb(coordinatorBytes), rssMB: rssKb / 1024, demoS }, null, 2));

@@ -10,7 +10,7 @@ import type { BenchResult } from './bench-result.ts';
  * `npm run bench -- --render` only re-renders the README.
  */
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ORDER = ['latency', 'variant-matrix', 'compression-forms', 'decoders', 'attention', 'properties', 'fleet', 'scale', 'ingest-capacity', 'monitoring', 'images'];
+const ORDER = ['latency', 'variant-matrix', 'compression-forms', 'decoders', 'attention', 'properties', 'fleet', 'idle-memory', 'scale', 'ingest-capacity', 'monitoring', 'images'];
 
 const args = process.argv.slice(2);
 const renderOnly = args.includes('--render');

@@ -3,6 +3,7 @@ import { hideBin } from 'yargs/helpers';
 import { epError, errorMessage, isEdgeprobeError, type EdgeprobeError } from '../core/errors.ts';
 import { commands } from './commands/index.ts';
 import { EXIT_CODES } from './exit-codes.ts';
+import { missingPackage } from './missing-package.ts';
 
 /** Every command module exports one of these; cli/commands/index.ts lists them. */
 export type CommandModule = (y: Argv) => Argv;
@@ -34,6 +35,8 @@ function exitWith(err: EdgeprobeError): never {
 
 main(hideBin(process.argv)).catch((err: unknown) => {
   if (isEdgeprobeError(err)) exitWith(err);
+  // the coordinator image leaves onnxruntime out; a command that runs a model says so instead of a stack trace
+  if (missingPackage(err) === 'onnxruntime-node') exitWith(epError('EP_ONNXRUNTIME_NOT_INSTALLED'));
   process.stderr.write(`edgeprobe failed unexpectedly: ${errorMessage(err)}\n${err instanceof Error && err.stack ? err.stack : ''}\n`);
   process.exit(1);
 });

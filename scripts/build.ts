@@ -42,6 +42,35 @@ const sourceUrls: Plugin = {
   },
 };
 
+const MQTT_CONNECT = /[\\/]node_modules[\\/]mqtt[\\/]build[\\/]lib[\\/]connect[\\/]index\.js$/;
+
+/**
+ * mqtt.js's connect() fills its transport table on the first connection by requiring every transport: the
+ * WebSocket one runs the ws package with http, https and zlib, the TLS one node:tls. An idle agent on plain
+ * mqtt:// paid 3.2 MB RSS for them (Node 24). Each entry becomes a function that requires its transport when a
+ * connection of that protocol is made. Throws if mqtt's source no longer has the pattern (the build fails
+ * rather than silently shipping the eager table).
+ */
+export function lazyMqttTransportTable(text: string, path: string): string {
+  let n = 0;
+  const out = text.replace(/(protocols\.\w+ = )(require\('\.\/\w+'\)\.\w+);/g, (_, lhs: string, rhs: string) => {
+    n++;
+    return `${lhs}(...args) => ${rhs}(...args);`;
+  });
+  if (n < 7) throw new Error(`${path}: expected mqtt's transport table (protocols.mqtt = require('./tcp').default; ...), found ${n} entries; update lazyMqttTransportTable in scripts/build.ts for this mqtt version`);
+  return out;
+}
+
+const lazyMqttTransports: Plugin = {
+  name: 'edgeprobe-lazy-mqtt-transports',
+  setup(b) {
+    b.onLoad({ filter: MQTT_CONNECT }, async (args) => {
+      const { readFile } = await import('node:fs/promises');
+      return { contents: lazyMqttTransportTable(await readFile(args.path, 'utf8'), args.path), loader: 'js' };
+    });
+  },
+};
+
 export async function buildDist(outDir = OUT): Promise<{ outDir: string; files: string[]; seconds: number }> {
   const t0 = performance.now();
   rmSync(outDir, { recursive: true, force: true });
@@ -50,7 +79,7 @@ export async function buildDist(outDir = OUT): Promise<{ outDir: string; files: 
   const result = await build({
     entryPoints, outdir: outDir, entryNames: '[name]', chunkNames: '[name]-[hash]',
     bundle: true, splitting: true, format: 'esm', platform: 'node', target: 'node22', minify: true,
-    external: EXTERNAL, define: { __EDGEPROBE_BUILD__: 'true' }, plugins: [sourceUrls], metafile: true, logLevel: 'warning',
+    external: EXTERNAL, define: { __EDGEPROBE_BUILD__: 'true' }, plugins: [sourceUrls, lazyMqttTransports], metafile: true, logLevel: 'warning',
     // bundled CommonJS packages call require(); ESM output has none, so give each chunk one
     banner: { js: "import { createRequire as __epRequire } from 'node:module'; const require = __epRequire(import.meta.url);" },
   });

@@ -175,12 +175,16 @@ test('tied MLM decoder (Transpose of the word table) is quantized too, and clear
   // summation order, ~1e-6 against margins >= 0.017 here): every top-1 token survives
   assert.deepEqual(wo.map(argmax), ref.map(argmax), 'int8-weight keeps every top-1 token');
   // int8-dynamic runs onnxruntime's integer kernels, which round differently per CPU (AVX2 without VNNI saturates
-  // u8 x s8 pair sums in 16 bits; VNNI and ARM dot products do not): its logits must track fp32 everywhere,
-  // and a token with a clear winner (fp32 margin >= 5% of the logit range, about 0.1 here; near-ties of 0.02 flip
-  // on AVX2) survives. The per-CPU agreement on every position is a benchmark figure (bench/compare.ts).
+  // u8 x s8 pair sums in 16 bits; VNNI and ARM dot products do not): its logits must track fp32 at every position,
+  // i.e. be closer to that position's fp32 logits than to any other position's (cosine 0.9999 vs at most 0.96 with
+  // VNNI; 0.966-0.999 vs at most 0.963 on an AVX2-only CPU emulated by scripts/test-avx2-emulated.sh, so no fixed
+  // cosine floor holds on both), and a token with a clear winner (fp32 margin >= 5% of the logit range, about 0.1
+  // here; near-ties of 0.02 flip on AVX2) survives. The per-CPU agreement on every position is a benchmark figure.
   let clear = 0;
   ref.forEach((r, i) => {
-    assert.ok(cosine(r, dyn[i]) >= 0.99, `position ${i}: int8-dynamic logits cosine ${cosine(r, dyn[i])}`);
+    const own = cosine(r, dyn[i]);
+    const nearestOther = Math.max(...ref.filter((_, j) => j !== i).map((q) => cosine(q, dyn[i])));
+    assert.ok(own > nearestOther, `position ${i}: int8-dynamic logits cosine ${own} to their own fp32 position, ${nearestOther} to another`);
     const range = Math.max(...r) - Math.min(...r);
     if (margin(r) < 0.05 * range) return;
     clear++;

@@ -59,6 +59,18 @@ describe('docker images', { skip }, () => {
     assert.ok(!ok(['run', '--rm', '--entrypoint', 'sh', AGENT!, '-c', 'ls /app/node_modules']).split('\n').includes('tsx'), 'no TypeScript loader');
   });
 
+  test('the coordinator image carries no onnxruntime; a model command in it says so with a coded error', (t) => {
+    const bytes = Number(ok(['image', 'inspect', '-f', '{{.Size}}', COORDINATOR!]));
+    t.diagnostic(`coordinator image ${(bytes / 1e6).toFixed(0)} MB`);
+    const modules = ok(['run', '--rm', '--entrypoint', 'sh', COORDINATOR!, '-c', 'ls /app/node_modules']).split('\n');
+    assert.ok(!modules.includes('onnxruntime-node') && !modules.includes('onnxruntime-common'), 'no onnxruntime in the coordinator image');
+    assert.ok(modules.includes('better-sqlite3'), 'positive control: its store is there');
+    // a model command in the coordinator image: its code loads onnxruntime before it reads the model
+    const bench = docker(['run', '--rm', COORDINATOR!, 'bench', '/no-model-here', '--variants', 'fp32']);
+    assert.equal(bench.status, 2, bench.stderr);
+    assert.match(bench.stderr, /^error \[EP_ONNXRUNTIME_NOT_INSTALLED\]/m);
+  });
+
   test('the demo passes in the agent image on a small device (0.5 CPU, 1 GB), writing only under the data volume', (t) => {
     const t0 = Date.now();
     const out = ok(['run', '--rm', '--name', `${run}-demo`, '--network', 'host', ...SMALL_DEVICE, '--read-only', '-v', `${run}-demo:/var/lib/edgeprobe`, AGENT!, 'demo']);

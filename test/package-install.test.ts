@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -121,6 +121,38 @@ describe('the npm package', () => {
       }
     } finally {
       for (const c of children) c.kill('SIGTERM');
+      await broker.dispose();
+    }
+  });
+
+  // last: it removes onnxruntime from the installed package, as the coordinator image does
+  test('without onnxruntime (the coordinator image) the coordinator and its dashboard run; a model command says what is missing', { skip: needsMosquitto }, async () => {
+    renameSync(join(app, 'node_modules', 'onnxruntime-node'), join(work, 'onnxruntime-node-removed'));
+    // the demo's generated model (made by the demo test above) benchmarked: the command that loads onnxruntime
+    const bench = run(['bench', join(cache, 'generated-models', 'demo'), '--variants', 'fp32']);
+    assert.equal(bench.status, 2, bench.stderr);
+    assert.match(bench.stderr, /^error \[EP_ONNXRUNTIME_NOT_INSTALLED\]: .*\nfix: .*agent image/m);
+    assert.doesNotMatch(bench.stderr, /\bat \S+ \(/, 'no stack trace');
+    // the demo's agents fail their job (their runners load onnxruntime): the demo fails and says why
+    const demo = run(['demo']);
+    assert.equal(demo.status, 2, demo.stderr);
+    assert.match(demo.stderr, /^error \[EP_DEMO_JOB_FAILED\]: .*demo-device-a failed \(.*onnxruntime-node/m);
+    const broker = await Mosquitto.start();
+    try {
+      const coordinator = spawn(launcher, ['coordinator', '--broker', broker.url, '--db', join(work, 'no-ort.sqlite'), '--http', '0'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(coordinator);
+      let out = '';
+      coordinator.stdout!.on('data', (d) => { out += d; });
+      coordinator.stderr!.on('data', (d) => { out += d; });
+      const exited = new Promise<number | null>((r) => coordinator.on('exit', r));
+      // a hang guard only: the coordinator starts in a second or two
+      for (const end = Date.now() + 120_000; !(/coordinator listening/.test(out) && /dashboard listening/.test(out));) {
+        if (Date.now() > end || coordinator.exitCode !== null) assert.fail(`the coordinator did not start without onnxruntime:\n${out}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      coordinator.kill('SIGTERM');
+      assert.equal(await exited, 0, out);
+    } finally {
       await broker.dispose();
     }
   });

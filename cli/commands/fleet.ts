@@ -238,5 +238,8 @@ export function fleetCommands(y: Argv): Argv {
         '  edgeprobe agent --broker mqtts://BROKER:8883 --device-id pi-01 --config configs/agent.example.json   (on each device)',
         '  edgeprobe jobs submit --devices pi-01,pi-02 --plan configs/plan.example.json --db fleet.sqlite --config coordinator.json && edgeprobe report --db fleet.sqlite',
       ].join('\n'));
+      // a demo whose job failed is a failed demo, not a report of nothing
+      const unfinished = r.targets.filter((t) => t.state !== 'completed');
+      if (unfinished.length) throw epError('EP_DEMO_JOB_FAILED', { states: unfinished.map((t) => `${t.deviceId} ${t.state}${t.detail ? ` (${t.detail})` : ''}`).join('; ') });
     });
 }
