@@ -314,9 +314,13 @@ function targetsTimes(Y: Targets, rows: readonly number[], v: Float64Array, std:
  * outer products, 4 x 2 register-blocked over the upper triangle (the hot loop of a fit: p^2 q / 2).
  */
 function gramOfColumns(A: Float64Array, rows: number, width: number): Float64Array {
-  const At = new Float64Array(rows * width);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < width; c++) At[c * rows + r] = A[r * width + c];
-  return gramOfRowsSym(At, width, rows);
+  // rows of A that are all zero (features no training concept has) add nothing: leave them out
+  const keep: number[] = [];
+  for (let r = 0; r < rows; r++) { const o = r * width; for (let c = 0; c < width; c++) if (A[o + c] !== 0) { keep.push(r); break; } }
+  const m = keep.length;
+  const At = new Float64Array(m * width);
+  keep.forEach((r, x) => { for (let c = 0; c < width; c++) At[c * m + x] = A[r * width + c]; });
+  return gramOfRowsSym(At, width, m);
 }
 
 /** G = A A^T of a row-major [rows, width] matrix: row dot products, 4 x 2 blocked (each row pair read once per block). */
