@@ -82,11 +82,13 @@ for (const norms of normList) {
   refMs.push(refLoop());
   const timings = recs.map((r) => (r.data as PropertiesData).timings);
   const workers = timings[0].workers ?? 1;
-  const serial = timings.reduce((a, t) => a + (t.controlsS - (t.poolS ?? t.controlsS)), 0);
+  // the serial part in CPU seconds (main thread outside the pool), else in wall seconds (older records)
+  const serial = timings.reduce((a, t) => a + (t.serialCpuS ?? t.controlsS - (t.poolS ?? t.controlsS)), 0);
+  const parallel = timings.reduce((a, t) => a + (t.poolCpuS ?? cpu), 0);
   rows.push({ metric: `properties suite, ${norms}, ${variants.join('+')}, all controls, ${cfg.repeats ?? 1} repeats, layers ${arg('layers') ?? 'all'}, ${workers} worker(s) (CPU ${cpu.toFixed(0)} s incl. workers, load ${loadNow()})`, value: s, unit: 's' });
-  rows.push({ metric: `${norms}: serial part (main thread outside the worker pool: gold controls, verdicts; wall)`, value: serial, unit: 's' });
-  rows.push({ metric: `${norms}: projected wall on an idle machine (CPU s / ${workers} workers + serial part)`, value: cpu / workers + serial, unit: 's' });
-  suiteProjected += cpu / workers + serial;
+  rows.push({ metric: `${norms}: serial part (main thread outside the worker pool: gold controls, verdicts; CPU s)`, value: serial, unit: 's' });
+  rows.push({ metric: `${norms}: projected wall on an idle machine (pool CPU s ${parallel.toFixed(0)} / ${workers} workers + serial part)`, value: parallel / workers + serial, unit: 's' });
+  suiteProjected += parallel / workers + serial;
   rows.push({ metric: `peak RSS after ${norms} (main thread + workers, one process)`, value: rssMb(), unit: 'MB' });
 }
 if (normList.length > 0) {
