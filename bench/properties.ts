@@ -94,7 +94,9 @@ for (const norms of normList) {
 if (normList.length > 0) {
   rows.push({ metric: `properties suite, ${arg('norms') ?? 'three norm sets'}, ${variants.join('+')}, layers ${arg('layers') ?? 'all'} (wall under the shared machine's load)`, value: suite, unit: 's' });
   rows.push({ metric: `properties suite CPU seconds (main thread + workers)`, value: suiteCpu, unit: 's' });
-  rows.push({ metric: `properties suite, projected wall on the idle 2-core machine (CPU s / workers + serial part)`, value: suiteProjected, unit: 's', target: '<= 300 s per variant', pass: suiteProjected / variants.length <= 300 });
+  // the 5-minute target is for the three norm sets together: a run of fewer sets is a part of it, not judged
+  const whole = ['mcrae', 'buchanan', 'binder'].every((x) => normList.includes(x));
+  rows.push({ metric: `properties suite, projected wall on the idle 2-core machine (CPU s / workers + serial part)${whole ? '' : `, ${normList.join('+')} only`}`, value: suiteProjected, unit: 's', ...(whole ? { target: '<= 300 s per variant', pass: suiteProjected / variants.length <= 300 } : {}) });
 }
 rows.push({ metric: `reference loop (60M multiply-adds, one thread) CPU ms: min ${Math.min(...refMs).toFixed(0)}, max ${Math.max(...refMs).toFixed(0)} over ${refMs.length} samples between the runs`, value: Math.min(...refMs), unit: 'ms' });
 
