@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Matrix, solve } from 'ml-matrix';
+import { EigenvalueDecomposition, Matrix, solve } from 'ml-matrix';
+import { tridiagonalEigen } from '../core/numeric/tridiagonal-eigen.ts';
 import { SeededRandom } from '../core/numeric/seeded-random.ts';
-import { fitPls, plsErrorsByComponents, plsPredict, plsPredictByComponents } from '../probes/properties/plsr.ts';
-import { denseTargets } from '../probes/properties/targets.ts';
+import { fitPls, KernelPls, plsErrorsByComponents, plsPredict, plsPredictByComponents } from '../probes/properties/plsr.ts';
+import { denseTargets, type Targets } from '../probes/properties/targets.ts';
+import { RowSpearman, searchComponents, TopKF1 } from '../probes/properties/component-search.ts';
+import { kFolds } from '../probes/properties/folds.ts';
+import type { PlsrSettings } from '../probes/properties/mappers.ts';
+import { conceptSpearman, f1AtK } from '../probes/properties/metrics.ts';
 
 const rows = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
@@ -79,4 +84,189 @@ test('sparse-plus-centroid targets give the same fit as their dense residuals', 
   const a = plsPredict(fitPls(X, p, shifted, rows(n), { maxComponents: 3 }), X, rows(n));
   const b = plsPredict(fitPls(X, p, denseTargets(dense, n, q), rows(n), { maxComponents: 3 }), X, rows(n));
   a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-8));
+});
+
+/**
+ * Textbook NIPALS PLS2 (Wold; sklearn's PLSRegression(scale=True) algorithm): power iteration on u and w
+ * with X and Y deflated explicitly, nothing shared with the kernel implementation. Predictions [rows, q].
+ */
+function referenceNipals(X: Float64Array, p: number, Y: Float64Array, q: number, train: number[], test: number[], K: number): Float64Array[] {
+  const n = train.length;
+  const stats = (data: Float64Array, w: number): { m: number[]; s: number[] } => {
+    const m = Array.from({ length: w }, (_, j) => train.reduce((a, r) => a + data[r * w + j], 0) / n);
+    const s = m.map((mj, j) => { const v = Math.sqrt(train.reduce((a, r) => a + (data[r * w + j] - mj) ** 2, 0) / (n - 1)); return v > 1e-12 ? v : 1; });
+    return { m, s };
+  };
+  const xs = stats(X, p), ys = stats(Y, q);
+  let Xk = train.map((r) => Array.from({ length: p }, (_, a) => (X[r * p + a] - xs.m[a]) / xs.s[a]));
+  let Yk = train.map((r) => Array.from({ length: q }, (_, b) => (Y[r * q + b] - ys.m[b]) / ys.s[b]));
+  const W: number[][] = [], P: number[][] = [], C: number[][] = [];
+  for (let k = 0; k < K; k++) {
+    let bestCol = 0;
+    for (let b = 1; b < q; b++) if (Yk.reduce((a, r) => a + r[b] ** 2, 0) > Yk.reduce((a, r) => a + r[bestCol] ** 2, 0)) bestCol = b;
+    let u = Yk.map((r) => r[bestCol]);
+    let w = new Array<number>(p).fill(0);
+    for (let it = 0; it < 20000; it++) {
+      const wNew = Array.from({ length: p }, (_, a) => Xk.reduce((s, r, i) => s + r[a] * u[i], 0));
+      const nw = Math.hypot(...wNew);
+      const wn = wNew.map((v) => v / nw);
+      const t = Xk.map((r) => r.reduce((s, v, a) => s + v * wn[a], 0));
+      const tt = t.reduce((s, v) => s + v * v, 0);
+      const c = Array.from({ length: q }, (_, b) => Yk.reduce((s, r, i) => s + r[b] * t[i], 0) / tt);
+      const cc = c.reduce((s, v) => s + v * v, 0);
+      u = Yk.map((r) => r.reduce((s, v, b) => s + v * c[b], 0) / cc);
+      const diff = wn.reduce((s, v, a) => s + (v - w[a]) ** 2, 0);
+      w = wn;
+      if (diff < 1e-26) break;
+    }
+    const t = Xk.map((r) => r.reduce((s, v, a) => s + v * w[a], 0));
+    const tt = t.reduce((s, v) => s + v * v, 0);
+    const pk = Array.from({ length: p }, (_, a) => Xk.reduce((s, r, i) => s + r[a] * t[i], 0) / tt);
+    const ck = Array.from({ length: q }, (_, b) => Yk.reduce((s, r, i) => s + r[b] * t[i], 0) / tt);
+    Xk = Xk.map((r, i) => r.map((v, a) => v - t[i] * pk[a]));
+    Yk = Yk.map((r, i) => r.map((v, b) => v - t[i] * ck[b]));
+    W.push(w); P.push(pk); C.push(ck);
+  }
+  // R = W (P^T W)^{-1} through ml-matrix, then predictions per k
+  const out: Float64Array[] = [];
+  for (let k = 1; k <= K; k++) {
+    const Wm = new Matrix(W.slice(0, k)).transpose();
+    const PtW = new Matrix(P.slice(0, k)).mmul(Wm);
+    const R = Wm.mmul(solve(PtW, Matrix.eye(k)));
+    const pred = new Float64Array(test.length * q);
+    test.forEach((r, i) => {
+      const x = Array.from({ length: p }, (_, a) => (X[r * p + a] - xs.m[a]) / xs.s[a]);
+      const t = Array.from({ length: k }, (_, j) => x.reduce((s, v, a) => s + v * R.get(a, j), 0));
+      for (let b = 0; b < q; b++) pred[i * q + b] = ys.m[b] + ys.s[b] * t.reduce((s, tj, j) => s + tj * C[j][b], 0);
+    });
+    out.push(pred);
+  }
+  return out;
+}
+
+/** Planted data: X with a low-rank signal that sparse binary targets follow, plus noise. */
+function planted(seed: number, n: number, p: number, q: number, dims = 3): { X: Float64Array; Y: Float64Array } {
+  const rng = new SeededRandom(seed);
+  const Z = Float64Array.from({ length: n * dims }, () => rng.normal());
+  const X = Float64Array.from({ length: n * p }, (_, k) => Z[Math.floor(k / p) * dims + (k % dims)] * (1 + (k % p) / p) + 0.7 * rng.normal());
+  const Y = Float64Array.from({ length: n * q }, (_, k) => (Z[Math.floor(k / q) * dims + (k % q) % dims] + 0.5 * rng.normal() > 0.9 ? 1 : 0));
+  return { X, Y };
+}
+
+test('kernel PLS matches textbook NIPALS on both kernel sides (q >= p: p x p kernel; q < p: q x q kernel)', () => {
+  for (const [p, q] of [[6, 9], [9, 4]]) {
+    const n = 50;
+    const { X, Y } = planted(p * 31 + q, n, p, q);
+    const train = rows(40), held = rows(n).slice(40);
+    const ref = referenceNipals(X, p, Y, q, train, held, 4);
+    const m = fitPls(X, p, denseTargets(Y, n, q), train, { maxComponents: 4, tol: 1e-14, maxIter: 5000 });
+    for (let k = 1; k <= 4; k++) {
+      const got = plsPredict(m, X, held, k);
+      ref[k - 1].forEach((v, i) => assert.ok(Math.abs(got[i] - v) < 1e-7, `p ${p} q ${q} k ${k} [${i}]: ${got[i]} vs ${v}`));
+    }
+  }
+});
+
+test('an extended fit equals a fresh fit with as many components (the staged search grows one fit)', () => {
+  const n = 70, p = 8, q = 12;
+  const { X, Y } = planted(4, n, p, q);
+  const T = denseTargets(Y, n, q);
+  const fit = new KernelPls(X, p, T, rows(60));
+  fit.extendTo(2);
+  fit.extendTo(5);
+  const fresh = fitPls(X, p, T, rows(60), { maxComponents: 5 });
+  assert.deepEqual(Array.from(plsPredict(fit.model(), X, rows(n).slice(60))), Array.from(plsPredict(fresh, X, rows(n).slice(60))));
+});
+
+/** The staged search as first written: a fresh fit per inner fold and stage, predictions materialised per count, metrics.ts scores. */
+function referenceSearch(s: PlsrSettings, headline: { metric: 'f1' | 'spearman'; k: number }, X: Float64Array, p: number, Y: Targets, train: number[], seed: number): number {
+  const grid = [...new Set(s.componentGrid)].sort((a, b) => a - b);
+  const top = grid[grid.length - 1];
+  const caps = [...(s.stageCaps ?? []).filter((c) => c < top), top];
+  let best = grid[0];
+  for (const cap of caps) {
+    const stage = grid.filter((c) => c <= cap);
+    const errors = new Map(stage.map((c) => [c, 0]));
+    const inner = kFolds(train.length, s.innerFolds, seed + 7919);
+    for (const f of inner) {
+      const held = f.map((i) => train[i]);
+      const fitRows = train.filter((r) => !held.includes(r));
+      const m = fitPls(X, p, Y, fitRows, { maxComponents: stage[stage.length - 1], maxIter: s.maxIter, tol: s.tol });
+      const preds = plsPredictByComponents(m, X, held, stage);
+      for (const c of stage) {
+        const scores = held.map((r, i) => {
+          const pr = preds.get(c)!.subarray(i * Y.q, (i + 1) * Y.q), g = Y.values.subarray(r * Y.q, (r + 1) * Y.q);
+          return headline.metric === 'f1' ? f1AtK(pr, g, headline.k) : conceptSpearman(pr, g);
+        }).filter(Number.isFinite);
+        errors.set(c, errors.get(c)! - (scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : 0));
+      }
+    }
+    const loss = (c: number): number => errors.get(c)! / inner.length;
+    const min = Math.min(...stage.map(loss));
+    best = stage.find((c) => loss(c) <= min + (s.tieTolerance ?? 0.001))!;
+    if (best < stage[stage.length - 1]) break;
+  }
+  return best;
+}
+
+test('the component search (one growing fit per inner fold, fused scoring) chooses what the refit-per-stage search chooses', () => {
+  const settings: PlsrSettings = { components: 'auto', componentGrid: [1, 2, 3, 4, 6, 8, 12, 16], stageCaps: [2, 4, 8], tieTolerance: 0.001, innerFolds: 2, criterion: 'headline', maxIter: 500, tol: 1e-6 };
+  const picks: number[] = [];
+  for (const [metric, seed] of [['f1', 1], ['f1', 2], ['f1', 3], ['spearman', 4], ['spearman', 5]] as const) {
+    const n = 90, p = 12, q = metric === 'f1' ? 30 : 8;
+    const { X, Y } = planted(seed, n, p, q, [1, 6, 2, 8, 1][seed - 1]);
+    // ratings for Spearman: the binary targets plus graded noise (ties left in on purpose: half the values are 0)
+    const rng = new SeededRandom(seed);
+    const values = metric === 'f1' ? Y : Float64Array.from(Y, (v) => (v > 0 ? v + Math.round(rng.next() * 3) : 0));
+    const T = denseTargets(values, n, q);
+    const train = rows(n).filter((i) => i % 10 !== 0);
+    for (const tie of [0.001, 0]) {
+      const s = { ...settings, tieTolerance: tie };
+      const want = referenceSearch(s, { metric, k: 5 }, X, p, T, train, seed);
+      picks.push(want);
+      assert.equal(searchComponents(s, { metric, k: 5 }, X, p, T, train, seed), want, `${metric} seed ${seed} tie ${tie}`);
+    }
+  }
+  // the planted signals have 1 to 8 directions: the cases must not all pick one count
+  assert.ok(new Set(picks).size > 1, `picks ${picks.join(',')}`);
+});
+
+test('held-out scorers equal metrics.ts f1AtK and conceptSpearman, ties included', () => {
+  const rng = new SeededRandom(11);
+  for (let trial = 0; trial < 200; trial++) {
+    const q = 3 + (trial % 25);
+    // coarse values make ties common (the top-k boundary and midranks)
+    const pred = Float64Array.from({ length: q }, () => Math.round(rng.next() * 4) / 4);
+    const gold = Float64Array.from({ length: q }, () => (rng.next() < 0.3 ? Math.round(rng.next() * 3) : 0));
+    const goldSize = gold.filter((v) => v > 0).length;
+    const want = f1AtK(pred, gold, 5);
+    const got = new TopKF1(5).score(Float64Array.from(pred), 0, gold, 0, q, goldSize);
+    assert.ok(Object.is(want, got) || Math.abs(want - got) < 1e-15, `f1 trial ${trial}: ${got} vs ${want}`);
+    // fused update: scoring pred - c plus 1 * c gives the same as scoring pred
+    const c = Float64Array.from({ length: q }, () => rng.next());
+    const fusedIn = Float64Array.from(pred, (v, b) => v - c[b]);
+    const fused = new TopKF1(5).score(fusedIn, 0, gold, 0, q, goldSize, c, 1);
+    assert.ok(Object.is(want, fused) || Math.abs(want - fused) < 1e-15 || fusedIn.some((v, b) => v !== pred[b]), `fused trial ${trial}`);
+    const rho = new RowSpearman(gold, 1, q).score(pred, 0, 0);
+    const wantRho = conceptSpearman(pred, gold);
+    assert.ok((Number.isNaN(rho) && Number.isNaN(wantRho)) || Math.abs(rho - wantRho) < 1e-12, `rho trial ${trial}: ${rho} vs ${wantRho}`);
+  }
+});
+
+test('tridiagonal QL eigenpairs equal ml-matrix EigenvalueDecomposition', () => {
+  const rng = new SeededRandom(3);
+  for (const k of [1, 2, 5, 17]) {
+    const d = Array.from({ length: k }, () => rng.normal());
+    const e = Array.from({ length: k - 1 }, () => rng.normal());
+    const T = new Matrix(k, k);
+    for (let i = 0; i < k; i++) { T.set(i, i, d[i]); if (i + 1 < k) { T.set(i, i + 1, e[i]); T.set(i + 1, i, e[i]); } }
+    const ref = new EigenvalueDecomposition(T, { assumeSymmetric: true });
+    const got = tridiagonalEigen(d, e, k);
+    for (let i = 0; i < k; i++) {
+      assert.ok(Math.abs(got.values[i] - ref.realEigenvalues[i]) < 1e-12);
+      // eigenvector i (a row of got.vectors) equals column i of ml-matrix's, up to sign
+      const sign = Math.sign(got.vectors[i * k] * ref.eigenvectorMatrix.get(0, i)) || 1;
+      for (let j = 0; j < k; j++) assert.ok(Math.abs(got.vectors[i * k + j] - sign * ref.eigenvectorMatrix.get(j, i)) < 1e-10, `k ${k} vector ${i}`);
+    }
+  }
 });

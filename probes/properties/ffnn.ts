@@ -61,10 +61,13 @@ export function fitFfnn(X: Float64Array, p: number, Y: Targets, train: readonly 
   const active = new Int32Array(h);
   let nActive = 0;
 
-  const forward = (r: number): void => {
+  const forwardHidden = (r: number): void => {
     input(r, x);
     nActive = 0;
     for (let j = 0; j < h; j++) { let s = b1[j]; const o1 = j * p; for (let a = 0; a < p; a++) s += W1[o1 + a] * x[a]; z[j] = s; a1[j] = s > 0 ? s : 0; if (s > 0) active[nActive++] = j; }
+  };
+  const forward = (r: number): void => {
+    forwardHidden(r);
     for (let b = 0; b < q; b++) { let s = b2[b]; const o2 = b * h; for (let t = 0; t < nActive; t++) { const j = active[t]; s += W2[o2 + j] * a1[j]; } out[b] = s; }
   };
   const loss = (rows: readonly number[]): number => {
@@ -85,15 +88,20 @@ export function fitFfnn(X: Float64Array, p: number, Y: Targets, train: readonly 
       const batch = shuffled.slice(s, s + o.batchSize);
       grads.forEach((g) => g.fill(0));
       const [gW1, gb1, gW2, gb2] = grads;
+      const scale = 2 / (batch.length * q);
       for (const r of batch) {
-        forward(r);
-        const scale = 2 / (batch.length * q);
-        for (let b = 0; b < q; b++) dOut[b] = (out[b] - Y.values[r * q + b]) * scale;
+        forwardHidden(r);
         dA.fill(0);
+        // output layer and its backward pass in one sweep over W2's active columns (each row of W2 is read
+        // once, not once for the output and again for the gradient; the sums are the same, in the same order)
         for (let b = 0; b < q; b++) {
+          const o2 = b * h;
+          let sum = b2[b];
+          for (let t = 0; t < nActive; t++) { const j = active[t]; sum += W2[o2 + j] * a1[j]; }
+          out[b] = sum;
+          dOut[b] = (out[b] - Y.values[r * q + b]) * scale;
           const d = dOut[b];
           gb2[b] += d;
-          const o2 = b * h;
           // inactive units have a1 = 0 (no W2 gradient) and z <= 0 (their dA is never read)
           for (let t = 0; t < nActive; t++) { const j = active[t]; gW2[o2 + j] += d * a1[j]; dA[j] += d * W2[o2 + j]; }
         }

@@ -61,11 +61,26 @@ export function trainCentroids(data: Float64Array, width: number, cats: FoldCate
  * Targets keep their sparse part and record the shift (see Targets).
  */
 export function residualiseFold(X: Float64Array, p: number, Y: Targets, cats: FoldCategories, train: readonly number[]): { X: Float64Array; Y: Targets } {
-  const cx = trainCentroids(X, p, cats, train);
-  const Xr = Float64Array.from(X, (v, k) => v - cx[cats.group[Math.floor(k / p)] * p + (k % p)]);
+  return { X: residualiseRows(X, p, cats, train), Y: residualiseTargets(Y, cats, train) };
+}
+
+/** Rows minus their category's training centroid (index loops: this runs once per fold and control). */
+export function residualiseRows(data: Float64Array, width: number, cats: FoldCategories, train: readonly number[]): Float64Array {
+  return residualiseRowsWith(data, width, cats, trainCentroids(data, width, cats, train));
+}
+
+/** Targets minus their category's training centroid, keeping the sparse part and recording the shift (see Targets). */
+export function residualiseTargets(Y: Targets, cats: FoldCategories, train: readonly number[]): Targets {
   const cy = trainCentroids(Y.values, Y.q, cats, train);
-  const values = Float64Array.from(Y.values, (v, k) => v - cy[cats.group[Math.floor(k / Y.q)] * Y.q + (k % Y.q)]);
-  return { X: Xr, Y: { ...Y, values, shift: { group: cats.group, groups: cats.groups, centroids: cy } } };
+  const values = residualiseRowsWith(Y.values, Y.q, cats, cy);
+  return { ...Y, values, shift: { group: cats.group, groups: cats.groups, centroids: cy } };
+}
+
+function residualiseRowsWith(data: Float64Array, width: number, cats: FoldCategories, c: Float64Array): Float64Array {
+  const out = new Float64Array(data.length);
+  const rows = data.length / width;
+  for (let i = 0; i < rows; i++) { const o = i * width, g = cats.group[i] * width; for (let j = 0; j < width; j++) out[o + j] = data[o + j] - c[g + j]; }
+  return out;
 }
 
 /**

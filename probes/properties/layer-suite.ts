@@ -2,7 +2,7 @@ import { SeededRandom } from '../../core/numeric/seeded-random.ts';
 import type { PropertiesConfig } from './config.ts';
 import { columnPermutedTargets, randomTargets } from './controls.ts';
 import { scoreConcepts } from './evaluate.ts';
-import { residualiseFold, shuffleWithinCategories, type FoldCategories } from './fold-categories.ts';
+import { residualiseFold, residualiseTargets, shuffleWithinCategories, type FoldCategories } from './fold-categories.ts';
 import { ffnnMapper, plsrMapper, type Mapper, type MapperName } from './mappers.ts';
 import { conceptSpearman, f1AtK } from './metrics.ts';
 import type { HeadlineMetric } from './norm-set.ts';
@@ -163,7 +163,8 @@ export function runLayerJob(job: LayerJob): LayerScores {
       const catDestroyed = foldwise(folds, seed, (f, train) => {
         const cats = job.foldCats[r][f];
         const resid = residualiseFold(X, p, trainGold, cats, train);
-        return { X: resid.X, Y: resid.Y, score: residualiseFold(X, p, gold, cats, train).Y.values };
+        // the scored targets: the gold itself residualised (the embeddings' residual is the same, not recomputed)
+        return { X: resid.X, Y: resid.Y, score: job.binarize ? residualiseTargets(gold, cats, train).values : resid.Y.values };
       });
       headline['category-destroyed'].push(catDestroyed.scores);
       chosen['category-destroyed'].push(catDestroyed.chosen);

@@ -1,10 +1,10 @@
-import { kFolds } from './folds.ts';
-import { fitPls, plsErrorsByComponents, plsPredict, plsPredictByComponents } from './plsr.ts';
-import { conceptSpearman, f1AtK } from './metrics.ts';
+import { searchComponents } from './component-search.ts';
+import { fitPls, plsPredict } from './plsr.ts';
 import { fitFfnn, type FfnnOptions } from './ffnn.ts';
 import type { Targets } from './targets.ts';
 
 export type MapperName = 'plsr' | 'ffnn';
+export { searchComponents };
 
 export interface PlsrSettings {
   /** fixed number of components, or 'auto' for the nested-CV search over `componentGrid` */
@@ -45,65 +45,6 @@ export function plsrMapper(s: PlsrSettings, headline: { metric: 'f1' | 'spearman
       return { predictions: plsPredict(m, X, test), chosen: m.components };
     },
   };
-}
-
-/** Inner-CV loss (lower is better) of every count in `grid`, from one fit per inner fold with the largest count. */
-function innerLosses(s: PlsrSettings, headline: { metric: 'f1' | 'spearman'; k: number }, X: Float64Array, p: number, Y: Targets, train: number[], seed: number, grid: number[]): Map<number, number> {
-  const fitOpts = { maxIter: s.maxIter, tol: s.tol };
-  const maxK = grid[grid.length - 1];
-  const errors = new Map(grid.map((c) => [c, 0]));
-  const innerFolds = kFolds(train.length, Math.min(s.innerFolds, train.length), seed + 7919);
-  for (const inner of innerFolds) {
-    const held = inner.map((i) => train[i]);
-    const hs = new Set(held);
-    const fit = train.filter((r) => !hs.has(r));
-    const m = fitPls(X, p, Y, fit, { ...fitOpts, maxComponents: maxK });
-    if (s.criterion === 'mse') {
-      const e = plsErrorsByComponents(m, X, Y, held);
-      // a fit that ran out of components keeps its last error for larger counts
-      for (const c of grid) errors.set(c, errors.get(c)! + (e[Math.min(c, e.length) - 1] ?? Infinity) / held.length);
-      continue;
-    }
-    const preds = plsPredictByComponents(m, X, held, grid);
-    const q = Y.q;
-    for (const c of grid) {
-      const pr = preds.get(c)!;
-      let sum = 0;
-      let cnt = 0;
-      held.forEach((r, i) => {
-        const gold = Y.values.subarray(r * q, (r + 1) * q);
-        const v = headline.metric === 'f1' ? f1AtK(pr.subarray(i * q, (i + 1) * q), gold, headline.k) : conceptSpearman(pr.subarray(i * q, (i + 1) * q), gold);
-        if (Number.isFinite(v)) { sum += v; cnt++; }
-      });
-      errors.set(c, errors.get(c)! - (cnt > 0 ? sum / cnt : 0));
-    }
-  }
-  for (const c of grid) errors.set(c, errors.get(c)! / innerFolds.length);
-  return errors;
-}
-
-/**
- * Nested component search with a plateau rule: the grid is searched in stages (counts up to each of
- * `stageCaps`, default 8, 16, 32, then the grid's maximum); the next stage runs only while the best count
- * is the largest one of the stage, so a search is never cut off at a count that was still improving
- * (the old grid stopped at 8 while Buchanan chose 8 in 10 of 10 folds). Ties within `tieTolerance`
- * go to the smaller count (inner-CV differences of ~0.001 are noise, not a reason for more capacity).
- */
-export function searchComponents(s: PlsrSettings, headline: { metric: 'f1' | 'spearman'; k: number }, X: Float64Array, p: number, Y: Targets, train: number[], seed: number): number {
-  const grid = [...new Set(s.componentGrid)].sort((a, b) => a - b);
-  const top = grid[grid.length - 1];
-  const caps = [...(s.stageCaps ?? [8, 16, 32]).filter((c) => c < top), top];
-  const tie = s.tieTolerance ?? 0.001;
-  let best = grid[0];
-  for (const cap of caps) {
-    const stage = grid.filter((c) => c <= cap);
-    const loss = innerLosses(s, headline, X, p, Y, train, seed, stage);
-    const min = Math.min(...loss.values());
-    best = stage.find((c) => loss.get(c)! <= min + tie)!;
-    // a plateau (the best count, after ties, is not the largest tried): larger counts are not searched
-    if (best < stage[stage.length - 1]) break;
-  }
-  return best;
 }
 
 export function ffnnMapper(o: FfnnOptions): Mapper {

@@ -1,4 +1,4 @@
-import { EigenvalueDecomposition, Matrix, inverse } from 'ml-matrix';
+import { tridiagonalEigen } from '../../core/numeric/tridiagonal-eigen.ts';
 import type { Targets } from './targets.ts';
 
 export interface PlsOptions { maxComponents: number; maxIter?: number; tol?: number }
@@ -31,67 +31,141 @@ function columnStats(data: Float64Array, width: number, rows: readonly number[])
 }
 
 /**
- * PLS2 regression as sklearn's PLSRegression(scale=True), computed with the kernel form of NIPALS
+ * PLS2 regression as sklearn's PLSRegression(scale=True) (NIPALS), computed with the kernel form
  * (Dayal & MacGregor 1997): NIPALS's inner loop converges to the dominant eigenvector of
- * X_k^T Y Y^T X_k, and X_k^T Y = (I - p w^T) X_{k-1}^T Y, so the p x p matrix G = X^T Y Y^T X is formed
- * once and deflated in O(p^2) per component instead of deflating the n x q targets. The results are
- * NIPALS's (to its tolerance); the cost is what makes 10-fold CV over thousands of features fit in
- * seconds. X: row-major [n, p]; rows: the training rows.
+ * X_k^T Y Y^T X_k, and X_k^T Y = (I - p w^T) X_{k-1}^T Y, so the kernel is formed once and deflated in
+ * its own space instead of deflating the n x q targets. The kernel lives on the smaller side: p x p
+ * G = S S^T (S = Xs^T Ys) when q >= p, else q x q M = S^T S with S deflated (w = S c / |S c| for its
+ * dominant eigenvector c). Components are nested, so a fit can be extended (`extendTo`): the staged
+ * component search grows one fit instead of refitting per stage, and any k <= K reads off the first k.
+ * X: row-major [n, p]; rows: the training rows.
  */
+export class KernelPls {
+  readonly p: number;
+  readonly q: number;
+  readonly n: number;
+  readonly xMean: Float64Array; readonly xStd: Float64Array;
+  readonly yMean: Float64Array; readonly yStd: Float64Array;
+  /** weights, x loadings and rotations ([K][p]) and y loadings ([K][q]) of the components so far */
+  readonly W: Float64Array[] = [];
+  readonly P: Float64Array[] = [];
+  readonly R: Float64Array[] = [];
+  readonly C: Float64Array[] = [];
+  /** min(p, n - 1): no more components exist */
+  readonly cap: number;
+  /** X ran out of informative directions before `cap` */
+  exhausted = false;
+  private readonly Xs: Float64Array;
+  private readonly Y: Targets;
+  private readonly rows: readonly number[];
+  private readonly side: 'p' | 'q';
+  /** p-side: G [p, p]; q-side: M [q, q] (recomputed from the deflated S after each component) */
+  private readonly kernel: Float64Array;
+  /** S^T [q, p] = Ys^T Xs (q-side: deflated with the components) */
+  private readonly St: Float64Array;
+  private readonly t: Float64Array;
+  private readonly eig: LanczosWorkspace;
+  private readonly maxIter: number;
+  private readonly tol: number;
+
+  constructor(X: Float64Array, p: number, Y: Targets, rows: readonly number[], opts: { maxIter?: number; tol?: number } = {}) {
+    const { q } = Y;
+    const n = rows.length;
+    this.p = p; this.q = q; this.n = n; this.Y = Y; this.rows = rows;
+    this.maxIter = opts.maxIter ?? 500; this.tol = opts.tol ?? 1e-6;
+    const xs = columnStats(X, p, rows);
+    const ys = columnStats(Y.values, q, rows);
+    this.xMean = xs.mean; this.xStd = xs.std; this.yMean = ys.mean; this.yStd = ys.std;
+    const Xs = new Float64Array(n * p);
+    for (let i = 0; i < n; i++) { const o = rows[i] * p; for (let a = 0; a < p; a++) Xs[i * p + a] = (X[o + a] - xs.mean[a]) / xs.std[a]; }
+    this.Xs = Xs;
+    // S^T [q, p] = Ys^T Xs; the column-centred Xs makes the target mean drop out: S = Xs^T Y / ys
+    const St = crossTargetsX(Xs, p, Y, rows);
+    for (let b = 0; b < q; b++) { const s = ys.std[b]; for (let a = 0; a < p; a++) St[b * p + a] /= s; }
+    this.St = St;
+    this.side = q < p ? 'q' : 'p';
+    this.kernel = this.side === 'p' ? gramOfColumns(St, q, p) : gramOfRowsSym(St, q, p);
+    this.cap = Math.min(p, n - 1);
+    this.t = new Float64Array(n);
+    this.eig = lanczosWorkspace(this.side === 'p' ? p : q);
+  }
+
+  get components(): number { return this.W.length; }
+
+  /** Adds components up to K (or until X is exhausted); returns the number available. */
+  extendTo(K: number): number {
+    const { p, q, n, Xs, t } = this;
+    const target = Math.min(K, this.cap);
+    while (!this.exhausted && this.W.length < target) {
+      const k = this.W.length;
+      let w: Float64Array;
+      if (this.side === 'p') {
+        // after deflation the previous weight vector is in G's null space: restart from G's largest column
+        const start = k === 0 ? largestRowStart(this.St, q, p) : warmStart(this.eig, this.kernel, p);
+        w = dominantEigenvector(this.kernel, p, start, this.maxIter, this.tol, this.eig);
+      } else {
+        const c = dominantEigenvector(this.kernel, q, k === 0 ? largestColumn(this.kernel, q) : warmStart(this.eig, this.kernel, q), this.maxIter, this.tol, this.eig);
+        // w = S c / |S c| is the dominant eigenvector of S S^T
+        w = new Float64Array(p);
+        for (let b = 0; b < q; b++) { const cb = c[b]; if (cb !== 0) for (let a = 0, o = b * p; a < p; a++) w[a] += this.St[o + a] * cb; }
+        normalise(w);
+      }
+      // t = X_k w = Xs r_k with the rotation r_k = w - sum_j r_j (p_j . w)
+      const r = Float64Array.from(w);
+      for (let j = 0; j < k; j++) { const pw = dotv(this.P[j], w); const rj = this.R[j]; for (let a = 0; a < p; a++) r[a] -= rj[a] * pw; }
+      let tt = 0;
+      for (let i = 0; i < n; i++) {
+        const o = i * p;
+        let s0 = 0, s1 = 0;
+        let a = 0;
+        for (; a + 1 < p; a += 2) { s0 += Xs[o + a] * r[a]; s1 += Xs[o + a + 1] * r[a + 1]; }
+        if (a < p) s0 += Xs[o + a] * r[a];
+        const s = s0 + s1;
+        t[i] = s; tt += s * s;
+      }
+      if (tt < 1e-12 * n) { this.exhausted = true; break; } // fewer informative components than asked
+      const pk = new Float64Array(p);
+      for (let i = 0; i < n; i++) { const ti = t[i]; if (ti !== 0) for (let a = 0, o = i * p; a < p; a++) pk[a] += Xs[o + a] * ti; }
+      for (let a = 0; a < p; a++) pk[a] /= tt;
+      const ck = targetsTimes(this.Y, this.rows, t, this.yStd);
+      for (let b = 0; b < q; b++) ck[b] /= tt;
+      this.W.push(w); this.P.push(pk); this.R.push(r); this.C.push(ck);
+      if (this.side === 'p') deflateKernel(this.kernel, p, pk, w);
+      else {
+        // S <- (I - p w^T) S, then M = S^T S again
+        const St = this.St;
+        for (let b = 0; b < q; b++) {
+          const o = b * p;
+          let ws = 0;
+          for (let a = 0; a < p; a++) ws += w[a] * St[o + a];
+          if (ws !== 0) for (let a = 0; a < p; a++) St[o + a] -= pk[a] * ws;
+        }
+        this.kernel.set(gramOfRowsSym(St, q, p));
+      }
+    }
+    return this.W.length;
+  }
+
+  /** The fitted model with the first k components (rotations [p, k], y loadings [q, k]). */
+  model(k = this.W.length): PlsModel {
+    const { p, q } = this;
+    const K = Math.min(k, this.W.length);
+    const rotations = new Float64Array(p * K);
+    const yLoadings = new Float64Array(q * K);
+    for (let j = 0; j < K; j++) {
+      const r = this.R[j], c = this.C[j];
+      for (let a = 0; a < p; a++) rotations[a * K + j] = r[a];
+      for (let b = 0; b < q; b++) yLoadings[b * K + j] = c[b];
+    }
+    return { p, q, components: K, xMean: this.xMean, xStd: this.xStd, yMean: this.yMean, yStd: this.yStd, rotations, yLoadings };
+  }
+}
+
+/** A PLS fit with up to opts.maxComponents components (see KernelPls). */
 export function fitPls(X: Float64Array, p: number, Y: Targets, rows: readonly number[], opts: PlsOptions): PlsModel {
-  const { q } = Y;
-  const n = rows.length;
-  const xs = columnStats(X, p, rows);
-  const ys = columnStats(Y.values, q, rows);
-  const Xs = new Float64Array(n * p);
-  rows.forEach((r, i) => { for (let a = 0; a < p; a++) Xs[i * p + a] = (X[r * p + a] - xs.mean[a]) / xs.std[a]; });
-  // S^T [q, p] = Ys^T Xs; the column-centred Xs makes the target mean drop out: S = Xs^T Y / ys
-  const St = crossTargetsX(Xs, p, Y, rows);
-  for (let b = 0; b < q; b++) for (let a = 0; a < p; a++) St[b * p + a] /= ys.std[b];
-  const G = gramOfRows(transpose(St, q, p), p, q);
-  const K = Math.min(opts.maxComponents, p, n - 1);
-  const W: Float64Array[] = [];
-  const P: Float64Array[] = [];
-  const Cl: Float64Array[] = [];
-  const t = new Float64Array(n);
-  let w = startVector(St, p, q);
-  for (let k = 0; k < K; k++) {
-    // after deflation the previous weight vector is in G's null space: restart from G's largest column
-    if (k > 0) w = largestColumn(G, p);
-    w = dominantEigenvector(G, p, w, opts.maxIter ?? 500, opts.tol ?? 1e-6);
-    // t = X_k w with X_k = X (I - sum r_j p_j^T)... computed as Xs r_k, r_k = w - sum_j r_j (p_j . w)
-    const r = Float64Array.from(w);
-    const Rk = rotationsOf(W, P, p);
-    for (let j = 0; j < Rk.length; j++) { const pw = dotv(P[j], w); for (let a = 0; a < p; a++) r[a] -= Rk[j][a] * pw; }
-    let tt = 0;
-    for (let i = 0; i < n; i++) { let s = 0; for (let a = 0; a < p; a++) s += Xs[i * p + a] * r[a]; t[i] = s; tt += s * s; }
-    if (tt < 1e-12 * n) break; // X is exhausted: fewer informative components than asked
-    const pk = new Float64Array(p);
-    for (let i = 0; i < n; i++) { const ti = t[i]; if (ti !== 0) for (let a = 0; a < p; a++) pk[a] += Xs[i * p + a] * ti; }
-    for (let a = 0; a < p; a++) pk[a] /= tt;
-    const ck = targetsTimes(Y, rows, t, ys.std);
-    for (let b = 0; b < q; b++) ck[b] /= tt;
-    W.push(w); P.push(pk); Cl.push(ck);
-    // G <- (I - p w^T) G (I - w p^T)
-    const gw = new Float64Array(p);
-    for (let a = 0; a < p; a++) { let s = 0; for (let c = 0; c < p; c++) s += G[a * p + c] * w[c]; gw[a] = s; }
-    const wgw = dotv(w, gw);
-    for (let a = 0; a < p; a++) for (let c = 0; c < p; c++) G[a * p + c] += -pk[a] * gw[c] - gw[a] * pk[c] + wgw * pk[a] * pk[c];
-  }
-  const k = W.length;
-  const rotations = new Float64Array(p * k);
-  if (k > 0) {
-    // R = W (P^T W)^{-1}
-    const Wm = new Matrix(p, k);
-    const PtW = new Matrix(k, k);
-    for (let j = 0; j < k; j++) for (let a = 0; a < p; a++) Wm.set(a, j, W[j][a]);
-    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) PtW.set(i, j, dotv(P[i], W[j]));
-    const R = Wm.mmul(inverse(PtW));
-    for (let a = 0; a < p; a++) for (let j = 0; j < k; j++) rotations[a * k + j] = R.get(a, j);
-  }
-  const yLoadings = new Float64Array(q * k);
-  for (let j = 0; j < k; j++) for (let b = 0; b < q; b++) yLoadings[b * k + j] = Cl[j][b];
-  return { p, q, components: k, xMean: xs.mean, xStd: xs.std, yMean: ys.mean, yStd: ys.std, rotations, yLoadings };
+  const fit = new KernelPls(X, p, Y, rows, opts);
+  fit.extendTo(opts.maxComponents);
+  return fit.model();
 }
 
 /** x scores T = Xs R [rows, K] of the given rows (standardised with the training statistics). */
@@ -191,18 +265,21 @@ export function plsErrorsByComponents(m: PlsModel, X: Float64Array, Y: Targets, 
 function crossTargetsX(Xs: Float64Array, p: number, Y: Targets, rows: readonly number[]): Float64Array {
   const { q } = Y;
   const out = new Float64Array(q * p);
-  rows.forEach((r, i) => {
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
     const xo = i * p;
-    for (const b of Y.nonzero[r]) {
+    const nz = Y.nonzero[r];
+    for (let x = 0; x < nz.length; x++) {
+      const b = nz[x];
       const v = Y.sparse[r * q + b];
       const o = b * p;
       for (let a = 0; a < p; a++) out[o + a] += v * Xs[xo + a];
     }
-  });
+  }
   if (Y.shift) {
     const { group, groups, centroids } = Y.shift;
     const gsum = new Float64Array(groups * p);
-    rows.forEach((r, i) => { const g = group[r]; for (let a = 0; a < p; a++) gsum[g * p + a] += Xs[i * p + a]; });
+    for (let i = 0; i < rows.length; i++) { const g = group[rows[i]]; for (let a = 0; a < p; a++) gsum[g * p + a] += Xs[i * p + a]; }
     for (let g = 0; g < groups; g++) for (let b = 0; b < q; b++) {
       const c = centroids[g * q + b];
       if (c !== 0) for (let a = 0; a < p; a++) out[b * p + a] -= c * gsum[g * p + a];
@@ -215,123 +292,199 @@ function crossTargetsX(Xs: Float64Array, p: number, Y: Targets, rows: readonly n
 function targetsTimes(Y: Targets, rows: readonly number[], v: Float64Array, std: Float64Array): Float64Array {
   const { q } = Y;
   const out = new Float64Array(q);
-  rows.forEach((r, i) => { const vi = v[i]; if (vi !== 0) for (const b of Y.nonzero[r]) out[b] += Y.sparse[r * q + b] * vi; });
+  for (let i = 0; i < rows.length; i++) {
+    const vi = v[i];
+    if (vi === 0) continue;
+    const r = rows[i];
+    const nz = Y.nonzero[r];
+    for (let x = 0; x < nz.length; x++) out[nz[x]] += Y.sparse[r * q + nz[x]] * vi;
+  }
   if (Y.shift) {
     const { group, groups, centroids } = Y.shift;
     const gs = new Float64Array(groups);
-    rows.forEach((r, i) => { gs[group[r]] += v[i]; });
+    for (let i = 0; i < rows.length; i++) gs[group[rows[i]]] += v[i];
     for (let g = 0; g < groups; g++) if (gs[g] !== 0) for (let b = 0; b < q; b++) out[b] -= centroids[g * q + b] * gs[g];
   }
   for (let b = 0; b < q; b++) out[b] /= std[b];
   return out;
 }
 
-function transpose(a: Float64Array, rows: number, cols: number): Float64Array {
-  const out = new Float64Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
-  return out;
+/**
+ * G = A^T A of a row-major [rows, width] matrix A (here S^T [q, p] -> S S^T [p, p]): sum of the rows'
+ * outer products, 4 x 2 register-blocked over the upper triangle (the hot loop of a fit: p^2 q / 2).
+ */
+function gramOfColumns(A: Float64Array, rows: number, width: number): Float64Array {
+  // rows of A that are all zero (features no training concept has) add nothing: leave them out
+  const keep: number[] = [];
+  for (let r = 0; r < rows; r++) { const o = r * width; for (let c = 0; c < width; c++) if (A[o + c] !== 0) { keep.push(r); break; } }
+  const m = keep.length;
+  const At = new Float64Array(m * width);
+  keep.forEach((r, x) => { for (let c = 0; c < width; c++) At[c * m + x] = A[r * width + c]; });
+  return gramOfRowsSym(At, width, m);
 }
 
-/** A A^T of a row-major [rows, width] matrix: row dot products, 4-way unrolled (the hot loop of a fit). */
-function gramOfRows(A: Float64Array, rows: number, width: number): Float64Array {
+/** G = A A^T of a row-major [rows, width] matrix: row dot products, 4 x 2 blocked (each row pair read once per block). */
+function gramOfRowsSym(A: Float64Array, rows: number, width: number): Float64Array {
   const G = new Float64Array(rows * rows);
-  const w4 = width - (width % 4);
-  for (let a = 0; a < rows; a++) {
-    const oa = a * width;
-    for (let c = a; c < rows; c++) {
-      const oc = c * width;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      for (let j = 0; j < w4; j += 4) {
-        s0 += A[oa + j] * A[oc + j]; s1 += A[oa + j + 1] * A[oc + j + 1];
-        s2 += A[oa + j + 2] * A[oc + j + 2]; s3 += A[oa + j + 3] * A[oc + j + 3];
+  let a = 0;
+  for (; a + 3 < rows; a += 4) {
+    const o0 = a * width, o1 = o0 + width, o2 = o1 + width, o3 = o2 + width;
+    let c = a;
+    for (; c + 1 < rows; c += 2) {
+      const u = c * width, v = u + width;
+      let s00 = 0, s01 = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0, s30 = 0, s31 = 0;
+      for (let j = 0; j < width; j++) {
+        const x = A[u + j], y = A[v + j];
+        const a0 = A[o0 + j], a1 = A[o1 + j], a2 = A[o2 + j], a3 = A[o3 + j];
+        s00 += a0 * x; s01 += a0 * y; s10 += a1 * x; s11 += a1 * y;
+        s20 += a2 * x; s21 += a2 * y; s30 += a3 * x; s31 += a3 * y;
       }
-      for (let j = w4; j < width; j++) s0 += A[oa + j] * A[oc + j];
-      G[a * rows + c] = G[c * rows + a] = s0 + s1 + s2 + s3;
+      const put = (r: number, col: number, s: number): void => { G[r * rows + col] = s; G[col * rows + r] = s; };
+      put(a, c, s00); put(a, c + 1, s01); put(a + 1, c, s10); put(a + 1, c + 1, s11);
+      put(a + 2, c, s20); put(a + 2, c + 1, s21); put(a + 3, c, s30); put(a + 3, c + 1, s31);
     }
+    for (; c < rows; c++) for (let r = a; r < a + 4; r++) G[r * rows + c] = G[c * rows + r] = dotRows(A, r * width, c * width, width);
   }
+  for (; a < rows; a++) for (let c = a; c < rows; c++) G[a * rows + c] = G[c * rows + a] = dotRows(A, a * width, c * width, width);
   return G;
 }
 
-function rotationsOf(W: Float64Array[], P: Float64Array[], p: number): Float64Array[] {
-  // r_j = w_j - sum_{i<j} r_i (p_i . w_j): the same recursion as in fitPls, kept for the deflation of t
-  const R: Float64Array[] = [];
-  for (let j = 0; j < W.length; j++) {
-    const r = Float64Array.from(W[j]);
-    for (let i = 0; i < j; i++) { const pw = dotv(P[i], W[j]); for (let a = 0; a < p; a++) r[a] -= R[i][a] * pw; }
-    R.push(r);
+function dotRows(A: Float64Array, u: number, v: number, width: number): number {
+  let s = 0;
+  for (let j = 0; j < width; j++) s += A[u + j] * A[v + j];
+  return s;
+}
+
+/** G <- (I - p w^T) G (I - w p^T), in place: G - p g^T - g p^T + (w.g) p p^T with g = G w. */
+function deflateKernel(G: Float64Array, p: number, pk: Float64Array, w: Float64Array): void {
+  const gw = new Float64Array(p);
+  symv(G, p, w, gw);
+  const wgw = dotv(w, gw);
+  for (let a = 0; a < p; a++) {
+    const pa = pk[a], ga = gw[a], o = a * p;
+    for (let c = 0; c < p; c++) G[o + c] += -pa * gw[c] - ga * pk[c] + wgw * pa * pk[c];
   }
-  return R;
 }
 
-function largestColumn(G: Float64Array, p: number): Float64Array {
+/** out = A v for a row-major [d, d] A (two rows per pass: v is read once per pair). */
+function symv(A: Float64Array, d: number, v: Float64Array, out: Float64Array): void {
+  let a = 0;
+  for (; a + 1 < d; a += 2) {
+    const o0 = a * d, o1 = o0 + d;
+    let s0 = 0, s1 = 0;
+    for (let c = 0; c < d; c++) { const x = v[c]; s0 += A[o0 + c] * x; s1 += A[o1 + c] * x; }
+    out[a] = s0; out[a + 1] = s1;
+  }
+  if (a < d) { let s = 0; const o = a * d; for (let c = 0; c < d; c++) s += A[o + c] * v[c]; out[a] = s; }
+}
+
+/**
+ * Start of the next component's eigenvector search: the previous run's second Ritz vector (the deflated
+ * kernel's top eigenvector is usually close to it), else the kernel's largest column. Only the number of
+ * Lanczos steps depends on the start, not the vector found.
+ */
+function warmStart(ws: LanczosWorkspace, G: Float64Array, d: number): Float64Array {
+  return ws.second ?? largestColumn(G, d);
+}
+
+function largestColumn(G: Float64Array, d: number): Float64Array {
   let best = 0;
-  for (let a = 1; a < p; a++) if (G[a * p + a] > G[best * p + best]) best = a;
-  return normalise(Float64Array.from({ length: p }, (_, c) => G[c * p + best]));
+  for (let a = 1; a < d; a++) if (G[a * d + a] > G[best * d + best]) best = a;
+  const v = new Float64Array(d);
+  for (let c = 0; c < d; c++) v[c] = G[c * d + best];
+  return normalise(v.some((x) => x !== 0) ? v : v.fill(1));
 }
 
-function startVector(St: Float64Array, p: number, q: number): Float64Array {
+/** The row of St [q, p] with the largest norm: S's strongest column, a start close to the top eigenvector. */
+function largestRowStart(St: Float64Array, q: number, p: number): Float64Array {
   let best = 0;
   let bestNorm = -1;
-  for (let b = 0; b < q; b++) { let s = 0; for (let a = 0; a < p; a++) s += St[b * p + a] ** 2; if (s > bestNorm) { bestNorm = s; best = b; } }
+  for (let b = 0; b < q; b++) { let s = 0; for (let a = 0, o = b * p; a < p; a++) s += St[o + a] ** 2; if (s > bestNorm) { bestNorm = s; best = b; } }
   const w = Float64Array.from(St.subarray(best * p, (best + 1) * p));
   return normalise(w.some((x) => x !== 0) ? w : w.fill(1));
 }
 
+interface LanczosWorkspace { d: number; m: number; V: Float64Array; gv: Float64Array; /** the last run's second Ritz vector: the next component's start */ second?: Float64Array; matvecs: number }
+
+function lanczosWorkspace(d: number): LanczosWorkspace {
+  const m = Math.min(d, 80);
+  return { d, m, V: new Float64Array(m * d), gv: new Float64Array(d), matvecs: 0 };
+}
+
 /**
- * Dominant eigenvector of the symmetric PSD matrix G, the vector NIPALS's inner loop converges to.
- * Plain power iteration (what NIPALS does) needs hundreds of steps when the top eigenvalues are
- * close, which dominated the fit time; Lanczos with full reorthogonalisation gets the same vector in
- * a few dozen matrix-vector products. The small tridiagonal eigenproblem goes to ml-matrix. Restarted
- * from the Ritz vector until the squared change is below tol (sklearn's stopping rule).
+ * Dominant eigenvector of the symmetric PSD matrix A [d, d], the vector NIPALS's inner loop converges to.
+ * Plain power iteration (what NIPALS does) needs hundreds of steps when the top eigenvalues are close;
+ * Lanczos with full reorthogonalisation gets the same vector in a few dozen matrix-vector products.
+ * Its Krylov basis grows (up to 80 vectors, preallocated) until the Ritz vector's error bound
+ * (residual / gap, sin-theta theorem) is below sqrt(tol) / 1000, checked every 2 steps from the 4th (the small
+ * tridiagonal eigenproblem: core/numeric/tridiagonal-eigen.ts). Restarted from the Ritz vector only when the basis is full.
  */
-function dominantEigenvector(G: Float64Array, p: number, start: Float64Array, maxIter: number, tol: number): Float64Array {
+function dominantEigenvector(A: Float64Array, d: number, start: Float64Array, maxIter: number, tol: number, ws: LanczosWorkspace): Float64Array {
+  const { V, gv, m } = ws;
   let w = normalise(Float64Array.from(start));
-  const m = Math.min(p, 20);
-  const gv = new Float64Array(p);
-  for (let restart = 0, used = 0; used < maxIter; restart++) {
-    const V: Float64Array[] = [Float64Array.from(w)];
-    const alpha: number[] = [];
-    const beta: number[] = [];
+  const alpha = new Float64Array(m);
+  const beta = new Float64Array(m);
+  const bound = tol * 1e-6;
+  for (let used = 0; used < maxIter;) {
+    V.set(w, 0);
+    let k = 0;
     let lastBeta = 0;
-    for (let j = 0; j < m; j++) {
-      const v = V[j];
-      for (let a = 0; a < p; a++) { let s = 0; const o = a * p; for (let c = 0; c < p; c++) s += G[o + c] * v[c]; gv[a] = s; }
+    let ritz: { y: Float64Array; y2?: Float64Array; converged: boolean } | undefined;
+    for (let j = 0; j < m && used < maxIter; j++) {
+      const vj = V.subarray(j * d, (j + 1) * d);
+      symv(A, d, vj, gv);
       used++;
-      alpha.push(dotv(v, gv));
-      const next = Float64Array.from(gv);
-      for (const u of V) { const d = dotv(u, next); for (let a = 0; a < p; a++) next[a] -= d * u[a]; }
-      for (const u of V) { const d = dotv(u, next); for (let a = 0; a < p; a++) next[a] -= d * u[a]; }
-      const bn = Math.sqrt(dotv(next, next));
+      ws.matvecs++;
+      alpha[j] = dotv(vj, gv);
+      // full reorthogonalisation, twice (classical Gram-Schmidt is not enough in floating point)
+      for (let pass = 0; pass < 2; pass++) {
+        for (let i = 0; i <= j; i++) {
+          const o = i * d;
+          let s = 0;
+          for (let a = 0; a < d; a++) s += V[o + a] * gv[a];
+          if (s !== 0) for (let a = 0; a < d; a++) gv[a] -= s * V[o + a];
+        }
+      }
+      const bn = Math.sqrt(dotv(gv, gv));
+      k = j + 1;
       lastBeta = bn;
-      if (j === m - 1 || bn < 1e-12 * Math.max(1, Math.abs(alpha[0]))) break;
-      beta.push(bn);
-      V.push(next.map((x) => x / bn));
+      const invariant = bn < 1e-12 * Math.max(1, Math.abs(alpha[0]));
+      if (invariant || k === d || k === m || (k >= 4 && k % 2 === 0)) {
+        ritz = topRitz(alpha, beta, k, lastBeta, invariant || k === d, bound);
+        if (ritz.converged || invariant || k === d) break;
+      }
+      if (k === m) break;
+      beta[j] = bn;
+      for (let a = 0; a < d; a++) V[(j + 1) * d + a] = gv[a] / bn;
     }
-    const k = alpha.length;
-    const T = new Matrix(k, k);
-    for (let i = 0; i < k; i++) { T.set(i, i, alpha[i]); if (i + 1 < k) { T.set(i, i + 1, beta[i]); T.set(i + 1, i, beta[i]); } }
-    const evd = new EigenvalueDecomposition(T, { assumeSymmetric: true });
-    const values = evd.realEigenvalues;
-    let top = 0;
-    for (let i = 1; i < k; i++) if (values[i] > values[top]) top = i;
-    const next = new Float64Array(p);
-    for (let i = 0; i < k; i++) { const y = evd.eigenvectorMatrix.get(i, top); for (let a = 0; a < p; a++) next[a] += y * V[i][a]; }
+    ritz ??= topRitz(alpha, beta, k, lastBeta, false, bound);
+    const next = combine(V, d, ritz.y, k);
+    ws.second = ritz.y2 ? normalise(combine(V, d, ritz.y2, k)) : undefined;
     normalise(next);
-    if (dotv(next, w) < 0) for (let a = 0; a < p; a++) next[a] = -next[a];
-    // Ritz residual |G y - theta y| = beta_k |s_k| (last component of the small eigenvector); by the
-    // sin-theta theorem the vector's error is at most residual / gap. When that error is 100x below the
-    // restart test's tolerance, another restart (20 more matrix-vector products) could not move it
-    let second = -Infinity;
-    for (let i = 0; i < k; i++) if (i !== top && values[i] > second) second = values[i];
-    const gap = values[top] - second;
-    const residual = lastBeta * Math.abs(evd.eigenvectorMatrix.get(k - 1, top));
-    if (k === m && gap > 0 && (residual / gap) ** 2 < tol * 1e-4) return next;
-    let diff = 0;
-    for (let a = 0; a < p; a++) diff += (next[a] - w[a]) ** 2;
+    if (dotv(next, w) < 0) for (let a = 0; a < d; a++) next[a] = -next[a];
     w = next;
-    if (diff < tol || k < m) break;
+    if (ritz.converged || k < m) break;
   }
   return w;
+}
+
+/** sum_i y_i V_i over the first k basis vectors */
+function combine(V: Float64Array, d: number, y: Float64Array, k: number): Float64Array {
+  const out = new Float64Array(d);
+  for (let i = 0; i < k; i++) { const yi = y[i]; if (yi !== 0) for (let a = 0, o = i * d; a < d; a++) out[a] += yi * V[o + a]; }
+  return out;
+}
+
+/** Top eigenpair of the Lanczos tridiagonal T_k, and whether its Ritz vector meets the error bound. */
+function topRitz(alpha: Float64Array, beta: Float64Array, k: number, lastBeta: number, exact: boolean, bound: number): { y: Float64Array; y2?: Float64Array; converged: boolean } {
+  const { values, vectors } = tridiagonalEigen(alpha, beta, k);
+  const y = vectors.slice((k - 1) * k, k * k);
+  const y2 = k > 1 ? vectors.slice((k - 2) * k, (k - 1) * k) : undefined;
+  if (exact || k === 1) return { y, y2, converged: exact };
+  // Ritz residual |A y - theta y| = beta_k |s_k|; by the sin-theta theorem the vector's error is at most residual / gap
+  const gap = values[k - 1] - values[k - 2];
+  const residual = lastBeta * Math.abs(y[k - 1]);
+  return { y, y2, converged: gap > 0 && (residual / gap) ** 2 < bound };
 }
 
 function normalise(v: Float64Array): Float64Array {

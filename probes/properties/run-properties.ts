@@ -62,7 +62,7 @@ export interface LayersInput {
  * Every control on every layer with repeated CV, then the verdicts (Holm over the whole record). Takes
  * the embedding matrices, so planted data can be probed without a model.
  */
-export async function evaluateLayers(e: LayersInput): Promise<{ results: LayerResult[]; family: number; scores: LayerScores[]; folds: number[][][]; repeats: number; seed: number; cats: ReturnType<typeof categoryGroups>; workers: number; verdictSettings: VerdictSettings }> {
+export async function evaluateLayers(e: LayersInput): Promise<{ results: LayerResult[]; family: number; scores: LayerScores[]; folds: number[][][]; repeats: number; seed: number; cats: ReturnType<typeof categoryGroups>; workers: number; verdictSettings: VerdictSettings; poolS: number; poolCpuS: number; jobsS: number }> {
   const { norms, cfg } = e;
   const n = norms.concepts.length;
   const q = norms.features.length;
@@ -86,14 +86,20 @@ export async function evaluateLayers(e: LayersInput): Promise<{ results: LayerRe
   }));
   const workers = workerCount(cfg.workers);
   let done = 0;
+  const tPool = performance.now();
+  const cPool = process.cpuUsage();
   const scores = await runLayerJobs(jobs, workers, (r) => e.progress?.(r, ++done));
+  const poolS = (performance.now() - tPool) / 1000;
+  // the main thread only waits while the pool runs: CPU in that window is the workers' (the parallel part)
+  const cpu = process.cpuUsage(cPool);
+  const poolCpuS = (cpu.user + cpu.system) / 1e6;
   const verdictSettings: VerdictSettings = {
     alpha: cfg.controls.alpha, minEffect: cfg.controls.minEffect ?? { f1: 0.02, spearman: 0.05 },
     bootstrapResamples: cfg.controls.bootstrapResamples, permutations: cfg.controls.permutations, seed,
   };
   const gridMax = e.mapper === 'plsr' && cfg.plsr.components === 'auto' ? Math.max(...cfg.plsr.componentGrid) : undefined;
   const { results, family } = layerVerdicts(scores, goldScores, norms.metric, verdictSettings, gridMax);
-  return { results, family, scores, folds, repeats, seed, cats, workers, verdictSettings };
+  return { results, family, scores, folds, repeats, seed, cats, workers, verdictSettings, poolS, poolCpuS, jobsS: scores.reduce((a, x) => a + x.seconds, 0) };
 }
 
 /** Runs the mapper and all controls with the same folds and metrics on every requested layer. */
@@ -113,11 +119,13 @@ export async function runPropertiesProbe(run: PropertiesRun): Promise<Properties
   const layers = run.layers ?? representationNames(md.layers.layers);
 
   const t1 = performance.now();
+  const c1 = process.cpuUsage();
   const ev = await evaluateLayers({
     norms, layers: layers.map((layer) => ({ layer, X: matrixOf(emb.vectors.get(layer)!, norms.words, p) })), p,
     cfg, mapper: run.mapper, binarizeForPlsr: run.preprocess.binarizeForPlsr, progress: (r, done) => progress?.step(`properties ${norms.name} ${run.variant}`, done, layers.length, `${r.layer} (${r.seconds.toFixed(1)} s)`),
   });
   const { results, family, folds, repeats, seed, cats, workers } = ev;
+  const cpuAll = process.cpuUsage(c1);
   const ranking = rankLayers(results);
   return {
     normSet: { name: norms.name, path: norms.path, concepts: n, features: q, metric: norms.metric, categories: norms.categories ? cats.source : cats.source.replace('k-means on the norms', 'k-means on the norms of each training fold, test concepts assigned to the nearest centroid'), notes: norms.notes },
@@ -134,6 +142,6 @@ export async function runPropertiesProbe(run: PropertiesRun): Promise<Properties
       exploratory: true, family, tiedWithBest: tiedWithBest(ev.scores, ranking[0], ev.verdictSettings),
       note: `best layer by sys score, chosen after the fact; its verdict is Holm-corrected over all ${family} tests of this record (every layer x every control), which covers the choice`,
     },
-    timings: { embeddingsS: tEmb, controlsS: (performance.now() - t1) / 1000, embeddingsCached: emb.cached, workers },
+    timings: { embeddingsS: tEmb, controlsS: (performance.now() - t1) / 1000, embeddingsCached: emb.cached, workers, poolS: ev.poolS, jobsS: ev.jobsS, poolCpuS: ev.poolCpuS, serialCpuS: Math.max(0, (cpuAll.user + cpuAll.system) / 1e6 - ev.poolCpuS) },
   };
 }

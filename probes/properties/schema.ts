@@ -118,7 +118,13 @@ export const PropertiesDataSchema = Type.Object({
     note: Type.String(),
   })),
   comparedToFp32: Type.Optional(VariantComparisonSchema),
-  timings: Type.Object({ embeddingsS: Type.Number(), controlsS: Type.Number(), embeddingsCached: Type.Boolean(), workers: Type.Optional(Type.Integer()) }),
+  timings: Type.Object({
+    embeddingsS: Type.Number(), controlsS: Type.Number(), embeddingsCached: Type.Boolean(), workers: Type.Optional(Type.Integer()),
+    /** wall seconds inside the worker pool, and the sum of the pool's job seconds (controlsS - poolS is the serial part) */
+    poolS: Type.Optional(Type.Number()), jobsS: Type.Optional(Type.Number()),
+    /** process CPU seconds while the pool ran (the workers'), and outside it (the main thread's serial part) */
+    poolCpuS: Type.Optional(Type.Number()), serialCpuS: Type.Optional(Type.Number()),
+  }),
 });
 export type PropertiesData = Static<typeof PropertiesDataSchema>;
 
