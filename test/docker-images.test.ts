@@ -109,9 +109,9 @@ describe('docker images', { skip }, () => {
     edgeprobe('jobs', 'submit', '--devices', 'docker-1', '--plan', '/etc/edgeprobe-test/plan.json', '--db', 'fleet.sqlite', '--broker', url);
     const t0 = Date.now();
     const list = () => edgeprobe('jobs', 'list', '--db', 'fleet.sqlite');
-    await until(() => /docker-1\s+(completed|failed|timed-out|rejected)/.test(list()), 'the job to finish', () => `${list()}\n${logs(agent)()}`);
+    await until(() => /docker-1\s+-\s+(completed|failed|timed-out|rejected)/.test(list()), 'the job to finish', () => `${list()}\n${logs(agent)()}`);
     t.diagnostic(`job (fp32 + int8-dynamic x benchmark, attention, compare) on 0.5 CPU / 1 GB: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-    assert.match(list(), /docker-1\s+completed/, list());
+    assert.match(list(), /docker-1\s+-\s+completed/, list());
     const report = edgeprobe('report', '--db', 'fleet.sqlite');
     assert.match(report, /docker-1\s+tiny\s+int8-dynamic\s/);
     // the agent wrote its state on the volume as uid 1000; nothing else in the container is writable to it

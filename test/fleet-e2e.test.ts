@@ -79,7 +79,7 @@ describe('fleet end to end', { skip: needsMosquitto }, () => {
     assert.equal(csv.length, 3);
     assert.match(csv[0], /^deviceId,model,variant,batchSize,seqLen,p50Ms,p90Ms,p99Ms,sizeBytes/);
     const list = runCli(['jobs', 'list', '--db', db, '--job', jobId]);
-    assert.match(list.stdout, /dev-a\s+completed/);
+    assert.match(list.stdout, /dev-a\s+-\s+completed/);
   });
 
   test('a plan with a compressed variant runs benchmark, attention and divergence on both agents; the report shows their verdicts', async () => {
@@ -127,7 +127,7 @@ describe('fleet end to end', { skip: needsMosquitto }, () => {
     assert.match(text, /dev-a\s+tiny\s+int8-dynamic\s/);
     assert.match(text, /invalid: records whose numeric gate failed/);
     const csv = runCli(['report', '--db', db, '--csv']).stdout.trim().split('\n');
-    assert.match(csv[0], /^deviceId,model,variant,batchSize,seqLen,p50Ms,.*,jumpLayer,worstLayer,normSets,attention,attentionLayers,properties,propertiesLayers,driftVsFleet,crossDeviceOutlier,invalid,unreadable,records,verdicts$/);
+    assert.match(csv[0], /^deviceId,model,variant,batchSize,seqLen,p50Ms,.*,jumpLayer,worstLayer,normSets,inductionHeads,copyingAccuracy,attention,attentionLayers,properties,propertiesLayers,driftVsFleet,crossDeviceOutlier,invalid,unreadable,records,verdicts$/);
   });
 
   test('broker stopped for 10 s mid-job: every result arrives, none twice', async () => {

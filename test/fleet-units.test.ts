@@ -103,8 +103,8 @@ describe('protocol', () => {
     assert.deepEqual(settings(divergenceContract, { ...base, seed: 3, compare: { seed: 4 } }), { sentences: 64, seed: 4, fillMaskItems: 200 });
   });
 
-  test('the agent runs the benchmark, attention, divergence and properties probes', () => {
-    assert.deepEqual(probeKinds().sort(), ['attention', 'benchmark', 'divergence', 'properties']);
+  test('the agent runs the benchmark, attention, divergence, induction and properties probes', () => {
+    assert.deepEqual(probeKinds().sort(), ['attention', 'benchmark', 'divergence', 'induction', 'properties']);
   });
 });
 
