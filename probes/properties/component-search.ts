@@ -1,7 +1,25 @@
 import { kFolds } from './folds.ts';
-import type { PlsrSettings } from './mappers.ts';
 import { KernelPls, plsErrorsByComponents } from './plsr.ts';
 import type { Targets } from './targets.ts';
+
+/** PLSR settings (the mapper reads them; the component search is what most of them steer). */
+export interface PlsrSettings {
+  /** fixed number of components, or 'auto' for the nested-CV search over `componentGrid` */
+  components: number | 'auto';
+  componentGrid: number[];
+  /**
+   * the search extends the grid stage by stage (up to 8, 16, 32, ... components) only while the best count
+   * is the largest one tried so far (a plateau rule: the search never stops at a count that was still improving)
+   */
+  stageCaps?: number[];
+  /** inner-CV scores within this of the best (mean headline per inner fold) count as tied: the smaller count wins */
+  tieTolerance?: number;
+  innerFolds: number;
+  /** inner-CV criterion: the probe's headline metric (default) or squared error on standardised targets */
+  criterion: 'headline' | 'mse';
+  maxIter: number;
+  tol: number;
+}
 
 export interface HeadlineSpec { metric: 'f1' | 'spearman'; k: number }
 

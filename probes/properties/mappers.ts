@@ -1,28 +1,11 @@
-import { searchComponents } from './component-search.ts';
+import { searchComponents, type PlsrSettings } from './component-search.ts';
 import { fitPls, plsPredict } from './plsr.ts';
 import { fitFfnn, type FfnnOptions } from './ffnn.ts';
 import type { Targets } from './targets.ts';
 
 export type MapperName = 'plsr' | 'ffnn';
 export { searchComponents };
-
-export interface PlsrSettings {
-  /** fixed number of components, or 'auto' for the nested-CV search over `componentGrid` */
-  components: number | 'auto';
-  componentGrid: number[];
-  /**
-   * the search extends the grid stage by stage (up to 8, 16, 32, ... components) only while the best count
-   * is the largest one tried so far (a plateau rule: the search never stops at a count that was still improving)
-   */
-  stageCaps?: number[];
-  /** inner-CV scores within this of the best (mean headline per inner fold) count as tied: the smaller count wins */
-  tieTolerance?: number;
-  innerFolds: number;
-  /** inner-CV criterion: the probe's headline metric (default) or squared error on standardised targets */
-  criterion: 'headline' | 'mse';
-  maxIter: number;
-  tol: number;
-}
+export type { PlsrSettings };
 
 /** Fits on the training rows and predicts the test rows ([test, q]); `chosen` reports e.g. the component count. */
 export interface Mapper {
