@@ -1,7 +1,8 @@
 /**
  * "A result the broker acknowledged is never lost", against the PostgreSQL store: real Mosquitto, real
  * PostgreSQL, a real coordinator process SIGKILLed at random moments while devices stream QoS 1 results,
- * and restarted each time (as a supervisor would). Every result whose PUBACK reached a device must be
+ * and restarted each time (as a supervisor would); the last run stops it with SIGTERM instead (a graceful stop
+ * mid-stream must acknowledge only what its last flush committed). Every result whose PUBACK reached a device must be
  * stored, exactly once. The seed is printed so a failing run can be repeated (EDGEPROBE_TEST_SEED).
  */
 import assert from 'node:assert/strict';
@@ -26,7 +27,7 @@ async function waitFor(cond: () => Promise<boolean>, timeoutMs: number, what: ()
   }
 }
 
-describe('coordinator SIGKILL on PostgreSQL', { skip: needsMosquitto || needsPostgres }, () => {
+describe('coordinator SIGKILL and SIGTERM on PostgreSQL', { skip: needsMosquitto || needsPostgres }, () => {
   let broker: Mosquitto;
   let server: Postgres;
   const seed = Number(process.env.EDGEPROBE_TEST_SEED ?? Date.now() % 100_000);
@@ -42,7 +43,8 @@ describe('coordinator SIGKILL on PostgreSQL', { skip: needsMosquitto || needsPos
   });
 
   for (let run = 0; run < RUNS; run++) {
-    test(`run ${run + 1}: ${KILLS_PER_RUN} kills mid-stream, every acknowledged result stored once`, { timeout: 90_000 }, async () => {
+    const signal = run === RUNS - 1 ? 'SIGTERM' : 'SIGKILL';
+    test(`run ${run + 1}: ${KILLS_PER_RUN} ${signal}s mid-stream, every acknowledged result stored once`, { timeout: 90_000 }, async () => {
       const url = await server.createdb(`crash${run}`);
       const db = new pg.Pool({ connectionString: url, max: 1 });
       const count = async (): Promise<number> => Number((await db.query('SELECT COUNT(*) AS n FROM results')).rows[0].n);
@@ -62,7 +64,7 @@ describe('coordinator SIGKILL on PostgreSQL', { skip: needsMosquitto || needsPos
           const delay = 100 + rng.int(1500); // a random moment inside a commit round, a collecting round or between
           await new Promise((r) => setTimeout(r, delay));
           kills.push(delay);
-          await coordinator.kill('SIGKILL');
+          await coordinator.kill(signal);
           await new Promise((r) => setTimeout(r, 200 + rng.int(800)));
           coordinator = start();
           await coordinator.waitFor(/coordinator listening/);
@@ -76,10 +78,10 @@ describe('coordinator SIGKILL on PostgreSQL', { skip: needsMosquitto || needsPos
         await new Promise((r) => setTimeout(r, 500)); // nothing extra arrives late
         const rows = (await db.query<{ message_id: string }>('SELECT message_id FROM results')).rows.map((r) => r.message_id);
         const lost = [...load.acked].filter((id) => !rows.includes(id));
-        assert.equal(lost.length, 0, `seed ${seed}: ${lost.length} of ${acked} acknowledged results lost (kills after ${kills.join(', ')} ms)`);
+        assert.equal(lost.length, 0, `seed ${seed}: ${lost.length} of ${acked} acknowledged results lost (${signal} after ${kills.join(', ')} ms)`);
         assert.equal(new Set(rows).size, rows.length, 'no message stored twice');
         assert.equal(rows.length, acked, `stored ${rows.length}, acknowledged ${acked}: nothing stored that was not sent`);
-        console.log(`# seed ${seed} run ${run + 1}: ${acked} acknowledged, ${rows.length} stored, 0 lost, ${load.publishErrors} publish errors, kills after ${kills.join(', ')} ms`);
+        console.log(`# seed ${seed} run ${run + 1}: ${acked} acknowledged, ${rows.length} stored, 0 lost, ${load.publishErrors} publish errors, ${signal} after ${kills.join(', ')} ms`);
       } finally {
         await load.close();
         await coordinator.kill('SIGTERM');
