@@ -3,7 +3,7 @@ import { hideBin } from 'yargs/helpers';
 import { epError, errorMessage, isEdgeprobeError, type EdgeprobeError } from '../core/errors.ts';
 import { commands } from './commands/index.ts';
 import { EXIT_CODES } from './exit-codes.ts';
-import { missingPackage } from './missing-package.ts';
+import { missingPackage } from '../core/missing-package.ts';
 
 /** Every command module exports one of these; cli/commands/index.ts lists them. */
 export type CommandModule = (y: Argv) => Argv;

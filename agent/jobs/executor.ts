@@ -1,6 +1,7 @@
 import { resolveVariantSettings } from '../../core/variants/recipe-settings.ts';
 import { join } from 'node:path';
 import { errorMessage } from '../../core/errors.ts';
+import { explainMissingRuntime } from '../../core/missing-package.ts';
 import type { DaemonLog } from '../../core/daemon-log.ts';
 import { loadModelDir } from '../../core/model/model-dir.ts';
 import { requireFp32Source } from '../../core/model/source-check.ts';
@@ -68,7 +69,8 @@ export async function executeJob(job: StoredJob, deps: ExecutorDeps, signal: Abo
       // checked when the plan arrived (planVariantsProblem), so this resolves without error
       const settings = resolveVariantSettings(plan.variantSettings ?? {}, { int4: 'int4BlockSize', int8: 'int8Calibration' });
       variants = [...await variantProvider().ensure(reference, builtins, { outDir, settings }), ...await planUserVariants(reference, m.name, plan.userVariants, deps.config.userVariantsDir)];
-    } catch (err) {
+    } catch (caught) {
+      const err = explainMissingRuntime(caught);
       failures.push(`${m.name}: ${errorMessage(err)}`);
       done += variantCount(m.name) * plan.probes.length;
       progress('running', `model ${m.name} failed: ${errorMessage(err)}`);
@@ -100,7 +102,8 @@ export async function executeJob(job: StoredJob, deps: ExecutorDeps, signal: Abo
           }
           if (signal.aborted) return 'cancelled';
           jobs.markRecord(job.jobId, `${item}/done`);
-        } catch (err) {
+        } catch (caught) {
+          const err = explainMissingRuntime(caught);
           failures.push(`${item}: ${errorMessage(err)}`);
           deps.log.warn('item failed', { job: job.jobId, item, error: errorMessage(err) });
         }
