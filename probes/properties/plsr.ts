@@ -1,4 +1,5 @@
-import { tridiagonalEigen } from '../../core/numeric/tridiagonal-eigen.ts';
+import { dot } from '../../core/numeric/vectors.ts';
+import { dominantEigenvector, lanczosWorkspace, normalise, symv, type LanczosWorkspace } from '../../core/numeric/lanczos.ts';
 import type { Targets } from './targets.ts';
 
 export interface PlsOptions { maxComponents: number; maxIter?: number; tol?: number }
@@ -112,7 +113,7 @@ export class KernelPls {
       }
       // t = X_k w = Xs r_k with the rotation r_k = w - sum_j r_j (p_j . w)
       const r = Float64Array.from(w);
-      for (let j = 0; j < k; j++) { const pw = dotv(this.P[j], w); const rj = this.R[j]; for (let a = 0; a < p; a++) r[a] -= rj[a] * pw; }
+      for (let j = 0; j < k; j++) { const pw = dot(this.P[j], w); const rj = this.R[j]; for (let a = 0; a < p; a++) r[a] -= rj[a] * pw; }
       let tt = 0;
       for (let i = 0; i < n; i++) {
         const o = i * p;
@@ -253,8 +254,8 @@ export function plsErrorsByComponents(m: PlsModel, X: Float64Array, Y: Targets, 
     for (let b = 0; b < q; b++) cross += c[b] * (yt[b] - (m.yMean[b] / m.yStd[b]) * st);
     cols.push(Float64Array.from(tj));
     cl.push(c);
-    let quad = dotv(tj, tj) * dotv(c, c);
-    for (let i = 0; i < j; i++) quad += 2 * dotv(cols[i], tj) * dotv(cl[i], c);
+    let quad = dot(tj, tj) * dot(c, c);
+    for (let i = 0; i < j; i++) quad += 2 * dot(cols[i], tj) * dot(cl[i], c);
     sse += -2 * cross + quad;
     errs.push(sse);
   }
@@ -359,23 +360,11 @@ function dotRows(A: Float64Array, u: number, v: number, width: number): number {
 function deflateKernel(G: Float64Array, p: number, pk: Float64Array, w: Float64Array): void {
   const gw = new Float64Array(p);
   symv(G, p, w, gw);
-  const wgw = dotv(w, gw);
+  const wgw = dot(w, gw);
   for (let a = 0; a < p; a++) {
     const pa = pk[a], ga = gw[a], o = a * p;
     for (let c = 0; c < p; c++) G[o + c] += -pa * gw[c] - ga * pk[c] + wgw * pa * pk[c];
   }
-}
-
-/** out = A v for a row-major [d, d] A (two rows per pass: v is read once per pair). */
-function symv(A: Float64Array, d: number, v: Float64Array, out: Float64Array): void {
-  let a = 0;
-  for (; a + 1 < d; a += 2) {
-    const o0 = a * d, o1 = o0 + d;
-    let s0 = 0, s1 = 0;
-    for (let c = 0; c < d; c++) { const x = v[c]; s0 += A[o0 + c] * x; s1 += A[o1 + c] * x; }
-    out[a] = s0; out[a + 1] = s1;
-  }
-  if (a < d) { let s = 0; const o = a * d; for (let c = 0; c < d; c++) s += A[o + c] * v[c]; out[a] = s; }
 }
 
 /**
@@ -402,99 +391,4 @@ function largestRowStart(St: Float64Array, q: number, p: number): Float64Array {
   for (let b = 0; b < q; b++) { let s = 0; for (let a = 0, o = b * p; a < p; a++) s += St[o + a] ** 2; if (s > bestNorm) { bestNorm = s; best = b; } }
   const w = Float64Array.from(St.subarray(best * p, (best + 1) * p));
   return normalise(w.some((x) => x !== 0) ? w : w.fill(1));
-}
-
-interface LanczosWorkspace { d: number; m: number; V: Float64Array; gv: Float64Array; /** the last run's second Ritz vector: the next component's start */ second?: Float64Array; matvecs: number }
-
-function lanczosWorkspace(d: number): LanczosWorkspace {
-  const m = Math.min(d, 80);
-  return { d, m, V: new Float64Array(m * d), gv: new Float64Array(d), matvecs: 0 };
-}
-
-/**
- * Dominant eigenvector of the symmetric PSD matrix A [d, d], the vector NIPALS's inner loop converges to.
- * Plain power iteration (what NIPALS does) needs hundreds of steps when the top eigenvalues are close;
- * Lanczos with full reorthogonalisation gets the same vector in a few dozen matrix-vector products.
- * Its Krylov basis grows (up to 80 vectors, preallocated) until the Ritz vector's error bound
- * (residual / gap, sin-theta theorem) is below sqrt(tol) / 1000, checked every 2 steps from the 4th (the small
- * tridiagonal eigenproblem: core/numeric/tridiagonal-eigen.ts). Restarted from the Ritz vector only when the basis is full.
- */
-function dominantEigenvector(A: Float64Array, d: number, start: Float64Array, maxIter: number, tol: number, ws: LanczosWorkspace): Float64Array {
-  const { V, gv, m } = ws;
-  let w = normalise(Float64Array.from(start));
-  const alpha = new Float64Array(m);
-  const beta = new Float64Array(m);
-  const bound = tol * 1e-6;
-  for (let used = 0; used < maxIter;) {
-    V.set(w, 0);
-    let k = 0;
-    let lastBeta = 0;
-    let ritz: { y: Float64Array; y2?: Float64Array; converged: boolean } | undefined;
-    for (let j = 0; j < m && used < maxIter; j++) {
-      const vj = V.subarray(j * d, (j + 1) * d);
-      symv(A, d, vj, gv);
-      used++;
-      ws.matvecs++;
-      alpha[j] = dotv(vj, gv);
-      // full reorthogonalisation, twice (classical Gram-Schmidt is not enough in floating point)
-      for (let pass = 0; pass < 2; pass++) {
-        for (let i = 0; i <= j; i++) {
-          const o = i * d;
-          let s = 0;
-          for (let a = 0; a < d; a++) s += V[o + a] * gv[a];
-          if (s !== 0) for (let a = 0; a < d; a++) gv[a] -= s * V[o + a];
-        }
-      }
-      const bn = Math.sqrt(dotv(gv, gv));
-      k = j + 1;
-      lastBeta = bn;
-      const invariant = bn < 1e-12 * Math.max(1, Math.abs(alpha[0]));
-      if (invariant || k === d || k === m || (k >= 4 && k % 2 === 0)) {
-        ritz = topRitz(alpha, beta, k, lastBeta, invariant || k === d, bound);
-        if (ritz.converged || invariant || k === d) break;
-      }
-      if (k === m) break;
-      beta[j] = bn;
-      for (let a = 0; a < d; a++) V[(j + 1) * d + a] = gv[a] / bn;
-    }
-    ritz ??= topRitz(alpha, beta, k, lastBeta, false, bound);
-    const next = combine(V, d, ritz.y, k);
-    ws.second = ritz.y2 ? normalise(combine(V, d, ritz.y2, k)) : undefined;
-    normalise(next);
-    if (dotv(next, w) < 0) for (let a = 0; a < d; a++) next[a] = -next[a];
-    w = next;
-    if (ritz.converged || k < m) break;
-  }
-  return w;
-}
-
-/** sum_i y_i V_i over the first k basis vectors */
-function combine(V: Float64Array, d: number, y: Float64Array, k: number): Float64Array {
-  const out = new Float64Array(d);
-  for (let i = 0; i < k; i++) { const yi = y[i]; if (yi !== 0) for (let a = 0, o = i * d; a < d; a++) out[a] += yi * V[o + a]; }
-  return out;
-}
-
-/** Top eigenpair of the Lanczos tridiagonal T_k, and whether its Ritz vector meets the error bound. */
-function topRitz(alpha: Float64Array, beta: Float64Array, k: number, lastBeta: number, exact: boolean, bound: number): { y: Float64Array; y2?: Float64Array; converged: boolean } {
-  const { values, vectors } = tridiagonalEigen(alpha, beta, k);
-  const y = vectors.slice((k - 1) * k, k * k);
-  const y2 = k > 1 ? vectors.slice((k - 2) * k, (k - 1) * k) : undefined;
-  if (exact || k === 1) return { y, y2, converged: exact };
-  // Ritz residual |A y - theta y| = beta_k |s_k|; by the sin-theta theorem the vector's error is at most residual / gap
-  const gap = values[k - 1] - values[k - 2];
-  const residual = lastBeta * Math.abs(y[k - 1]);
-  return { y, y2, converged: gap > 0 && (residual / gap) ** 2 < bound };
-}
-
-function normalise(v: Float64Array): Float64Array {
-  const s = Math.sqrt(dotv(v, v)) || 1;
-  for (let i = 0; i < v.length; i++) v[i] /= s;
-  return v;
-}
-
-function dotv(a: Float64Array, b: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
 }
