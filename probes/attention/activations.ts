@@ -17,6 +17,11 @@ export interface Activations {
   layers: number;
   heads: number;
   hiddenSize: number;
+  /**
+   * a decoder's causal mask: row i of every map spreads over positions 0..i only, so structure, rollout and
+   * comparisons are judged against causal-uniform rows (probes/attention/causal-rows.ts); absent = encoder
+   */
+  causal?: boolean;
   sentences: SentenceActivations[];
   /** NaN/Inf in the exposed tensors: every number computed from them would be meaningless */
   gate: { ok: boolean; reasons: string[] };
@@ -88,5 +93,5 @@ export async function collectActivations(model: ModelProto, label: string, seque
     await runner.release();
   }
   const gate = bad === 0 ? { ok: true, reasons: [] } : { ok: false, reasons: [`${label}: ${bad} exposed tensor slices contain NaN or Inf`] };
-  return { layers: layers.layers, heads, hiddenSize, sentences, gate };
+  return { layers: layers.layers, heads, hiddenSize, causal: layers.architecture.kind === 'decoder', sentences, gate };
 }

@@ -1,7 +1,7 @@
 import { SeededRandom } from '../../core/numeric/seeded-random.ts';
 import { applyLinear, fitRidge } from '../../core/numeric/ridge.ts';
 import type { Activations } from './activations.ts';
-import { identifiedCount } from './identifiability.ts';
+import { identifiablePositions, identifiedCount } from './identifiability.ts';
 
 /**
  * The learned variant of identifiability (Brunner et al. 2020, section 4.2): a linear map g_l: h_l -> e_0
@@ -38,17 +38,18 @@ export function learnedIdentifiability(acts: Activations, seed: number, trainSha
   const { train, heldOut } = splitSentences(acts.sentences.length, seed, trainShare);
   const d = acts.hiddenSize;
   const target = stackRows(acts, train, 0);
+  const counted = heldOut.map((s) => identifiablePositions(acts, acts.sentences[s].hidden[0], acts.sentences[s].n));
   const curve: number[] = [];
   for (let l = 0; l <= acts.layers; l++) {
     const x = stackRows(acts, train, l);
     const map = fitRidge(x.data, target.data, x.rows, d, d);
     let hit = 0;
     let total = 0;
-    for (const s of heldOut) {
+    heldOut.forEach((s, k) => {
       const sa = acts.sentences[s];
-      hit += identifiedCount(applyLinear(map, sa.hidden[l], sa.n), sa.hidden[0], sa.n, d);
-      total += sa.n;
-    }
+      hit += identifiedCount(applyLinear(map, sa.hidden[l], sa.n), sa.hidden[0], sa.n, d, counted[k]);
+      total += counted[k]?.filter(Boolean).length ?? sa.n;
+    });
     curve.push(hit / total);
   }
   return { curve, trainSentences: train.length, heldOutSentences: heldOut.length };

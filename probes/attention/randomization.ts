@@ -1,4 +1,5 @@
 import { epError } from '../../core/errors.ts';
+import { GraphIndex } from '../../core/onnx/graph-index.ts';
 import { layerWeights, type LayerMap } from '../../core/onnx/layer-detect.ts';
 import { cloneForEdit, DataType, type ModelProto, type TensorProto } from '../../core/onnx/proto.ts';
 import { dimsOf, elementCount, float16Tensor, floatTensor, int8Tensor, readFloats, uint8Tensor } from '../../core/onnx/tensor-data.ts';
@@ -16,6 +17,8 @@ import type { AttentionThresholds } from './thresholds.ts';
  * (no retraining): each tensor gets seeded Gaussian values with its own mean and standard deviation,
  * so activations keep their scale and only the learned structure is gone. Raw attention maps and
  * rollout are judged separately: they are two explanations and can fail the check independently.
+ * On a decoder the re-drawn weights are each layer's matrix-product weights (matrixWeights), and rollout's
+ * ranking is read on causal row prefixes (compareActivations), never on row 0, which the mask fixes.
  */
 export interface RandomizationStep {
   /** layers randomizedFrom..L carry re-drawn weights */
@@ -84,6 +87,25 @@ export function randomizeFromLayer(model: ModelProto, params: string[][], from: 
   return copy;
 }
 
+/** What a cascade re-draws, in words, for the record. */
+export function redrawnWeightsRule(kind: 'encoder' | 'decoder'): string {
+  return kind === 'decoder'
+    ? 'each layer\'s attention and MLP matrix-product weights (Q/K/V/output and MLP projections); norm gains, biases and any per-layer mask or rotary table kept'
+    : 'every weight of each layer (matrices, biases, LayerNorm gains)';
+}
+
+const PRODUCT_OPS = new Set(['MatMul', 'Gemm', 'MatMulInteger', 'DynamicQuantizeMatMul', 'MatMulIntegerToFloat', 'QLinearMatMul']);
+
+/**
+ * A decoder's weights that feed a matrix product (through casts and dequantization). Decoder exports keep per-layer
+ * constants inside blocks that are not learned weights (HF GPT-2 writes a causal-mask buffer per layer, rotary
+ * models cos/sin tables): re-drawing those would break the mask or the positions rather than the learned
+ * structure, so the cascade re-draws the attention and MLP matrices only.
+ */
+function matrixWeights(g: GraphIndex, names: string[]): string[] {
+  return names.filter((n) => g.consumersThroughConversions(n).some(({ node }) => PRODUCT_OPS.has(node.opType)));
+}
+
 export async function cascadingRandomization(
   model: ModelProto, layerMap: LayerMap, sequences: number[][], padId: number, reference: Activations,
   seed: number, thresholds: AttentionThresholds, progress?: Progress,
@@ -92,6 +114,11 @@ export async function cascadingRandomization(
   // never a verdict from weights it did not touch: packed encodings cannot be re-drawn element-wise
   const packed = weights.flatMap((w, l) => w.packed.map((name) => `${name} (layer ${l + 1})`));
   if (packed.length > 0) throw epError('EP_RANDOMIZATION_PACKED_WEIGHTS', { tensors: packed.slice(0, 3).join(', '), count: packed.length });
+  const decoder = layerMap.architecture.kind === 'decoder';
+  if (decoder) {
+    const g = new GraphIndex(model.graph);
+    for (const w of weights) [w.float, w.quantized] = [matrixWeights(g, w.float), matrixWeights(g, w.quantized)];
+  }
   const params = weights.map((w) => [...w.float, ...w.quantized]);
   const inits = new Map(model.graph.initializer.map((t) => [t.name, t]));
   const elements = (names: string[]): number => names.reduce((s, n) => s + elementCount(dimsOf(inits.get(n)!)), 0);

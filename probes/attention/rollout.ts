@@ -59,18 +59,18 @@ export function rollout(layers: ReadonlyArray<ArrayLike<number>>, heads: number,
   return out;
 }
 
-/** Mean of the diagonal: how much of position i still comes from token i. */
-export function selfContribution(r: ArrayLike<number>, n: number): number {
+/** Mean of the diagonal over rows `from`..n-1: how much of position i still comes from token i. */
+export function selfContribution(r: ArrayLike<number>, n: number, from = 0): number {
   let s = 0;
-  for (let i = 0; i < n; i++) s += r[i * n + i];
-  return s / n;
+  for (let i = from; i < n; i++) s += r[i * n + i];
+  return s / (n - from);
 }
 
-/** Mean over rows of exp(entropy): the effective number of input tokens each position draws on. */
-export function effectiveSources(r: ArrayLike<number>, n: number): number {
+/** Mean over rows `from`..n-1 of exp(entropy): the effective number of input tokens each position draws on. */
+export function effectiveSources(r: ArrayLike<number>, n: number, from = 0): number {
   let s = 0;
-  for (let i = 0; i < n; i++) s += effectiveCount(r, n, i * n);
-  return s / n;
+  for (let i = from; i < n; i++) s += effectiveCount(r, n, i * n);
+  return s / (n - from);
 }
 
 export interface MixingCurve {
@@ -79,18 +79,24 @@ export interface MixingCurve {
   effectiveSources: number[];
 }
 
-/** Sentence-averaged mixing per layer. */
+/**
+ * Sentence-averaged mixing per layer. On a decoder row 0 attends only to itself in every layer (self-contribution
+ * 1 by the mask), so it is left out; a one-token sentence has nothing else and is left out too.
+ */
 export function mixingCurve(acts: Activations): MixingCurve {
   const self = new Array<number>(acts.layers + 1).fill(0);
   const eff = new Array<number>(acts.layers + 1).fill(0);
+  const from = acts.causal ? 1 : 0;
+  let m = 0;
   for (const s of acts.sentences) {
+    if (s.n <= from) continue;
+    m++;
     self[0] += 1;
     eff[0] += 1;
     rollout(s.attention, acts.heads, s.n).forEach((r, k) => {
-      self[k + 1] += selfContribution(r, s.n);
-      eff[k + 1] += effectiveSources(r, s.n);
+      self[k + 1] += selfContribution(r, s.n, from);
+      eff[k + 1] += effectiveSources(r, s.n, from);
     });
   }
-  const m = acts.sentences.length;
   return { selfContribution: self.map((x) => x / m), effectiveSources: eff.map((x) => x / m) };
 }

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ModelDir } from '../../core/model/model-dir.ts';
-import { refuseDecoder } from '../../core/model/architecture-guard.ts';
 import { loadModelDir } from '../../core/model/model-dir.ts';
+import { requireSameReading } from '../../core/model/architecture-guard.ts';
 import type { Progress } from '../../core/progress.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import type { Variant } from '../../core/variants/variant-types.ts';
@@ -9,15 +9,16 @@ import { collectActivations, type Activations } from './activations.ts';
 import { compareActivations } from './survival.ts';
 import { encodeCorpus, type Corpus } from '../../core/corpus/sentence-corpus.ts';
 import { numericGate } from '../../core/runtime/numeric-gate-sweep.ts';
-import { identifiabilityCurve } from './identifiability.ts';
+import { identifiabilityCurve, unidentifiablePositions } from './identifiability.ts';
 import { learnedIdentifiability } from './learned-identifiability.ts';
-import { cascadingRandomization } from './randomization.ts';
+import { cascadingRandomization, redrawnWeightsRule } from './randomization.ts';
+import { attentionBaseline } from './causal-rows.ts';
 import { attentionRecord, finiteOrNull, type AttentionProbeData } from './record.ts';
 import { mixingCurve } from './rollout.ts';
 import { shuffledControl } from './shuffled-control.ts';
 import { attentionStructure } from './structure.ts';
 import { DEFAULT_THRESHOLDS_PATH, loadAttentionThresholds, type AttentionThresholds } from './thresholds.ts';
-import { survivalVerdict, tokenRelationVerdict } from './verdicts.ts';
+import { structuredHeads, survivalVerdict, tokenRelationVerdict } from './verdicts.ts';
 import { attentionReferenceValidity, survivalWithReference } from './reference-validity.ts';
 
 export interface AttentionProbeOptions {
@@ -47,8 +48,12 @@ function analyse(acts: Activations, seed: number, t: AttentionThresholds) {
  * on the same sentences, judged against fp32. Returns one record per (model, variant).
  */
 export async function runAttentionProbe(md: ModelDir, opts: AttentionProbeOptions): Promise<ProbeRecord[]> {
-  // identifiability, rollout and structure are judged against bidirectional rows (1/n); a causal row of length i is not
-  refuseDecoder(md.layers, md.onnxPath, 'the attention probe (identifiability, rollout and structure metrics judged against bidirectional 1/n rows)');
+  // a decoder is measured on its residual stream (the pre-norm hidden states) against causal-uniform rows (causal-rows.ts)
+  const arch = md.layers.architecture;
+  const architecture = {
+    kind: arch.kind, causalMask: arch.causalMask,
+    hiddenStates: arch.norm === 'pre-norm' ? 'residual stream (block outputs after the residual Add)' : 'each block\'s last LayerNorm output',
+  };
   const thresholdsFile = opts.thresholdsPath ?? DEFAULT_THRESHOLDS_PATH;
   const t = loadAttentionThresholds(thresholdsFile);
   const progress = opts.progress;
@@ -69,15 +74,21 @@ export async function runAttentionProbe(md: ModelDir, opts: AttentionProbeOption
   const sanity = opts.sanityChecks ?? true;
   const randomization = sanity ? await cascadingRandomization(md.model.proto, md.layers, sequences, padId, ref, opts.seed, t, progress) : undefined;
   const shuffled = sanity ? await shuffledControl(md.model.proto, sequences, padId, ref, base.structure, opts.seed, t, progress) : undefined;
-  const relation = tokenRelationVerdict(base.nearest, base.structure, randomization, shuffled, t, base.mixing);
+  const relation = tokenRelationVerdict(base.nearest, base.structure, randomization, shuffled, t, base.mixing, attentionBaseline(ref));
   const referenceValidity = attentionReferenceValidity(relation, randomization, ref.layers);
   const common = (a: ReturnType<typeof analyse>, acts: Activations): Omit<AttentionProbeData, 'tokenRelation'> => ({
     corpus: corpusInfo,
     layers: acts.layers,
     heads: acts.heads,
-    identifiability: { nearest: a.nearest.map(finiteOrNull), learned: a.learned.curve.map(finiteOrNull), trainSentences: a.learned.trainSentences, heldOutSentences: a.learned.heldOutSentences },
+    architecture,
+    baseline: attentionBaseline(acts),
+    identifiability: {
+      nearest: a.nearest.map(finiteOrNull), learned: a.learned.curve.map(finiteOrNull), trainSentences: a.learned.trainSentences, heldOutSentences: a.learned.heldOutSentences,
+      ...(acts.causal ? { excludedPositions: unidentifiablePositions(acts) } : {}),
+    },
     mixing: a.mixing,
     structure: a.structure,
+    structuredHeads: structuredHeads(a.structure, t),
     thresholdsFile,
   });
   // numeric gate gate: the probe's own NaN/Inf check plus a sequence-length sweep of every exposed tensor
@@ -94,7 +105,8 @@ export async function runAttentionProbe(md: ModelDir, opts: AttentionProbeOption
           randomization: randomization.map((s) => ({ ...s, rolloutSpearman: finiteOrNull(s.rolloutSpearman) })),
           attentionPassed: randomization.every((s) => s.attentionChanged),
           rolloutPassed: randomization.every((s) => s.rolloutChanged),
-          shuffled: { layers: shuffled.layers.map((l) => ({ ...l, structureKept: finiteOrNull(l.structureKept) })), structureKeptLayers: shuffled.structureKeptLayers },
+          redrawnWeights: redrawnWeightsRule(arch.kind),
+          shuffled: { layers: shuffled.layers.map((l) => ({ ...l, structureKept: finiteOrNull(l.structureKept), alignedJs: finiteOrNull(l.alignedJs) })), structureKeptLayers: shuffled.structureKeptLayers },
         },
       } : {}),
     },
@@ -104,13 +116,15 @@ export async function runAttentionProbe(md: ModelDir, opts: AttentionProbeOption
     if (variant.name === 'fp32') continue;
     const vStart = performance.now();
     const vmd = loadModelDir(md.dir, { onnxPath: variant.onnxPath });
+    // maps and hidden states are compared tensor by tensor: a variant read as another architecture is refused
+    requireSameReading(md.layers, vmd.layers, variant.name, variant.onnxPath);
     const acts = await collectActivations(vmd.model.proto, `${md.name} ${variant.name}`, sequences, padId, { progress, stage: variant.name });
     progress?.info(`${variant.name}: identifiability, rollout, structure, comparison with fp32`);
     const a = analyse(acts, opts.seed, t);
     const cmp = compareActivations(ref, acts, t.survival.topK);
     const verdict = survivalVerdict(variant.name, cmp, base.nearest, a.nearest, t);
     const joined = survivalWithReference(verdict, referenceValidity);
-    const rel = tokenRelationVerdict(a.nearest, a.structure, undefined, undefined, t, a.mixing);
+    const rel = tokenRelationVerdict(a.nearest, a.structure, undefined, undefined, t, a.mixing, attentionBaseline(acts));
     records.push(attentionRecord({
       model, variant: { name: variant.name, sha256: vmd.model.sha256 },
       status: joined.status, summary: `${joined.summary} ${rel.summary}`, layers: [...verdict.failedLayers, ...verdict.degradedLayers].sort((x, y) => x - y),

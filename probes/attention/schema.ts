@@ -15,6 +15,24 @@ const StructureLayer = Type.Object({
   heads: Type.Array(Type.Object({ entropyRatio: Num, dominantShare: Num })),
 });
 
+const Architecture = Type.Object({
+  kind: Type.Union([Type.Literal('encoder'), Type.Literal('decoder')]),
+  /** the construct that makes attention causal, in words; null for an encoder */
+  causalMask: Type.Union([Type.String(), Type.Null()]),
+  /** where hidden states are read: 'residual stream (block outputs after the residual Add)' or 'each block\'s last LayerNorm output' */
+  hiddenStates: Type.String(),
+});
+
+const Baseline = Type.Object({
+  kind: Type.Union([Type.Literal('uniform'), Type.Literal('causal-uniform')]),
+  rule: Type.String(),
+  entropyRatio: Num,
+  dominantShare: Num,
+  /** rollout self-contribution per layer 0..L if every head attended uniformly, on the same sentences */
+  selfContribution: Type.Array(Num),
+  excludedRows: Type.String(),
+});
+
 export const AttentionProbeData = Type.Object({
   corpus: Type.Object({
     source: Type.Union([Type.Literal('built-in'), Type.Literal('file')]),
@@ -25,6 +43,10 @@ export const AttentionProbeData = Type.Object({
   }),
   layers: Type.Integer({ minimum: 1 }),
   heads: Type.Integer({ minimum: 1 }),
+  /** how the graph was read (core/onnx/architecture-detect.ts); records before 0.4 lack it and are encoders */
+  architecture: Type.Optional(Architecture),
+  /** what "no structure" means for these rows and which rows the statistics leave out (probes/attention/causal-rows.ts) */
+  baseline: Type.Optional(Baseline),
   identifiability: Type.Object({
     /** nearest-neighbour identifiability per layer 0..L over all sentences */
     nearest: Type.Array(NumOrNull),
@@ -32,9 +54,13 @@ export const AttentionProbeData = Type.Object({
     learned: Type.Array(NumOrNull),
     trainSentences: Type.Integer({ minimum: 0 }),
     heldOutSentences: Type.Integer({ minimum: 0 }),
+    /** decoder positions left out because their input embedding copies another position's (no position in the residual stream) */
+    excludedPositions: Type.Optional(Type.Integer({ minimum: 0 })),
   }),
   mixing: Type.Object({ selfContribution: Type.Array(Num), effectiveSources: Type.Array(Num) }),
   structure: Type.Array(StructureLayer),
+  /** heads whose own entropy ratio or dominant-row share passes the structure thresholds (layers from 1, heads from 0) */
+  structuredHeads: Type.Optional(Type.Array(Type.Object({ layer: Type.Integer({ minimum: 1 }), head: Type.Integer({ minimum: 0 }) }))),
   tokenRelation: Type.Object({
     supportedUpToLayer: Type.Integer({ minimum: 0 }),
     structuredButUnidentifiable: Type.Array(Type.Integer()),
@@ -56,13 +82,16 @@ export const AttentionProbeData = Type.Object({
     })),
     attentionPassed: Type.Boolean(),
     rolloutPassed: Type.Boolean(),
+    /** which weights the cascade re-drew, in words (records before 0.4 lack it) */
+    redrawnWeights: Type.Optional(Type.String()),
     shuffled: Type.Object({
       layers: Type.Array(Type.Object({
         layer: Type.Integer({ minimum: 1 }),
         entropyRatio: Num,
         dominantShare: Num,
         structureKept: NumOrNull,
-        alignedJs: Num,
+        /** null on a decoder: a permuted causal map is not causal, so there is nothing to align */
+        alignedJs: NumOrNull,
         identifiability: Num,
       })),
       structureKeptLayers: Type.Array(Type.Integer()),

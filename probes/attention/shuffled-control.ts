@@ -19,7 +19,7 @@ export interface ShuffledControlLayer {
   dominantShare: number;
   /** (1 - entropyRatio) on shuffled input over the same on the original: 1 = just as structured */
   structureKept: number;
-  /** mean JS of attention rows between the shuffled run and the original maps permuted the same way */
+  /** mean JS of attention rows between the shuffled run and the original maps permuted the same way (NaN on a decoder) */
   alignedJs: number;
   identifiability: number;
 }
@@ -45,7 +45,8 @@ export async function shuffledControl(
   const shuffled = sequences.map((s, i) => perms[i].map((p) => s[p]));
   const acts = await collectActivations(model, 'shuffled input', shuffled, padId, { progress, stage: 'shuffled-input control' });
   const aligned: Activations = { ...original, sentences: original.sentences.map((s, i) => permuteSentence(s, perms[i], original.heads, original.hiddenSize)) };
-  const cmp = compareActivations(aligned, acts, thresholds.survival.topK);
+  // a permuted causal map is not causal (position p would attend to later tokens): no aligned comparison exists
+  const cmp = original.causal ? undefined : compareActivations(aligned, acts, thresholds.survival.topK);
   const structure = attentionStructure(acts, thresholds.structure.dominantWeight);
   const ident = identifiabilityCurve(acts);
   const layers = structure.map((s, k) => {
@@ -56,7 +57,7 @@ export async function shuffledControl(
       entropyRatio: s.entropyRatio,
       dominantShare: s.dominantShare,
       structureKept: kept,
-      alignedJs: cmp[k].jsPerHead.reduce((a, b) => a + b, 0) / cmp[k].jsPerHead.length,
+      alignedJs: cmp ? cmp[k].jsPerHead.reduce((a, b) => a + b, 0) / cmp[k].jsPerHead.length : NaN,
       identifiability: ident[s.layer],
     };
   });

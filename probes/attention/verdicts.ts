@@ -2,7 +2,8 @@ import type { LayerComparison } from './survival.ts';
 import type { RandomizationStep } from './randomization.ts';
 import type { MixingCurve } from './rollout.ts';
 import type { ShuffledControl } from './shuffled-control.ts';
-import type { LayerStructure } from './structure.ts';
+import type { HeadStructure, LayerStructure } from './structure.ts';
+import type { AttentionBaseline } from './causal-rows.ts';
 import type { AttentionThresholds, SurvivalLimits } from './thresholds.ts';
 
 export type SurvivalStatus = 'survives' | 'degrades' | 'fails';
@@ -24,13 +25,22 @@ export interface TokenRelationVerdict {
   sanityPassed: boolean | null;
 }
 
-export function looksStructured(s: LayerStructure, t: AttentionThresholds): boolean {
+export function looksStructured(s: HeadStructure, t: AttentionThresholds): boolean {
   return s.entropyRatio <= t.structure.structuredEntropyRatio || s.dominantShare >= t.structure.structuredDominantShare;
+}
+
+/**
+ * Heads that look structured on their own. The verdict judges layers by their head means (as it always has);
+ * one sharp head among near-uniform ones (a previous-token head) can leave the mean on the threshold, so the
+ * heads are named too.
+ */
+export function structuredHeads(structure: readonly LayerStructure[], t: AttentionThresholds): Array<{ layer: number; head: number }> {
+  return structure.flatMap((s) => s.heads.flatMap((h, head) => (looksStructured(h, t) ? [{ layer: s.layer, head }] : [])));
 }
 
 export function tokenRelationVerdict(
   identifiability: readonly number[], structure: readonly LayerStructure[], randomization: readonly RandomizationStep[] | undefined,
-  shuffled: ShuffledControl | undefined, t: AttentionThresholds, mixing?: MixingCurve,
+  shuffled: ShuffledControl | undefined, t: AttentionThresholds, mixing?: MixingCurve, baseline?: AttentionBaseline,
 ): TokenRelationVerdict {
   const L = structure.length;
   let upTo = 0;
@@ -43,7 +53,9 @@ export function tokenRelationVerdict(
   const steps = (xs: readonly RandomizationStep[]): string => xs.map((s) => `${s.randomizedFrom}-${L}`).join(', ');
   const parts = [`attention-as-token-relation is supported up to layer ${upTo} of ${L} (identifiability >= ${t.identifiability.supportedAt})`];
   if (flagged.length > 0) parts.push(`layers ${flagged.join(', ')} look structured but token identity is gone`);
-  if (mixing) parts.push(`rollout leaves each position ${(100 * mixing.selfContribution[L]).toFixed(1)}% of its own token by layer ${L} (${mixing.effectiveSources[L].toFixed(1)} effective source tokens)`);
+  const causal = baseline?.kind === 'causal-uniform';
+  if (causal) parts.push('structure and rollout judged against causal-uniform attention (row i over its i+1 positions; rows the mask fixes left out)');
+  if (mixing) parts.push(`rollout leaves each position ${(100 * mixing.selfContribution[L]).toFixed(1)}% of its own token by layer ${L} (${mixing.effectiveSources[L].toFixed(1)} effective source tokens${causal ? `; causal-uniform attention would leave ${(100 * baseline.selfContribution[L]).toFixed(1)}%` : ''})`);
   if (sanityPassed === null) parts.push('sanity checks not run');
   if (sanityPassed === true) parts.push('cascading randomization changes attention maps and rollout at every step');
   if (attFailed.length > 0) parts.push(`attention maps FAIL the randomization check: they barely change when layers ${steps(attFailed)} are randomized`);
