@@ -6,9 +6,6 @@ import { after, describe, test } from 'node:test';
 import { compressionProvider } from '../agent/jobs/variant-provider.ts';
 import { loadUserVariant } from '../agent/compress/user-variants.ts';
 import { loadModelDir, type ModelDir } from '../core/model/model-dir.ts';
-import { loadOnnxFile, saveOnnxFile } from '../core/onnx/model-io.ts';
-import { cloneForEdit } from '../core/onnx/proto.ts';
-import { dimsOf, floatTensor, readFloats } from '../core/onnx/tensor-data.ts';
 import type { JobPlan } from '../core/protocol/plan.ts';
 import type { ProbeRecord } from '../core/results/probe-record.ts';
 import type { Variant, UserVariantName } from '../core/variants/variant-types.ts';
@@ -30,22 +27,7 @@ import type { InductionView } from '../probes/induction/contract.ts';
 import { ingestOutbox } from './helpers/ingest-outbox.ts';
 import { coded } from './helpers/coded-errors.ts';
 import { runProbe } from './helpers/run-probe.ts';
-
-/** A copy of the model whose induction head (layer `layer`, 1-based; head `head`) has its query weights zeroed. */
-function zeroQuery(md: ModelDir, layer: number, head: number, out: string): string {
-  const model = cloneForEdit(loadOnnxFile(md.onnxPath).proto);
-  const name = `h.${layer - 1}.attn.c_attn.weight`;
-  model.graph.initializer = model.graph.initializer.map((t) => {
-    if (t.name !== name) return t;
-    const [H, H3] = dimsOf(t);
-    const w = readFloats(t).slice();
-    const d = H / 4;
-    for (let r = 0; r < H; r++) for (let c = head * d; c < (head + 1) * d; c++) w[r * H3 + c] = 0;
-    return floatTensor(t.name, dimsOf(t), w);
-  });
-  saveOnnxFile(model, out);
-  return out;
-}
+import { zeroQuery } from './helpers/decoder-edits.ts';
 
 describe('induction probe', () => {
   const work = mkdtempSync(join(tmpdir(), 'edgeprobe-induction-'));

@@ -48,20 +48,24 @@ export function renderAttention(records: ProbeRecord[]): string {
   const ref = records[0];
   const d = ref.data as AttentionProbeData;
   const flagged = new Set(d.tokenRelation.structuredButUnidentifiable);
-  const rows: Array<Array<string | number>> = [['layer', 'ident (NN)', 'ident (learned)', 'rollout self', 'eff. sources', 'entropy/ln n', 'dominant rows', 'note']];
+  const causal = d.baseline?.kind === 'causal-uniform';
+  const entropyHeader = causal ? 'entropy/ln(i+1)' : 'entropy/ln n';
+  const rows: Array<Array<string | number>> = [['layer', 'ident (NN)', 'ident (learned)', 'rollout self', causal ? 'uniform self' : 'eff. sources', entropyHeader, 'dominant rows', 'note']];
   for (let l = 0; l <= d.layers; l++) {
     const s = l > 0 ? d.structure[l - 1] : undefined;
-    rows.push([String(l), f(d.identifiability.nearest[l]), f(d.identifiability.learned[l]), f(d.mixing.selfContribution[l]), f(d.mixing.effectiveSources[l]),
+    rows.push([String(l), f(d.identifiability.nearest[l]), f(d.identifiability.learned[l]), f(d.mixing.selfContribution[l]), f(causal ? d.baseline!.selfContribution[l] : d.mixing.effectiveSources[l]),
       s ? f(s.entropyRatio) : '-', s ? f(s.dominantShare) : '-', l === 0 ? 'embeddings' : flagged.has(l) ? 'STRUCTURED, IDENTITY GONE' : l > d.tokenRelation.supportedUpToLayer ? 'identity gone' : '']);
   }
   const out = [
     `attention probe: ${ref.model.name}, ${d.corpus.sentences} sentences (${d.corpus.source}${d.corpus.path ? ` ${d.corpus.path}` : ''}, ${d.corpus.tokens} tokens, seed ${d.corpus.seed})`,
+    ...(d.architecture ? [`read as: ${d.architecture.kind}${d.architecture.causalMask ? ` (${d.architecture.causalMask})` : ''}; hidden states: ${d.architecture.hiddenStates}`] : []),
+    ...(causal ? [`baseline: ${d.baseline!.rule}; left out: ${d.baseline!.excludedRows}${d.identifiability.excludedPositions ? `; ${d.identifiability.excludedPositions} positions whose input embedding copies another's left out of identifiability` : ''}`] : []),
     '', textTable(rows), '', `fp32 verdict: ${ref.verdict.status.toUpperCase()} - ${ref.verdict.summary}`,
   ];
   if (d.sanity) {
     out.push('', textTable([['randomized layers', 'attention JS', 'attention changed', 'rollout Spearman', 'rollout changed'],
       ...d.sanity.randomization.map((s) => [`${s.randomizedFrom}-${d.layers}`, f(s.attentionJs), s.attentionChanged ? 'yes' : 'NO', f(s.rolloutSpearman), s.rolloutChanged ? 'yes' : 'NO'])]));
-    out.push('', textTable([['shuffled input: layer', 'entropy/ln n', 'structure kept', 'aligned JS', 'ident (NN)'],
+    out.push('', textTable([['shuffled input: layer', entropyHeader, 'structure kept', 'aligned JS', 'ident (NN)'],
       ...d.sanity.shuffled.layers.map((l) => [String(l.layer), f(l.entropyRatio), f(l.structureKept), f(l.alignedJs), f(l.identifiability)])]));
   }
   const variants = records.slice(1);

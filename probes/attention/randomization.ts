@@ -106,6 +106,17 @@ function matrixWeights(g: GraphIndex, names: string[]): string[] {
   return names.filter((n) => g.consumersThroughConversions(n).some(({ node }) => PRODUCT_OPS.has(node.opType)));
 }
 
+/**
+ * Whether rollout lost its ranking. On an encoder a NaN Spearman (a constant [CLS] row) cannot show a preserved
+ * ranking, so it counts as changed. On a decoder NaN means both rollouts equal causal-uniform rollout on every
+ * row (nothing to rank relative to the baseline): then only a rollout that moved (JS) counts as changed, so
+ * attention that stays uniform under re-drawing fails the check instead of passing on nothing.
+ */
+function rolloutChanged(rho: number, js: number, decoder: boolean, t: AttentionThresholds): boolean {
+  if (decoder && Number.isNaN(rho)) return js >= t.randomization.minAttentionJs;
+  return !(rho > t.randomization.maxRolloutSpearman);
+}
+
 export async function cascadingRandomization(
   model: ModelProto, layerMap: LayerMap, sequences: number[][], padId: number, reference: Activations,
   seed: number, thresholds: AttentionThresholds, progress?: Progress,
@@ -141,8 +152,7 @@ export async function cascadingRandomization(
       rolloutJs: last.rolloutJs,
       rolloutSpearman: last.rolloutSpearman,
       attentionChanged: attentionJs >= thresholds.randomization.minAttentionJs,
-      // NaN (a constant rollout row) cannot show a preserved ranking, so it counts as changed
-      rolloutChanged: !(last.rolloutSpearman > thresholds.randomization.maxRolloutSpearman),
+      rolloutChanged: rolloutChanged(last.rolloutSpearman, last.rolloutJs, decoder, thresholds),
     });
   }
   return steps;
