@@ -77,9 +77,10 @@ describe('attention probe on decoders: causal-uniform baseline, residual stream,
   test('rollout ranks causal prefixes against causal-uniform rollout; the [CLS]-row reading keeps Spearman 1 whatever the maps', () => {
     const uniform = causalActs([8, 8], uniformCausalAttention);
     const prev = causalActs([8, 8], previousToken);
-    const [c] = compareActivations(uniform, prev, t.survival.topK);
+    const self = causalActs([8, 8], (n) => { const a = new Float32Array(n * n); for (let i = 0; i < n; i++) a[i * n + i] = 1; return a; });
+    const [c] = compareActivations(self, prev, t.survival.topK);
     // read as an encoder, row 0 is [1, 0, ...] in both: the issue's "Spearman exactly 1 at every step"
-    const [asEncoder] = compareActivations({ ...uniform, causal: false }, { ...prev, causal: false }, t.survival.topK);
+    const [asEncoder] = compareActivations({ ...self, causal: false }, { ...prev, causal: false }, t.survival.topK);
     assert.ok(Math.abs(asEncoder.rolloutSpearman - 1) < 1e-12, String(asEncoder.rolloutSpearman));
     assert.ok(c.rolloutSpearman < t.randomization.maxRolloutSpearman, String(c.rolloutSpearman));
     // the same maps against themselves: JS 0, top-k 1; uniform against uniform has no ranking at all (every ratio 1)
