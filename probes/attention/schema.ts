@@ -175,6 +175,12 @@ export interface AttentionView {
   learned: Array<number | null>;
   selfContribution: number[];
   supportedUpToLayer: number;
+  /** how the graph was read and what its rows were judged against (encoder / uniform for records before 0.4) */
+  architecture: 'encoder' | 'decoder';
+  baseline: 'uniform' | 'causal-uniform';
+  /** rollout self-contribution per layer 0..L of uniform attention on the same sentences (null: record before 0.4) */
+  baselineSelfContribution: number[] | null;
+  structuredHeads: Array<{ layer: number; head: number }> | null;
   /** variants only: per layer 1..L, worst head JS divergence (nats) from fp32 and per head */
   survival: Array<{ layer: number; maxJs: number; jsPerHead: number[]; status: string }> | null;
 }
