@@ -91,7 +91,8 @@ describe('attention probe on decoders: causal-uniform baseline, residual stream,
   });
 
   test('GPT-2 shape with planted heads: probe on fp32, int8-dynamic, int4-weight and a user file; structure, randomization and survival', async () => {
-    const md = loadModelDir(ensureGeneratedDecoder('gpt2-induction', { dir: join(work, 'gpt2-planted') }));
+    // the planted construction at hidden 64 (head width 16: 8 position frequencies, no alias below 18 positions)
+    const md = loadModelDir(ensureGeneratedDecoder('gpt2-induction', { dir: join(work, 'gpt2-planted'), overrides: { hidden: 64, intermediate: 128, maxPositions: 16 } }));
     const built = await ensureVariants(md, ['int8-dynamic', 'int4-weight'], { outDir: join(work, 'variants-gpt2') });
     // a user-supplied file that destroys the planted induction head (layer 2, head 2): its queries zeroed
     const broken = loadUserVariant(md, { name: 'no-induction' as UserVariantName, path: zeroQuery(md, 2, 2, join(work, 'no-induction.onnx')) });
