@@ -26,6 +26,10 @@ import { compareActivations } from '../probes/attention/survival.ts';
 import { loadAttentionThresholds } from '../probes/attention/thresholds.ts';
 import { looksStructured, structuredHeads, tokenRelationVerdict } from '../probes/attention/verdicts.ts';
 import { zeroQuery } from './helpers/decoder-edits.ts';
+import { runProbe } from './helpers/run-probe.ts';
+import { attentionContract } from '../probes/attention/contract.ts';
+import type { AttentionView } from '../probes/attention/schema.ts';
+import type { JobPlan } from '../core/protocol/plan.ts';
 
 const t = loadAttentionThresholds();
 
@@ -149,6 +153,21 @@ describe('attention probe on decoders: causal-uniform baseline, residual stream,
     for (const r of records.slice(1)) assert.ok((r.data as AttentionProbeData).survival!.referenceValidity!.valid !== null, r.variant.name);
     // the user file is the int8 file: same verdict and numbers
     assert.deepEqual((records[3].data as AttentionProbeData).survival!.layers, (records[1].data as AttentionProbeData).survival!.layers);
+    // a surviving variant carries fp32's validity: "survives" only against a valid fp32 explanation
+    for (const r of records.slice(1)) {
+      const valid = (r.data as AttentionProbeData).survival!.referenceValidity!.valid;
+      if (valid === false) assert.notEqual(r.verdict.status, 'survives', r.verdict.summary);
+      if ((r.data as AttentionProbeData).survival!.layers.every((l) => l.status === 'survives')) assert.equal(r.verdict.status, valid ? 'survives' : 'survives-invalid-reference');
+    }
+
+    // the fleet path: the contract's runner on a variant item (fp32 rerun, no sanity checks), its report cell and view
+    const plan = { models: [{ name: md.name }], variants: ['int4-weight'], probes: ['attention'], seed: 2, settings: { attention: { sentences: 4 } } } as JobPlan;
+    const [fleet] = await runProbe<AttentionProbeData>('attention', md, built[1], plan, join(work, 'variants-llama'));
+    assert.equal(fleet.data.baseline!.kind, 'causal-uniform');
+    const latest = [{ deviceId: 'pi-1', record: fleet }];
+    assert.equal(attentionContract.report.cells(latest as never, {} as never).attentionBaseline!.text, 'decoder, causal-uniform');
+    const [view] = attentionContract.view!(latest as never) as AttentionView[];
+    assert.deepEqual([view.architecture, view.baseline, view.baselineSelfContribution!.length], ['decoder', 'causal-uniform', 3]);
 
     // queries and keys zeroed: every map is uniform causal, re-drawing zero weights (std 0) leaves them zero,
     // so attention and rollout cannot change and the check must fail rather than pass on nothing
