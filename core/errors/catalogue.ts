@@ -208,7 +208,7 @@ export const CATALOGUE = {
   EP_MODEL_FIXED_SHAPE: entry('model', (p: { file: S; input: S; shape: S }) => `${p.file}: input ${p.input} has the fixed shape ${p.shape}; edgeprobe runs batches of sentences of different lengths`,
     'export with dynamic batch and sequence axes (torch.onnx.export dynamic_axes, or optimum-cli export onnx without --batch_size/--sequence_length)'),
   EP_MODEL_DECODER_UNSUPPORTED: entry('model', (p: { file: S; construct: S; what: S }) => `${p.file} is a decoder-only causal LM (causal mask: ${p.construct}), but ${p.what} assumes a bidirectional encoder, so its numbers would be artifacts of the mask`,
-    'run the decoder probes on it (induction; divergence, whose task part is next-token agreement and perplexity); docs/decoders.md lists what works on decoders so far'),
+    'run the decoder probes on it (attention, induction; divergence, whose task part is next-token agreement and perplexity); docs/decoders.md lists what works on decoders so far'),
   EP_VARIANT_READ_DIFFERENTLY: entry('model', (p: { variant: S; file: S; variantReading: S; sourceReading: S }) => `variant ${p.variant} (${p.file}) reads as ${p.variantReading} but its source as ${p.sourceReading}, so their hidden states would not be the same tensors`,
     'report it with both files: a compressed copy should keep its source\'s architecture, and edgeprobe will not compare tensors of different meaning'),
   EP_PROBE_NEEDS_DECODER: entry('model', (p: { file: S; probe: S }) => `${p.file} is an encoder (no causal mask found in front of its attention Softmax), but the ${p.probe} probe needs a decoder-only causal LM`,
