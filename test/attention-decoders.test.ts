@@ -124,6 +124,8 @@ describe('attention probe on decoders: causal-uniform baseline, residual stream,
     assert.equal(steps[0].parameters, 4, 'layer 2: c_attn, attn c_proj, c_fc, mlp c_proj; norms, biases and the shared mask kept');
     assert.match(d.sanity!.redrawnWeights!, /matrix-product/);
     assert.ok(d.sanity!.shuffled.layers.every((l) => l.alignedJs === null));
+    // the previous-token head follows positions, not words: its layer stays as structured on shuffled text
+    assert.ok(d.sanity!.shuffled.structureKeptLayers.includes(1), JSON.stringify(d.sanity!.shuffled));
     // variants keep the fp32 validity state; the file with the induction head destroyed fails at layer 2
     for (const r of records.slice(1, 3)) {
       const s = (r.data as AttentionProbeData).survival!;
@@ -150,6 +152,9 @@ describe('attention probe on decoders: causal-uniform baseline, residual stream,
     assert.equal(d.identifiability.nearest[0], 1);
     assert.ok(d.identifiability.excludedPositions! > 0);
     assert.ok(d.sanity!.randomization.every((s) => s.parameters === (s.randomizedFrom === 2 ? 7 : 14)), 'q, k, v, o, gate, up, down per layer');
+    // near causal-uniform random heads have no structure to keep on shuffled text (no noise ratio is flagged)
+    assert.ok(d.structure.every((l) => l.entropyRatio > 0.9) && d.structuredHeads!.length === 0, JSON.stringify(d.structure));
+    assert.deepEqual(d.sanity!.shuffled.structureKeptLayers, []);
     for (const r of records.slice(1)) assert.ok((r.data as AttentionProbeData).survival!.referenceValidity!.valid !== null, r.variant.name);
     // the user file is the int8 file: same verdict and numbers
     assert.deepEqual((records[3].data as AttentionProbeData).survival!.layers, (records[1].data as AttentionProbeData).survival!.layers);

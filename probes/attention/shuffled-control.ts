@@ -6,6 +6,7 @@ import { compareActivations, permuteSentence } from './survival.ts';
 import { identifiabilityCurve } from './identifiability.ts';
 import { attentionStructure, type LayerStructure } from './structure.ts';
 import type { AttentionThresholds } from './thresholds.ts';
+import { looksStructured, structuredHeads } from './verdicts.ts';
 
 /**
  * Shuffled-input control: the words of each sentence are permuted (seeded; [CLS] first and [SEP] last
@@ -61,5 +62,8 @@ export async function shuffledControl(
       identifiability: ident[s.layer],
     };
   });
-  return { layers, structureKeptLayers: layers.filter((l) => l.structureKept >= thresholds.shuffledControl.structureKeptRatio).map((l) => l.layer) };
+  // on a decoder, a layer at the causal-uniform baseline (no layer mean or head structured) has no structure to keep:
+  // its ratio of two near-zero distances from the baseline is noise, and "as structured as on real text" would misread it
+  const hasStructure = (k: number): boolean => !original.causal || structuredHeads([originalStructure[k]], thresholds).length > 0 || looksStructured(originalStructure[k], thresholds);
+  return { layers, structureKeptLayers: layers.filter((l, k) => hasStructure(k) && l.structureKept >= thresholds.shuffledControl.structureKeptRatio).map((l) => l.layer) };
 }
