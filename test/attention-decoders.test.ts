@@ -109,6 +109,8 @@ describe('attention probe on decoders: causal-uniform baseline, residual stream,
     const d = records[0].data as AttentionProbeData;
     assert.equal(d.architecture!.kind, 'decoder');
     assert.match(d.architecture!.hiddenStates, /residual stream/);
+    // the tensors identifiability reads: the embedding sum, then each block's output after its MLP residual Add (not ln_1)
+    assert.deepEqual(md.layers.hidden, ['embed/sum', 'h.0/mlp_residual', 'h.1/mlp_residual']);
     assert.equal(d.baseline!.kind, 'causal-uniform');
     // hidden 0 is the embedding sum (token + position): every position identifiable; the residual stream after block 1 too
     assert.deepEqual(d.identifiability.nearest.slice(0, 2), [1, 1]);
