@@ -228,7 +228,7 @@ export const CATALOGUE = {
   EP_TOKENIZER_SYNTAX: entry('model', (p: { file: S; reason: S }) => `${p.file} is not valid JSON: ${p.reason}`, 'replace it with the tokenizer file exported with the model'),
   EP_TOKENIZER_NO_VOCAB: entry('model', (p: { file: S }) => `${p.file} has no vocabulary`, 're-export the tokenizer with the model'),
   EP_TOKENIZER_SPECIAL_TOKEN_MISSING: entry('model', (p: { dir: S; token: S }) => `the tokenizer in ${p.dir} has no ${p.token} token`,
-    'edgeprobe expects a BERT-style vocabulary with [CLS], [SEP] and [PAD]'),
+    'a WordPiece (BERT) vocabulary needs [CLS], [SEP] and [PAD]; a BPE or Unigram one needs begin- and end-of-text tokens (set bos_token / eos_token in tokenizer_config.json)'),
   EP_MODEL_SHA256_CHANGED: entry('model', (p: { name: S; file: S; actual: S; expected: S }) => `model ${p.name}: ${p.file} has sha256 ${p.actual}, the agent config pins ${p.expected}`,
     'the file changed since it was allowed; restore it or update the sha256 in the agent config'),
   EP_MODEL_URL_SHA256_MISMATCH: entry('model', (p: { url: S; actual: S; expected: S }) => `${p.url} has sha256 ${p.actual}, the agent config pins ${p.expected}`,
