@@ -185,6 +185,13 @@ describe('decoder-only LMs: generated graphs, architecture detection, refusals o
     const input = g.input.find((i) => i.name === 'past_key_values.0.key')!;
     input.type!.tensorType!.shape!.dim![1] = { dimParam: 'heads' } as never;
     assert.throws(() => requireRunnableInputs(g, 'kv.onnx'), coded('EP_MODEL_KV_CACHE_SHAPE', { input: 'past_key_values.0.key', shape: '[batch, heads, past_sequence, 16]' }));
+    // a static-cache export (past length fixed at 7) cannot run without a 7-position cache: refused the same way,
+    // before a session is made and when feeds are built from a session's metadata
+    input.type!.tensorType!.shape!.dim![1] = { dimValue: 2 } as never;
+    input.type!.tensorType!.shape!.dim![2] = { dimValue: 7 } as never;
+    assert.throws(() => requireRunnableInputs(g, 'kv.onnx'), coded('EP_MODEL_KV_CACHE_SHAPE', { input: 'past_key_values.0.key', shape: '[batch, 2, 7, 16]' }));
+    const meta = [{ name: 'past_key_values.0.key', isTensor: true, type: 'float32', shape: [1, 2, 7, 16] }] as never;
+    assert.throws(() => bertFeeds(['input_ids', 'past_key_values.0.key'], [[2, 50]], 0, meta), coded('EP_MODEL_KV_CACHE_SHAPE', { shape: '[1, 2, 7, 16]' }));
   });
 
   test('an fp16-compute variant (Casts between residual and norm) is still read as pre-norm: its hidden states are the residual stream', async () => {
