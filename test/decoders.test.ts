@@ -58,6 +58,11 @@ describe('decoder-only LMs: generated graphs, architecture detection, refusals o
     assert.match(l.causalMask!, /^Greater of two position ranges/);
     const enc = loadModelDir(ensureGeneratedModel('tiny', { dir: join(work, 'tiny') }));
     assert.deepEqual(enc.layers.architecture, { kind: 'encoder', causalMask: null, norm: 'post-norm', normOp: 'LayerNorm', positions: 'learned', groupedQuery: false });
+    // Qwen2's variant of the Llama shape (tied LM head, q/k/v bias; the bench's latency-only shape) reads the same
+    const qwen = loadModelDir(ensureGeneratedDecoder('llama-demo', { dir: join(work, 'qwen-like'), overrides: { layers: 1, tieEmbeddings: true, attentionBias: true } }));
+    assert.deepEqual({ ...qwen.layers.architecture, causalMask: undefined }, { ...l, causalMask: undefined });
+    const inits = new Set(qwen.model.proto.graph.initializer.map((t) => t.name));
+    assert.deepEqual([inits.has('lm_head.weight'), inits.has('h.0.self_attn.q_proj.bias'), qwen.model.proto.graph.node.some((n) => n.output[0] === 'lm_head/wte_t')], [false, true, true]);
     // the encoder's hidden states are still each block's last LayerNorm output
     assert.deepEqual(enc.layers.hidden, ['embeddings.ln/out', 'layer.0.output.ln/out', 'layer.1.output.ln/out']);
   });
