@@ -44,9 +44,9 @@ export function ensureGeneratedDecoder(shape: GeneratedDecoderShape, opts: { dir
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'BertTokenizer', do_lower_case: true, model_max_length: spec.maxPositions }, null, 2));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({
     model_type: spec.family, architectures: [spec.family === 'gpt2' ? 'GPT2LMHeadModel' : 'LlamaForCausalLM'], edgeprobe_demo: true,
-    vocab_size: vocab.length, hidden_size: spec.hidden, num_hidden_layers: spec.layers, num_attention_heads: spec.heads,
+    vocab_size: spec.vocabSize, hidden_size: spec.hidden, num_hidden_layers: spec.layers, num_attention_heads: spec.heads,
     num_key_value_heads: spec.kvHeads ?? spec.heads, intermediate_size: spec.intermediate, max_position_embeddings: spec.maxPositions,
-    tie_word_embeddings: spec.family === 'gpt2', seed: spec.seed, ...(spec.plantInduction ? { edgeprobe_planted_induction: spec.plantInduction } : {}),
+    tie_word_embeddings: spec.family === 'gpt2' || (spec.tieEmbeddings ?? false), seed: spec.seed, ...(spec.plantInduction ? { edgeprobe_planted_induction: spec.plantInduction } : {}),
   }, null, 2));
   writeFileSync(join(dir, 'SOURCE.md'), [
     `# edgeprobe generated decoder: ${shape}`, '',

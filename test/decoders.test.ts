@@ -57,6 +57,11 @@ describe('decoder-only LMs: generated graphs, architecture detection, refusals o
     assert.match(l.causalMask!, /^Greater of two position ranges/);
     const enc = loadModelDir(ensureGeneratedModel('tiny', { dir: join(work, 'tiny') }));
     assert.deepEqual(enc.layers.architecture, { kind: 'encoder', causalMask: null, norm: 'post-norm', normOp: 'LayerNorm', positions: 'learned', groupedQuery: false });
+    // Qwen2's variant of the Llama shape (tied LM head, q/k/v bias; the bench's latency-only shape) reads the same
+    const qwen = loadModelDir(ensureGeneratedDecoder('llama-demo', { dir: join(work, 'qwen-like'), overrides: { layers: 1, tieEmbeddings: true, attentionBias: true } }));
+    assert.deepEqual({ ...qwen.layers.architecture, causalMask: undefined }, { ...l, causalMask: undefined });
+    const inits = new Set(qwen.model.proto.graph.initializer.map((t) => t.name));
+    assert.deepEqual([inits.has('lm_head.weight'), inits.has('h.0.self_attn.q_proj.bias'), qwen.model.proto.graph.node.some((n) => n.output[0] === 'lm_head/wte_t')], [false, true, true]);
     // the encoder's hidden states are still each block's last LayerNorm output
     assert.deepEqual(enc.layers.hidden, ['embeddings.ln/out', 'layer.0.output.ln/out', 'layer.1.output.ln/out']);
   });
@@ -182,6 +187,13 @@ describe('decoder-only LMs: generated graphs, architecture detection, refusals o
     const input = g.input.find((i) => i.name === 'past_key_values.0.key')!;
     input.type!.tensorType!.shape!.dim![1] = { dimParam: 'heads' } as never;
     assert.throws(() => requireRunnableInputs(g, 'kv.onnx'), coded('EP_MODEL_KV_CACHE_SHAPE', { input: 'past_key_values.0.key', shape: '[batch, heads, past_sequence, 16]' }));
+    // a static-cache export (past length fixed at 7) cannot run without a 7-position cache: refused the same way,
+    // before a session is made and when feeds are built from a session's metadata
+    input.type!.tensorType!.shape!.dim![1] = { dimValue: 2 } as never;
+    input.type!.tensorType!.shape!.dim![2] = { dimValue: 7 } as never;
+    assert.throws(() => requireRunnableInputs(g, 'kv.onnx'), coded('EP_MODEL_KV_CACHE_SHAPE', { input: 'past_key_values.0.key', shape: '[batch, 2, 7, 16]' }));
+    const meta = [{ name: 'past_key_values.0.key', isTensor: true, type: 'float32', shape: [1, 2, 7, 16] }] as never;
+    assert.throws(() => bertFeeds(['input_ids', 'past_key_values.0.key'], [[2, 50]], 0, meta), coded('EP_MODEL_KV_CACHE_SHAPE', { shape: '[1, 2, 7, 16]' }));
   });
 
   test('an fp16-compute variant (Casts between residual and norm) is still read as pre-norm: its hidden states are the residual stream', async () => {

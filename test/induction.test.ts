@@ -23,7 +23,7 @@ import { buildDashboardData } from '../coordinator/dashboard/dashboard-data.ts';
 import { buildFleetReport, cellValue } from '../coordinator/report/fleet-report.ts';
 import { renderFleetReport } from '../coordinator/report/render.ts';
 import { createDaemonLog } from '../core/daemon-log.ts';
-import type { InductionView } from '../probes/induction/contract.ts';
+import { inductionView, type InductionView } from '../probes/induction/contract.ts';
 import { ingestOutbox } from './helpers/ingest-outbox.ts';
 import { coded } from './helpers/coded-errors.ts';
 import { runProbe } from './helpers/run-probe.ts';
@@ -93,6 +93,9 @@ describe('induction probe', () => {
     assert.ok(Math.abs(h[0].score - broken.data.uniformScore) < 1e-3, `${h[0].score} vs ${broken.data.uniformScore}`);
     assert.ok(broken.data.copyingAccuracy < 0.2, String(broken.data.copyingAccuracy));
     assert.match(broken.verdict.summary, /lost L2H2/);
+    // the dashboard's view model names the destroyed head with both scores
+    const [view] = inductionView([{ deviceId: 'pi-01', record: broken }]);
+    assert.deepEqual([view.destroyed, view.kept, view.heads[0].name, view.heads[0].fp32Score], [['L2H2'], [], 'L2H2', h[0].fp32Score]);
     // the hand-set head has a margin of ~0.7 over the threshold; 8-bit and 4-bit rounding move scores by far less
     for (const name of ['int8-dynamic', 'int4-weight'] as const) {
       const r = await run(planted, await builtIn(planted, name));
@@ -156,6 +159,24 @@ describe('induction probe', () => {
     assert.deepEqual(views.find((v) => v.variant === 'int4-weight')!.heads.map((h) => [h.layer, h.head, h.survives]), [[2, 2, true]]);
     store.close();
     db.close();
+  });
+
+  test('dashboard view model: per variant, which of fp32\'s induction heads survive and which are destroyed', () => {
+    // fp32 found L2H2 (0.9) and L3H1 (0.5) at threshold 0.3; the variant keeps L2H2 (0.8) and drops L3H1 to 0.1
+    const base = { recordVersion: 2, probe: 'induction', model: { name: 'm', sha256: 'a' }, numericGate: { ok: true, reasons: [] }, durationS: 1, createdAt: '2026-12-01T00:00:00Z' };
+    const data = { sequences: 4, half: 10, candidates: 500, layers: 3, heads: 2, threshold: 0.3, uniformScore: 0.05, scores: [[0, 0], [0, 0.9], [0.5, 0]], copyingAccuracy: 0.9 };
+    const fp32 = { ...base, variant: { name: 'fp32', sha256: 'a' }, verdict: { status: 'measured', summary: 's' }, data: { ...data, inductionHeads: [{ layer: 2, head: 1, score: 0.9 }, { layer: 3, head: 0, score: 0.5 }] } };
+    const variant = {
+      ...base, variant: { name: 'int4-weight', sha256: 'b' }, verdict: { status: 'degrades', summary: 's' },
+      data: { ...data, scores: [[0, 0], [0, 0.8], [0.1, 0]], copyingAccuracy: 0.4, inductionHeads: [{ layer: 2, head: 1, score: 0.8 }],
+        survival: { reference: 'fp32', copyingAccuracyFp32: 0.9, heads: [{ layer: 2, head: 1, fp32Score: 0.9, score: 0.8, survives: true }, { layer: 3, head: 0, fp32Score: 0.5, score: 0.1, survives: false }] } },
+    };
+    const views = inductionView([fp32, variant].map((record) => ({ deviceId: 'pi-01', record: record as never })));
+    assert.deepEqual(views.map((v) => [v.variant, v.heads.map((h) => h.name), v.kept, v.destroyed, v.copyingAccuracyFp32]), [
+      ['fp32', ['L2H1', 'L3H0'], [], [], null],
+      ['int4-weight', ['L2H1', 'L3H0'], ['L2H1'], ['L3H0'], 0.9],
+    ]);
+    assert.deepEqual(views[1].heads.map((h) => [h.fp32Score, h.score, h.survives]), [[0.9, 0.8, true], [0.5, 0.1, false]]);
   });
 
   test('an encoder is refused; plan settings are checked by the contract', async () => {

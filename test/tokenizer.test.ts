@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadTextEncoder } from '../core/tokenizer/text-encoder.ts';
 import { SHARED_MODEL, needsShared } from '../harness/shared-data.ts';
+import { coded } from './helpers/coded-errors.ts';
 
 interface Reference { text: string; input_ids: number[] }
 
@@ -56,4 +57,59 @@ test('empty text and missing tokenizer files give user errors', () => {
   const enc = loadTextEncoder(dir, 16);
   assert.throws(() => enc.encode('   '), { name: 'EdgeprobeError', code: 'EP_ENCODE_TEXT_EMPTY' });
   assert.deepEqual(enc.encode('hello').ids, [2, 4, 3]);
+});
+
+/**
+ * A Llama-style (SentencePiece converted to BPE) tokenizer.json: <unk> <s> </s> at 0..2, the 256 byte-fallback
+ * pieces <0x00>..<0xFF> at 3..258, then ▁ t h e c a (259..264) and the merges' results ▁t he ▁the ▁c at ▁cat
+ * (265..270). Merges in the newer pair-array form.
+ */
+function llamaStyleTokenizer(dir: string, config?: Record<string, unknown>): void {
+  const vocab: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2 };
+  for (let b = 0; b < 256; b++) vocab[`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`] = 3 + b;
+  for (const t of ['▁', 't', 'h', 'e', 'c', 'a', '▁t', 'he', '▁the', '▁c', 'at', '▁cat']) vocab[t] = Object.keys(vocab).length;
+  const special = (content: string, id: number) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({
+    version: '1.0', truncation: null, padding: null, added_tokens: ['<unk>', '<s>', '</s>'].map(special),
+    normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
+    pre_tokenizer: null,
+    post_processor: {
+      type: 'TemplateProcessing', single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+      pair: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '<s>', type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } }],
+      special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
+    },
+    decoder: null,
+    model: {
+      type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true, ignore_merges: false, vocab,
+      merges: [['▁', 't'], ['h', 'e'], ['▁t', 'he'], ['▁', 'c'], ['a', 't'], ['▁c', 'at']],
+    },
+  }));
+  if (config) writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(config));
+}
+
+test('a Llama-style BPE tokenizer.json (byte fallback, no [CLS]/[SEP]/[PAD]) loads: <s> begins, </s> ends and pads', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ep-llama-tok-'));
+  llamaStyleTokenizer(dir);
+  const enc = loadTextEncoder(dir, 8);
+  assert.deepEqual([enc.clsId, enc.sepId, enc.padId], [1, 2, 2]);
+  // "the cat" -> "▁the▁cat"; ▁+t -> ▁t, h+e -> he, ▁t+he -> ▁the; ▁+c -> ▁c, a+t -> at, ▁c+at -> ▁cat; <s> prepended
+  assert.deepEqual(enc.encode('the cat').ids, [1, 267, 270]);
+  // "tac": ▁+t -> ▁t, then a, c have no merge: [<s>, ▁t 265, a 264, c 263]
+  assert.deepEqual(enc.encode('tac').ids, [1, 265, 264, 263]);
+  // "é" is not in the vocabulary: its UTF-8 bytes C3 A9 fall back to <0xC3> = 3 + 195 = 198 and <0xA9> = 3 + 169 = 172
+  assert.deepEqual(enc.encode('the é').ids, [1, 267, 259, 198, 172]);
+  // longer than 8 positions: cut, no end token appended
+  const long = enc.encode('the cat the cat the cat the cat');
+  assert.deepEqual([long.truncated, long.ids.length, long.fullLength, long.ids[7]], [true, 8, 9, 267]);
+});
+
+test('a BPE tokenizer takes bos/eos/pad from tokenizer_config.json; one with none of them is refused naming the part', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ep-llama-cfg-'));
+  // an odd but legal choice: the config says </s> begins and <unk> pads
+  llamaStyleTokenizer(dir, { bos_token: { content: '</s>' }, eos_token: '</s>', pad_token: '<unk>' });
+  const enc = loadTextEncoder(dir, 8);
+  assert.deepEqual([enc.clsId, enc.sepId, enc.padId], [2, 2, 0]);
+  const bare = mkdtempSync(join(tmpdir(), 'ep-bpe-bare-'));
+  writeFileSync(join(bare, 'tokenizer.json'), JSON.stringify({ version: '1.0', truncation: null, padding: null, added_tokens: [], normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, model: { type: 'BPE', vocab: { a: 0, b: 1, ab: 2 }, merges: ['a b'] } }));
+  assert.throws(() => loadTextEncoder(bare, 8), coded('EP_TOKENIZER_SPECIAL_TOKEN_MISSING', { dir: bare, token: /^begin-of-text token \(BPE model; looked for <s>, / }));
 });

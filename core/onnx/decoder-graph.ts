@@ -28,6 +28,7 @@ export function buildDecoderGraph(spec: DecoderGraphSpec): ModelProto {
   if (H % heads !== 0) throw new Error(`hidden size ${H} is not divisible by ${heads} heads`);
   const kvHeads = spec.kvHeads ?? heads;
   if (heads % kvHeads !== 0) throw new Error(`${heads} query heads are not a multiple of ${kvHeads} key/value heads`);
+  if (spec.plantInduction && spec.tieEmbeddings && spec.family === 'llama') throw new Error('the planted Llama-shape induction heads set an untied LM head: leave tieEmbeddings off');
   const d = H / heads;
   const rng = new SeededRandom(spec.seed);
   const std = spec.initStd ?? 0.02;
@@ -164,9 +165,10 @@ export function buildDecoderGraph(spec: DecoderGraphSpec): ModelProto {
       nodes.push(node('Split', [qkv, ints(`${p}/qkv_sizes`, [H, H, H])], [`${p}/q`, `${p}/k`, `${p}/v`], { axis: 2 }));
       [q, k, v] = [split(`${p}/q`, 'q', heads), cached(split(`${p}/k`, 'k', heads), 'key'), cached(split(`${p}/v`, 'v', heads), 'value')];
     } else {
-      q = rotate(split(linear(a, `${p}.self_attn.q_proj`, H, H, false), 'q', heads), 'q');
-      k = repeat(cached(rotate(split(linear(a, `${p}.self_attn.k_proj`, H, kvHeads * d, false), 'k', kvHeads), 'k'), 'key'), 'k');
-      v = repeat(cached(split(linear(a, `${p}.self_attn.v_proj`, H, kvHeads * d, false), 'v', kvHeads), 'value'), 'v');
+      const bias = spec.attentionBias ?? false;
+      q = rotate(split(linear(a, `${p}.self_attn.q_proj`, H, H, bias), 'q', heads), 'q');
+      k = repeat(cached(rotate(split(linear(a, `${p}.self_attn.k_proj`, H, kvHeads * d, bias), 'k', kvHeads), 'k'), 'key'), 'k');
+      v = repeat(cached(split(linear(a, `${p}.self_attn.v_proj`, H, kvHeads * d, bias), 'v', kvHeads), 'value'), 'v');
     }
     const kt = add('Transpose', [k], `${p}/k_t`, { perm: [0, 1, 3, 2] });
     let scores = add('Div', [add('MatMul', [q, kt], `${p}/scores_raw`), scale], `${p}/scores_scaled`);
@@ -191,7 +193,7 @@ export function buildDecoderGraph(spec: DecoderGraphSpec): ModelProto {
     x = add('Add', [x, mlp], `${p}/mlp_residual`);
   }
   const final = norm(x, spec.family === 'gpt2' ? 'ln_f' : 'norm');
-  if (spec.family === 'gpt2') add('MatMul', [final, add('Transpose', [wte], 'lm_head/wte_t', { perm: [1, 0] })], 'logits');
+  if (spec.family === 'gpt2' || spec.tieEmbeddings) add('MatMul', [final, add('Transpose', [wte], 'lm_head/wte_t', { perm: [1, 0] })], 'logits');
   else add('MatMul', [final, weight('lm_head.weight', [H, V])], 'logits');
 
   if (spec.plantInduction) (spec.family === 'gpt2' ? plantInduction : plantRotaryInduction)(spec, tables, new SeededRandom(spec.seed + 1));

@@ -19,6 +19,10 @@ export interface DecoderGraphSpec {
    * positions and causal mask offset by the past length, `attention_mask` over past + current tokens
    */
   kvCache?: boolean;
+  /** llama: the LM head reads the word embeddings (Transpose(wte)), as Qwen2.5-0.5B ties them. Default: untied */
+  tieEmbeddings?: boolean;
+  /** llama: q/k/v projections with a bias (Qwen2 has them, Llama not). Default: none */
+  attentionBias?: boolean;
   /** gpt2: take `position_ids` [batch, sequence] as an input (as HF exports with it do) instead of computing 0..s-1 */
   positionIdsInput?: boolean;
   name?: string;

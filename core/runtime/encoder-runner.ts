@@ -13,11 +13,16 @@ export function isPastInput(name: string): boolean {
   return /^past(_key_values?)?[._]/.test(name);
 }
 
-/** Declared [batch, kvHeads, pastSequence, headDim] of a cache input: heads and head width must be fixed numbers. */
+/**
+ * Declared [batch, kvHeads, pastSequence, headDim] of a cache input: heads and head width must be fixed numbers,
+ * and the past length free. A fixed past length (a static-cache export) means the graph cannot run without a
+ * cache of exactly that many positions, so it is refused by the same error rather than by onnxruntime mid-run.
+ */
 export function pastShape(name: string, dims: ReadonlyArray<number | string> | undefined, file = 'the model'): [number, number] {
   const heads = dims?.[1];
   const width = dims?.[3];
-  if (dims?.length !== 4 || typeof heads !== 'number' || typeof width !== 'number') {
+  const past = dims?.[2];
+  if (dims?.length !== 4 || typeof heads !== 'number' || typeof width !== 'number' || (typeof past === 'number' && past > 0)) {
     throw epError('EP_MODEL_KV_CACHE_SHAPE', { file, input: name, shape: `[${(dims ?? []).join(', ')}]` });
   }
   return [heads, width];

@@ -35,7 +35,10 @@ const BOS_TOKENS = ['<s>', '<|begin_of_text|>', '<|endoftext|>', '<|im_start|>']
 const EOS_TOKENS = ['</s>', '<|end_of_text|>', '<|endoftext|>', '<|im_end|>'];
 const PAD_TOKENS = ['<pad>', '<|pad|>', '<|finetune_right_pad_id|>'];
 
-interface TokenizerConfig { do_lower_case?: boolean; model_max_length?: number; [k: string]: unknown }
+type ConfigToken = string | { content?: string } | null;
+interface TokenizerConfig { do_lower_case?: boolean; model_max_length?: number; bos_token?: ConfigToken; eos_token?: ConfigToken; pad_token?: ConfigToken; [k: string]: unknown }
+
+const configToken = (t: ConfigToken | undefined): string[] => (typeof t === 'string' ? [t] : t && typeof t.content === 'string' ? [t.content] : []);
 
 function readJson(path: string): Record<string, unknown> {
   try {
@@ -67,7 +70,7 @@ export function loadTextEncoder(modelDir: string, maxPositions: number): TextEnc
   } else {
     throw epError('EP_TOKENIZER_MISSING', { dir: modelDir });
   }
-  const model = json.model as { vocab?: Record<string, number> | unknown[] } | undefined;
+  const model = json.model as { type?: string; vocab?: Record<string, number> | unknown[] } | undefined;
   if (!model || !model.vocab) throw epError('EP_TOKENIZER_NO_VOCAB', { file: source === 'tokenizer.json' ? tjPath : vocabPath });
   const vocabSize = Array.isArray(model.vocab) ? model.vocab.length : Object.keys(model.vocab).length;
   const tokenizer = new Tokenizer(json as never, config as never);
@@ -78,17 +81,23 @@ export function loadTextEncoder(modelDir: string, maxPositions: number): TextEnc
     if (id === undefined) throw epError('EP_TOKENIZER_SPECIAL_TOKEN_MISSING', { dir: modelDir, token: t });
     return id;
   };
-  // BERT-family tokenizers have [CLS] [SEP] [PAD]; decoder LMs' byte-level BPE or SentencePiece ones have
-  // begin/end-of-text tokens instead (GPT-2 pads with <|endoftext|>), which then play the same parts
+  // BERT-family (WordPiece) tokenizers have [CLS] [SEP] [PAD]. Decoder LMs' byte-level BPE (GPT-2, Qwen) and
+  // SentencePiece-style ones (Llama: BPE with byte fallback, or Unigram) have begin/end-of-text tokens instead
+  // (GPT-2 pads with <|endoftext|>), which then play the same parts: tokenizer_config.json's bos/eos/pad_token
+  // first, then the usual names. The BPE itself is @huggingface/tokenizers' (merges, byte-level, byte fallback).
   const bert = ['[CLS]', '[SEP]', '[PAD]'].every((t) => tokenId(t) !== undefined);
+  const decoderStyle = model.type !== undefined && model.type !== 'WordPiece' && !bert;
   const added = new Map(((json.added_tokens ?? []) as Array<{ id: number; content: string }>).map((a) => [a.content, a.id]));
   const first = (names: readonly string[]): number | undefined => names.map((t) => tokenId(t) ?? added.get(t)).find((id) => id !== undefined);
-  const bos = bert ? undefined : first(BOS_TOKENS);
-  const eos = bert ? undefined : first(EOS_TOKENS);
-  const decoderStyle = bos !== undefined && eos !== undefined;
-  const clsId = decoderStyle ? bos : need('[CLS]');
-  const sepId = decoderStyle ? eos : need('[SEP]');
-  const padId = decoderStyle ? first(PAD_TOKENS) ?? eos : need('[PAD]');
+  const special = (configured: ConfigToken | undefined, names: readonly string[], part: string): number => {
+    const candidates = [...configToken(configured), ...names];
+    const id = first(candidates);
+    if (id === undefined) throw epError('EP_TOKENIZER_SPECIAL_TOKEN_MISSING', { dir: modelDir, token: `${part} token (${model.type} model; looked for ${candidates.join(', ')})` });
+    return id;
+  };
+  const clsId = decoderStyle ? special(config.bos_token, BOS_TOKENS, 'begin-of-text') : need('[CLS]');
+  const sepId = decoderStyle ? special(config.eos_token, EOS_TOKENS, 'end-of-text') : need('[SEP]');
+  const padId = decoderStyle ? first([...configToken(config.pad_token), ...PAD_TOKENS]) ?? sepId : need('[PAD]');
   const maxLength = Math.min(maxPositions, config.model_max_length && config.model_max_length < 1e6 ? config.model_max_length : maxPositions);
   return {
     source, vocabSize, maxLength, clsId, sepId, padId, maskId: tokenId('[MASK]'), tokenId,

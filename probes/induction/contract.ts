@@ -2,16 +2,45 @@ import { formatNumber } from '../../core/text-table.ts';
 import { cell, type ProbeContract } from '../../core/probes/contract.ts';
 import { InductionData, InductionPlanSettings, resolveInductionSettings, type ResolvedInductionSettings } from './schema.ts';
 
-/** The dashboard's row of one induction record (drawn from the report cells until it has a view of its own). */
+/** One head of an induction view: fp32's score beside this record's, and whether it kept the threshold. */
+export interface InductionViewHead { layer: number; head: number; name: string; fp32Score: number | null; score: number; survives: boolean | null }
+
+/**
+ * The dashboard's entry for one induction record (coordinator/dashboard/public/views-probes.js inductionView groups
+ * them per model and device): on fp32 its induction heads; on a variant each of fp32's induction heads with both
+ * scores, and which survive and which are destroyed (score under the threshold), named as in records (L2H2).
+ */
 export interface InductionView {
   model: string;
   deviceId: string;
   variant: string;
   status: string;
+  summary: string;
   threshold: number;
+  uniformScore: number;
   copyingAccuracy: number;
+  /** fp32's copying accuracy beside a variant's (null on fp32) */
+  copyingAccuracyFp32: number | null;
   scores: number[][];
-  heads: Array<{ layer: number; head: number; score: number; survives: boolean | null }>;
+  heads: InductionViewHead[];
+  kept: string[];
+  destroyed: string[];
+}
+
+export const headName = (h: { layer: number; head: number }): string => `L${h.layer}H${h.head}`;
+
+export function inductionView(latest: ReadonlyArray<{ deviceId: string; record: { model: { name: string }; variant: { name: string }; verdict: { status: string; summary: string }; data: InductionData } }>): InductionView[] {
+  return latest.map(({ deviceId, record }) => {
+    const d = record.data;
+    const heads: InductionViewHead[] = d.survival
+      ? d.survival.heads.map((h) => ({ layer: h.layer, head: h.head, name: headName(h), fp32Score: h.fp32Score, score: h.score, survives: h.survives }))
+      : d.inductionHeads.map((h) => ({ layer: h.layer, head: h.head, name: headName(h), fp32Score: null, score: h.score, survives: null }));
+    return {
+      model: record.model.name, deviceId, variant: record.variant.name, status: record.verdict.status, summary: record.verdict.summary,
+      threshold: d.threshold, uniformScore: d.uniformScore, copyingAccuracy: d.copyingAccuracy, copyingAccuracyFp32: d.survival?.copyingAccuracyFp32 ?? null,
+      scores: d.scores, heads, kept: heads.filter((h) => h.survives === true).map((h) => h.name), destroyed: heads.filter((h) => h.survives === false).map((h) => h.name),
+    };
+  });
 }
 
 /**
@@ -41,12 +70,7 @@ export const inductionContract: ProbeContract<typeof InductionPlanSettings, type
     },
     notes: ['induction heads: on fp32, heads whose induction score reaches the threshold (docs/decoders.md); on a variant, how many of them keep it'],
   },
-  view: (latest): InductionView[] => latest.map(({ deviceId, record }) => {
-    const d = record.data;
-    const survival = new Map(d.survival?.heads.map((h) => [`${h.layer}.${h.head}`, h.survives]));
-    const heads = (d.survival ? d.survival.heads : d.inductionHeads).map((h) => ({ layer: h.layer, head: h.head, score: h.score, survives: survival.get(`${h.layer}.${h.head}`) ?? null }));
-    return { model: record.model.name, deviceId, variant: record.variant.name, status: record.verdict.status, threshold: d.threshold, copyingAccuracy: d.copyingAccuracy, scores: d.scores, heads };
-  }),
+  view: inductionView,
   runner: async () => (await import('./runner.ts')).inductionRunner,
 };
 

@@ -6,13 +6,14 @@ import { el, setVariantOrder } from './dom.js';
 import { fleetView, jobsView, matrixView, outliersView, verdictsView } from './views-fleet.js';
 import { mapsView } from './views-maps.js';
 import { monitoringView } from './views-monitoring.js';
-import { attentionView, divergenceView, genericProbeView, propertiesView } from './views-probes.js';
+import { attentionView, divergenceView, genericProbeView, inductionView, propertiesView } from './views-probes.js';
 
 // probes with a view of their own; every other registered probe gets its report cells as a table
 const PROBE_VIEWS = {
   attention: { label: 'Attention', draw: (data) => attentionView(data, state, render) },
   divergence: { label: 'Layer drift', draw: (data) => divergenceView(data, state, render) },
   properties: { label: 'Properties', draw: (data) => propertiesView(data) },
+  induction: { label: 'Induction heads', draw: (data) => inductionView(data, state, render) },
 };
 
 /** Fleet views, then one section per registered probe (the attention maps after attention), then outliers and jobs. */

@@ -100,3 +100,47 @@ export function genericProbeView(data, probe) {
           el('td', {}, r.verdicts[probe.kind] ? badge(r.verdicts[probe.kind].status) : '–'),
           columns.map((c) => el('td', { class: 'num' }, r.cells[probe.kind]?.[c.key]?.text ?? '–')))))));
 }
+
+/**
+ * Induction heads (decoder-only LMs), per model and device: fp32's per-head induction scores (layer x head,
+ * induction heads outlined), then each variant's verdict with the fp32 induction heads it keeps and destroys
+ * (score under the threshold), both scores per head, and the in-context copying accuracy.
+ */
+export function inductionView(data, state, rerender) {
+  const induction = data.views.induction ?? [];
+  const models = uniq(induction.map((r) => r.model));
+  const blocks = models.map((model) => {
+    const { current, control } = devicePicker(state, `induction:${model}`, uniq(induction.filter((r) => r.model === model).map((r) => r.deviceId)).sort(), rerender);
+    const recs = induction.filter((r) => r.model === model && r.deviceId === current).sort((a, b) => byVariant(a.variant, b.variant));
+    const fp32 = recs.find((r) => r.variant === 'fp32');
+    const variants = recs.filter((r) => r.variant !== 'fp32');
+    // the heads fp32 found, from its record or (when only variants arrived) from the variants' survival lists
+    const names = uniq([...(fp32?.heads ?? []), ...variants.flatMap((v) => v.heads)].map((h) => h.name));
+    const threshold = recs[0].threshold;
+    const headCell = (v, name) => {
+      const h = v.heads.find((x) => x.name === name);
+      if (!h) return el('td', { class: 'num muted' }, '–');
+      const cls = h.survives === false ? 'bad' : h.survives === true ? 'good' : '';
+      return el('td', { class: `num ${cls}`.trim(), 'data-head': name, 'data-survives': h.survives === null ? undefined : String(h.survives), title: h.fp32Score === null ? `score ${fmt(h.score, 4)}` : `fp32 ${fmt(h.fp32Score, 4)} -> ${fmt(h.score, 4)}` },
+        fmt(h.score), h.survives === false ? ' destroyed' : h.survives === true ? ' kept' : '');
+    };
+    const fate = (v) => (v.heads.length === 0 ? 'none to survive (fp32 has no induction head)' : v.destroyed.length === 0 ? `all ${v.kept.length} kept` : `destroyed: ${v.destroyed.join(', ')}${v.kept.length ? `; kept: ${v.kept.join(', ')}` : ''}`);
+    const reference = fp32 ?? recs[0];
+    return el('div', { class: 'model-block', 'data-model': model }, el('h3', {}, `model ${model} `, control),
+      el('div', { class: 'verdict-line' }, recs.map((r) => el('span', { class: 'verdict-chip', title: r.summary }, `${r.variant}: `, r.variant === 'fp32' ? el('span', { class: 'badge ref' }, `${r.heads.length} induction head${r.heads.length === 1 ? '' : 's'}`) : badge(r.status)))),
+      el('p', { class: 'muted' }, `A head is an induction head at score >= ${fmt(threshold, 2)} (uniform causal attention scores ${fmt(reference.uniformScore)}); a variant destroys a head when its score falls under the threshold.`),
+      el('div', { class: 'heads' }, el('h4', {}, `Induction score per head, ${reference.variant} (rows: layers; outlined: induction heads)`),
+        heatLegend('induction score', 0, 1, 140),
+        heatTable({ name: `induction-${model}`, cornerLabel: 'layer \\ head', rowLabels: reference.scores.map((_, l) => `L${l + 1}`), colLabels: reference.scores[0].map((_, h) => `h${h}`),
+          values: reference.scores, scale: (x) => Math.min(1, Math.max(0, x)), hue: 140, mark: (l, h) => reference.scores[l][h] >= threshold })),
+      el('table', { class: 'grid', 'data-induction': model },
+        el('thead', {}, el('tr', {}, ['variant', 'verdict', ...names, 'copying accuracy', 'heads'].map((h) => el('th', {}, h)))),
+        el('tbody', {}, recs.map((v) => el('tr', { 'data-variant': v.variant },
+          el('th', { scope: 'row', class: 'variant-name' }, v.variant), el('td', {}, badge(v.status)),
+          names.map((n) => headCell(v, n)),
+          el('td', { class: 'num', title: v.copyingAccuracyFp32 === null ? '' : `fp32 ${fmt(v.copyingAccuracyFp32)}` }, fmt(v.copyingAccuracy)),
+          el('td', {}, v.variant === 'fp32' ? (v.heads.length ? `found: ${v.heads.map((h) => h.name).join(', ')}` : 'none found') : fate(v)))))));
+  });
+  return section('induction', 'Induction heads: which survive each variant', 'Induction score: mean attention from the second occurrence of a token to the position after its first occurrence, on repeated random token sequences (decoder-only LMs). Copying accuracy: share of the repeated half predicted from the first half.',
+    blocks.length ? blocks : el('p', { class: 'empty' }, 'No induction probe records yet (probe "induction", decoder-only models).'));
+}
