@@ -12,6 +12,8 @@ import { SqliteStore } from '../coordinator/store/sqlite-store.ts';
 import { submitJob } from '../coordinator/submit-job.ts';
 import { Monitor } from '../coordinator/monitoring/monitor.ts';
 import { bakeMonitoring } from '../coordinator/monitoring/monitoring-summary.ts';
+import { RolloutStore } from '../coordinator/rollouts/rollouts.ts';
+import { rolloutTable } from '../coordinator/rollouts/rollout-view.ts';
 import { SeededRandom } from '../core/numeric/seeded-random.ts';
 import type { BenchmarkData } from '../probes/benchmark/schema.ts';
 import { syntheticBenchmarkRecord } from '../sim/synthetic-record.ts';
@@ -120,6 +122,13 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
     assert.ok(await page.locator('#matrix td[data-device="pi-03"]').count() >= 1);
     assert.ok(Number(await page.locator('body').getAttribute('data-rendered')) > rendered, 're-rendered in place');
     await page.locator('#fleet').screenshot({ path: join(ARTIFACTS, 'dashboard-live-update.png') });
+    // a staged rollout: the live page's rollout table (its own call, /api/rollouts)
+    const rolled = await submitJob(store, ['pi-03'], { models: [{ name: recs.md.name }], variants: ['fp32'], probes: ['benchmark'] }, { timeoutS: 600, maxAttempts: 1, rollout: { firstWave: 1, waveSize: 1, intervalS: 30, maxFailureRate: 0.2 } });
+    await page.reload();
+    const row = page.locator(`#rollouts tr[data-rollout="${rolled}"]`);
+    await row.waitFor({ timeout: 10_000 });
+    assert.deepEqual(await row.locator('td').allInnerTexts().then((t) => t.slice(1, 7)),
+      [`${recs.md.name} · fp32 · benchmark`, 'running', '0/1', 'first 1, then 1 every 30 s; abort above 20% failures', '0 of 1 devices', '–']);
   });
 
   test('beyond loopback a token is required: refused without, served with it (header or login cookie)', async () => {
@@ -156,8 +165,16 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
     }), Date.now());
     await new Monitor(mon, undefined, {}).evaluate(Date.now());
     const monitoring = await bakeMonitoring(mon, []);
+    // a rollout whose canary failed, as `report --html` bakes the rollout table
+    const ro = new DeviceFeeder(mon);
+    for (const d of ['canary', 'fleet-1']) await ro.register(d);
+    const aborted = await submitJob(mon, ['canary', 'fleet-1'], { models: [{ name: 'tiny' }], variants: ['fp32'], probes: ['benchmark'] }, { timeoutS: 600, maxAttempts: 1, rollout: { firstWave: 1, waveSize: 1, intervalS: 0, maxFailureRate: 0 } });
+    await mon.claimDispatches(Date.now());
+    await ro.progress('canary', aborted, 'failed', 0, 1, 'model sha256 mismatch');
+    await new RolloutStore(mon.sql()).advance(Date.now());
+    const rollouts = await rolloutTable(mon.sql());
     mon.close();
-    const html = renderHtmlReport({ ...buildDashboardData(store.results(), store.devices(), store.jobTargets(), { baked }), monitoring });
+    const html = renderHtmlReport({ ...buildDashboardData(store.results(), store.devices(), store.jobTargets(), { baked }), monitoring, rollouts });
     const file = join(dir, 'report.html');
     writeFileSync(file, html);
     const p = await browser.newPage();
@@ -181,6 +198,9 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
     assert.match(await p.locator('#monitoring [data-view="alerts"] tr[data-alert]').innerText(), /planted-4 → planted-5/);
     assert.equal(await p.locator('#monitoring li[data-regression="planted-5"]').count(), 1);
     assert.equal(await p.locator('#monitoring figure.chart canvas').count(), 1, 'the p50 timeline is drawn');
+    // the baked rollout table: aborted in its first wave, the reason shown
+    assert.deepEqual(await p.locator(`#rollouts tr[data-rollout="${aborted}"] td`).allInnerTexts().then((t) => t.slice(1, 7)),
+      ['tiny · fp32 · benchmark', 'aborted', '1/2', 'first 1, then 1 every 0 s; abort above 0% failures', '1 of 2 devices', 'wave 1 of 2: 1 of 1 devices failed (100%, limit 0%)']);
     // every other chart is the same as on the live page
     const charts = 'section:not(#monitoring) figure.chart canvas';
     assert.equal(await p.locator(charts).count(), await page.locator(charts).count(), 'same charts as the live page');

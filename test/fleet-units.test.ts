@@ -99,6 +99,8 @@ describe('protocol', () => {
     const settings = <R>(c: Parameters<typeof probeSettings<R>>[0], plan: unknown): R => probeSettings(c, decoded(plan)!);
     assert.deepEqual(settings(benchmarkContract, old), { seqLen: 128, warmup: 1, minQueries: 5, minDurationS: 0, batchSizes: [1, 2], cooldownMs: 10, sentences: ['a b c'] });
     assert.deepEqual(settings(benchmarkContract, base), { seqLen: 128, warmup: 5, minQueries: 100, minDurationS: 5, batchSizes: [8], cooldownMs: 0, sentences: undefined }, 'the defaults of edgeprobe bench');
+    assert.equal(settings(benchmarkContract, { ...base, settings: { benchmark: { threads: 1 } } }).threads, 1, 'onnxruntime threads, when the plan pins them');
+    assert.ok(!job({ ...base, settings: { benchmark: { threads: 0 } } }));
     assert.deepEqual(settings(attentionContract, { ...base, seed: 3 }), { sentences: 200, seed: 3, sanityChecks: true }, 'the plan seed is the default seed');
     assert.deepEqual(settings(divergenceContract, { ...base, seed: 3, compare: { seed: 4 } }), { sentences: 64, seed: 4, fillMaskItems: 200 });
   });

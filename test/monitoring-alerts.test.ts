@@ -25,6 +25,7 @@ import { startDashboardServer } from '../coordinator/dashboard/server.ts';
 import type { Timeline } from '../coordinator/monitoring/timeline.ts';
 import { submitJob } from '../coordinator/submit-job.ts';
 import { RolloutStore } from '../coordinator/rollouts/rollouts.ts';
+import { rolloutTable } from '../coordinator/rollouts/rollout-view.ts';
 import { readCurrentRecords, syncRecordView } from '../coordinator/report/record-view.ts';
 import { bakeMonitoring, renderMonitoringText } from '../coordinator/monitoring/monitoring-summary.ts';
 import { buildFleetReport } from '../coordinator/report/fleet-report.ts';
@@ -258,6 +259,12 @@ function alertSuite(engine: string, open: () => Promise<FleetStore>, skip: strin
       await progress(job3, 'ro-3', 'completed', T + 83_000);
       assert.deepEqual((await rollouts.advance(T + 84_000)).map((e) => [e.action, e.detail]), [['completed', '2 wave(s) done']]);
       assert.deepEqual((await rollouts.list()).map((x) => x.state).sort(), ['aborted', 'aborted', 'completed']);
+      // the dashboard's and the HTML export's rollout table, newest change first: waves whose devices all finished, failures, why it stopped
+      assert.deepEqual((await rolloutTable(store.sql())).map((x) => [x.jobId, x.plan, x.state, `${x.wavesDone}/${x.waves}`, x.rate, `${x.failures}/${x.devices}`, x.detail]), [
+        [job3, 'bert · fp32 · benchmark', 'completed', '2/2', 'first 1, then 1 every 0 s; abort above 0% failures', '0/2', '2 wave(s) done'],
+        [job2, 'bert · fp32 · benchmark', 'aborted', '1/2', 'first 1, then 1 every 0 s; abort above 100% failures or 0% regressions', '0/2', 'wave 1 of 2: 1 of 1 devices regressed (100%, limit 0%)'],
+        [job, 'bert · fp32 · benchmark', 'aborted', '2/3', 'first 1, then 50% every 10 s; abort above 50% failures', '2/5', 'wave 2 of 3: 2 of 3 devices failed (66.7%, limit 50%)'],
+      ]);
     });
   });
 }

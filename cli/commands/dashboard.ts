@@ -99,7 +99,9 @@ export async function writeHtmlReport(store: FleetStore, args: HtmlReportArgs): 
       await maps.close();
     }
   }
-  const html = renderHtmlReport(data);
+  // the rollout table rides beside the data document (its own view, like the live page's /api/rollouts)
+  const { rolloutTable } = await import('../../coordinator/rollouts/rollout-view.ts');
+  const html = renderHtmlReport({ ...data, rollouts: await rolloutTable(store.sql()) });
   writeFileSync(args.html, html);
   return { path: args.html, bytes: Buffer.byteLength(html), results: data.report.results };
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AttentionMapSource } from '../../probes/attention/schema.ts';
 import type { BakedAttentionMaps, DashboardData } from './dashboard-data.ts';
+import type { RolloutRow } from '../rollouts/rollout-view.ts';
 import { chartJsPath, PUBLIC_DIR } from './server.ts';
 
 const IMPORT_RE = /^import\s*\{([^}]*)\}\s*from\s*'\.\/([\w-]+)\.js';\s*$/gm;
@@ -39,8 +40,8 @@ export function bundleModules(dir: string, entry: string): string {
 /** Text inside <script>: a literal "</script" would end the element early. */
 const scriptSafe = (s: string): string => s.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
 
-/** The dashboard as one self-contained HTML file: styles, Chart.js, the views and the data inlined. */
-export function renderHtmlReport(data: DashboardData): string {
+/** The dashboard as one self-contained HTML file: styles, Chart.js, the views and the data inlined (with the rollout table the live page asks /api/rollouts for). */
+export function renderHtmlReport(data: DashboardData & { rollouts?: RolloutRow[] }): string {
   const html = readFileSync(join(PUBLIC_DIR, 'index.html'), 'utf8');
   const css = readFileSync(join(PUBLIC_DIR, 'style.css'), 'utf8');
   const json = JSON.stringify(data).replace(/</g, '\\u003c');

@@ -13,6 +13,7 @@ import { accessPolicy, isLoginRoute, presentedToken, TOKEN_COOKIE, tokenMatches,
 import type { AttentionMapSource } from '../../probes/attention/schema.ts';
 import { alertsPage, timeline } from '../monitoring/timeline.ts';
 import { dashboardDataFromStore } from './dashboard-data.ts';
+import { rolloutTable } from '../rollouts/rollout-view.ts';
 
 
 /** how long /api/data may answer from its cached document while the store's version is unchanged */
@@ -110,6 +111,8 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
     const state = q.state === 'open' || q.state === 'acknowledged' ? q.state : undefined;
     return alertsPage(opts.store, { state, deviceId: q.device, limit: q.limit ? Number(q.limit) || undefined : undefined, offset: q.offset ? Number(q.offset) || 0 : 0 });
   });
+  // staged rollouts with their progress (the rollouts table and their jobs' targets only)
+  app.get('/api/rollouts', async () => ({ rollouts: await rolloutTable(opts.store.sql()) }));
   app.get('/api/attention-maps', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     if (!opts.maps) return reply.code(404).send({ error: 'no local models: start the dashboard with --model NAME=DIR to compute attention maps' });

@@ -25,7 +25,8 @@ const toRollout = (r: Row): Rollout => ({
   waveStartedAt: new Date(Number(r.wave_started_ms)).toISOString(), updatedAt: new Date(Number(r.updated_ms)).toISOString(), detail: r.detail,
 });
 
-const FAILED = ['failed', 'rejected', 'timed-out'];
+/** Target states that count towards a wave's failure rate. */
+export const FAILED = ['failed', 'rejected', 'timed-out'];
 const pct = (x: number): string => `${+(x * 100).toFixed(1)}%`;
 
 /**

@@ -14,7 +14,7 @@ export const benchmarkRunner: ProbeRunner<ResolvedBenchmarkSettings> = async fun
   for (const [i, batch] of s.batchSizes.entries()) {
     if (ctx.signal.aborted) return;
     if (i > 0) await sleep(s.cooldownMs, ctx.signal);
-    const settings = resolveSettings(ctx.reference, { seqLen: s.seqLen, warmup: s.warmup, minQueries: s.minQueries, minDurationS: s.minDurationS, batch, executionProvider: 'cpu' });
+    const settings = resolveSettings(ctx.reference, { seqLen: s.seqLen, warmup: s.warmup, minQueries: s.minQueries, minDurationS: s.minDurationS, batch, threads: s.threads, executionProvider: 'cpu' });
     const record = await benchmarkVariant(ctx.reference, ctx.variant, ctx.fp32, settings, s.sentences);
     ctx.note(`batch ${batch}: ${record.verdict.summary}`);
     yield asFleetRecord(record, ctx);

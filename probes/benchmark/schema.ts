@@ -114,6 +114,8 @@ export const BenchmarkPlanSettings = Type.Object({
   /** LoadGen single-stream: at least this many timed queries AND at least minDurationS seconds */
   minQueries: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
   minDurationS: Type.Optional(Type.Number({ minimum: 0, maximum: 3600 })),
+  /** onnxruntime intra-op threads (default: onnxruntime's choice, every core); recorded with the result */
+  threads: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
 }, { additionalProperties: false });
 export type BenchmarkPlanSettings = Static<typeof BenchmarkPlanSettings>;
 
@@ -126,6 +128,7 @@ export interface ResolvedBenchmarkSettings {
   /** one record per entry: the throughput batch size */
   batchSizes: number[];
   cooldownMs: number;
+  threads?: number;
   /** drift and fingerprint sentences; undefined = the benchmark's fixed DRIFT_SENTENCES */
   sentences?: string[];
 }
@@ -136,6 +139,6 @@ export function resolveBenchmarkSettings(b: BenchmarkPlanSettings = {}): Resolve
   const minDurationS = b.minDurationS ?? (b.runs !== undefined || b.minQueries !== undefined ? 0 : 5);
   return {
     seqLen: b.seqLen ?? 128, warmup: b.warmup ?? 5, minQueries, minDurationS,
-    batchSizes: b.batchSizes ?? [8], cooldownMs: b.cooldownMs ?? 0, sentences: b.sentences,
+    batchSizes: b.batchSizes ?? [8], cooldownMs: b.cooldownMs ?? 0, sentences: b.sentences, ...(b.threads ? { threads: b.threads } : {}),
   };
 }

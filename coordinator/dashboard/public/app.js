@@ -6,6 +6,7 @@ import { el, setVariantOrder } from './dom.js';
 import { fleetView, jobsView, matrixView, outliersView, verdictsView } from './views-fleet.js';
 import { mapsView } from './views-maps.js';
 import { monitoringView } from './views-monitoring.js';
+import { rolloutsView } from './views-rollouts.js';
 import { attentionView, divergenceView, genericProbeView, inductionView, propertiesView } from './views-probes.js';
 
 // probes with a view of their own; every other registered probe gets its report cells as a table
@@ -25,7 +26,8 @@ function sections(data) {
   });
   return [['verdicts', 'Verdicts', () => verdictsView(data)], ['fleet', 'Fleet', () => fleetView(data)], ['monitoring', 'Monitoring', () => monitoringView(data, state, render, isReport ? bakedMonitoring(data) : api)],
     ['matrix', 'Variants × devices', () => matrixView(data)],
-    ...probes, ['outliers', 'Outliers', () => outliersView(data)], ['jobs', 'Jobs', () => jobsView(data)]];
+    ...probes, ['outliers', 'Outliers', () => outliersView(data)], ['jobs', 'Jobs', () => jobsView(data)],
+    ['rollouts', 'Rollouts', () => rolloutsView(isReport ? (data.rollouts ? async () => data.rollouts : null) : api.rollouts)]];
 }
 
 const embedded = document.getElementById('embedded-data');
@@ -47,6 +49,11 @@ const api = {
     const r = await fetch(`api/timeline?${new URLSearchParams({ device: s.deviceId, model: s.model, variant: s.variant, limit: '200' })}`, { cache: 'no-store' });
     if (!r.ok) throw new Error(`api/timeline: HTTP ${r.status}`);
     return r.json();
+  },
+  async rollouts() {
+    const r = await fetch('api/rollouts', { cache: 'no-store' });
+    if (!r.ok) throw new Error(`api/rollouts: HTTP ${r.status}`);
+    return (await r.json()).rollouts;
   },
   async maps(m) {
     const q = new URLSearchParams({ model: m.model, variant: m.variant, layer: String(m.layer), sentence: m.sentence });
