@@ -3,7 +3,7 @@ import type { FleetStore } from '../store/store.ts';
 import { AlertStore, type Alert, type AlertChannel } from './alert-store.ts';
 import { DEFAULT_DELIVERY, deliverDue, type AlertDeliveryOptions, type Publish } from './alert-delivery.ts';
 import { DEFAULT_DETECT, latencyChanges, taskAgreementDrops, verdictFlips, type DetectOptions, type Regression } from './regressions.ts';
-import { bandExits, type BandState } from './band-scan.ts';
+import { bandExits, JobSeriesCache, type BandState } from './band-scan.ts';
 import { buildSeries } from './series.ts';
 import { seriesRecords, touchedSeries } from './series-query.ts';
 
@@ -27,6 +27,8 @@ export class Monitor {
   private lastEvalMs = -Infinity;
   private evaluatedId = 0;
   private readonly band: BandState = new Map();
+  // each touched job's band series, so an evaluation reads only the records stored since the last one
+  private readonly jobSeries = new JobSeriesCache();
   private readonly delivery: AlertDeliveryOptions;
   private readonly channels: AlertChannel[];
 
@@ -54,7 +56,7 @@ export class Monitor {
       for (const id of touched.slice(i, i + SERIES_PER_BATCH)) rows.push(...(await seriesRecords(sql, id, { limit: HISTORY_RECORDS })));
       for (const s of buildSeries(rows)) regressions.push(...verdictFlips(s), ...taskAgreementDrops(s, o), ...latencyChanges(s, o));
     }
-    regressions.push(...(await bandExits(sql, this.evaluatedId, this.band, o)));
+    regressions.push(...(await bandExits(sql, this.evaluatedId, this.band, o, this.jobSeries)));
     const raised = await this.alerts.raise(regressions, this.channels, nowMs);
     this.evaluatedId = lastId;
     for (const a of raised) this.log?.warn('regression alert', { alert: a.id, kind: a.regression.kind, device: a.regression.deviceId, model: a.regression.model, variant: a.regression.variant, before: a.regression.before.jobId, after: a.regression.after.jobId });

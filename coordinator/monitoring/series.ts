@@ -38,16 +38,27 @@ export const seriesKey = (deviceId: string, model: string, variant: string): str
  * enters a series (the report counts it as unreadable).
  */
 export function buildSeries(rows: Iterable<RunRecord>): Series[] {
-  const byKey = new Map<string, { s: Series; runs: Map<string, RunPoint> }>();
-  for (const row of rows) {
+  const b = new SeriesBuilder();
+  for (const row of rows) b.add(row);
+  return b.series();
+}
+
+/**
+ * buildSeries one record at a time: records added later (in the same order) give the same series as one
+ * call with all of them, so a caller can keep a builder and add only the records stored since (band-scan.ts).
+ */
+export class SeriesBuilder {
+  private readonly byKey = new Map<string, { s: Series; runs: Map<string, RunPoint> }>();
+
+  add(row: RunRecord): void {
     const checked = checkRecord(row.record);
-    if (!checked.ok) continue;
+    if (!checked.ok) return;
     const r = checked.value;
     const contract = probeContract(r.probe);
-    if (!contract) continue;
+    if (!contract) return;
     const k = seriesKey(row.deviceId, r.model.name, r.variant.name);
-    let entry = byKey.get(k);
-    if (!entry) byKey.set(k, (entry = { s: { deviceId: row.deviceId, model: r.model.name, variant: r.variant.name, runs: [] }, runs: new Map() }));
+    let entry = this.byKey.get(k);
+    if (!entry) this.byKey.set(k, (entry = { s: { deviceId: row.deviceId, model: r.model.name, variant: r.variant.name, runs: [] }, runs: new Map() }));
     let run = entry.runs.get(row.jobId);
     if (!run) {
       run = { jobId: row.jobId, at: r.createdAt, software: r.software ?? null, modelSha256: r.model.sha256, variantSha256: r.variant.sha256, verdicts: {}, figures: {} };
@@ -66,7 +77,11 @@ export function buildSeries(rows: Iterable<RunRecord>): Series[] {
       }
     }
   }
-  return [...byKey.values()].map(({ s, runs }) => ({ ...s, runs: [...runs.values()].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)) }));
+
+  /** The series so far; their run points are the builder's own (later `add`s update them). */
+  series(): Series[] {
+    return [...this.byKey.values()].map(({ s, runs }) => ({ ...s, runs: [...runs.values()].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)) }));
+  }
 }
 
 /** The smallest throughput batch is the run's benchmark (latency is single-stream in every record). */
