@@ -95,7 +95,7 @@ export class PostgresStore implements FleetStore {
         const values: unknown[] = [nowMs];
         const tuples = chunk.map((r) => {
           const at = values.length;
-          values.push(r.messageId, r.deviceId, r.seq, r.sentAt, r.jobId, r.recordKey, r.record.probe, r.record.model.name, r.record.variant.name, JSON.stringify(r.record), r.simulated ? 1 : 0);
+          values.push(r.messageId, r.deviceId, r.seq, r.sentAt, r.jobId, r.recordKey, r.record.probe, r.record.model.name, r.record.variant.name, r.recordJson ?? JSON.stringify(r.record), r.simulated ? 1 : 0);
           return `($${at + 1}, $${at + 2}, $${at + 3}::int, $${at + 4}, $${at + 5}, $${at + 6}, $${at + 7}, $${at + 8}, $${at + 9}, $${at + 10}, $1::bigint, $${at + 11}::int)`;
         });
         const res = await c.query(`INSERT INTO results (message_id, device_id, seq, sent_at, job_id, record_key, probe, model_name, variant_name, record, received_ms, simulated)
