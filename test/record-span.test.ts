@@ -34,6 +34,7 @@ test('hostile layouts: the text parses to what JSON.parse took, or there is none
     '{"x": {"payload": {"record": {"no": 1}}}, "payload": {"record": {"\\u0061": "é ☃ \\ud83d\\ude00", "d": [[[{}]]]}}}',
     '{"payload": {"record": {"n": [1e5, -1.5e-3, 0.1000000000000000055511151231257827, 123456789012345678901234567890]}}}',
     '{"payload": {"data": {"payload": {"record": {"deep": true}}}, "record": {"shallow": true}}}',
+    '{"payload": {"record": {"a": 1}, "other": {"b": [2]}, "more": [{"c": 3}]}, "after": {"d": 4}}',
   ];
   for (const json of same) {
     const t = text(json);

@@ -6,13 +6,20 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;
 const COMMA = 0x2c;
+const MINUS = 0x2d;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
 const PAYLOAD = Buffer.from('payload');
 const RECORD = Buffer.from('record');
 
 export interface RecordScan {
   /** nesting went deeper than `max` (the scan stopped there) */
   tooDeep: boolean;
-  /** byte range of the value of top-level `payload.record` when it is an object and nothing can make JSON.parse see another one */
+  /**
+   * byte range of the value of top-level `payload.record` when it is an object, nothing can make JSON.parse
+   * see another one, and the message has no negative zero (JSON.parse gives -0, JSON.stringify writes 0)
+   */
   record?: { start: number; end: number };
 }
 
@@ -26,6 +33,7 @@ export interface RecordScan {
  * Brackets inside strings do not count; malformed input is left for JSON.parse to refuse.
  */
 export function scanResultsJson(bytes: Uint8Array, max: number): RecordScan {
+  // plain locals, no closure over them: this runs on every byte of every result
   let depth = 0;
   let strStart = 0;
   let strEnd = 0;
@@ -34,9 +42,9 @@ export function scanResultsJson(bytes: Uint8Array, max: number): RecordScan {
   let payloadNext = false; // the value after `payload:` at depth 1
   let recordNext = false; // the value after `record:` at depth 2 inside the payload object
   let inPayload = false;
+  let openAt = -1; // where the record object being read opened
   let recordStart = -1;
-  let record: { start: number; end: number } | undefined;
-  const keyIs = (key: Buffer): boolean => strEnd - strStart === key.length && key.every((b, k) => bytes[strStart + k] === b);
+  let recordEnd = -1;
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i];
     if (b === QUOTE) {
@@ -46,40 +54,45 @@ export function scanResultsJson(bytes: Uint8Array, max: number): RecordScan {
         if (bytes[i] === BACKSLASH) { strEscaped = true; i++; }
       }
       strEnd = i;
+    } else if (b === MINUS) {
+      // outside strings a minus starts a number: -0, -0.000, -0e5 parse to -0
+      if (bytes[i + 1] === ZERO) {
+        let j = i + 2;
+        if (bytes[j] === DOT) while (bytes[++j] === ZERO);
+        if (!(bytes[j] > ZERO && bytes[j] <= NINE)) unsafe = true;
+      }
     } else if (b === COLON) {
       if (depth === 1) {
         if (strEscaped) unsafe = true;
-        payloadNext = keyIs(PAYLOAD);
-        if (payloadNext) record = undefined;
+        payloadNext = keyIs(bytes, strStart, strEnd, PAYLOAD);
+        if (payloadNext) recordEnd = -1;
       } else if (depth === 2 && inPayload) {
         if (strEscaped) unsafe = true;
-        recordNext = keyIs(RECORD);
-        if (recordNext) record = undefined;
+        recordNext = keyIs(bytes, strStart, strEnd, RECORD);
+        if (recordNext) recordEnd = -1;
       }
     } else if (b === OPEN_OBJECT || b === OPEN_ARRAY) {
       if (++depth > max) return { tooDeep: true };
       if (b === OPEN_OBJECT && depth === 2 && payloadNext) inPayload = true;
-      if (b === OPEN_OBJECT && depth === 3 && recordNext) recordStart = i;
+      if (b === OPEN_OBJECT && depth === 3 && recordNext) openAt = i;
       payloadNext = recordNext = false;
     } else if (b === CLOSE_OBJECT || b === CLOSE_ARRAY) {
-      if (depth === 3 && recordStart >= 0) { record = { start: recordStart, end: i + 1 }; recordStart = -1; }
-      if (depth === 2) inPayload = false;
+      if (depth === 3 && openAt >= 0) { recordStart = openAt; recordEnd = i + 1; openAt = -1; }
+      else if (depth === 2) inPayload = false;
       depth--;
     } else if (b === COMMA) payloadNext = recordNext = false;
   }
-  return { tooDeep: false, ...(record && !unsafe ? { record } : {}) };
+  return { tooDeep: false, ...(recordEnd > 0 && !unsafe ? { record: { start: recordStart, end: recordEnd } } : {}) };
 }
 
-// -0, -0.0, -0e5 ...: JSON.parse gives -0, which JSON.stringify writes as 0
-const NEGATIVE_ZERO = /-0(?:\.0*)?(?:[eE][+-]?\d+)?(?![\d.eE])/;
+function keyIs(bytes: Uint8Array, start: number, end: number, key: Uint8Array): boolean {
+  if (end - start !== key.length) return false;
+  for (let k = 0; k < key.length; k++) if (bytes[start + k] !== key[k]) return false;
+  return true;
+}
 
-/**
- * The record text to store for a results message, when it reads back as exactly what storing
- * JSON.stringify(record) would: the device's bytes of `payload.record` (scanResultsJson), unless the text
- * has a negative zero (the only value whose re-serialised form parses differently). Undefined: serialise.
- */
+/** The record text to store for a results message (scanResultsJson found it), or undefined: serialise the parsed record. */
 export function storedRecordText(bytes: Uint8Array, scan: RecordScan): string | undefined {
   if (!scan.record) return undefined;
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset + scan.record.start, scan.record.end - scan.record.start).toString('utf8');
-  return NEGATIVE_ZERO.test(text) ? undefined : text;
+  return Buffer.from(bytes.buffer, bytes.byteOffset + scan.record.start, scan.record.end - scan.record.start).toString('utf8');
 }
