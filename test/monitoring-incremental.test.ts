@@ -1,9 +1,9 @@
 /**
- * The regression monitor's consistency-band scan reads each touched job incrementally (only records
- * stored since its last scan, band-scan.ts JobSeriesCache). On planted data, evaluation after evaluation,
- * it must give exactly what a full re-read of every touched job gives: the same regressions, the same
- * band state, the same series, including when a row with a lower id than the last one read turns up later
- * (PostgreSQL replicas commit ids out of order), which forces a full re-read of that job.
+ * The regression monitor reads incrementally: the consistency-band scan only the records stored since
+ * its last scan of each job (band-scan.ts JobSeriesCache), the series history each record once
+ * (series-query.ts SeriesHistory). On planted data, evaluation after evaluation, both must give exactly
+ * what a full re-read gives: the same regressions, band state and series, including when a row with a
+ * lower id than the last one read turns up later (PostgreSQL replicas commit ids out of order).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +17,8 @@ import { syntheticBenchmarkRecord } from '../sim/synthetic-record.ts';
 import { SqliteStore } from '../coordinator/store/sqlite-store.ts';
 import type { ResultRow } from '../coordinator/store/store.ts';
 import { bandExits, JobSeriesCache, type BandState } from '../coordinator/monitoring/band-scan.ts';
-import { buildSeries } from '../coordinator/monitoring/series.ts';
+import { buildSeries, SeriesBuilder, type Series } from '../coordinator/monitoring/series.ts';
+import { SeriesHistory, seriesRecords } from '../coordinator/monitoring/series-query.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-band-scan-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -80,5 +81,35 @@ test('the incremental band scan equals a full re-read of each touched job, evalu
   await evaluate('j2 with a late row');
   assert.ok(cache.stats.fullReads > fullReads, 'the late row made the cache re-read j2 in full');
   assert.ok(lastBefore >= 1);
+  await store.close();
+});
+
+test('the series history parses each record once and gives the series a full read of the newest records gives', async () => {
+  const store = new SqliteStore(join(tmp, 'history.sqlite'));
+  const sql = store.sql();
+  const history = new SeriesHistory();
+  const LIMIT = 6; // smaller than the history, so the window slides
+  const ids = ['a', 'b'].map((deviceId) => ({ deviceId, model: 'tiny', variant: 'fp32' }));
+  // the detectors never read fingerprints (band-scan.ts does): the cached facts leave them out
+  const noFingerprints = (series: Series[]): Series[] => series.map((s) => ({ ...s, runs: s.runs.map(({ fingerprint: _f, ...run }) => run) }));
+  let stored = 0;
+  for (let step = 0; step < 4; step++) {
+    const rows: ResultRow[] = [];
+    for (const { deviceId } of ids) {
+      for (let k = 0; k < 3; k++) {
+        const r = row(`h${step}-${k % 2}`, deviceId, 1e-7, step, 1 + k);
+        if (k === 2 && deviceId === 'b') r.record = { ...r.record, verdict: { status: 'invalid', summary: 'planted' } };
+        rows.push(r);
+      }
+    }
+    await store.ingestResults(rows, 1000 * (step + 1));
+    stored += rows.length;
+    const b = new SeriesBuilder();
+    for (const id of ids) for (const f of await history.newest(sql, id, LIMIT)) b.addFacts(f);
+    const full = buildSeries((await Promise.all(ids.map((id) => seriesRecords(sql, id, { limit: LIMIT })))).flat());
+    assert.deepEqual(b.series(), noFingerprints(full), `step ${step}`);
+    if (step === 3) assert.ok(full.length === 2 && full.every((s) => s.runs.length >= 3), 'the window spans several runs');
+  }
+  assert.equal(history.stats.recordsParsed, stored, 'each record parsed once');
   await store.close();
 });
