@@ -14,7 +14,11 @@ import { syntheticBenchmarkRecord } from '../sim/synthetic-record.ts';
 
 const text = (json: string): string | undefined => {
   const bytes = Buffer.from(json, 'utf8');
-  return storedRecordText(bytes, scanResultsJson(bytes, JSON_LIMITS.maxDepth));
+  const scan = scanResultsJson(bytes, JSON_LIMITS.maxDepth);
+  const t = storedRecordText(bytes, scan);
+  // from the screen's decoded text (a slice when it has one unit per byte) it is the same
+  assert.equal(storedRecordText(bytes, scan, bytes.toString('utf8')), t);
+  return t;
 };
 const parsedRecord = (json: string): unknown => (JSON.parse(json) as { payload: { record: unknown } }).payload.record;
 
@@ -32,6 +36,7 @@ test('hostile layouts: the text parses to what JSON.parse took, or there is none
     '{ "payload" : { "jobId": "j", "record" :\n {"a": [1, {"b": "}]\\"{["}], "c": {"record": {"x": 1}}} }, "type": "results" }',
     '{"payload": {"record": {"a": 1}}, "payload": {"jobId": "j", "record": {"a": 2}, "record": {"a": 3, "a": 4}}}',
     '{"x": {"payload": {"record": {"no": 1}}}, "payload": {"record": {"\\u0061": "é ☃ \\ud83d\\ude00", "d": [[[{}]]]}}}',
+    '{"é": "☃", "payload": {"record": {"after": "multi-byte characters"}}}',
     '{"payload": {"record": {"n": [1e5, -1.5e-3, 0.1000000000000000055511151231257827, 123456789012345678901234567890]}}}',
     '{"payload": {"data": {"payload": {"record": {"deep": true}}}, "record": {"shallow": true}}}',
     '{"payload": {"record": {"a": 1}, "other": {"b": [2]}, "more": [{"c": 3}]}, "after": {"d": 4}}',

@@ -79,9 +79,10 @@ export function screenDeviceMessage(msg: InboundMessage, ctx: ScreenContext): Ac
     return refuse(reject('over-limit', `JSON nested deeper than ${JSON_LIMITS.maxDepth} levels`), deviceId, kind);
   }
   let body: unknown;
+  // a view, not a copy: the coordinator screens thousands of results per second
+  const text = Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.byteLength).toString('utf8');
   try {
-    // a view, not a copy: the coordinator screens thousands of results per second
-    body = JSON.parse(Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.byteLength).toString('utf8'));
+    body = JSON.parse(text);
   } catch {
     // not the parser's message: it quotes the payload, which could hold a registration token
     return refuse(reject('bad-json', `malformed JSON (${msg.payload.byteLength} bytes)`), deviceId, kind);
@@ -113,6 +114,6 @@ export function screenDeviceMessage(msg: InboundMessage, ctx: ScreenContext): Ac
   }
   const reg = checkRegistered(admission, deviceId, ctx.registrationOf(deviceId));
   if (!reg.ok) return refuse(reg, deviceId, kind);
-  const recordText = kind === 'results' ? storedRecordText(msg.payload, scan) : undefined;
+  const recordText = kind === 'results' ? storedRecordText(msg.payload, scan, text) : undefined;
   return { ok: true, deviceId, kind, body: obj, ...(recordText !== undefined ? { recordText } : {}) };
 }

@@ -10,6 +10,11 @@ const MINUS = 0x2d;
 const DOT = 0x2e;
 const ZERO = 0x30;
 const NINE = 0x39;
+// the bytes the scan acts on, by class; every other byte (digits, letters, spaces) is one table lookup
+const STRING = 1, NUMBER_SIGN = 2, KEY_END = 3, OPEN = 4, CLOSE = 5, NEXT = 6;
+const CLASS = new Uint8Array(256);
+CLASS[QUOTE] = STRING; CLASS[MINUS] = NUMBER_SIGN; CLASS[COLON] = KEY_END; CLASS[OPEN_OBJECT] = OPEN; CLASS[OPEN_ARRAY] = OPEN;
+CLASS[CLOSE_OBJECT] = CLOSE; CLASS[CLOSE_ARRAY] = CLOSE; CLASS[COMMA] = NEXT;
 const PAYLOAD = Buffer.from('payload');
 const RECORD = Buffer.from('record');
 
@@ -45,23 +50,25 @@ export function scanResultsJson(bytes: Uint8Array, max: number): RecordScan {
   let openAt = -1; // where the record object being read opened
   let recordStart = -1;
   let recordEnd = -1;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i];
-    if (b === QUOTE) {
+  const n = bytes.length;
+  for (let i = 0; i < n; i++) {
+    const c = CLASS[bytes[i]];
+    if (c === 0) continue;
+    if (c === STRING) {
       strStart = i + 1;
       strEscaped = false;
-      for (i++; i < bytes.length && bytes[i] !== QUOTE; i++) {
+      for (i++; i < n && bytes[i] !== QUOTE; i++) {
         if (bytes[i] === BACKSLASH) { strEscaped = true; i++; }
       }
       strEnd = i;
-    } else if (b === MINUS) {
+    } else if (c === NUMBER_SIGN) {
       // outside strings a minus starts a number: -0, -0.000, -0e5 parse to -0
-      if (bytes[i + 1] === ZERO) {
+      if (i + 1 < n && bytes[i + 1] === ZERO) {
         let j = i + 2;
-        if (bytes[j] === DOT) while (bytes[++j] === ZERO);
-        if (!(bytes[j] > ZERO && bytes[j] <= NINE)) unsafe = true;
+        if (j < n && bytes[j] === DOT) while (++j < n && bytes[j] === ZERO);
+        if (!(j < n && bytes[j] > ZERO && bytes[j] <= NINE)) unsafe = true;
       }
-    } else if (b === COLON) {
+    } else if (c === KEY_END) {
       if (depth === 1) {
         if (strEscaped) unsafe = true;
         payloadNext = keyIs(bytes, strStart, strEnd, PAYLOAD);
@@ -71,16 +78,16 @@ export function scanResultsJson(bytes: Uint8Array, max: number): RecordScan {
         recordNext = keyIs(bytes, strStart, strEnd, RECORD);
         if (recordNext) recordEnd = -1;
       }
-    } else if (b === OPEN_OBJECT || b === OPEN_ARRAY) {
+    } else if (c === OPEN) {
       if (++depth > max) return { tooDeep: true };
-      if (b === OPEN_OBJECT && depth === 2 && payloadNext) inPayload = true;
-      if (b === OPEN_OBJECT && depth === 3 && recordNext) openAt = i;
+      if (bytes[i] === OPEN_OBJECT && depth === 2 && payloadNext) inPayload = true;
+      if (bytes[i] === OPEN_OBJECT && depth === 3 && recordNext) openAt = i;
       payloadNext = recordNext = false;
-    } else if (b === CLOSE_OBJECT || b === CLOSE_ARRAY) {
+    } else if (c === CLOSE) {
       if (depth === 3 && openAt >= 0) { recordStart = openAt; recordEnd = i + 1; openAt = -1; }
       else if (depth === 2) inPayload = false;
       depth--;
-    } else if (b === COMMA) payloadNext = recordNext = false;
+    } else payloadNext = recordNext = false;
   }
   return { tooDeep: false, ...(recordEnd > 0 && !unsafe ? { record: { start: recordStart, end: recordEnd } } : {}) };
 }
@@ -91,8 +98,13 @@ function keyIs(bytes: Uint8Array, start: number, end: number, key: Uint8Array): 
   return true;
 }
 
-/** The record text to store for a results message (scanResultsJson found it), or undefined: serialise the parsed record. */
-export function storedRecordText(bytes: Uint8Array, scan: RecordScan): string | undefined {
+/**
+ * The record text to store for a results message (scanResultsJson found it), or undefined: serialise the
+ * parsed record. `decoded` is the message as the screen decoded it for JSON.parse: when it has one UTF-16
+ * unit per byte (no multi-byte character), byte offsets are its offsets and the text is a slice of it.
+ */
+export function storedRecordText(bytes: Uint8Array, scan: RecordScan, decoded?: string): string | undefined {
   if (!scan.record) return undefined;
+  if (decoded !== undefined && decoded.length === bytes.byteLength) return decoded.slice(scan.record.start, scan.record.end);
   return Buffer.from(bytes.buffer, bytes.byteOffset + scan.record.start, scan.record.end - scan.record.start).toString('utf8');
 }
