@@ -34,6 +34,7 @@ const WHERE_TIME_GOES = [
   'Results go to PostgreSQL as one multi-row INSERT per round (every value its own parameter); the earlier text arrays through unnest made node-postgres escape each ~7 KB JSON record into an array literal.',
   'The regression monitor (the lease holder, every 5 s when results arrived) reads incrementally: the consistency-band scan only the benchmark records stored since its last scan of each job (band-scan.ts JobSeriesCache), the series history each record once (series-query.ts SeriesHistory). Before (2026-12-01 17:21 run) it re-read every benchmark record of each touched job and the newest 200 records of each touched series every 5 s: 21-22% of the coordinator\'s CPU, growing with the run.',
   'The store keeps the device\'s own text of payload.record, found in the screen\'s depth pass (core/protocol/record-span.ts), instead of JSON.stringify of the parsed record.',
+  'On a PostgreSQL with lz4 (14+), records are TOAST-compressed with lz4 instead of pglz: 54-60 instead of 180-198 backend CPU µs per ~6 KB record in isolation, ~12% more bytes (postgres-store.ts chooseCompression).',
 ];
 // node flags of the coordinator processes, e.g. INGEST_NODE_ARGS=--max-semi-space-size=32
 const NODE_ARGS = (process.env.INGEST_NODE_ARGS ?? '').split(' ').filter(Boolean);
