@@ -41,6 +41,9 @@ test('the incremental band scan equals a full re-read of each touched job, evalu
   const cache = new JobSeriesCache();
   const full: BandState = new Map();
   const inc: BandState = new Map();
+  const reused: BandState = new Map();
+  const reuseCache = new JobSeriesCache();
+  const history = new SeriesHistory();
   let afterId = 0;
   const evaluate = async (step: string): Promise<number> => {
     const [{ last }] = await sql.all<{ last: number }>('SELECT MAX(id) AS last FROM results');
@@ -48,6 +51,11 @@ test('the incremental band scan equals a full re-read of each touched job, evalu
     const fromCache = await bandExits(sql, afterId, inc, undefined, cache);
     assert.deepEqual(fromCache, fromFull, `${step}: the same regressions`);
     assert.deepEqual([...inc], [...full], `${step}: the same band state`);
+    // as the monitor runs it: the series history parses the new records and hands them to the band scan
+    const parsed = new Map();
+    for (const deviceId of 'abcdefgh') await history.newest(sql, { deviceId, model: 'tiny', variant: 'fp32' }, 200, parsed);
+    assert.deepEqual(await bandExits(sql, afterId, reused, undefined, reuseCache, parsed), fromFull, `${step}: the same regressions from the history's parse`);
+    assert.deepEqual([...reused], [...full], `${step}: the same band state from the history's parse`);
     for (const job of ['j0', 'j1', 'j2']) {
       const all = await sql.all<{ device_id: string; record: string }>(`SELECT device_id, record FROM results WHERE job_id = ? AND probe = 'benchmark' ORDER BY id`, [job]);
       if (all.length) assert.deepEqual(await cache.series(sql, job), buildSeries(all.map((r) => ({ deviceId: r.device_id, jobId: job, record: JSON.parse(r.record) as ProbeRecord }))), `${step}: series of ${job}`);
@@ -81,6 +89,7 @@ test('the incremental band scan equals a full re-read of each touched job, evalu
   await evaluate('j2 with a late row');
   assert.ok(cache.stats.fullReads > fullReads, 'the late row made the cache re-read j2 in full');
   assert.ok(lastBefore >= 1);
+  assert.ok(reuseCache.stats.recordsReused > 0 && reuseCache.stats.recordsReused === history.stats.recordsParsed, 'every record the history parsed was not parsed again');
   await store.close();
 });
 

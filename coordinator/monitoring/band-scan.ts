@@ -3,6 +3,7 @@ import type { SqlRunner } from '../store/sql-runner.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import { DEFAULT_DETECT, type DetectOptions, type Regression } from './regressions.ts';
 import { fingerprintChanges, seriesKey, SeriesBuilder, type RunPoint, type Series } from './series.ts';
+import type { ParsedFacts } from './series-query.ts';
 
 /** Per series: where its last run stood against its job's consistency band (a few numbers, no fingerprints). */
 export type BandState = Map<string, { run: Omit<RunPoint, 'fingerprint'>; outlier: boolean; relL2: number }>;
@@ -21,11 +22,12 @@ const JOBS_CACHED = 64;
 export class JobSeriesCache {
   private readonly jobs = new Map<string, { lastId: number; rows: number; builder: SeriesBuilder }>();
   /** what the last series() call did, for tests and the bench */
-  readonly stats = { fullReads: 0, incrementalReads: 0, recordsRead: 0 };
+  readonly stats = { fullReads: 0, incrementalReads: 0, recordsRead: 0, recordsReused: 0 };
 
   constructor(private readonly maxJobs = JOBS_CACHED) {}
 
-  async series(sql: SqlRunner, jobId: string): Promise<Series[]> {
+  /** `parsed`: records the series history parsed in this evaluation (series-query.ts), taken instead of parsing them again */
+  async series(sql: SqlRunner, jobId: string, parsed?: ParsedFacts): Promise<Series[]> {
     let job = this.jobs.get(jobId);
     this.jobs.delete(jobId);
     // a job read before with no benchmark record yet has no id to continue from: read it in full
@@ -35,22 +37,25 @@ export class JobSeriesCache {
         [jobId, rows.length ? rows[rows.length - 1].id : job.lastId]);
       if (Number(n) === job.rows + rows.length) {
         this.stats.incrementalReads++;
-        this.add(job, jobId, rows);
+        this.add(job, jobId, rows, parsed);
       } else job = undefined;
     }
     if (!job || job.rows === 0) {
       this.stats.fullReads++;
       job = { lastId: -Infinity, rows: 0, builder: new SeriesBuilder() };
-      this.add(job, jobId, await benchmarkRows(sql, jobId));
+      this.add(job, jobId, await benchmarkRows(sql, jobId), parsed);
     }
     this.jobs.set(jobId, job);
     if (this.jobs.size > this.maxJobs) this.jobs.delete(this.jobs.keys().next().value!);
     return job.builder.series();
   }
 
-  private add(job: { lastId: number; rows: number; builder: SeriesBuilder }, jobId: string, rows: Array<{ id: number; device_id: string; record: string }>): void {
+  private add(job: { lastId: number; rows: number; builder: SeriesBuilder }, jobId: string, rows: Array<{ id: number; device_id: string; record: string }>, parsed?: ParsedFacts): void {
     this.stats.recordsRead += rows.length;
-    for (const r of rows) job.builder.add({ deviceId: r.device_id, jobId, record: JSON.parse(r.record) as ProbeRecord });
+    for (const r of rows) {
+      const f = parsed?.get(r.id);
+      if (f) { this.stats.recordsReused++; job.builder.addFacts(f); } else job.builder.add({ deviceId: r.device_id, jobId, record: JSON.parse(r.record) as ProbeRecord });
+    }
     job.rows += rows.length;
     if (rows.length) job.lastId = rows[rows.length - 1].id;
   }
@@ -70,12 +75,12 @@ async function benchmarkRows(sql: SqlRunner, jobId: string, afterId?: number): P
  * or with `cache` only those stored since its last scan), and `state` carries each series' last band
  * position from job to job (and from one evaluation to the next).
  */
-export async function bandExits(sql: SqlRunner, afterId: number, state: BandState, o: DetectOptions = DEFAULT_DETECT, cache?: JobSeriesCache): Promise<Regression[]> {
+export async function bandExits(sql: SqlRunner, afterId: number, state: BandState, o: DetectOptions = DEFAULT_DETECT, cache?: JobSeriesCache, parsed?: ParsedFacts): Promise<Regression[]> {
   const jobs = await sql.all<{ job_id: string }>(
     `SELECT job_id, MIN(id) AS first FROM results WHERE probe = 'benchmark' AND job_id IN (SELECT DISTINCT job_id FROM results WHERE id > ?) GROUP BY job_id ORDER BY first`, [afterId]);
   const out: Regression[] = [];
   for (const { job_id: jobId } of jobs) {
-    const series = await (cache ?? new JobSeriesCache(0)).series(sql, jobId);
+    const series = await (cache ?? new JobSeriesCache(0)).series(sql, jobId, parsed);
     const groups = new Map<string, typeof series>();
     for (const s of series) {
       const fp = s.runs[0]?.fingerprint;

@@ -5,7 +5,7 @@ import { DEFAULT_DELIVERY, deliverDue, type AlertDeliveryOptions, type Publish }
 import { DEFAULT_DETECT, latencyChanges, taskAgreementDrops, verdictFlips, type DetectOptions, type Regression } from './regressions.ts';
 import { bandExits, JobSeriesCache, type BandState } from './band-scan.ts';
 import { SeriesBuilder } from './series.ts';
-import { SeriesHistory, touchedSeries } from './series-query.ts';
+import { SeriesHistory, touchedSeries, type ParsedFacts } from './series-query.ts';
 
 /** Records per series an evaluation reads: the latency baseline needs at most 10 runs since the last change. */
 const HISTORY_RECORDS = 200;
@@ -52,13 +52,15 @@ export class Monitor {
     if (!touched.length) return [];
     const o = { ...DEFAULT_DETECT, ...this.opts.detect };
     const regressions: Regression[] = [];
+    // records the series history parses here go on to the band scan, so each new record is parsed once
+    const parsed: ParsedFacts = new Map();
     // a batch of series at a time, so memory stays bounded however long the fleet's history is
     for (let i = 0; i < touched.length; i += SERIES_PER_BATCH) {
       const b = new SeriesBuilder();
-      for (const id of touched.slice(i, i + SERIES_PER_BATCH)) for (const f of await this.history.newest(sql, id, HISTORY_RECORDS)) b.addFacts(f);
+      for (const id of touched.slice(i, i + SERIES_PER_BATCH)) for (const f of await this.history.newest(sql, id, HISTORY_RECORDS, parsed)) b.addFacts(f);
       for (const s of b.series()) regressions.push(...verdictFlips(s), ...taskAgreementDrops(s, o), ...latencyChanges(s, o));
     }
-    regressions.push(...(await bandExits(sql, this.evaluatedId, this.band, o, this.jobSeries)));
+    regressions.push(...(await bandExits(sql, this.evaluatedId, this.band, o, this.jobSeries, parsed)));
     const raised = await this.alerts.raise(regressions, this.channels, nowMs);
     this.evaluatedId = lastId;
     for (const a of raised) this.log?.warn('regression alert', { alert: a.id, kind: a.regression.kind, device: a.regression.deviceId, model: a.regression.model, variant: a.regression.variant, before: a.regression.before.jobId, after: a.regression.after.jobId });

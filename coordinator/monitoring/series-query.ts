@@ -27,13 +27,23 @@ export async function touchedSeries(sql: SqlRunner, afterId: number): Promise<{ 
   return { series: rows.map((r) => ({ deviceId: r.device_id, model: r.model_name, variant: r.variant_name })), lastId };
 }
 
+/** Full facts of the records one evaluation parsed, by result id: the band scan takes them instead of parsing again. */
+export type ParsedFacts = Map<number, RecordFacts>;
+// at most this many full facts (~5 KB each with the fingerprint) are handed on per evaluation
+const PARSED_KEPT = 20_000;
+
+function withoutFingerprint(b: NonNullable<RecordFacts['benchmark']>): NonNullable<RecordFacts['benchmark']> {
+  const { fingerprint: _f, ...rest } = b;
+  return rest;
+}
+
 /** Records whose facts a SeriesHistory keeps (least recently used dropped first): ~1 KB each without the fingerprint. */
 const FACTS_CACHED = 50_000;
 const IDS_PER_QUERY = 500;
 
 /**
  * The newest records of a series as the monitor reads them every few seconds (seriesRecords with a
- * limit), turned into series facts (series.ts recordFacts, without the fingerprint). Which records is
+ * limit), turned into series facts (series.ts recordFacts; kept without the fingerprint, ~4 KB that only the band scan reads). Which records is
  * asked of the database every time (ids only, through the results_by_series index), but each record is
  * read and parsed once: a stored result never changes, so its facts are kept by result id.
  */
@@ -43,7 +53,8 @@ export class SeriesHistory {
 
   constructor(private readonly maxFacts = FACTS_CACHED) {}
 
-  async newest(sql: SqlRunner, id: SeriesId, limit: number): Promise<RecordFacts[]> {
+  /** `parsed` (optional) receives the full facts, fingerprint included, of each record parsed here, for the band scan. */
+  async newest(sql: SqlRunner, id: SeriesId, limit: number, parsed?: ParsedFacts): Promise<RecordFacts[]> {
     const rows = (await sql.all<{ id: number | string; device_id: string; job_id: string }>(
       `SELECT id, device_id, job_id FROM results WHERE device_id = ? AND model_name = ? AND variant_name = ? AND received_ms >= ? AND received_ms <= ?
        ORDER BY received_ms DESC, id DESC LIMIT ?`,
@@ -57,7 +68,9 @@ export class SeriesHistory {
         const text = records.get(r.id);
         if (text === undefined) continue;
         this.stats.recordsParsed++;
-        this.remember(r.id, recordFacts({ deviceId: r.device_id, jobId: r.job_id, record: JSON.parse(text) as ProbeRecord }, false) ?? null);
+        const f = recordFacts({ deviceId: r.device_id, jobId: r.job_id, record: JSON.parse(text) as ProbeRecord }) ?? null;
+        if (f?.benchmark && parsed && parsed.size < PARSED_KEPT) parsed.set(r.id, f);
+        this.remember(r.id, f?.benchmark ? { ...f, benchmark: withoutFingerprint(f.benchmark) } : f);
       }
     }
     const out: RecordFacts[] = [];

@@ -63,12 +63,8 @@ export interface RecordFacts {
   task?: { top1Agreement: number; items: number };
 }
 
-/**
- * The facts of one record, or undefined for one that does not pass its contract. Without
- * `fingerprint` the benchmark's output fingerprint (~4 KB of numbers) is left out: only the
- * consistency band reads it, and a cache of facts (monitor.ts) stays small without it.
- */
-export function recordFacts(row: RunRecord, fingerprint = true): RecordFacts | undefined {
+/** The facts of one record, or undefined for one that does not pass its contract. */
+export function recordFacts(row: RunRecord): RecordFacts | undefined {
   const checked = checkRecord(row.record);
   if (!checked.ok) return undefined;
   const r = checked.value;
@@ -81,7 +77,7 @@ export function recordFacts(row: RunRecord, fingerprint = true): RecordFacts | u
   };
   if (contract.kind === 'benchmark') {
     const d = r.data as BenchmarkData;
-    f.benchmark = { throughput: d.throughput, latencyMs: d.latencyMs, latencyQuantilesMs: d.latencyQuantilesMs, conditions: d.conditions, drift: d.drift, ...(fingerprint ? { fingerprint: d.fingerprint } : {}) };
+    f.benchmark = { throughput: d.throughput, latencyMs: d.latencyMs, latencyQuantilesMs: d.latencyQuantilesMs, conditions: d.conditions, drift: d.drift, fingerprint: d.fingerprint };
   }
   if (contract.kind === 'divergence') {
     const task = (r.data as DivergenceData).task;
