@@ -32,7 +32,9 @@ const PROFILE_DIR = process.env.INGEST_PROFILE === 'off' ? undefined : process.e
 const WHERE_TIME_GOES = [
   'Commit rounds: one round in flight at a time; the messages that arrive while it commits form the next round (up to the broker\'s max_inflight_messages PUBACKs held per coordinator), and the next round is checked while the current one commits. Before (2026-12-01 14:59 run) a round closed on every event-loop turn, so each held the few messages of one socket read and paid its own synchronous WAL flush: about 400 results/s whatever the load.',
   'Results go to PostgreSQL as one multi-row INSERT per round (every value its own parameter); the earlier text arrays through unnest made node-postgres escape each ~7 KB JSON record into an array literal.',
-  'The regression monitor (the lease holder, every 5 s when results arrived) re-reads every benchmark record of each job touched since its last evaluation (band-scan.ts). The load tool streams all results under one job id, so that cost grows with the run here; a real job has a bounded number of records (devices x models x variants).',
+  'The regression monitor (the lease holder, every 5 s when results arrived) reads incrementally: the consistency-band scan only the benchmark records stored since its last scan of each job (band-scan.ts JobSeriesCache), the series history each record once (series-query.ts SeriesHistory). Before (2026-12-01 17:21 run) it re-read every benchmark record of each touched job and the newest 200 records of each touched series every 5 s: 21-22% of the coordinator\'s CPU, growing with the run.',
+  'The store keeps the device\'s own text of payload.record, found in the screen\'s depth pass (core/protocol/record-span.ts), instead of JSON.stringify of the parsed record.',
+  'On a PostgreSQL with lz4 (14+), records are TOAST-compressed with lz4 instead of pglz: 54-60 instead of 180-198 backend CPU µs per ~6 KB record in isolation, ~12% more bytes (postgres-store.ts chooseCompression).',
 ];
 // node flags of the coordinator processes, e.g. INGEST_NODE_ARGS=--max-semi-space-size=32
 const NODE_ARGS = (process.env.INGEST_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -120,13 +122,17 @@ try {
     rows.push({ metric: `results/s stored (drain rate, 10th-90th percentile commit), ${replicas} replica(s)`, value: r.capacity, unit: 'results/s', target: `>= ${GOAL} (3 replicas)`, pass: replicas === 3 ? r.capacity >= GOAL : undefined });
     rows.push({ metric: `results/s acknowledged by the broker (offered), ${replicas} replica(s)`, value: r.offered, unit: 'results/s' });
     rows.push({ metric: `coordinator CPU per result, ${replicas} replica(s)`, value: Number((r.coordCpuPerResult * 1e6).toFixed(0)), unit: 'CPU µs/result' });
+    for (const group of ['postgres', 'mosquitto', 'generators']) {
+      rows.push({ metric: `${group} CPU per result, ${replicas} replica(s)`, value: Math.round((r.cpu[group] * r.wallS * 1e6) / Math.max(r.stored, 1)), unit: 'CPU µs/result' });
+    }
     rows.push({ metric: `acknowledged results lost, ${replicas} replica(s)`, value: r.acked - Math.min(r.acked, r.stored), unit: 'results', target: '0', pass: r.stored >= r.acked });
     notes.push(`${replicas} replica(s): ${r.acked} acknowledged, ${r.stored} stored (the generators offered ${r.offered > r.capacity * 1.1 ? 'more than the coordinators took: saturated' : 'NOT more than the coordinators took: not saturated'}); one coordinator core would store ${Math.round(1 / Math.max(r.coordCpuPerResult, 1e-9))} results/s; cores busy over the whole run: ${Object.entries(r.cpu).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     if (replicas === Math.max(...REPLICAS)) {
       // what the goal would take at the CPU cost measured here (every process on the same contended cores)
       const per = (group: string): number => (r.cpu[group] * r.wallS) / Math.max(r.stored, 1);
       const need = Object.fromEntries(['coordinators', 'postgres', 'mosquitto'].map((g) => [g, Number((GOAL * per(g)).toFixed(1))]));
-      notes.push(`At the CPU per result measured with ${replicas} replica(s), ${GOAL} results/s would need about ${need.coordinators} cores of coordinators, ${need.postgres} of PostgreSQL and ${need.mosquitto} of Mosquitto (${(need.coordinators + need.postgres + need.mosquitto).toFixed(1)} cores before any load generator) against the ${cpus().length} shared cores here: the coordinators' CPU per result is the limit.`);
+      const perAll = ['coordinators', 'postgres', 'mosquitto', 'generators'].reduce((t, g) => t + per(g), 0);
+      notes.push(`At the CPU per result measured with ${replicas} replica(s), ${GOAL} results/s would need about ${need.coordinators} cores of coordinators, ${need.postgres} of PostgreSQL and ${need.mosquitto} of Mosquitto (${(need.coordinators + need.postgres + need.mosquitto).toFixed(1)} cores before any load generator) against the ${cpus().length} shared cores here. With the load generators (${Math.round(per('generators') * 1e6)} µs/result) on the same cores, ${cpus().length} cores fully given to this would store at most ${Math.round(cpus().length / perAll)} results/s.`);
     }
     if (PROFILE_DIR) {
       // the profiles are written when the coordinators exit (run() stops them)

@@ -152,7 +152,10 @@ export class Ingest {
           if (UUID_RE.test(msg.messageId)) this.rejectedReceipts.push([msg.deviceId, { messageId: msg.messageId, reason }]);
           return false;
         }
-        this.batch.push({ messageId: msg.messageId, deviceId: msg.deviceId, seq: msg.seq, sentAt: msg.sentAt, jobId: p.jobId, recordKey: p.recordKey, record: checked.value, ...(p.simulated ? { simulated: true } : {}) });
+        // the screened text of the record is stored as is when the contract check took the record unchanged (no upgrade)
+        const recordJson = checked.value === p.record ? screened.recordText : undefined;
+        this.batch.push({ messageId: msg.messageId, deviceId: msg.deviceId, seq: msg.seq, sentAt: msg.sentAt, jobId: p.jobId, recordKey: p.recordKey, record: checked.value,
+          ...(recordJson !== undefined ? { recordJson } : {}), ...(p.simulated ? { simulated: true } : {}) });
         return true;
       }
       default:

@@ -2,23 +2,85 @@ import { crossDeviceConsistency } from '../report/consistency.ts';
 import type { SqlRunner } from '../store/sql-runner.ts';
 import type { ProbeRecord } from '../../core/results/probe-record.ts';
 import { DEFAULT_DETECT, type DetectOptions, type Regression } from './regressions.ts';
-import { buildSeries, fingerprintChanges, seriesKey, type RunPoint } from './series.ts';
+import { fingerprintChanges, seriesKey, SeriesBuilder, type RunPoint, type Series } from './series.ts';
+import type { ParsedFacts } from './series-query.ts';
 
 /** Per series: where its last run stood against its job's consistency band (a few numbers, no fingerprints). */
 export type BandState = Map<string, { run: Omit<RunPoint, 'fingerprint'>; outlier: boolean; relL2: number }>;
 
+/** Jobs whose series a JobSeriesCache keeps (least recently touched dropped first); a dropped job is read in full again. */
+const JOBS_CACHED = 64;
+
+/**
+ * Each touched job's series built from its benchmark records, kept between evaluations so that an
+ * evaluation reads only the records stored since the last one (a long job, or the load tool's stream
+ * under one job id, would otherwise be re-read and re-parsed in full every few seconds). The series are
+ * the same as a full read's: records are added in id order, and when a record with a lower id than
+ * the last one read turns up (PostgreSQL replicas commit ids out of order) or rows went away, the job
+ * is read again in full. The check is one COUNT over the results_by_job index.
+ */
+export class JobSeriesCache {
+  private readonly jobs = new Map<string, { lastId: number; rows: number; builder: SeriesBuilder }>();
+  /** what the last series() call did, for tests and the bench */
+  readonly stats = { fullReads: 0, incrementalReads: 0, recordsRead: 0, recordsReused: 0 };
+
+  constructor(private readonly maxJobs = JOBS_CACHED) {}
+
+  /** `parsed`: records the series history parsed in this evaluation (series-query.ts), taken instead of parsing them again */
+  async series(sql: SqlRunner, jobId: string, parsed?: ParsedFacts): Promise<Series[]> {
+    let job = this.jobs.get(jobId);
+    this.jobs.delete(jobId);
+    // a job read before with no benchmark record yet has no id to continue from: read it in full
+    if (job && job.rows > 0) {
+      const rows = await benchmarkRows(sql, jobId, job.lastId);
+      const [{ n }] = await sql.all<{ n: number | string }>(`SELECT COUNT(*) AS n FROM results WHERE job_id = ? AND probe = 'benchmark' AND id <= ?`,
+        [jobId, rows.length ? rows[rows.length - 1].id : job.lastId]);
+      if (Number(n) === job.rows + rows.length) {
+        this.stats.incrementalReads++;
+        this.add(job, jobId, rows, parsed);
+      } else job = undefined;
+    }
+    if (!job || job.rows === 0) {
+      this.stats.fullReads++;
+      job = { lastId: -Infinity, rows: 0, builder: new SeriesBuilder() };
+      this.add(job, jobId, await benchmarkRows(sql, jobId), parsed);
+    }
+    this.jobs.set(jobId, job);
+    if (this.jobs.size > this.maxJobs) this.jobs.delete(this.jobs.keys().next().value!);
+    return job.builder.series();
+  }
+
+  private add(job: { lastId: number; rows: number; builder: SeriesBuilder }, jobId: string, rows: Array<{ id: number; device_id: string; record: string }>, parsed?: ParsedFacts): void {
+    this.stats.recordsRead += rows.length;
+    for (const r of rows) {
+      const f = parsed?.get(r.id);
+      if (f) { this.stats.recordsReused++; job.builder.addFacts(f); } else job.builder.add({ deviceId: r.device_id, jobId, record: JSON.parse(r.record) as ProbeRecord });
+    }
+    job.rows += rows.length;
+    if (rows.length) job.lastId = rows[rows.length - 1].id;
+  }
+}
+
+/** A job's benchmark records (after `afterId`, else all), in id order (the order the builder must see them in). */
+async function benchmarkRows(sql: SqlRunner, jobId: string, afterId?: number): Promise<Array<{ id: number; device_id: string; record: string }>> {
+  const rows = await sql.all<{ id: number | string; device_id: string; record: string }>(
+    `SELECT id, device_id, record FROM results WHERE job_id = ? AND probe = 'benchmark'${afterId === undefined ? '' : ' AND id > ?'} ORDER BY id`,
+    afterId === undefined ? [jobId] : [jobId, afterId]);
+  return rows.map((r) => ({ ...r, id: Number(r.id) }));
+}
+
 /**
  * consistencyExits (regressions.ts) one job at a time, in ingest order, so only one job's fingerprints
- * are in memory: each job's benchmark records come through the results_by_job index, and `state` carries
- * each series' last band position from job to job (and from one evaluation to the next).
+ * are read at a time: each job's benchmark records come through the results_by_job index (all of them,
+ * or with `cache` only those stored since its last scan), and `state` carries each series' last band
+ * position from job to job (and from one evaluation to the next).
  */
-export async function bandExits(sql: SqlRunner, afterId: number, state: BandState, o: DetectOptions = DEFAULT_DETECT): Promise<Regression[]> {
+export async function bandExits(sql: SqlRunner, afterId: number, state: BandState, o: DetectOptions = DEFAULT_DETECT, cache?: JobSeriesCache, parsed?: ParsedFacts): Promise<Regression[]> {
   const jobs = await sql.all<{ job_id: string }>(
     `SELECT job_id, MIN(id) AS first FROM results WHERE probe = 'benchmark' AND job_id IN (SELECT DISTINCT job_id FROM results WHERE id > ?) GROUP BY job_id ORDER BY first`, [afterId]);
   const out: Regression[] = [];
   for (const { job_id: jobId } of jobs) {
-    const rows = await sql.all<{ device_id: string; record: string }>(`SELECT device_id, record FROM results WHERE job_id = ? AND probe = 'benchmark'`, [jobId]);
-    const series = buildSeries(rows.map((r) => ({ deviceId: r.device_id, jobId, record: JSON.parse(r.record) as ProbeRecord })));
+    const series = await (cache ?? new JobSeriesCache(0)).series(sql, jobId, parsed);
     const groups = new Map<string, typeof series>();
     for (const s of series) {
       const fp = s.runs[0]?.fingerprint;

@@ -3,9 +3,9 @@ import type { FleetStore } from '../store/store.ts';
 import { AlertStore, type Alert, type AlertChannel } from './alert-store.ts';
 import { DEFAULT_DELIVERY, deliverDue, type AlertDeliveryOptions, type Publish } from './alert-delivery.ts';
 import { DEFAULT_DETECT, latencyChanges, taskAgreementDrops, verdictFlips, type DetectOptions, type Regression } from './regressions.ts';
-import { bandExits, type BandState } from './band-scan.ts';
-import { buildSeries } from './series.ts';
-import { seriesRecords, touchedSeries } from './series-query.ts';
+import { bandExits, JobSeriesCache, type BandState } from './band-scan.ts';
+import { SeriesBuilder } from './series.ts';
+import { SeriesHistory, touchedSeries, type ParsedFacts } from './series-query.ts';
 
 /** Records per series an evaluation reads: the latency baseline needs at most 10 runs since the last change. */
 const HISTORY_RECORDS = 200;
@@ -27,6 +27,10 @@ export class Monitor {
   private lastEvalMs = -Infinity;
   private evaluatedId = 0;
   private readonly band: BandState = new Map();
+  // each touched job's band series, so an evaluation reads only the records stored since the last one
+  private readonly jobSeries = new JobSeriesCache();
+  // each stored record's series facts, so the newest records of a touched series are parsed once, not every evaluation
+  private readonly history = new SeriesHistory();
   private readonly delivery: AlertDeliveryOptions;
   private readonly channels: AlertChannel[];
 
@@ -48,13 +52,15 @@ export class Monitor {
     if (!touched.length) return [];
     const o = { ...DEFAULT_DETECT, ...this.opts.detect };
     const regressions: Regression[] = [];
+    // records the series history parses here go on to the band scan, so each new record is parsed once
+    const parsed: ParsedFacts = new Map();
     // a batch of series at a time, so memory stays bounded however long the fleet's history is
     for (let i = 0; i < touched.length; i += SERIES_PER_BATCH) {
-      const rows = [];
-      for (const id of touched.slice(i, i + SERIES_PER_BATCH)) rows.push(...(await seriesRecords(sql, id, { limit: HISTORY_RECORDS })));
-      for (const s of buildSeries(rows)) regressions.push(...verdictFlips(s), ...taskAgreementDrops(s, o), ...latencyChanges(s, o));
+      const b = new SeriesBuilder();
+      for (const id of touched.slice(i, i + SERIES_PER_BATCH)) for (const f of await this.history.newest(sql, id, HISTORY_RECORDS, parsed)) b.addFacts(f);
+      for (const s of b.series()) regressions.push(...verdictFlips(s), ...taskAgreementDrops(s, o), ...latencyChanges(s, o));
     }
-    regressions.push(...(await bandExits(sql, this.evaluatedId, this.band, o)));
+    regressions.push(...(await bandExits(sql, this.evaluatedId, this.band, o, this.jobSeries, parsed)));
     const raised = await this.alerts.raise(regressions, this.channels, nowMs);
     this.evaluatedId = lastId;
     for (const a of raised) this.log?.warn('regression alert', { alert: a.id, kind: a.regression.kind, device: a.regression.deviceId, model: a.regression.model, variant: a.regression.variant, before: a.regression.before.jobId, after: a.regression.after.jobId });

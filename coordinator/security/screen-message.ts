@@ -5,6 +5,7 @@ import { brokerUsernameFrom, checkIdentity } from './identity.ts';
 import { checkPayloadSize } from './payload-limits.ts';
 import { JSON_LIMITS, jsonDepthExceeds, jsonLimitProblem, timeProblem } from '../../core/protocol/json-limits.ts';
 import { parseDeviceTopic, type DeviceTopicKind } from '../../core/protocol/topics.ts';
+import { scanResultsJson, storedRecordText, type RecordScan } from '../../core/protocol/record-span.ts';
 
 export interface InboundMessage {
   topic: string;
@@ -45,6 +46,11 @@ export type Accepted = {
   body: Record<string, unknown>;
   /** register messages only: how the device was admitted; store it with the registration */
   admittedVia?: AdmittedVia;
+  /**
+   * results messages only: the device's own text of `payload.record`, which parses to exactly
+   * `body.payload.record` (core/protocol/record-span.ts); the store keeps it instead of serialising again
+   */
+  recordText?: string;
 };
 export type Refused = Rejection & { topic: string; deviceId?: string; kind?: DeviceTopicKind; logLine: string };
 
@@ -67,13 +73,16 @@ export function screenDeviceMessage(msg: InboundMessage, ctx: ScreenContext): Ac
   if (!size.ok) return refuse(size, deviceId, kind);
 
   // before JSON.parse: nesting is what makes a small message expensive to parse and impossible to serialise
-  if (jsonDepthExceeds(msg.payload, JSON_LIMITS.maxDepth)) {
+  // results: the same pass finds the record's bytes
+  const scan: RecordScan = kind === 'results' ? scanResultsJson(msg.payload, JSON_LIMITS.maxDepth) : { tooDeep: jsonDepthExceeds(msg.payload, JSON_LIMITS.maxDepth) };
+  if (scan.tooDeep) {
     return refuse(reject('over-limit', `JSON nested deeper than ${JSON_LIMITS.maxDepth} levels`), deviceId, kind);
   }
   let body: unknown;
+  // a view, not a copy: the coordinator screens thousands of results per second
+  const text = Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.byteLength).toString('utf8');
   try {
-    // a view, not a copy: the coordinator screens thousands of results per second
-    body = JSON.parse(Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.byteLength).toString('utf8'));
+    body = JSON.parse(text);
   } catch {
     // not the parser's message: it quotes the payload, which could hold a registration token
     return refuse(reject('bad-json', `malformed JSON (${msg.payload.byteLength} bytes)`), deviceId, kind);
@@ -105,5 +114,6 @@ export function screenDeviceMessage(msg: InboundMessage, ctx: ScreenContext): Ac
   }
   const reg = checkRegistered(admission, deviceId, ctx.registrationOf(deviceId));
   if (!reg.ok) return refuse(reg, deviceId, kind);
-  return { ok: true, deviceId, kind, body: obj };
+  const recordText = kind === 'results' ? storedRecordText(msg.payload, scan, text) : undefined;
+  return { ok: true, deviceId, kind, body: obj, ...(recordText !== undefined ? { recordText } : {}) };
 }

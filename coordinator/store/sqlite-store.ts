@@ -44,7 +44,7 @@ export class SqliteStore implements FleetStore {
       for (const r of rows) {
         const res = this.stmts.insertResult.run({
           messageId: r.messageId, deviceId: r.deviceId, seq: r.seq, sentAt: r.sentAt, jobId: r.jobId, recordKey: r.recordKey,
-          probe: r.record.probe, modelName: r.record.model.name, variantName: r.record.variant.name, record: JSON.stringify(r.record), receivedMs: nowMs, simulated: r.simulated ? 1 : 0,
+          probe: r.record.probe, modelName: r.record.model.name, variantName: r.record.variant.name, record: r.recordJson ?? JSON.stringify(r.record), receivedMs: nowMs, simulated: r.simulated ? 1 : 0,
         });
         inserted += res.changes;
         touched.add(`${r.jobId}\u0000${r.deviceId}`);

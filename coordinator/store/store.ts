@@ -17,6 +17,8 @@ export interface ResultRow {
   jobId: string;
   recordKey: string;
   record: ProbeRecord;
+  /** `record` as JSON text when the device's own text is known to parse to exactly it (security screen); else JSON.stringify(record) is stored */
+  recordJson?: string;
   /** produced by `edgeprobe simulate` (a load tool), not by a real agent */
   simulated?: boolean;
 }

@@ -56,31 +56,41 @@ export function jsonDepthExceeds(bytes: Uint8Array, max: number): boolean {
 /**
  * The first value in a parsed JSON document that breaks JSON_LIMITS (array length, key count, string
  * length, U+0000 in a string, a number that is not finite, depth), as a JSON-pointer-like path and a
- * reason; undefined when none does. Iterative, so it cannot itself overflow the stack.
+ * reason; undefined when none does. Recursive, but never deeper than `limits.maxDepth` frames (a deeper
+ * value is itself the problem), so it cannot overflow the stack; the path is built only for a problem.
  */
 export function jsonLimitProblem(value: unknown, limits: typeof JSON_LIMITS = JSON_LIMITS): { path: string; reason: string } | undefined {
-  const stack: Array<{ v: unknown; path: string; depth: number }> = [{ v: value, path: '', depth: 0 }];
-  while (stack.length > 0) {
-    const { v, path, depth } = stack.pop()!;
-    if (typeof v === 'string') {
-      if (v.length > limits.maxStringLength) return { path, reason: `string of ${v.length} characters exceeds ${limits.maxStringLength}` };
-      if (v.includes('\u0000')) return { path, reason: 'string contains U+0000' };
-    } else if (typeof v === 'number') {
-      if (!Number.isFinite(v)) return { path, reason: `number ${v} is not finite (JSON numbers beyond ±1.8e308 are not representable)` };
-    } else if (v !== null && typeof v === 'object') {
-      if (depth >= limits.maxDepth) return { path, reason: `nested deeper than ${limits.maxDepth} levels` };
-      if (Array.isArray(v)) {
-        if (v.length > limits.maxArrayLength) return { path, reason: `array of ${v.length} elements exceeds ${limits.maxArrayLength}` };
-        for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], path: `${path}/${i}`, depth: depth + 1 });
-      } else {
-        const keys = Object.keys(v);
-        if (keys.length > limits.maxObjectKeys) return { path, reason: `object with ${keys.length} keys exceeds ${limits.maxObjectKeys}` };
-        for (let i = keys.length - 1; i >= 0; i--) {
-          const k = keys[i];
-          if (k.length > limits.maxStringLength) return { path, reason: `key of ${k.length} characters exceeds ${limits.maxStringLength}` };
-          if (k.includes('\u0000')) return { path, reason: 'key contains U+0000' };
-          stack.push({ v: (v as Record<string, unknown>)[k], path: `${path}/${k.length > 40 ? `${k.slice(0, 40)}…` : k}`, depth: depth + 1 });
-        }
+  const found = limitProblem(value, 0, limits);
+  return found && { path: found.keys.reverse().join(''), reason: found.reason };
+}
+
+/** The problem of `v` at `depth`, with the path segments from it up to the root (innermost first). */
+function limitProblem(v: unknown, depth: number, limits: typeof JSON_LIMITS): { keys: string[]; reason: string } | undefined {
+  if (typeof v === 'string') {
+    if (v.length > limits.maxStringLength) return { keys: [], reason: `string of ${v.length} characters exceeds ${limits.maxStringLength}` };
+    if (v.includes('\u0000')) return { keys: [], reason: 'string contains U+0000' };
+  } else if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return { keys: [], reason: `number ${v} is not finite (JSON numbers beyond ±1.8e308 are not representable)` };
+  } else if (v !== null && typeof v === 'object') {
+    if (depth >= limits.maxDepth) return { keys: [], reason: `nested deeper than ${limits.maxDepth} levels` };
+    if (Array.isArray(v)) {
+      if (v.length > limits.maxArrayLength) return { keys: [], reason: `array of ${v.length} elements exceeds ${limits.maxArrayLength}` };
+      for (let i = 0; i < v.length; i++) {
+        const p = limitProblem(v[i], depth + 1, limits);
+        if (p) { p.keys.push(`/${i}`); return p; }
+      }
+    } else {
+      const keys = Object.keys(v);
+      if (keys.length > limits.maxObjectKeys) return { keys: [], reason: `object with ${keys.length} keys exceeds ${limits.maxObjectKeys}` };
+      // every key of an object is checked before its values (last key first, as the reason names one)
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const k = keys[i];
+        if (k.length > limits.maxStringLength) return { keys: [], reason: `key of ${k.length} characters exceeds ${limits.maxStringLength}` };
+        if (k.includes('\u0000')) return { keys: [], reason: 'key contains U+0000' };
+      }
+      for (const k of keys) {
+        const p = limitProblem((v as Record<string, unknown>)[k], depth + 1, limits);
+        if (p) { p.keys.push(`/${k.length > 40 ? `${k.slice(0, 40)}…` : k}`); return p; }
       }
     }
   }
