@@ -161,7 +161,9 @@ const cpuSecondsOf = (pid: number): number => {
 interface Generated { genMs: number; bytes: number; indexMs: number; fullMs: number; incrementalMs: number; alerts: number; found: number; planted: number; cpuS: number; peakRssMB: number; skipMonitor?: boolean }
 
 async function measure(engine: string, target: string): Promise<BenchRow[]> {
-  const gen = JSON.parse(await firstLine(child(['generate', target]))) as Generated;
+  // MONITORING_REUSE_SQLITE=FILE and MONITORING_REUSE_GEN=JSON (the generator's line): measure a kept store again
+  const reuse = engine === 'sqlite' ? process.env.MONITORING_REUSE_GEN : undefined;
+  const gen = JSON.parse(reuse ?? await firstLine(child(['generate', target]))) as Generated;
   const records = DEVICES * DAYS + (gen.skipMonitor ? 0 : Math.ceil(DEVICES / 100));
   process.stderr.write(`${engine}: ${records} records (${(gen.bytes / records / 1024).toFixed(1)} KiB each) generated, indexed and evaluated in ${(gen.genMs / 1000).toFixed(0)} s + ${(gen.indexMs / 1000).toFixed(0)} s + ${(gen.fullMs / 1000).toFixed(0)} s (${gen.cpuS.toFixed(0)} CPU s)\n`);
   const dash = child(['serve', target]);
@@ -178,7 +180,7 @@ async function measure(engine: string, target: string): Promise<BenchRow[]> {
   // each view's calls in a batch of its own, so the dashboard's CPU seconds per call are read per view
   const views: Array<{ name: string; label?: string; calls: number; path: (i: number) => string }> = [
     { name: '/api/summary (fleet summary: devices, verdict counts per model x variant x probe)', calls: CALLS, path: () => '/api/summary' },
-    { name: '/api/data (a page of 50 devices: device table, report rows, per-probe views, outliers, jobs, + summary)', calls: DATA_CALLS, path: (i) => [`/api/data?offset=${pageAt()}`, `/api/data?sort=lastSeen&order=desc&offset=${pageAt()}`, `/api/data?q=${dev().slice(0, 7)}&online=true`][i % 3] },
+    { name: '/api/data (a page of 50 devices: device table, report rows, per-probe views, outliers, jobs)', calls: DATA_CALLS, path: (i) => [`/api/data?offset=${pageAt()}`, `/api/data?sort=lastSeen&order=desc&offset=${pageAt()}`, `/api/data?q=${dev().slice(0, 7)}&online=true`][i % 3] },
     { name: '/api/devices (a page of 50, sorted or filtered)', calls: CALLS, path: (i) => [`/api/devices?offset=${pageAt()}`, `/api/devices?sort=lastSeen&order=desc&offset=${pageAt()}`, `/api/devices?q=${dev().slice(0, 6)}&online=false`][i % 3] },
     { name: '/api/timeline (one series, every run)', calls: CALLS, path: () => `/api/timeline?device=${dev()}&model=bert&variant=int8-dynamic` },
     { name: '/api/timeline (one series, last 7 days)', label: '/api/timeline?since (7 days)', calls: CALLS, path: () => `/api/timeline?device=${dev()}&model=bert&variant=int8-dynamic&since=${new Date(T0 + (DAYS - 7) * DAY).toISOString()}` },
@@ -228,7 +230,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-bench-monitoring-'));
 const rows: BenchRow[] = [];
 try {
   if (process.env.MONITORING_SKIP_SQLITE !== '1') {
-    const file = join(tmp, 'fleet.sqlite');
+    const file = process.env.MONITORING_REUSE_SQLITE ?? join(tmp, 'fleet.sqlite');
     new SqliteStore(file).close(); // migrated once, before two processes open it
     rows.push(...(await measure('sqlite', file)));
   }

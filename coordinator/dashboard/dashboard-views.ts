@@ -92,8 +92,7 @@ export interface FleetSummary {
   probes: Array<{ kind: string; title: string; explains: boolean }>;
   devices: number;
   online: number;
-  /** results stored (every run), and current records (the latest per device x model x variant x probe x series) */
-  stored: number;
+  /** current records (the latest per device x model x variant x probe x series); the history's size is not counted (O(history)) */
   current: number;
   verdicts: FleetVerdictCount[];
 }
@@ -101,12 +100,7 @@ export interface FleetSummary {
 /** The whole fleet in a few GROUP BYs over current_view: devices, verdict counts per model x variant x probe, the worst of each. */
 export async function fleetSummary(sql: SqlRunner): Promise<FleetSummary> {
   await syncRecordView(sql);
-  return summaryOfView(sql);
-}
-
-async function summaryOfView(sql: SqlRunner): Promise<FleetSummary> {
   const [d] = await sql.all<{ n: number; online: number | null }>('SELECT COUNT(*) AS n, SUM(online) AS online FROM devices');
-  const [{ n: stored }] = await sql.all<{ n: number }>('SELECT COUNT(*) AS n FROM result_view');
   const groups = await sql.all<{ model_name: string; variant_name: string; probe: string; status: string; n: number }>(
     'SELECT model_name, variant_name, probe, status, COUNT(*) AS n FROM current_view GROUP BY model_name, variant_name, probe, status');
   const devices = await sql.all<{ model_name: string; variant_name: string; probe: string; n: number }>(
@@ -124,7 +118,7 @@ async function summaryOfView(sql: SqlRunner): Promise<FleetSummary> {
     byKey.set(k, e);
   }
   for (const r of devices) { const e = byKey.get(key(r.model_name, r.variant_name, r.probe)); if (e) e.devices = Number(r.n); }
-  // one example device per worst verdict: its summary from the record itself (a handful of rows)
+  // one example device per worst verdict: its summary from the record itself (a handful of rows; current_view_by_row ends in result_id)
   for (const e of byKey.values()) {
     const [w] = await sql.all<{ device_id: string; record: string }>(
       `SELECT c.device_id, r.record FROM current_view c JOIN results r ON r.id = c.result_id
@@ -134,13 +128,13 @@ async function summaryOfView(sql: SqlRunner): Promise<FleetSummary> {
   const contracts = probeContracts();
   return {
     generatedAt: new Date().toISOString(), variantOrder: [...VARIANT_NAMES], probes: contracts.map((c) => ({ kind: c.kind, title: c.title, explains: c.explains })),
-    devices: Number(d.n), online: Number(d.online ?? 0), stored: Number(stored), current,
+    devices: Number(d.n), online: Number(d.online ?? 0), current,
     verdicts: [...byKey.values()].sort((a, b) => a.model.localeCompare(b.model) || a.variant.localeCompare(b.variant) || a.probe.localeCompare(b.probe)),
   };
 }
 
-/** The dashboard document for one page of devices: the same shape as before, plus the page and the fleet summary. */
-export interface PageData extends DashboardData { page: Omit<DevicePage, 'devices'>; fleet: FleetSummary }
+/** The dashboard document for one page of devices: the same shape as before, plus the page (the fleet summary is /api/summary). */
+export interface PageData extends DashboardData { page: Omit<DevicePage, 'devices'> }
 
 export async function dashboardPage(sql: SqlRunner, p: PageQuery, opts: { tolerance?: number; mapModels?: string[] } = {}): Promise<PageData> {
   const page = await devicePage(sql, p);
@@ -149,5 +143,5 @@ export async function dashboardPage(sql: SqlRunner, p: PageQuery, opts: { tolera
   const data = buildDashboardData(results, page.devices, await recentJobTargets(sql, PAGE_JOB_TARGETS), { ...opts, read });
   const { devices, ...meta } = page;
   void devices;
-  return { ...data, page: meta, fleet: await summaryOfView(sql) }; // readCurrentRecords brought the view up to date
+  return { ...data, page: meta };
 }

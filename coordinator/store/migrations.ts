@@ -185,7 +185,7 @@ const MIGRATIONS = [
      status TEXT NOT NULL,
      PRIMARY KEY (device_id, model_name, variant_name, probe, series_key)
    );
-   CREATE INDEX current_view_by_row ON current_view (model_name, variant_name, probe, status);
+   CREATE INDEX current_view_by_row ON current_view (model_name, variant_name, probe, status, result_id);
    DELETE FROM result_view;
    CREATE INDEX devices_by_last_seen ON devices (last_seen_ms);
    CREATE INDEX jobs_by_created ON jobs (created_ms);

@@ -39,9 +39,11 @@ async function json(path) {
 }
 
 const api = {
-  data() {
+  /** the page's document and the fleet summary, two calls in parallel */
+  async data() {
     const q = Object.entries(state.page).filter(([, v]) => v !== '' && v !== undefined).map(([k, v]) => [k, String(v)]);
-    return json(`api/data?${new URLSearchParams(q)}`);
+    const [page, fleet] = await Promise.all([json(`api/data?${new URLSearchParams(q)}`), json('api/summary')]);
+    return { ...page, fleet };
   },
   summary: () => json('api/summary'),
   jobs: () => json('api/jobs'),
