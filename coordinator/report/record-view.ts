@@ -36,7 +36,8 @@ function viewOf(raw: ProbeRecord): { model: string; variant: string; probe: stri
 /** Indexes the results not yet in result_view (idempotent: two readers at once insert each row once). Returns the rows added. */
 export async function syncRecordView(sql: SqlRunner): Promise<number> {
   const [{ top }] = await sql.all<{ top: number }>('SELECT COALESCE(MAX(result_id), 0) AS top FROM result_view');
-  let after = Math.max(0, Number(top) - LOOKBACK_IDS);
+  // SQLite has one writer at a time, so its ids commit in order: nothing below the top can still appear
+  let after = sql.dialect === 'sqlite' ? Number(top) : Math.max(0, Number(top) - LOOKBACK_IDS);
   let added = 0;
   for (;;) {
     const rows = await sql.all<RawRow>(`SELECT r.id, r.device_id, r.record FROM results r
@@ -96,11 +97,17 @@ export async function readCurrentRecords(sql: SqlRunner, deviceIds?: readonly st
 /** The newest job targets (the dashboard's jobs table): a fleet's history of scheduled runs is not sent whole. */
 export async function recentJobTargets(sql: SqlRunner, limit: number): Promise<JobTargetRow[]> {
   const n = Math.max(1, Math.floor(limit));
-  // the newest n jobs (jobs_by_created) hold the newest n targets: the history of targets is never sorted whole
-  const rows = await sql.all<{ job_id: string; device_id: string; state: string; attempt: number; done: number; total: number; detail: string | null; wave: number; created_ms: number }>(
-    `SELECT t.job_id, t.device_id, t.state, t.attempt, t.done, t.total, t.detail, t.wave, j.created_ms FROM job_targets t
-     JOIN (SELECT job_id, created_ms FROM jobs ORDER BY created_ms DESC, job_id DESC LIMIT ${n}) j ON j.job_id = t.job_id
-     ORDER BY j.created_ms DESC, t.job_id DESC, t.device_id DESC LIMIT ${n}`);
+  // newest jobs first, each job's targets by its primary key (job_id, device_id): the history of targets
+  // is never sorted whole, and a job of 10,000 targets is read only as far as the page needs
+  type Row = { job_id: string; device_id: string; state: string; attempt: number; done: number; total: number; detail: string | null; wave: number; created_ms: number };
+  const jobs = await sql.all<{ job_id: string; created_ms: number }>(`SELECT job_id, created_ms FROM jobs ORDER BY created_ms DESC, job_id DESC LIMIT ${n}`);
+  const rows: Row[] = [];
+  for (const j of jobs) {
+    if (rows.length >= n) break;
+    const targets = await sql.all<Omit<Row, 'created_ms'>>(`SELECT job_id, device_id, state, attempt, done, total, detail, wave FROM job_targets
+      WHERE job_id = ? ORDER BY device_id DESC LIMIT ${n - rows.length}`, [j.job_id]);
+    rows.push(...targets.map((t) => ({ ...t, created_ms: j.created_ms })));
+  }
   return rows.reverse().map((r) => ({
     jobId: r.job_id, deviceId: r.device_id, state: r.state as TargetState, attempt: Number(r.attempt), done: Number(r.done), total: Number(r.total),
     detail: r.detail, wave: Number(r.wave), createdAt: new Date(Number(r.created_ms)).toISOString(),
