@@ -161,7 +161,8 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
   const flush = async (): Promise<void> => {
     const kinds = [...pending];
     pending = new Set();
-    const changed = await changedSince(opts.store.sql(), seen, await opts.store.dataVersion()).catch(() => ({ version: seen, devices: null }));
+    // the store briefly unreachable: say "something changed" (null), the page refetches what it shows
+    const changed = await Promise.resolve(opts.store.dataVersion()).then((now) => changedSince(opts.store.sql(), seen, now)).catch(() => ({ version: seen, devices: null }));
     seen = changed.version;
     const data = JSON.stringify({ kinds, version: changed.version, devices: changed.devices });
     for (const c of clients) c.write(`event: change\ndata: ${data}\n\n`);
