@@ -31,6 +31,7 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
   let browser: BrowserContext;
   let page: Page;
   let jobId: string;
+  let job3: string;
   const dir = mkdtempSync(join(tmpdir(), 'ep-dash-'));
 
   before(async () => {
@@ -114,7 +115,7 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
     const rendered = Number(await page.locator('body').getAttribute('data-rendered'));
     await feeder.register('pi-03');
     // its own job: ingest stores results only for a job that targets their sender
-    const job3 = await submitJob(store, ['pi-03'], { models: [{ name: recs.md.name }], variants: [...FIXTURE_VARIANTS], probes: ['benchmark'] }, { timeoutS: 600, maxAttempts: 1 });
+    job3 = await submitJob(store, ['pi-03'], { models: [{ name: recs.md.name }], variants: [...FIXTURE_VARIANTS], probes: ['benchmark'] }, { timeoutS: 600, maxAttempts: 1 });
     await feeder.results('pi-03', job3, recs.benchmarkSecondDevice);
     await feeder.progress('pi-02', jobId, 'running', 7, 12, 'attention running');
     await page.waitForSelector('#fleet tr[data-device="pi-03"]', { timeout: 5000 });
@@ -129,6 +130,25 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
     await row.waitFor({ timeout: 10_000 });
     assert.deepEqual(await row.locator('td').allInnerTexts().then((t) => t.slice(1, 7)),
       [`${recs.md.name} · fp32 · benchmark`, 'running', '0/1', 'first 1, then 1 every 30 s; abort above 20% failures', '0 of 1 devices', '–']);
+  });
+
+  test('the device table is paged and filtered by the server; a change to a device off the page refetches only the summary and the jobs', async () => {
+    await page.fill('#fleet input[name="q"]', 'pi-02');
+    await page.press('#fleet input[name="q"]', 'Enter');
+    await page.waitForFunction(() => /of 1 /.test(document.querySelector('#fleet [data-page-info]')?.textContent ?? ''), undefined, { timeout: 5000 });
+    assert.deepEqual(await page.locator('#fleet tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-device'))), ['pi-02']);
+    assert.match(await page.locator('#fleet').innerText(), /3 registered device\(s\)/, 'the counts are the fleet\'s, not the page\'s');
+    assert.equal(await page.locator('#matrix td[data-device="pi-01"]').count(), 0, 'the views draw the page\'s devices');
+    const asked: string[] = [];
+    page.on('request', (r) => { const u = new URL(r.url()); if (u.pathname.startsWith('/api/')) asked.push(u.pathname); });
+    await feeder.progress('pi-03', job3, 'running', 1, 5, 'benchmark running');
+    await page.waitForSelector('body[data-last-change="pi-03"]', { timeout: 5000 });
+    await page.waitForFunction(() => document.querySelector('#jobs tr[data-device="pi-03"] progress')?.getAttribute('value') === '1', undefined, { timeout: 5000 });
+    assert.ok(asked.includes('/api/summary') && asked.includes('/api/jobs'), asked.join(' '));
+    assert.ok(!asked.includes('/api/data'), `pi-03 is not on the page: no page refetch (${asked.join(' ')})`);
+    await page.fill('#fleet input[name="q"]', '');
+    await page.press('#fleet input[name="q"]', 'Enter');
+    await page.waitForSelector('#fleet tr[data-device="pi-01"]', { timeout: 5000 });
   });
 
   test('beyond loopback a token is required: refused without, served with it (header or login cookie)', async () => {

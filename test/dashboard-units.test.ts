@@ -191,6 +191,16 @@ describe('dashboard API errors', () => {
       assert.equal((await ask('model=tiny&variant=fp8&sentence=the%20cat&layer=1')).body.code, 'EP_VARIANT_UNKNOWN');
       assert.equal((await ask('model=tiny&variant=fp32&sentence=the%20cat&layer=99')).body.code, 'EP_MAPS_LAYER_OUT_OF_RANGE');
       assert.equal((await ask('model=tiny&variant=fp32&sentence=%20&layer=1')).body.code, 'EP_MAPS_SENTENCE_EMPTY');
+      // the paged views refuse a bad page with what to send instead
+      for (const [q, msg] of [['limit=5000', /limit is 1\.\.200/], ['offset=-1', /offset is a whole number/], ['sort=hostname', /sort is one of deviceId, lastSeen/], ['online=yes', /online is true or false/]] as const) {
+        for (const path of ['/api/data', '/api/devices']) {
+          const r = await server.app.inject({ method: 'GET', url: `${path}?${q}` });
+          assert.equal(r.statusCode, 400, `${path}?${q}`);
+          assert.match((r.json() as { error: string }).error, msg);
+        }
+      }
+      const empty = (await server.app.inject({ method: 'GET', url: '/api/data' })).json() as { page: { total: number; offset: number; limit: number }; devices: unknown[] };
+      assert.deepEqual([empty.page.total, empty.page.offset, empty.page.limit, empty.devices.length], [0, 0, 50, 0]);
     } finally {
       await server.close();
       await maps.close();

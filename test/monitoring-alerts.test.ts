@@ -30,6 +30,8 @@ import { readCurrentRecords, syncRecordView } from '../coordinator/report/record
 import { bakeMonitoring, renderMonitoringText } from '../coordinator/monitoring/monitoring-summary.ts';
 import { buildFleetReport } from '../coordinator/report/fleet-report.ts';
 import { rowKey } from '../coordinator/report/probe-records.ts';
+import { dashboardPage, devicePage, fleetSummary, parsePageQuery } from '../coordinator/dashboard/dashboard-views.ts';
+import { changedSince } from '../coordinator/dashboard/live-changes.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'edgeprobe-alerts-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -202,6 +204,61 @@ function alertSuite(engine: string, open: () => Promise<FleetStore>, skip: strin
       const [{ n }] = await store.sql().all<{ n: number }>('SELECT COUNT(*) AS n FROM results');
       const second = await same();
       assert.equal(second.stored, Number(n));
+    });
+
+    test('views that scale: a sorted, filtered device page; that page\'s report rows as from every result; the fleet\'s verdict counts in SQL; a change names its devices', async () => {
+      const T = Date.UTC(2026, 11, 1);
+      const ids = ['view-1', 'view-2', 'view_x', 'view%y'];
+      for (const [i, d] of ids.entries()) await store.registerDevice(d, { profile: PROFILE, allowed: { models: [], probes: ['benchmark'] } }, 'allow-list', T + i * 1000);
+      await store.setOnline('view_x', false, T + 9000);
+      const sql = store.sql();
+      const page = async (q: Record<string, string>) => {
+        const p = parsePageQuery(q);
+        assert.ok(typeof p !== 'string', String(p));
+        return devicePage(sql, p);
+      };
+      // LIKE wildcards in the filter are literal: '_' matches only view_x, '%' only view%y
+      assert.deepEqual((await page({ q: 'view_' })).devices.map((d) => d.deviceId), ['view_x']);
+      assert.deepEqual((await page({ q: 'view%' })).devices.map((d) => d.deviceId), ['view%y']);
+      const all = await page({ q: 'view', limit: '2', sort: 'lastSeen', order: 'desc' });
+      // view_x was seen last (setOnline at T+9000), then view%y (T+3000)
+      assert.equal(all.total, 4);
+      assert.deepEqual(all.devices.map((d) => d.deviceId), ['view_x', 'view%y']);
+      assert.deepEqual((await page({ q: 'view', limit: '2', offset: '2', sort: 'lastSeen', order: 'desc' })).devices.map((d) => d.deviceId), ['view-2', 'view-1']);
+      assert.deepEqual((await page({ q: 'view', online: 'false' })).devices.map((d) => d.deviceId), ['view_x']);
+      assert.match(String(parsePageQuery({ limit: '5000' })), /limit is 1\.\.200/);
+      assert.match(String(parsePageQuery({ sort: 'profile' })), /sort is one of/);
+      // the page's rows are what the report of every result gives for those devices
+      const p = parsePageQuery({ q: 'view-1' });
+      assert.ok(typeof p !== 'string');
+      const data = await dashboardPage(sql, p);
+      const every = buildFleetReport(await store.results(), await store.devices());
+      assert.deepEqual(data.report.rows, every.rows.filter((r) => r.deviceId === 'view-1'));
+      assert.deepEqual(data.devices.map((d) => d.deviceId), ['view-1']);
+      // the summary's verdict counts, derived here from every stored result: the last record per device x model x variant x probe
+      const latest = new Map<string, { deviceId: string; model: string; variant: string; probe: string; status: string }>();
+      for (const r of await store.results()) {
+        if (r.record.probe === ('mystery' as never)) continue; // unreadable: never current
+        latest.set(JSON.stringify([r.deviceId, r.record.model.name, r.record.variant.name, r.record.probe]), { deviceId: r.deviceId, model: r.record.model.name, variant: r.record.variant.name, probe: r.record.probe, status: r.record.verdict.status });
+      }
+      const expected = new Map<string, Record<string, number>>();
+      for (const l of latest.values()) {
+        const k = `${l.model} ${l.variant} ${l.probe}`;
+        const c = expected.get(k) ?? {};
+        c[l.status] = (c[l.status] ?? 0) + 1;
+        expected.set(k, c);
+      }
+      const summary = await fleetSummary(sql);
+      assert.deepEqual(new Map(summary.verdicts.map((v) => [`${v.model} ${v.variant} ${v.probe}`, v.byStatus])), expected);
+      assert.equal(summary.devices, (await store.devices()).length);
+      const int8 = summary.verdicts.find((v) => v.variant === 'int8-dynamic' && v.probe === 'benchmark')!;
+      assert.equal(int8.worst.status, 'invalid', 'view-1\'s current run is the planted invalid one');
+      assert.equal(int8.worst.summary, 'invalid: planted');
+      // a live event names the devices whose results arrived since the last one
+      const before = await store.dataVersion();
+      await store.ingestResults(runs('view-3', {}).slice(0, 2), 40_000);
+      const changed = await changedSince(sql, before, await store.dataVersion());
+      assert.deepEqual(changed.devices, ['view-3']);
     });
 
     test('a staged rollout: waves wait for the interval and the previous wave; a wave above its failure limit aborts and later waves are never sent; the regression limit; a healthy rollout completes', async () => {

@@ -26,6 +26,8 @@ test('open alerts and a timeline with the regression marked', { skip }, async ()
   const noise = [0.01, -0.01, 0.02, -0.015, 0.005, -0.02, 0.015, 0];
   let n = 0;
   for (const device of ['pi-01', 'pi-02']) {
+    // the live page draws a page of registered devices (dashboard-views.ts); an agent registers before it reports
+    store.registerDevice(device, { profile: { hostname: device, platform: 'linux', arch: 'arm64', cpuModel: 'c', cores: 4, memoryBytes: 2 ** 30, nodeVersion: 'v20', agentVersion: '0.1.0' }, allowed: { models: [], probes: ['benchmark'] } }, 'allow-list', Date.now());
     store.ingestResults(noise.map((e, i) => {
       const r = syntheticBenchmarkRecord(rng, 'bert', 'int8-dynamic', 1);
       (r.data as BenchmarkData).latencyMs.p50 = 20 * Math.exp(e) * (device === 'pi-01' && i >= 5 ? 1.3 : 1);

@@ -171,6 +171,25 @@ const MIGRATIONS = [
      invalid INTEGER NOT NULL
    );
    CREATE INDEX result_view_current ON result_view (device_id, model_name, variant_name, probe, series_key, readable, result_id);`,
+  // 8: views that scale (docs/monitoring.md): the current record of each device x model x variant x probe x
+  // series kept as the record view indexes results (an upsert, not a GROUP BY over the history), with its
+  // verdict status, so the fleet summary counts verdicts in SQL and a page of devices reads its own rows.
+  // The record view is emptied so the reader indexes every result once more, now filling both tables.
+  `CREATE TABLE current_view (
+     device_id TEXT NOT NULL,
+     model_name TEXT NOT NULL,
+     variant_name TEXT NOT NULL,
+     probe TEXT NOT NULL,
+     series_key TEXT NOT NULL,
+     result_id {{ref}} NOT NULL,
+     status TEXT NOT NULL,
+     PRIMARY KEY (device_id, model_name, variant_name, probe, series_key)
+   );
+   CREATE INDEX current_view_by_row ON current_view (model_name, variant_name, probe, status, result_id);
+   DELETE FROM result_view;
+   CREATE INDEX devices_by_last_seen ON devices (last_seen_ms);
+   CREATE INDEX jobs_by_created ON jobs (created_ms);
+   CREATE INDEX job_targets_by_activity ON job_targets (activity_ms);`,
 ];
 
 const render = (dialect: SqlDialect, sql: string): string => sql.replace(/\{\{(\w+)\}\}/g, (_, t: string) => {

@@ -24,7 +24,7 @@ function sections(data) {
     const probe = [[p.kind, own?.label ?? p.kind, () => (own ? own.draw(data) : genericProbeView(data, p))]];
     return p.kind === 'attention' ? [...probe, ['maps', 'Attention maps', () => mapsView(data, state, render, api)]] : probe;
   });
-  return [['verdicts', 'Verdicts', () => verdictsView(data)], ['fleet', 'Fleet', () => fleetView(data)], ['monitoring', 'Monitoring', () => monitoringView(data, state, render, isReport ? bakedMonitoring(data) : api)],
+  return [['verdicts', 'Verdicts', () => verdictsView(data)], ['fleet', 'Fleet', () => fleetView(data, isReport ? null : goToPage)], ['monitoring', 'Monitoring', () => monitoringView(data, state, render, isReport ? bakedMonitoring(data) : api)],
     ['matrix', 'Variants × devices', () => matrixView(data)],
     ...probes, ['outliers', 'Outliers', () => outliersView(data)], ['jobs', 'Jobs', () => jobsView(data)],
     ['rollouts', 'Rollouts', () => rolloutsView(isReport ? (data.rollouts ? async () => data.rollouts : null) : api.rollouts)]];
@@ -32,14 +32,24 @@ function sections(data) {
 
 const embedded = document.getElementById('embedded-data');
 const isReport = Boolean(embedded && embedded.textContent.trim());
-const state = { device: {}, maps: {}, sentences: [], data: null, updates: 0 };
+// page: the device table's page, sort and filter; every view below it draws that page's devices
+const state = { device: {}, maps: {}, sentences: [], data: null, updates: 0, page: { offset: 0, limit: 50, sort: 'deviceId', order: 'asc', q: '', online: '' } };
+
+async function json(path) {
+  const r = await fetch(path, { cache: 'no-store' });
+  if (!r.ok) throw new Error(`${path.split('?')[0]}: HTTP ${r.status}`);
+  return r.json();
+}
 
 const api = {
+  /** the page's document and the fleet summary, two calls in parallel */
   async data() {
-    const r = await fetch('api/data', { cache: 'no-store' });
-    if (!r.ok) throw new Error(`api/data: HTTP ${r.status}`);
-    return r.json();
+    const q = Object.entries(state.page).filter(([, v]) => v !== '' && v !== undefined).map(([k, v]) => [k, String(v)]);
+    const [page, fleet] = await Promise.all([json(`api/data?${new URLSearchParams(q)}`), json('api/summary')]);
+    return { ...page, fleet };
   },
+  summary: () => json('api/summary'),
+  jobs: () => json('api/jobs'),
   async alerts() {
     const r = await fetch('api/alerts?state=open&limit=50', { cache: 'no-store' });
     if (!r.ok) throw new Error(`api/alerts: HTTP ${r.status}`);
@@ -77,6 +87,12 @@ function bakedMonitoring(data) {
   };
 }
 
+/** The device table's controls: a new page, sort or filter refetches the page (the server sorts and filters). */
+function goToPage(patch) {
+  state.page = { ...state.page, ...patch };
+  api.data().then((data) => { state.data = data; render(); }, (err) => { document.getElementById('status').textContent = `page failed: ${err.message ?? err}`; });
+}
+
 function render() {
   const data = state.data;
   resetCharts();
@@ -112,11 +128,26 @@ async function start() {
   state.data = data;
   state.sentences = sentences.sentences;
   render();
+  // a change event names the devices that changed (null: too many): the page is refetched only when one
+  // of its devices did; otherwise only the fleet summary and the jobs table are
   const events = new EventSource('api/events');
-  events.addEventListener('change', async () => {
-    state.data = await api.data();
-    state.updates++;
-    render();
+  let inFlight = Promise.resolve();
+  events.addEventListener('change', (e) => {
+    const change = JSON.parse(e.data);
+    inFlight = inFlight.then(async () => {
+      const shown = new Set(state.data.devices.map((d) => d.deviceId));
+      const unfiltered = !state.page.q && state.page.online === '';
+      if (!Array.isArray(change.devices) || change.devices.some((d) => shown.has(d)) || (unfiltered && shown.size < state.page.limit)) {
+        state.data = await api.data();
+      } else {
+        const [fleet, jobs] = await Promise.all([api.summary(), api.jobs()]);
+        state.data = { ...state.data, fleet, jobs: jobs.jobs };
+        if (unfiltered && fleet.devices !== state.data.page?.total) state.data = await api.data(); // a device joined or left
+      }
+      state.updates++;
+      document.body.dataset.lastChange = Array.isArray(change.devices) ? change.devices.join(',') : 'all';
+      render();
+    }).catch((err) => { document.getElementById('status').textContent = `update failed: ${err.message ?? err}`; });
   });
   events.onerror = () => { document.getElementById('status').textContent = 'connection lost, retrying…'; };
 }

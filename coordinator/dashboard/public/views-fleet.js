@@ -90,7 +90,23 @@ export function verdictsView(data) {
     legend);
 }
 
-export function fleetView(data) {
+/** The live page's device-table controls: page, sort, filter (the server sorts and filters; dashboard-views.ts). */
+function pagerControls(page, go) {
+  const last = Math.max(0, Math.ceil(page.total / page.limit) - 1);
+  const at = Math.floor(page.offset / page.limit);
+  const select = (name, value, options) => el('select', { name, onchange: (e) => go({ [name]: e.target.value, offset: 0 }) },
+    options.map(([v, label]) => el('option', { value: v, ...(String(value) === v ? { selected: true } : {}) }, label)));
+  return el('div', { class: 'pager', 'data-pager': '' },
+    el('button', { type: 'button', 'data-page': 'prev', disabled: at <= 0, onclick: () => go({ offset: Math.max(0, page.offset - page.limit) }) }, '‹ previous'),
+    el('span', { class: 'muted', 'data-page-info': '' }, page.total === 0 ? ' no devices match ' : ` devices ${page.offset + 1}–${Math.min(page.total, page.offset + page.limit)} of ${page.total} (page ${at + 1} of ${last + 1}) `),
+    el('button', { type: 'button', 'data-page': 'next', disabled: at >= last, onclick: () => go({ offset: page.offset + page.limit }) }, 'next ›'),
+    ' sort ', select('sort', page.sort, [['deviceId', 'device'], ['lastSeen', 'last seen'], ['firstSeen', 'first seen'], ['online', 'state']]),
+    select('order', page.desc ? 'desc' : 'asc', [['asc', 'ascending'], ['desc', 'descending']]),
+    ' state ', select('online', page.online === undefined ? '' : String(page.online), [['', 'all'], ['true', 'online'], ['false', 'offline']]),
+    ' device id contains ', el('input', { type: 'search', name: 'q', value: page.q, placeholder: 'filter', onchange: (e) => go({ q: e.target.value, offset: 0 }) }));
+}
+
+export function fleetView(data, go) {
   const rows = data.devices.map((d) => el('tr', { 'data-device': d.deviceId },
     el('th', { scope: 'row' }, d.deviceId),
     el('td', {}, el('span', { class: `dot ${d.online ? 'on' : 'off'}` }), d.online ? 'online' : 'offline'),
@@ -102,8 +118,12 @@ export function fleetView(data) {
     el('td', { class: 'num' }, d.heartbeat ? `${d.heartbeat.loadPercent.toFixed(0)} %` : '–'),
     el('td', { class: 'num' }, d.heartbeat?.temperatureC != null ? `${d.heartbeat.temperatureC.toFixed(1)} °C` : '–'),
     el('td', {}, d.heartbeat?.activeJobId ?? '–')));
-  return section('fleet', 'Fleet', `${data.devices.length} registered device(s); ${data.devices.filter((d) => d.online).length} online.`,
-    data.devices.length === 0 ? el('p', { class: 'empty' }, 'No devices registered yet.') :
+  // live: the fleet's counts come from the summary, the rows are one page; a static report holds every device
+  const f = data.fleet;
+  const counts = f ? `${f.devices} registered device(s); ${f.online} online. The views below show this page's devices.` : `${data.devices.length} registered device(s); ${data.devices.filter((d) => d.online).length} online.`;
+  return section('fleet', 'Fleet', counts,
+    data.page && go ? pagerControls(data.page, go) : null,
+    data.devices.length === 0 ? el('p', { class: 'empty' }, data.page?.total === 0 && f?.devices ? 'No device on this page matches.' : 'No devices registered yet.') :
       el('table', { class: 'grid' },
         el('thead', {}, el('tr', {}, ['device', 'state', 'last seen', 'hardware', 'CPU', 'memory', 'software', 'load', 'temperature', 'running job'].map((h) => el('th', {}, h)))),
         el('tbody', {}, rows)));
