@@ -143,7 +143,8 @@ describe('dashboard in Chromium, store filled by real probe runs', { skip }, () 
     page.on('request', (r) => { const u = new URL(r.url()); if (u.pathname.startsWith('/api/')) asked.push(u.pathname); });
     await feeder.progress('pi-03', job3, 'running', 1, 5, 'benchmark running');
     await page.waitForSelector('body[data-last-change="pi-03"]', { timeout: 5000 });
-    await page.waitForFunction(() => document.querySelector('#jobs tr[data-device="pi-03"] progress')?.getAttribute('value') === '1', undefined, { timeout: 5000 });
+    // job3's own row: pi-03 also has the newer rollout job of the test before
+    await page.waitForFunction((j) => document.querySelector(`#jobs tr[data-job="${j}"][data-device="pi-03"] progress`)?.getAttribute('value') === '1', job3, { timeout: 5000 });
     assert.ok(asked.includes('/api/summary') && asked.includes('/api/jobs'), asked.join(' '));
     assert.ok(!asked.includes('/api/data'), `pi-03 is not on the page: no page refetch (${asked.join(' ')})`);
     await page.fill('#fleet input[name="q"]', '');
