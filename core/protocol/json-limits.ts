@@ -1,3 +1,5 @@
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './json-bytes.ts';
+
 /**
  * Structural limits on everything a device sends, beyond the per-kind byte limits (messages.ts). They
  * keep a message that the schema cannot see into (a ProbeRecord's `data` is the probe's own) from
@@ -24,13 +26,6 @@ export const INT32_MAX = 2_147_483_647;
  * few days off still gets its results in; `2026-99-99` or year 9999 does not.
  */
 export const TIME_WINDOW = { earliestMs: Date.UTC(2000, 0, 1), maxAheadMs: 7 * 86_400_000 } as const;
-
-const OPEN_OBJECT = 0x7b;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_OBJECT = 0x7d;
-const CLOSE_ARRAY = 0x5d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 
 /**
  * The nesting depth of raw JSON bytes, stopping as soon as it exceeds `max`: run before JSON.parse, so

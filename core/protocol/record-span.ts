@@ -1,15 +1,5 @@
-const OPEN_OBJECT = 0x7b;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_OBJECT = 0x7d;
-const CLOSE_ARRAY = 0x5d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-const MINUS = 0x2d;
-const DOT = 0x2e;
-const ZERO = 0x30;
-const NINE = 0x39;
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, DOT, MINUS, NINE, OPEN_ARRAY, OPEN_OBJECT, QUOTE, ZERO } from './json-bytes.ts';
+
 // the bytes the scan acts on, by class; every other byte (digits, letters, spaces) is one table lookup
 const STRING = 1, NUMBER_SIGN = 2, KEY_END = 3, OPEN = 4, CLOSE = 5, NEXT = 6;
 const CLASS = new Uint8Array(256);
