@@ -181,12 +181,18 @@ export function searchComponents(s: PlsrSettings, headline: HeadlineSpec, X: Flo
     for (const fold of folds) {
       const { fit, held, Xh } = fold;
       fit.extendTo(maxK);
-      for (let j = fold.scores.length; j < fit.components; j++) {
-        const r = fit.R[j];
-        const t = new Float64Array(held.length);
-        for (let i = 0; i < held.length; i++) { let v = 0; for (let a = 0, o = i * p; a < p; a++) v += Xh[o + a] * r[a]; t[i] = v; }
-        fold.scores.push(t);
+      for (let j = fold.scores.length; j < fit.components; j += 2) {
+        // held-out x scores of two components per pass over Xh (each sum in the same order as alone)
+        const r1 = fit.R[j], r2 = fit.R[Math.min(j + 1, fit.components - 1)];
+        const t1 = new Float64Array(held.length), t2 = new Float64Array(held.length);
+        for (let i = 0; i < held.length; i++) {
+          let v1 = 0, v2 = 0;
+          for (let a = 0, o = i * p; a < p; a++) { const x = Xh[o + a]; v1 += x * r1[a]; v2 += x * r2[a]; }
+          t1[i] = v1; t2[i] = v2;
+        }
+        fold.scores.push(t1);
         fold.cs.push(Float64Array.from(fit.C[j], (c, b) => c * fit.yStd[b]));
+        if (j + 1 < fit.components) { fold.scores.push(t2); fold.cs.push(Float64Array.from(fit.C[j + 1], (c, b) => c * fit.yStd[b])); }
       }
       if (s.criterion === 'mse') {
         const e = plsErrorsByComponents(fit.model(), X, Y, held);
@@ -209,6 +215,11 @@ export function searchComponents(s: PlsrSettings, headline: HeadlineSpec, X: Flo
           const kk = kks[x];
           // all but the last one or two new components in passes of their own, those in the scoring pass
           const fused = f1 ? Math.min(2, kk - k) : 0;
+          // two components per pass over the row (v += t1 c1; v += t2 c2: the same sums in the same order)
+          for (; k + 1 < kk - fused; k += 2) {
+            const t1 = scores[k][i], c1 = cs[k], t2 = scores[k + 1][i], c2 = cs[k + 1];
+            for (let b = 0; b < q; b++) { let v = acc[off + b]; v += t1 * c1[b]; v += t2 * c2[b]; acc[off + b] = v; }
+          }
           for (; k < kk - fused; k++) { const ti = scores[k][i], cj = cs[k]; if (ti !== 0) for (let b = 0; b < q; b++) acc[off + b] += ti * cj[b]; }
           let v: number;
           if (f1) {
