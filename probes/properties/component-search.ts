@@ -149,23 +149,23 @@ interface InnerFold {
  * inner loss, once computed, is the same in every later stage: the whole search costs one fit per inner
  * fold up to the last stage's cap, and one pass of held-out scoring per count.
  */
-export function searchComponents(s: PlsrSettings, headline: HeadlineSpec, X: Float64Array, p: number, Y: Targets, train: number[], seed: number): number {
+export async function searchComponents(s: PlsrSettings, headline: HeadlineSpec, X: Float64Array, p: number, Y: Targets, train: number[], seed: number): Promise<number> {
   const grid = [...new Set(s.componentGrid)].sort((a, b) => a - b);
   const top = grid[grid.length - 1];
   const caps = [...(s.stageCaps ?? [8, 16, 32]).filter((c) => c < top), top];
   const tie = s.tieTolerance ?? 0.001;
   const { q } = Y;
   const innerFolds = kFolds(train.length, Math.min(s.innerFolds, train.length), seed + 7919);
-  const folds: InnerFold[] = innerFolds.map((inner) => {
+  const folds: InnerFold[] = await Promise.all(innerFolds.map(async (inner) => {
     const held = inner.map((i) => train[i]);
     const hs = new Set(held);
-    const fit = new KernelPls(X, p, Y, train.filter((r) => !hs.has(r)), { maxIter: s.maxIter, tol: s.tol });
+    const fit = await KernelPls.create(X, p, Y, train.filter((r) => !hs.has(r)), { maxIter: s.maxIter, tol: s.tol });
     const Xh = new Float64Array(held.length * p);
     held.forEach((r, i) => { for (let a = 0; a < p; a++) Xh[i * p + a] = (X[r * p + a] - fit.xMean[a]) / fit.xStd[a]; });
     const acc = new Float64Array(held.length * q);
     for (let i = 0; i < held.length; i++) acc.set(fit.yMean, i * q);
     return { fit, held, Xh, scores: [], acc, accK: 0, cs: [] };
-  });
+  }));
   const f1 = headline.metric === 'f1' ? new TopKF1(headline.k) : undefined;
   const rho = headline.metric === 'spearman' ? new RowSpearman(gatherRows(Y.values, q, train), train.length, q) : undefined;
   const goldSizes = f1 ? Int32Array.from(train, (r) => { let g = 0; for (let b = 0; b < q; b++) if (Y.values[r * q + b] > 0) g++; return g; }) : undefined;

@@ -1,5 +1,5 @@
 import { searchComponents, type PlsrSettings } from './component-search.ts';
-import { fitPls, plsPredict } from './plsr.ts';
+import { fitPlsOrt, plsPredict } from './plsr.ts';
 import { fitFfnn, type FfnnOptions } from './ffnn.ts';
 import type { Targets } from './targets.ts';
 
@@ -23,8 +23,8 @@ export function plsrMapper(s: PlsrSettings, headline: { metric: 'f1' | 'spearman
     name: 'plsr',
     async fitPredict(X, p, Y, train, test, seed, fixed) {
       let k = fixed ?? (typeof s.components === 'number' ? s.components : 0);
-      if (fixed === undefined && s.components === 'auto') k = searchComponents(s, headline, X, p, Y, train, seed);
-      const m = fitPls(X, p, Y, train, { ...fitOpts, maxComponents: k });
+      if (fixed === undefined && s.components === 'auto') k = await searchComponents(s, headline, X, p, Y, train, seed);
+      const m = await fitPlsOrt(X, p, Y, train, { ...fitOpts, maxComponents: k });
       return { predictions: plsPredict(m, X, test), chosen: m.components };
     },
   };
