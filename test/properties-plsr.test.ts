@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { EigenvalueDecomposition, Matrix, solve } from 'ml-matrix';
 import { tridiagonalEigen } from '../core/numeric/tridiagonal-eigen.ts';
 import { SeededRandom } from '../core/numeric/seeded-random.ts';
-import { fitPls, KernelPls, plsErrorsByComponents, plsPredict, plsPredictByComponents } from '../probes/properties/plsr.ts';
+import { fitPls, fitPlsOrt, KernelPls, plsErrorsByComponents, plsPredict, plsPredictByComponents } from '../probes/properties/plsr.ts';
 import { denseTargets, type Targets } from '../probes/properties/targets.ts';
 import { RowSpearman, searchComponents, TopKF1 } from '../probes/properties/component-search.ts';
 import { kFolds } from '../probes/properties/folds.ts';
@@ -153,16 +153,22 @@ function planted(seed: number, n: number, p: number, q: number, dims = 3): { X: 
   return { X, Y };
 }
 
-test('kernel PLS matches textbook NIPALS on both kernel sides (q >= p: p x p kernel; q < p: q x q kernel)', () => {
+test('kernel PLS matches textbook NIPALS on both kernel sides (q >= p: p x p kernel; q < p: q x q kernel), with the kernel from JS and from onnxruntime', async () => {
   for (const [p, q] of [[6, 9], [9, 4]]) {
     const n = 50;
     const { X, Y } = planted(p * 31 + q, n, p, q);
     const train = rows(40), held = rows(n).slice(40);
     const ref = referenceNipals(X, p, Y, q, train, held, 4);
-    const m = fitPls(X, p, denseTargets(Y, n, q), train, { maxComponents: 4, tol: 1e-14, maxIter: 5000 });
+    const opts = { maxComponents: 4, tol: 1e-14, maxIter: 5000 };
+    const m = fitPls(X, p, denseTargets(Y, n, q), train, opts);
+    const mo = await fitPlsOrt(X, p, denseTargets(Y, n, q), train, opts);
     for (let k = 1; k <= 4; k++) {
       const got = plsPredict(m, X, held, k);
-      ref[k - 1].forEach((v, i) => assert.ok(Math.abs(got[i] - v) < 1e-7, `p ${p} q ${q} k ${k} [${i}]: ${got[i]} vs ${v}`));
+      const gotOrt = plsPredict(mo, X, held, k);
+      ref[k - 1].forEach((v, i) => {
+        assert.ok(Math.abs(got[i] - v) < 1e-7, `p ${p} q ${q} k ${k} [${i}]: ${got[i]} vs ${v}`);
+        assert.ok(Math.abs(gotOrt[i] - v) < 1e-7, `onnxruntime kernel: p ${p} q ${q} k ${k} [${i}]: ${gotOrt[i]} vs ${v}`);
+      });
     }
   }
 });
@@ -209,7 +215,7 @@ function referenceSearch(s: PlsrSettings, headline: { metric: 'f1' | 'spearman';
   return best;
 }
 
-test('the component search (one growing fit per inner fold, fused scoring) chooses what the refit-per-stage search chooses', () => {
+test('the component search (one growing fit per inner fold, fused scoring) chooses what the refit-per-stage search chooses', async () => {
   const settings: PlsrSettings = { components: 'auto', componentGrid: [1, 2, 3, 4, 6, 8, 12, 16], stageCaps: [2, 4, 8], tieTolerance: 0.001, innerFolds: 2, criterion: 'headline', maxIter: 500, tol: 1e-6 };
   const picks: number[] = [];
   for (const [metric, seed] of [['f1', 1], ['f1', 2], ['f1', 3], ['spearman', 4], ['spearman', 5]] as const) {
@@ -224,7 +230,7 @@ test('the component search (one growing fit per inner fold, fused scoring) choos
       const s = { ...settings, tieTolerance: tie };
       const want = referenceSearch(s, { metric, k: 5 }, X, p, T, train, seed);
       picks.push(want);
-      assert.equal(searchComponents(s, { metric, k: 5 }, X, p, T, train, seed), want, `${metric} seed ${seed} tie ${tie}`);
+      assert.equal(await searchComponents(s, { metric, k: 5 }, X, p, T, train, seed), want, `${metric} seed ${seed} tie ${tie}`);
     }
   }
   // the planted signals have 1 to 8 directions: the cases must not all pick one count

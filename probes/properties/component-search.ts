@@ -149,23 +149,23 @@ interface InnerFold {
  * inner loss, once computed, is the same in every later stage: the whole search costs one fit per inner
  * fold up to the last stage's cap, and one pass of held-out scoring per count.
  */
-export function searchComponents(s: PlsrSettings, headline: HeadlineSpec, X: Float64Array, p: number, Y: Targets, train: number[], seed: number): number {
+export async function searchComponents(s: PlsrSettings, headline: HeadlineSpec, X: Float64Array, p: number, Y: Targets, train: number[], seed: number): Promise<number> {
   const grid = [...new Set(s.componentGrid)].sort((a, b) => a - b);
   const top = grid[grid.length - 1];
   const caps = [...(s.stageCaps ?? [8, 16, 32]).filter((c) => c < top), top];
   const tie = s.tieTolerance ?? 0.001;
   const { q } = Y;
   const innerFolds = kFolds(train.length, Math.min(s.innerFolds, train.length), seed + 7919);
-  const folds: InnerFold[] = innerFolds.map((inner) => {
+  const folds: InnerFold[] = await Promise.all(innerFolds.map(async (inner) => {
     const held = inner.map((i) => train[i]);
     const hs = new Set(held);
-    const fit = new KernelPls(X, p, Y, train.filter((r) => !hs.has(r)), { maxIter: s.maxIter, tol: s.tol });
+    const fit = await KernelPls.create(X, p, Y, train.filter((r) => !hs.has(r)), { maxIter: s.maxIter, tol: s.tol });
     const Xh = new Float64Array(held.length * p);
     held.forEach((r, i) => { for (let a = 0; a < p; a++) Xh[i * p + a] = (X[r * p + a] - fit.xMean[a]) / fit.xStd[a]; });
     const acc = new Float64Array(held.length * q);
     for (let i = 0; i < held.length; i++) acc.set(fit.yMean, i * q);
     return { fit, held, Xh, scores: [], acc, accK: 0, cs: [] };
-  });
+  }));
   const f1 = headline.metric === 'f1' ? new TopKF1(headline.k) : undefined;
   const rho = headline.metric === 'spearman' ? new RowSpearman(gatherRows(Y.values, q, train), train.length, q) : undefined;
   const goldSizes = f1 ? Int32Array.from(train, (r) => { let g = 0; for (let b = 0; b < q; b++) if (Y.values[r * q + b] > 0) g++; return g; }) : undefined;
@@ -181,12 +181,18 @@ export function searchComponents(s: PlsrSettings, headline: HeadlineSpec, X: Flo
     for (const fold of folds) {
       const { fit, held, Xh } = fold;
       fit.extendTo(maxK);
-      for (let j = fold.scores.length; j < fit.components; j++) {
-        const r = fit.R[j];
-        const t = new Float64Array(held.length);
-        for (let i = 0; i < held.length; i++) { let v = 0; for (let a = 0, o = i * p; a < p; a++) v += Xh[o + a] * r[a]; t[i] = v; }
-        fold.scores.push(t);
+      for (let j = fold.scores.length; j < fit.components; j += 2) {
+        // held-out x scores of two components per pass over Xh (each sum in the same order as alone)
+        const r1 = fit.R[j], r2 = fit.R[Math.min(j + 1, fit.components - 1)];
+        const t1 = new Float64Array(held.length), t2 = new Float64Array(held.length);
+        for (let i = 0; i < held.length; i++) {
+          let v1 = 0, v2 = 0;
+          for (let a = 0, o = i * p; a < p; a++) { const x = Xh[o + a]; v1 += x * r1[a]; v2 += x * r2[a]; }
+          t1[i] = v1; t2[i] = v2;
+        }
+        fold.scores.push(t1);
         fold.cs.push(Float64Array.from(fit.C[j], (c, b) => c * fit.yStd[b]));
+        if (j + 1 < fit.components) { fold.scores.push(t2); fold.cs.push(Float64Array.from(fit.C[j + 1], (c, b) => c * fit.yStd[b])); }
       }
       if (s.criterion === 'mse') {
         const e = plsErrorsByComponents(fit.model(), X, Y, held);
@@ -209,6 +215,11 @@ export function searchComponents(s: PlsrSettings, headline: HeadlineSpec, X: Flo
           const kk = kks[x];
           // all but the last one or two new components in passes of their own, those in the scoring pass
           const fused = f1 ? Math.min(2, kk - k) : 0;
+          // two components per pass over the row (v += t1 c1; v += t2 c2: the same sums in the same order)
+          for (; k + 1 < kk - fused; k += 2) {
+            const t1 = scores[k][i], c1 = cs[k], t2 = scores[k + 1][i], c2 = cs[k + 1];
+            for (let b = 0; b < q; b++) { let v = acc[off + b]; v += t1 * c1[b]; v += t2 * c2[b]; acc[off + b] = v; }
+          }
           for (; k < kk - fused; k++) { const ti = scores[k][i], cj = cs[k]; if (ti !== 0) for (let b = 0; b < q; b++) acc[off + b] += ti * cj[b]; }
           let v: number;
           if (f1) {

@@ -6,18 +6,18 @@ import type { Targets } from './targets.ts';
 
 /** Every concept predicted once, by the mapper trained on the other folds. */
 /** `fixed`: per-fold capacity to reuse (e.g. the components sys chose) instead of searching again. */
-export function crossValidatedPredictions(mapper: Mapper, X: Float64Array, p: number, Y: Targets, folds: number[][], seed: number, fixed?: readonly number[]): { predictions: Float64Array; chosen: number[] } {
+export async function crossValidatedPredictions(mapper: Mapper, X: Float64Array, p: number, Y: Targets, folds: number[][], seed: number, fixed?: readonly number[]): Promise<{ predictions: Float64Array; chosen: number[] }> {
   const { n, q } = Y;
   const predictions = new Float64Array(n * q);
   const all = Array.from({ length: n }, (_, i) => i);
   const chosen: number[] = [];
-  folds.forEach((test, f) => {
+  for (const [f, test] of folds.entries()) {
     const held = new Set(test);
     const train = all.filter((i) => !held.has(i));
-    const r = mapper.fitPredict(X, p, Y, train, test, seed + f, fixed?.[f]);
+    const r = await mapper.fitPredict(X, p, Y, train, test, seed + f, fixed?.[f]);
     test.forEach((row, t) => predictions.set(r.predictions.subarray(t * q, (t + 1) * q), row * q));
     chosen.push(r.chosen);
-  });
+  }
   return { predictions, chosen };
 }
 

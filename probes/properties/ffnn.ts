@@ -1,5 +1,6 @@
 import { SeededRandom } from '../../core/numeric/seeded-random.ts';
 import type { Targets } from './targets.ts';
+import { ffnnSessions, type FfnnWeights } from './ffnn-graphs.ts';
 
 export interface FfnnOptions {
   hidden: number;
@@ -16,19 +17,21 @@ export interface FfnnOptions {
 export interface FittedFfnn {
   epochs: number;
   validationLoss: number;
-  predict(X: Float64Array, rows: readonly number[]): Float64Array;
+  predict(X: Float64Array, rows: readonly number[]): Promise<Float64Array>;
 }
 
 /**
  * A one-hidden-layer ReLU network trained with Adam on mean squared error, early-stopped on a seeded
- * validation split (best weights kept). Hand-written with Float32Array: a 256 -> h -> q MLP is ~100
- * lines, and the JS ML libraries either lack seeded, deterministic training across devices
- * (tfjs-node pulls a native TensorFlow build per platform) or bring far more than this needs.
+ * validation split (best weights kept). The training loop, initialisation and Adam are written here (a
+ * 256 -> h -> q MLP is ~100 lines, and the JS ML libraries either lack seeded, deterministic training across
+ * devices (tfjs-node pulls a native TensorFlow build per platform) or bring far more than this needs); the
+ * batched matrix products run as ONNX graphs on onnxruntime's CPU provider (ffnn-graphs.ts), in float32.
  * Inputs are standardised with the training statistics.
  */
-export function fitFfnn(X: Float64Array, p: number, Y: Targets, train: readonly number[], o: FfnnOptions): FittedFfnn {
+export async function fitFfnn(X: Float64Array, p: number, Y: Targets, train: readonly number[], o: FfnnOptions): Promise<FittedFfnn> {
   const { q } = Y;
   const h = o.hidden;
+  const sess = await ffnnSessions();
   const rng = new SeededRandom(o.seed ?? 1);
   const order = rng.shuffle(train);
   const nVal = Math.max(1, Math.round(order.length * o.validationFraction));
@@ -39,45 +42,29 @@ export function fitFfnn(X: Float64Array, p: number, Y: Targets, train: readonly 
   for (const r of fit) for (let a = 0; a < p; a++) mean[a] += X[r * p + a] / fit.length;
   for (const r of fit) for (let a = 0; a < p; a++) std[a] += (X[r * p + a] - mean[a]) ** 2 / Math.max(1, fit.length - 1);
   for (let a = 0; a < p; a++) std[a] = Math.sqrt(std[a]) || 1;
-  const input = (r: number, out: Float32Array): void => { for (let a = 0; a < p; a++) out[a] = (X[r * p + a] - mean[a]) / std[a]; };
+  /** rows of Xr standardised into out [rows, p] (float32, the graphs' input) */
+  const inputs = (Xr: Float64Array, rows: readonly number[], out = new Float32Array(rows.length * p)): Float32Array => {
+    rows.forEach((r, i) => { for (let a = 0; a < p; a++) out[i * p + a] = (Xr[r * p + a] - mean[a]) / std[a]; });
+    return out;
+  };
 
   // He initialisation for the ReLU layer, Glorot-style for the linear output
-  const W1 = rng.normalArray(h * p, Math.sqrt(2 / p));
-  const b1 = new Float32Array(h);
-  const W2 = rng.normalArray(q * h, Math.sqrt(1 / h));
-  const b2 = new Float32Array(q);
-  const params = [W1, b1, W2, b2];
-  const grads = params.map((w) => new Float32Array(w.length));
-  const m1 = params.map((w) => new Float32Array(w.length));
-  const m2 = params.map((w) => new Float32Array(w.length));
-  const x = new Float32Array(p);
-  const z = new Float32Array(h);
-  const a1 = new Float32Array(h);
-  const out = new Float32Array(q);
-  const dOut = new Float32Array(q);
-  const dA = new Float32Array(h);
-  // indices of the hidden units a ReLU left active for the current row: the output layer (h x q, the bulk of
-  // the work when q is in the hundreds) only needs those; skipping exact zeros leaves every sum unchanged
-  const active = new Int32Array(h);
-  let nActive = 0;
-
-  const forwardHidden = (r: number): void => {
-    input(r, x);
-    nActive = 0;
-    for (let j = 0; j < h; j++) { let s = b1[j]; const o1 = j * p; for (let a = 0; a < p; a++) s += W1[o1 + a] * x[a]; z[j] = s; a1[j] = s > 0 ? s : 0; if (s > 0) active[nActive++] = j; }
-  };
-  const forward = (r: number): void => {
-    forwardHidden(r);
-    for (let b = 0; b < q; b++) { let s = b2[b]; const o2 = b * h; for (let t = 0; t < nActive; t++) { const j = active[t]; s += W2[o2 + j] * a1[j]; } out[b] = s; }
-  };
-  const loss = (rows: readonly number[]): number => {
+  const w: FfnnWeights = { W1: rng.normalArray(h * p, Math.sqrt(2 / p)), b1: new Float32Array(h), W2: rng.normalArray(q * h, Math.sqrt(1 / h)), b2: new Float32Array(q), p, h, q };
+  const params = [w.W1, w.b1, w.W2, w.b2];
+  const m1 = params.map((x) => new Float32Array(x.length));
+  const m2 = params.map((x) => new Float32Array(x.length));
+  const xb = new Float32Array(o.batchSize * p);
+  const yb = new Float32Array(o.batchSize * q);
+  const xVal = inputs(X, val);
+  const loss = async (): Promise<number> => {
+    const out = await sess.forward(w, xVal, val.length);
     let s = 0;
-    for (const r of rows) { forward(r); for (let b = 0; b < q; b++) s += (out[b] - Y.values[r * q + b]) ** 2; }
-    return s / (rows.length * q);
+    val.forEach((r, i) => { for (let b = 0; b < q; b++) s += (out[i * q + b] - Y.values[r * q + b]) ** 2; });
+    return s / (val.length * q);
   };
 
   let best = Infinity;
-  let bestParams = params.map((w) => Float32Array.from(w));
+  let bestParams = params.map((x) => Float32Array.from(x));
   let since = 0;
   let step = 0;
   let epoch = 0;
@@ -86,60 +73,28 @@ export function fitFfnn(X: Float64Array, p: number, Y: Targets, train: readonly 
     const shuffled = rng.shuffle(fit);
     for (let s = 0; s < shuffled.length; s += o.batchSize) {
       const batch = shuffled.slice(s, s + o.batchSize);
-      grads.forEach((g) => g.fill(0));
-      const [gW1, gb1, gW2, gb2] = grads;
-      const scale = 2 / (batch.length * q);
-      for (const r of batch) {
-        forwardHidden(r);
-        dA.fill(0);
-        // output layer and its backward pass in one sweep over W2's active columns (each row of W2 is read
-        // once, not once for the output and again for the gradient; the sums are the same, in the same order)
-        for (let b = 0; b < q; b++) {
-          const o2 = b * h;
-          let sum = b2[b];
-          for (let t = 0; t < nActive; t++) { const j = active[t]; sum += W2[o2 + j] * a1[j]; }
-          out[b] = sum;
-          dOut[b] = (out[b] - Y.values[r * q + b]) * scale;
-          const d = dOut[b];
-          gb2[b] += d;
-          // inactive units have a1 = 0 (no W2 gradient) and z <= 0 (their dA is never read)
-          for (let t = 0; t < nActive; t++) { const j = active[t]; gW2[o2 + j] += d * a1[j]; dA[j] += d * W2[o2 + j]; }
-        }
-        for (let j = 0; j < h; j++) {
-          if (z[j] <= 0) continue;
-          const d = dA[j];
-          gb1[j] += d;
-          const o1 = j * p;
-          for (let a = 0; a < p; a++) gW1[o1 + a] += d * x[a];
-        }
-      }
+      inputs(X, batch, xb);
+      batch.forEach((r, i) => { for (let b = 0; b < q; b++) yb[i * q + b] = Y.values[r * q + b]; });
+      const grads = await sess.gradients(w, xb, yb, batch.length, 2 / (batch.length * q));
       step++;
       const c1 = 1 - beta1 ** step, c2 = 1 - beta2 ** step;
-      params.forEach((w, k) => {
+      params.forEach((x, k) => {
         const g = grads[k], mk = m1[k], vk = m2[k];
-        for (let i = 0; i < w.length; i++) {
+        for (let i = 0; i < x.length; i++) {
           mk[i] = beta1 * mk[i] + (1 - beta1) * g[i];
           vk[i] = beta2 * vk[i] + (1 - beta2) * g[i] * g[i];
-          w[i] -= (o.learningRate * (mk[i] / c1)) / (Math.sqrt(vk[i] / c2) + eps);
+          x[i] -= (o.learningRate * (mk[i] / c1)) / (Math.sqrt(vk[i] / c2) + eps);
         }
       });
     }
-    const vl = loss(val);
-    if (vl < best - 1e-9) { best = vl; bestParams = params.map((w) => Float32Array.from(w)); since = 0; } else if (++since >= o.patience) { epoch++; break; }
+    const vl = await loss();
+    if (vl < best - 1e-9) { best = vl; bestParams = params.map((x) => Float32Array.from(x)); since = 0; } else if (++since >= o.patience) { epoch++; break; }
   }
-  bestParams.forEach((w, k) => params[k].set(w));
+  bestParams.forEach((x, k) => params[k].set(x));
   return {
     epochs: epoch,
     validationLoss: best,
-    predict(Xp, rows) {
-      const res = new Float64Array(rows.length * q);
-      rows.forEach((r, i) => {
-        // predict reads rows of Xp with the training standardisation
-        for (let a = 0; a < p; a++) x[a] = (Xp[r * p + a] - mean[a]) / std[a];
-        for (let j = 0; j < h; j++) { let s = b1[j]; for (let a = 0; a < p; a++) s += W1[j * p + a] * x[a]; a1[j] = s > 0 ? s : 0; }
-        for (let b = 0; b < q; b++) { let s = b2[b]; for (let j = 0; j < h; j++) s += W2[b * h + j] * a1[j]; res[i * q + b] = s; }
-      });
-      return res;
-    },
+    // predict reads rows of Xp with the training standardisation
+    async predict(Xp, rows) { return Float64Array.from(await sess.forward(w, inputs(Xp, rows), rows.length)); },
   };
 }

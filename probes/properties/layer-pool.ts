@@ -18,7 +18,11 @@ export function workerCount(setting: number | 'auto' | undefined): number {
  * the TypeScript however the main thread was started.
  */
 export async function runLayerJobs(jobs: readonly LayerJob[], workers: number, onDone?: (r: LayerScores) => void): Promise<LayerScores[]> {
-  if (workers <= 1) return jobs.map((j) => { const r = runLayerJob(j); onDone?.(r); return r; });
+  if (workers <= 1) {
+    const out: LayerScores[] = [];
+    for (const j of jobs) { const r = await runLayerJob(j); onDone?.(r); out.push(r); }
+    return out;
+  }
   const parts = jobs.flatMap((j, layer) => EMBEDDING_CONTROLS.map((c) => ({ layer, job: { ...j, controls: [c] } })));
   const got = jobs.map(() => [] as LayerScores[]);
   const merged = new Array<LayerScores>(jobs.length);

@@ -72,7 +72,7 @@ function permuteRows(X: Float64Array, p: number, perm: readonly number[]): Float
  * searches its own capacity with the same nested search as sys (a control that reuses sys's component
  * counts is handicapped: McRae shuffle rose from .149 to .158 when tuned on its own).
  */
-export function runLayerJob(job: LayerJob): LayerScores {
+export async function runLayerJob(job: LayerJob): Promise<LayerScores> {
   const t0 = performance.now();
   const { X, p, n, q, metric, cfg } = job;
   const k = cfg.metrics.k;
@@ -90,23 +90,23 @@ export function runLayerJob(job: LayerJob): LayerScores {
   const want = (c: EmbeddingControl): boolean => !job.controls || job.controls.includes(c);
 
   /** One mapper per fold on (Xf, Yf) -> headline of the test rows against `score` (per fold), capacity per fold. */
-  const foldwise = (folds: number[][], seed: number, input: (f: number, train: number[]) => { X: Float64Array; Y: Targets; score: Float64Array }): { scores: number[]; chosen: number[]; predictions: Float64Array } => {
+  const foldwise = async (folds: number[][], seed: number, input: (f: number, train: number[]) => { X: Float64Array; Y: Targets; score: Float64Array }): Promise<{ scores: number[]; chosen: number[]; predictions: Float64Array }> => {
     const scores = new Array<number>(n).fill(NaN);
     const ch: number[] = [];
     const predictions = new Float64Array(n * q);
     const all = Array.from({ length: n }, (_, i) => i);
-    folds.forEach((test, f) => {
+    for (const [f, test] of folds.entries()) {
       const held = new Set(test);
       const train = all.filter((i) => !held.has(i));
       const d = input(f, train);
-      const r = mapper.fitPredict(d.X, p, d.Y, train, test, seed + f);
+      const r = await mapper.fitPredict(d.X, p, d.Y, train, test, seed + f);
       ch.push(r.chosen);
       test.forEach((row, t) => {
         const pr = r.predictions.subarray(t * q, (t + 1) * q);
         predictions.set(pr, row * q);
         scores[row] = headlineOf(pr, d.score.subarray(row * q, (row + 1) * q), metric, k);
       });
-    });
+    }
     return { scores, chosen: ch, predictions };
   };
 
@@ -115,7 +115,7 @@ export function runLayerJob(job: LayerJob): LayerScores {
     const seed = job.seed + 1000 * r;
     const trainGold = trainOf(gold);
     if (want('sys')) {
-      const sys = foldwise(folds, seed, () => ({ X, Y: trainGold, score: gold.values }));
+      const sys = await foldwise(folds, seed, () => ({ X, Y: trainGold, score: gold.values }));
       headline.sys.push(sys.scores);
       chosen.sys.push(sys.chosen);
       const full = scoreConcepts(sys.predictions, gold, { metric, k, neighbourhoodK: cfg.metrics.neighbourhoodK, group: job.reportGroup });
@@ -128,7 +128,7 @@ export function runLayerJob(job: LayerJob): LayerScores {
     const shuffleChosen: number[] = [];
     for (let s = 0; want('shuffle') && s < cfg.controls.shuffleSeeds; s++) {
       const Xs = permuteRows(X, p, new SeededRandom(job.seed + 3000 + r * cfg.controls.shuffleSeeds + s).permutation(n));
-      const run = foldwise(folds, seed + s, () => ({ X: Xs, Y: trainGold, score: gold.values }));
+      const run = await foldwise(folds, seed + s, () => ({ X: Xs, Y: trainGold, score: gold.values }));
       shuffleRuns.push(run.scores);
       shuffleChosen.push(...run.chosen);
       const fin = run.scores.filter(Number.isFinite);
@@ -141,26 +141,26 @@ export function runLayerJob(job: LayerJob): LayerScores {
 
     if (want('rand')) {
       const randGold = denseTargets(randomTargets(job.gold, n, q, job.seed + 2000 + r), n, q);
-      const rand = foldwise(folds, seed, () => ({ X, Y: trainOf(randGold), score: randGold.values }));
+      const rand = await foldwise(folds, seed, () => ({ X, Y: trainOf(randGold), score: randGold.values }));
       headline.rand.push(rand.scores);
       chosen.rand.push(rand.chosen);
     }
 
     if (want('rand-marginal')) {
       const margGold = denseTargets(columnPermutedTargets(job.gold, n, q, job.seed + 2500 + r), n, q);
-      const marg = foldwise(folds, seed, () => ({ X, Y: trainOf(margGold), score: margGold.values }));
+      const marg = await foldwise(folds, seed, () => ({ X, Y: trainOf(margGold), score: margGold.values }));
       headline['rand-marginal'].push(marg.scores);
       chosen['rand-marginal'].push(marg.chosen);
     }
 
     if (want('category-shuffle')) {
-      const catShuffle = foldwise(folds, seed, (f) => ({ X: shuffleWithinCategories(X, p, job.foldCats[r][f], job.seed + 4000 + 100 * r + f), Y: trainGold, score: gold.values }));
+      const catShuffle = await foldwise(folds, seed, (f) => ({ X: shuffleWithinCategories(X, p, job.foldCats[r][f], job.seed + 4000 + 100 * r + f), Y: trainGold, score: gold.values }));
       headline['category-shuffle'].push(catShuffle.scores);
       chosen['category-shuffle'].push(catShuffle.chosen);
     }
 
     if (want('category-destroyed')) {
-      const catDestroyed = foldwise(folds, seed, (f, train) => {
+      const catDestroyed = await foldwise(folds, seed, (f, train) => {
         const cats = job.foldCats[r][f];
         const resid = residualiseFold(X, p, trainGold, cats, train);
         // the scored targets: the gold itself residualised (the embeddings' residual is the same, not recomputed)

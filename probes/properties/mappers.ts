@@ -1,5 +1,5 @@
 import { searchComponents, type PlsrSettings } from './component-search.ts';
-import { fitPls, plsPredict } from './plsr.ts';
+import { fitPlsOrt, plsPredict } from './plsr.ts';
 import { fitFfnn, type FfnnOptions } from './ffnn.ts';
 import type { Targets } from './targets.ts';
 
@@ -10,7 +10,7 @@ export type { PlsrSettings };
 /** Fits on the training rows and predicts the test rows ([test, q]); `chosen` reports e.g. the component count. */
 export interface Mapper {
   name: MapperName;
-  fitPredict(X: Float64Array, p: number, Y: Targets, train: number[], test: number[], seed: number, fixed?: number): { predictions: Float64Array; chosen: number };
+  fitPredict(X: Float64Array, p: number, Y: Targets, train: number[], test: number[], seed: number, fixed?: number): Promise<{ predictions: Float64Array; chosen: number }>;
 }
 
 /**
@@ -21,10 +21,10 @@ export function plsrMapper(s: PlsrSettings, headline: { metric: 'f1' | 'spearman
   const fitOpts = { maxIter: s.maxIter, tol: s.tol };
   return {
     name: 'plsr',
-    fitPredict(X, p, Y, train, test, seed, fixed) {
+    async fitPredict(X, p, Y, train, test, seed, fixed) {
       let k = fixed ?? (typeof s.components === 'number' ? s.components : 0);
-      if (fixed === undefined && s.components === 'auto') k = searchComponents(s, headline, X, p, Y, train, seed);
-      const m = fitPls(X, p, Y, train, { ...fitOpts, maxComponents: k });
+      if (fixed === undefined && s.components === 'auto') k = await searchComponents(s, headline, X, p, Y, train, seed);
+      const m = await fitPlsOrt(X, p, Y, train, { ...fitOpts, maxComponents: k });
       return { predictions: plsPredict(m, X, test), chosen: m.components };
     },
   };
@@ -33,9 +33,9 @@ export function plsrMapper(s: PlsrSettings, headline: { metric: 'f1' | 'spearman
 export function ffnnMapper(o: FfnnOptions): Mapper {
   return {
     name: 'ffnn',
-    fitPredict(X, p, Y, train, test, seed) {
-      const net = fitFfnn(X, p, Y, train, { ...o, seed });
-      return { predictions: net.predict(X, test), chosen: net.epochs };
+    async fitPredict(X, p, Y, train, test, seed) {
+      const net = await fitFfnn(X, p, Y, train, { ...o, seed });
+      return { predictions: await net.predict(X, test), chosen: net.epochs };
     },
   };
 }
