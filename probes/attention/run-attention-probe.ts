@@ -18,7 +18,8 @@ import { mixingCurve } from './rollout.ts';
 import { shuffledControl } from './shuffled-control.ts';
 import { attentionStructure } from './structure.ts';
 import { DEFAULT_THRESHOLDS_PATH, loadAttentionThresholds, type AttentionThresholds } from './thresholds.ts';
-import { structuredHeads, survivalVerdict, tokenRelationVerdict } from './verdicts.ts';
+import { structuredHeads } from './structured-heads.ts';
+import { survivalVerdict, tokenRelationVerdict } from './verdicts.ts';
 import { attentionReferenceValidity, survivalWithReference } from './reference-validity.ts';
 
 export interface AttentionProbeOptions {

@@ -6,7 +6,7 @@ import { compareActivations, permuteSentence } from './survival.ts';
 import { identifiabilityCurve } from './identifiability.ts';
 import { attentionStructure, type LayerStructure } from './structure.ts';
 import type { AttentionThresholds } from './thresholds.ts';
-import { looksStructured, structuredHeads } from './verdicts.ts';
+import { looksStructured, structuredHeads } from './structured-heads.ts';
 
 /**
  * Shuffled-input control: the words of each sentence are permuted (seeded; [CLS] first and [SEP] last

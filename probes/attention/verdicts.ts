@@ -2,7 +2,8 @@ import type { LayerComparison } from './survival.ts';
 import type { RandomizationStep } from './randomization.ts';
 import type { MixingCurve } from './rollout.ts';
 import type { ShuffledControl } from './shuffled-control.ts';
-import type { HeadStructure, LayerStructure } from './structure.ts';
+import type { LayerStructure } from './structure.ts';
+import { looksStructured } from './structured-heads.ts';
 import type { AttentionBaseline } from './causal-rows.ts';
 import type { AttentionThresholds, SurvivalLimits } from './thresholds.ts';
 
@@ -23,19 +24,6 @@ export interface TokenRelationVerdict {
   /** layers where identity is gone */
   unsupportedLayers: number[];
   sanityPassed: boolean | null;
-}
-
-export function looksStructured(s: HeadStructure, t: AttentionThresholds): boolean {
-  return s.entropyRatio <= t.structure.structuredEntropyRatio || s.dominantShare >= t.structure.structuredDominantShare;
-}
-
-/**
- * Heads that look structured on their own. The verdict judges layers by their head means (as it always has);
- * one sharp head among near-uniform ones (a previous-token head) can leave the mean on the threshold, so the
- * heads are named too.
- */
-export function structuredHeads(structure: readonly LayerStructure[], t: AttentionThresholds): Array<{ layer: number; head: number }> {
-  return structure.flatMap((s) => s.heads.flatMap((h, head) => (looksStructured(h, t) ? [{ layer: s.layer, head }] : [])));
 }
 
 export function tokenRelationVerdict(
