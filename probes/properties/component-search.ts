@@ -1,5 +1,6 @@
 import { kFolds } from './folds.ts';
-import { KernelPls, plsErrorsByComponents } from './plsr.ts';
+import { KernelPls } from './plsr.ts';
+import { plsErrorsByComponents } from './plsr-predict.ts';
 import type { Targets } from './targets.ts';
 
 /** PLSR settings (the mapper reads them; the component search is what most of them steer). */

@@ -1,5 +1,6 @@
 import { searchComponents, type PlsrSettings } from './component-search.ts';
-import { fitPlsOrt, plsPredict } from './plsr.ts';
+import { fitPlsOrt } from './plsr.ts';
+import { plsPredict } from './plsr-predict.ts';
 import { fitFfnn, type FfnnOptions } from './ffnn.ts';
 import type { Targets } from './targets.ts';
 
