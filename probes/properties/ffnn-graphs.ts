@@ -1,6 +1,6 @@
 import { DataType, makeModel, node, scalarInitializer, tensorValueInfo } from '../../core/onnx/graph-builder.ts';
 import type { NodeProto, TensorProto } from '../../core/onnx/proto.ts';
-import { onnx } from '../../core/onnx/proto.ts';
+import { encodeOnnx } from '../../core/onnx/model-io.ts';
 import { int64Tensor } from '../../core/onnx/tensor-data.ts';
 import { createSession, ort } from '../../core/runtime/ort-session.ts';
 
@@ -29,7 +29,7 @@ const weightInputs = () => [
 
 function forwardModel(): Uint8Array {
   const m = makeModel({ name: 'ffnn-forward', nodes: forwardNodes(), initializers: [], inputs: weightInputs(), outputs: [tensorValueInfo('out', F, ['B', 'q'])] });
-  return onnx.ModelProto.encode(m as never).finish();
+  return encodeOnnx(m);
 }
 
 /** One step's gradients of the batch MSE: d(loss)/d(out) = (out - y) * scale, scale = 2 / (B q). */
@@ -55,7 +55,7 @@ function gradientModel(): Uint8Array {
     inputs: [...weightInputs(), tensorValueInfo('y', F, ['B', 'q']), tensorValueInfo('scale', F, [])],
     outputs: [tensorValueInfo('gW1', F, ['h', 'p']), tensorValueInfo('gb1', F, ['h']), tensorValueInfo('gW2', F, ['q', 'h']), tensorValueInfo('gb2', F, ['q'])],
   });
-  return onnx.ModelProto.encode(m as never).finish();
+  return encodeOnnx(m);
 }
 
 export interface FfnnWeights { W1: Float32Array; b1: Float32Array; W2: Float32Array; b2: Float32Array; p: number; h: number; q: number }

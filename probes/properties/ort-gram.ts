@@ -1,5 +1,5 @@
 import { DataType, makeModel, node, tensorValueInfo } from '../../core/onnx/graph-builder.ts';
-import { onnx } from '../../core/onnx/proto.ts';
+import { encodeOnnx } from '../../core/onnx/model-io.ts';
 import { createSession, ort } from '../../core/runtime/ort-session.ts';
 
 /**
@@ -17,7 +17,7 @@ function gramModel(): Uint8Array {
     name: 'gram', nodes: [node('Gemm', ['A', 'A'], ['G'], { transA: 1 })], initializers: [],
     inputs: [tensorValueInfo('A', D, ['rows', 'width'])], outputs: [tensorValueInfo('G', D, ['width', 'width'])],
   });
-  return onnx.ModelProto.encode(m as never).finish();
+  return encodeOnnx(m);
 }
 
 export async function gramOnOrt(A: Float64Array, rows: number, width: number): Promise<Float64Array> {
