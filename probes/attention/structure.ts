@@ -37,9 +37,8 @@ export function attentionStructure(acts: Activations, dominantWeight: number): L
     for (const s of acts.sentences) {
       const a = s.attention[l - 1];
       if (acts.causal) {
-        causalRows(a, s.n, acts.heads, dominantWeight, ratio, dominant);
+        dominanceRows += causalRows(a, s.n, acts.heads, dominantWeight, ratio, dominant);
         rows += Math.max(0, s.n - 1);
-        for (let i = 0; i < s.n; i++) if (1 / (i + 1) < dominantWeight) dominanceRows++;
         continue;
       }
       for (let h = 0; h < acts.heads; h++) {
@@ -64,20 +63,29 @@ export function attentionStructure(acts: Activations, dominantWeight: number): L
 }
 
 /**
- * One causal sentence's rows added into the per-head sums: entropy / ln(i + 1) over rows 1..n-1 (the induction
+ * One causal sentence's rows added into the per-head sums; returns how many rows were judged for dominance: entropy / ln(i + 1) over rows 1..n-1 (the induction
  * probe's causal-uniform helper; row 0 has one position and no choice), and a row counted dominant only where
  * uniform causal attention would not already reach the dominant weight (1/(i + 1) < dominantWeight), so
  * uniform causal attention scores exactly the baseline: ratio 1, no dominant rows.
  */
-function causalRows(a: Float32Array, n: number, heads: number, dominantWeight: number, ratio: number[], dominant: number[]): void {
+function causalRows(a: Float32Array, n: number, heads: number, dominantWeight: number, ratio: number[], dominant: number[]): number {
   if (n >= 2) causalEntropyRatio(a, 1, heads, n).forEach((x, h) => { ratio[h] += x * (n - 1); });
+  // rows 0..first-1 are at or above the dominant weight by the mask alone
+  const first = rowsFixedByMask(dominantWeight, n);
   for (let h = 0; h < heads; h++) {
-    for (let i = 0; i < n; i++) {
-      if (1 / (i + 1) >= dominantWeight) continue;
+    for (let i = first; i < n; i++) {
       const off = (h * n + i) * n;
       let max = 0;
       for (let j = 0; j <= i; j++) if (a[off + j] > max) max = a[off + j];
       if (max >= dominantWeight) dominant[h]++;
     }
   }
+  return n - first;
+}
+
+/** The first row index i < n with 1/(i + 1) < dominantWeight (n if none): the rows before it reach the weight uniformly. */
+function rowsFixedByMask(dominantWeight: number, n: number): number {
+  let i = 0;
+  while (i < n && 1 / (i + 1) >= dominantWeight) i++;
+  return i;
 }
