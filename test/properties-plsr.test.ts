@@ -6,7 +6,8 @@ import { SeededRandom } from '../core/numeric/seeded-random.ts';
 import { fitPls, fitPlsOrt, KernelPls } from '../probes/properties/plsr.ts';
 import { plsErrorsByComponents, plsPredict, plsPredictByComponents } from '../probes/properties/plsr-predict.ts';
 import { denseTargets, type Targets } from '../probes/properties/targets.ts';
-import { RowSpearman, searchComponents, TopKF1 } from '../probes/properties/component-search.ts';
+import { f1OfTop, RowSpearman, searchComponents } from '../probes/properties/component-search.ts';
+import { topKPredictionsOnOrt } from '../probes/properties/ort-topk.ts';
 import { kFolds } from '../probes/properties/folds.ts';
 import type { PlsrSettings } from '../probes/properties/mappers.ts';
 import { conceptSpearman, f1AtK } from '../probes/properties/metrics.ts';
@@ -238,25 +239,30 @@ test('the component search (one growing fit per inner fold, fused scoring) choos
   assert.ok(new Set(picks).size > 1, `picks ${picks.join(',')}`);
 });
 
-test('held-out scorers equal metrics.ts f1AtK and conceptSpearman, ties included', () => {
+test('held-out scorers equal metrics.ts f1AtK and conceptSpearman, ties included', async () => {
   const rng = new SeededRandom(11);
   for (let trial = 0; trial < 200; trial++) {
     const q = 3 + (trial % 25);
     // coarse values make ties common (the top-k boundary and midranks)
     const pred = Float64Array.from({ length: q }, () => Math.round(rng.next() * 4) / 4);
     const gold = Float64Array.from({ length: q }, () => (rng.next() < 0.3 ? Math.round(rng.next() * 3) : 0));
-    const goldSize = gold.filter((v) => v > 0).length;
-    const want = f1AtK(pred, gold, 5);
-    const got = new TopKF1(5).score(Float64Array.from(pred), 0, gold, 0, q, goldSize);
-    assert.ok(Object.is(want, got) || Math.abs(want - got) < 1e-15, `f1 trial ${trial}: ${got} vs ${want}`);
-    // fused update: scoring pred - c plus 1 * c gives the same as scoring pred
-    const c = Float64Array.from({ length: q }, () => rng.next());
-    const fusedIn = Float64Array.from(pred, (v, b) => v - c[b]);
-    const fused = new TopKF1(5).score(fusedIn, 0, gold, 0, q, goldSize, c, 1);
-    assert.ok(Object.is(want, fused) || Math.abs(want - fused) < 1e-15 || fusedIn.some((v, b) => v !== pred[b]), `fused trial ${trial}`);
     const rho = new RowSpearman(gold, 1, q).score(pred, 0, 0);
     const wantRho = conceptSpearman(pred, gold);
     assert.ok((Number.isNaN(rho) && Number.isNaN(wantRho)) || Math.abs(rho - wantRho) < 1e-12, `rho trial ${trial}: ${rho} vs ${wantRho}`);
+  }
+  // the onnxruntime top-k and f1OfTop give f1AtK's score: a prediction row yMean + Xh R C with one
+  // component, Xh = [[1]], R = [[1]] and C = row - yMean is the row itself, exactly (quarters and eighths are
+  // exact in binary), so ties at the top-k boundary are common and exact
+  for (let trial = 0; trial < 240; trial++) {
+    const q = 3 + (trial % 25);
+    const row = Float64Array.from({ length: q }, () => Math.round(rng.next() * 4) / 4);
+    const yMean = Float64Array.from({ length: q }, () => Math.round(rng.next() * 4) / 8);
+    const C = Float64Array.from(row, (v, b) => v - yMean[b]);
+    const top = await topKPredictionsOnOrt(Float64Array.of(1), Float64Array.of(1), C, yMean, 1, 1, 5);
+    const gold = Float64Array.from({ length: q }, () => (rng.next() < 0.3 ? 1 : 0));
+    const want = f1AtK(row, gold, 5);
+    const got = f1OfTop(top, 0, Math.min(5, q), gold, 0, gold.filter((v) => v > 0).length);
+    assert.ok(Object.is(want, got) || Math.abs(want - got) < 1e-15, `trial ${trial}: ${got} vs ${want} (top ${Array.from(top)})`);
   }
 });
 

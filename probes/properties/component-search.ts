@@ -1,6 +1,7 @@
 import { kFolds } from './folds.ts';
 import { KernelPls } from './plsr.ts';
 import { plsErrorsByComponents } from './plsr-predict.ts';
+import { topKPredictionsOnOrt } from './ort-topk.ts';
 import type { Targets } from './targets.ts';
 
 /** PLSR settings (the mapper reads them; the component search is what most of them steer). */
@@ -23,52 +24,6 @@ export interface PlsrSettings {
 }
 
 export interface HeadlineSpec { metric: 'f1' | 'spearman'; k: number }
-
-/**
- * F1@k of a prediction row given as yMean + yStd * acc (never materialised), against gold > 0. The same
- * top-k as core/numeric/vectors.ts topK (earlier index first among ties, a later equal value does not
- * enter a full list) and the same F1 as metrics.ts f1AtK; a test checks both. Scratch buffers are reused:
- * the inner component search scores ~10^6 rows per layer. Predictions are kept in prediction units
- * (yMean + sum_j t_j (yStd * c_j)): the same values as yMean + yStd * sum_j t_j c_j up to rounding.
- */
-export class TopKF1 {
-  private readonly vals: Float64Array;
-  private readonly idx: Int32Array;
-  constructor(readonly k: number) { this.vals = new Float64Array(k); this.idx = new Int32Array(k); }
-
-  /**
-   * F1@k of the prediction row pred[off..off+q); with `c1` (and `c2`), first pred += t1 * c1 (+ t2 * c2) in
-   * the same pass: the components before a scored count cost no pass of their own.
-   * goldSize: the number of gold values > 0 in gold[goldOff..] (NaN when 0, as f1AtK).
-   */
-  score(pred: Float64Array, off: number, gold: Float64Array, goldOff: number, q: number, goldSize: number, c1?: Float64Array, t1 = 0, c2?: Float64Array, t2 = 0): number {
-    if (goldSize === 0) return NaN;
-    const { k, vals, idx } = this;
-    let len = 0;
-    let floor = -Infinity;
-    for (let b = 0; b < q; b++) {
-      let v = pred[off + b];
-      if (c1) {
-        v += t1 * c1[b];
-        if (c2) v += t2 * c2[b];
-        pred[off + b] = v;
-      }
-      if (len === k && v <= floor) continue;
-      let pos = len < k ? len : k - 1;
-      // shift smaller values down (the last one falls off a full list)
-      while (pos > 0 && vals[pos - 1] < v) { vals[pos] = vals[pos - 1]; idx[pos] = idx[pos - 1]; pos--; }
-      vals[pos] = v; idx[pos] = b;
-      if (len < k) len++;
-      floor = vals[len - 1];
-    }
-    let hits = 0;
-    for (let x = 0; x < len; x++) if (gold[goldOff + idx[x]] > 0) hits++;
-    if (hits === 0) return 0;
-    const precision = hits / len;
-    const recall = hits / goldSize;
-    return (2 * precision * recall) / (precision + recall);
-  }
-}
 
 /**
  * Spearman rho per row (Pearson of midranks, as metrics.ts conceptSpearman) with the gold rows' centred
@@ -138,6 +93,10 @@ interface InnerFold {
   accK: number;
   /** y loadings in prediction units, yStd * c_j, per component */
   cs: Float64Array[];
+  /** rotations and y loadings (prediction units) packed for onnxruntime: Rt [components, p], Cs [components, q]; the first `packed` rows are filled */
+  Rt: Float64Array;
+  Cs: Float64Array;
+  packed: number;
 }
 
 /**
@@ -157,19 +116,21 @@ export async function searchComponents(s: PlsrSettings, headline: HeadlineSpec, 
   const tie = s.tieTolerance ?? 0.001;
   const { q } = Y;
   const innerFolds = kFolds(train.length, Math.min(s.innerFolds, train.length), seed + 7919);
+  const f1 = headline.metric === 'f1';
   const folds: InnerFold[] = await Promise.all(innerFolds.map(async (inner) => {
     const held = inner.map((i) => train[i]);
     const hs = new Set(held);
     const fit = await KernelPls.create(X, p, Y, train.filter((r) => !hs.has(r)), { maxIter: s.maxIter, tol: s.tol });
     const Xh = new Float64Array(held.length * p);
-    held.forEach((r, i) => { for (let a = 0; a < p; a++) Xh[i * p + a] = (X[r * p + a] - fit.xMean[a]) / fit.xStd[a]; });
-    const acc = new Float64Array(held.length * q);
-    for (let i = 0; i < held.length; i++) acc.set(fit.yMean, i * q);
-    return { fit, held, Xh, scores: [], acc, accK: 0, cs: [] };
+    const inv = fit.xStd.map((v) => 1 / v);
+    for (let i = 0; i < held.length; i++) { const o = held[i] * p, w = i * p; for (let a = 0; a < p; a++) Xh[w + a] = (X[o + a] - fit.xMean[a]) * inv[a]; }
+    // running predictions for the JS (Spearman) scorer only: the F1 scorer's stay inside onnxruntime
+    const acc = new Float64Array(f1 ? 0 : held.length * q);
+    if (!f1) for (let i = 0; i < held.length; i++) acc.set(fit.yMean, i * q);
+    return { fit, held, Xh, scores: [], acc, accK: 0, cs: [], Rt: new Float64Array(0), Cs: new Float64Array(0), packed: 0 };
   }));
-  const f1 = headline.metric === 'f1' ? new TopKF1(headline.k) : undefined;
   const rho = headline.metric === 'spearman' ? new RowSpearman(gatherRows(Y.values, q, train), train.length, q) : undefined;
-  const goldSizes = f1 ? Int32Array.from(train, (r) => { let g = 0; for (let b = 0; b < q; b++) if (Y.values[r * q + b] > 0) g++; return g; }) : undefined;
+  const goldSizes = f1 ? positiveCounts(Y) : undefined;
   const trainPos = new Map(train.map((r, i) => [r, i]));
   /** summed inner-fold loss per count (divided by the fold count when compared) */
   const loss = new Map<number, number>();
@@ -180,57 +141,19 @@ export async function searchComponents(s: PlsrSettings, headline: HeadlineSpec, 
     const maxK = stage[stage.length - 1];
     for (const c of pending) loss.set(c, 0);
     for (const fold of folds) {
-      const { fit, held, Xh } = fold;
+      const { fit, held } = fold;
       fit.extendTo(maxK);
-      for (let j = fold.scores.length; j < fit.components; j += 2) {
-        // held-out x scores of two components per pass over Xh (each sum in the same order as alone)
-        const r1 = fit.R[j], r2 = fit.R[Math.min(j + 1, fit.components - 1)];
-        const t1 = new Float64Array(held.length), t2 = new Float64Array(held.length);
-        for (let i = 0; i < held.length; i++) {
-          let v1 = 0, v2 = 0;
-          for (let a = 0, o = i * p; a < p; a++) { const x = Xh[o + a]; v1 += x * r1[a]; v2 += x * r2[a]; }
-          t1[i] = v1; t2[i] = v2;
-        }
-        fold.scores.push(t1);
-        fold.cs.push(Float64Array.from(fit.C[j], (c, b) => c * fit.yStd[b]));
-        if (j + 1 < fit.components) { fold.scores.push(t2); fold.cs.push(Float64Array.from(fit.C[j + 1], (c, b) => c * fit.yStd[b])); }
-      }
+      if (!f1 && s.criterion !== 'mse') heldScores(fold, p);
       if (s.criterion === 'mse') {
         const e = plsErrorsByComponents(fit.model(), X, Y, held);
         // a fit that ran out of components keeps its last error for larger counts
         for (const c of pending) loss.set(c, loss.get(c)! + (e[Math.min(c, e.length) - 1] ?? Infinity) / held.length);
         continue;
       }
-      // row by row (the row's running prediction stays in cache): per count (ascending) advance it to
-      // min(count, components), fusing the last component's update with the scoring pass
       const sums = new Float64Array(pending.length);
       const counts = new Float64Array(pending.length);
-      const acc = fold.acc;
-      const kks = pending.map((c) => Math.min(c, fit.components));
-      const { cs, scores } = fold;
-      for (let i = 0; i < held.length; i++) {
-        const off = i * q;
-        const pos = trainPos.get(held[i])!;
-        let k = fold.accK;
-        for (let x = 0; x < pending.length; x++) {
-          const kk = kks[x];
-          // all but the last one or two new components in passes of their own, those in the scoring pass
-          const fused = f1 ? Math.min(2, kk - k) : 0;
-          // two components per pass over the row (v += t1 c1; v += t2 c2: the same sums in the same order)
-          for (; k + 1 < kk - fused; k += 2) {
-            const t1 = scores[k][i], c1 = cs[k], t2 = scores[k + 1][i], c2 = cs[k + 1];
-            for (let b = 0; b < q; b++) { let v = acc[off + b]; v += t1 * c1[b]; v += t2 * c2[b]; acc[off + b] = v; }
-          }
-          for (; k < kk - fused; k++) { const ti = scores[k][i], cj = cs[k]; if (ti !== 0) for (let b = 0; b < q; b++) acc[off + b] += ti * cj[b]; }
-          let v: number;
-          if (f1) {
-            v = f1.score(acc, off, Y.values, held[i] * q, q, goldSizes![pos], fused > 0 ? cs[k] : undefined, fused > 0 ? scores[k][i] : 0, fused > 1 ? cs[k + 1] : undefined, fused > 1 ? scores[k + 1][i] : 0);
-            k += fused;
-          } else v = rho!.score(acc, off, pos);
-          if (Number.isFinite(v)) { sums[x] += v; counts[x]++; }
-        }
-      }
-      if (kks.length > 0) fold.accK = Math.max(fold.accK, kks[kks.length - 1]);
+      if (f1) await scoreF1OnOrt(fold, pending, headline.k, Y, goldSizes!, q, sums, counts);
+      else scoreRowsInJs(fold, pending, rho!, trainPos, q, sums, counts);
       pending.forEach((c, x) => loss.set(c, loss.get(c)! - (counts[x] > 0 ? sums[x] / counts[x] : 0)));
     }
     const mean = (c: number): number => loss.get(c)! / folds.length;
@@ -246,4 +169,120 @@ function gatherRows(values: Float64Array, q: number, rows: readonly number[]): F
   const out = new Float64Array(rows.length * q);
   rows.forEach((r, i) => out.set(values.subarray(r * q, (r + 1) * q), i * q));
   return out;
+}
+
+/**
+ * F1@k of every held row for each pending count, summed into sums/counts: the predictions and their top-k
+ * on onnxruntime (ort-topk.ts), the hits counted here. The same F1 as metrics.ts f1AtK (a test checks it, ties included).
+ */
+async function scoreF1OnOrt(fold: InnerFold, pending: readonly number[], k: number, Y: Targets, goldSizes: Int32Array, q: number, sums: Float64Array, counts: Float64Array): Promise<void> {
+  const { fit, held } = fold;
+  const h = held.length;
+  const K = fit.components;
+  const p = fit.p;
+  if (fold.Cs.length < K * q) {
+    // room for the next stage's components too: each is packed once, not per count
+    const room = Math.max(K, 2 * fold.packed);
+    const Rt = new Float64Array(room * p); Rt.set(fold.Rt.subarray(0, fold.packed * p)); fold.Rt = Rt;
+    const Cs = new Float64Array(room * q); Cs.set(fold.Cs.subarray(0, fold.packed * q)); fold.Cs = Cs;
+  }
+  for (let j = fold.packed; j < K; j++) {
+    fold.Rt.set(fit.R[j], j * p);
+    const c = fit.C[j], o = j * q;
+    for (let b = 0; b < q; b++) fold.Cs[o + b] = c[b] * fit.yStd[b];
+  }
+  fold.packed = K;
+  const kk = Math.min(k, q);
+  for (const [x, c] of pending.entries()) {
+    const comps = Math.min(c, K);
+    // no component at all (X exhausted at once): every row's prediction is yMean
+    const top = comps > 0 ? await topKPredictionsOnOrt(fold.Xh, fold.Rt, fold.Cs, fit.yMean, comps, h, k) : meanTopK(fit.yMean, kk, h);
+    for (let i = 0; i < h; i++) {
+      const g = goldSizes[held[i]];
+      if (g === 0) continue; // NaN, as f1AtK of an empty gold set: not counted
+      sums[x] += f1OfTop(top, i * kk, kk, Y.values, held[i] * q, g); counts[x]++;
+    }
+  }
+}
+
+/**
+ * Gold set sizes (values > 0) of every row of Y, kept per target matrix: every control of a layer searches
+ * ~30 times on the same targets, and counting over [n, q] per search was 2% of a Buchanan layer.
+ */
+const positiveCountCache = new WeakMap<Float64Array, Int32Array>();
+function positiveCounts(Y: Targets): Int32Array {
+  let out = positiveCountCache.get(Y.values);
+  if (!out) {
+    const { q, values } = Y;
+    out = new Int32Array(values.length / q);
+    for (let r = 0; r < out.length; r++) { let g = 0; for (let b = r * q; b < (r + 1) * q; b++) if (values[b] > 0) g++; out[r] = g; }
+    positiveCountCache.set(Y.values, out);
+  }
+  return out;
+}
+
+/** Held-out x scores and y loadings (prediction units) of the fit's new components, for the JS scorer. */
+function heldScores(fold: InnerFold, p: number): void {
+  const { fit, held, Xh } = fold;
+  for (let j = fold.scores.length; j < fit.components; j += 2) {
+    // two components per pass over Xh (each sum in the same order as alone)
+    const r1 = fit.R[j], r2 = fit.R[Math.min(j + 1, fit.components - 1)];
+    const t1 = new Float64Array(held.length), t2 = new Float64Array(held.length);
+    for (let i = 0; i < held.length; i++) {
+      let v1 = 0, v2 = 0;
+      for (let a = 0, o = i * p; a < p; a++) { const x = Xh[o + a]; v1 += x * r1[a]; v2 += x * r2[a]; }
+      t1[i] = v1; t2[i] = v2;
+    }
+    fold.scores.push(t1);
+    fold.cs.push(Float64Array.from(fit.C[j], (c, b) => c * fit.yStd[b]));
+    if (j + 1 < fit.components) { fold.scores.push(t2); fold.cs.push(Float64Array.from(fit.C[j + 1], (c, b) => c * fit.yStd[b])); }
+  }
+}
+
+/**
+ * F1@k of a row from its top-k indices top[off..off+kk) (kk = min(k, q)) against gold[goldOff + b] > 0,
+ * with goldSize values > 0 in the gold row: metrics.ts f1AtK's formula (NaN for an empty gold set).
+ */
+export function f1OfTop(top: Int32Array, off: number, kk: number, gold: Float64Array, goldOff: number, goldSize: number): number {
+  if (goldSize === 0) return NaN;
+  let hits = 0;
+  for (let t = off; t < off + kk; t++) if (gold[goldOff + top[t]] > 0) hits++;
+  if (hits === 0) return 0;
+  const precision = hits / kk, recall = hits / goldSize;
+  return (2 * precision * recall) / (precision + recall);
+}
+
+/** The top-k of yMean (ONNX TopK's order: larger first, the lower index first among ties) repeated for h rows. */
+function meanTopK(yMean: Float64Array, kk: number, h: number): Int32Array {
+  const order = Array.from(yMean.keys()).sort((a, b) => yMean[b] - yMean[a] || a - b).slice(0, kk);
+  const out = new Int32Array(h * kk);
+  for (let i = 0; i < h; i++) out.set(order, i * kk);
+  return out;
+}
+
+/**
+ * Spearman rho of every held row for each pending count, in JS (q is small for rated norms, and a rank
+ * correlation needs the whole row): row by row (the row's running prediction stays in cache), per count
+ * (ascending) the running prediction advances to min(count, components), then the row is scored.
+ */
+function scoreRowsInJs(fold: InnerFold, pending: readonly number[], rho: RowSpearman, trainPos: Map<number, number>, q: number, sums: Float64Array, counts: Float64Array): void {
+  const { fit, held, acc, cs, scores } = fold;
+  const kks = pending.map((c) => Math.min(c, fit.components));
+  for (let i = 0; i < held.length; i++) {
+    const off = i * q;
+    const pos = trainPos.get(held[i])!;
+    let k = fold.accK;
+    for (let x = 0; x < pending.length; x++) {
+      const kk = kks[x];
+      // two components per pass over the row (v += t1 c1; v += t2 c2: the same sums in the same order)
+      for (; k + 1 < kk; k += 2) {
+        const t1 = scores[k][i], c1 = cs[k], t2 = scores[k + 1][i], c2 = cs[k + 1];
+        for (let b = 0; b < q; b++) { let v = acc[off + b]; v += t1 * c1[b]; v += t2 * c2[b]; acc[off + b] = v; }
+      }
+      for (; k < kk; k++) { const ti = scores[k][i], cj = cs[k]; if (ti !== 0) for (let b = 0; b < q; b++) acc[off + b] += ti * cj[b]; }
+      const v = rho.score(acc, off, pos);
+      if (Number.isFinite(v)) { sums[x] += v; counts[x]++; }
+    }
+  }
+  if (kks.length > 0) fold.accK = Math.max(fold.accK, kks[kks.length - 1]);
 }
