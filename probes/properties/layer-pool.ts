@@ -17,16 +17,17 @@ export function workerCount(setting: number | 'auto' | undefined): number {
  * Results come back in job order. Workers start from a .mjs entry that registers tsx itself, so they load
  * the TypeScript however the main thread was started.
  */
-export async function runLayerJobs(jobs: readonly LayerJob[], workers: number, onDone?: (r: LayerScores) => void): Promise<LayerScores[]> {
+export async function runLayerJobs(jobs: readonly LayerJob[], workers: number, onDone?: (r: LayerScores) => void, whileRunning?: () => void): Promise<LayerScores[]> {
   if (workers <= 1) {
+    whileRunning?.();
     const out: LayerScores[] = [];
     for (const j of jobs) { const r = await runLayerJob(j); onDone?.(r); out.push(r); }
     return out;
   }
-  const parts = jobs.flatMap((j, layer) => EMBEDDING_CONTROLS.map((c) => ({ layer, job: { ...j, controls: [c] } })));
+  const parts = firstWithoutCategories(jobs.flatMap((j, layer) => EMBEDDING_CONTROLS.map((c) => ({ layer, job: { ...j, controls: [c] } }))), workers);
   const got = jobs.map(() => [] as LayerScores[]);
   const merged = new Array<LayerScores>(jobs.length);
-  await runOnWorkers(parts.map((x) => x.job), workers, (r, i) => {
+  await runOnWorkers(parts.map((x) => x.job), workers, whileRunning, (r, i) => {
     const layer = parts[i].layer;
     got[layer].push(r);
     if (got[layer].length === EMBEDDING_CONTROLS.length) { merged[layer] = mergeLayerScores(got[layer]); onDone?.(merged[layer]); }
@@ -40,11 +41,22 @@ export async function runLayerJobs(jobs: readonly LayerJob[], workers: number, o
  */
 const LAYER_WORKER = IS_BUILD ? pathToFileURL(workerScript(new URL('./layer-worker.ts', import.meta.url)).path) : new URL('./layer-worker-boot.mjs', import.meta.url);
 
-async function runOnWorkers(jobs: readonly LayerJob[], workers: number, onResult: (r: LayerScores, index: number) => void): Promise<void> {
+/** The category controls read `foldCats`, which `whileRunning` may still be filling: none of them is among the first jobs sent. */
+function firstWithoutCategories<T extends { job: LayerJob }>(parts: T[], first: number): T[] {
+  const late = (x: T): boolean => x.job.controls!.some((c) => c === 'category-shuffle' || c === 'category-destroyed');
+  const early = parts.filter((x) => !late(x)).slice(0, first);
+  return [...early, ...parts.filter((x) => !early.includes(x))];
+}
+
+/**
+ * `whileRunning` runs on this thread once the first job of every worker is posted (each job is copied
+ * when posted): the serial preparation that no early job needs overlaps the pool instead of adding to it.
+ */
+async function runOnWorkers(jobs: readonly LayerJob[], workers: number, whileRunning: (() => void) | undefined, onResult: (r: LayerScores, index: number) => void): Promise<void> {
   let next = 0;
   const pool = Array.from({ length: Math.min(workers, jobs.length) }, () => new Worker(LAYER_WORKER));
   try {
-    await Promise.all(pool.map((w) => new Promise<void>((resolve, reject) => {
+    const running = Promise.all(pool.map((w) => new Promise<void>((resolve, reject) => {
       const give = (): void => {
         if (next >= jobs.length) { resolve(); return; }
         const i = next++;
@@ -60,6 +72,10 @@ async function runOnWorkers(jobs: readonly LayerJob[], workers: number, onResult
       };
       give();
     })));
+    // a failure of whileRunning must not leave a rejected pool unobserved (the finally stops the workers)
+    running.catch(() => undefined);
+    whileRunning?.();
+    await running;
   } finally {
     await Promise.all(pool.map((w) => w.terminate()));
   }

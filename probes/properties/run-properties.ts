@@ -75,11 +75,16 @@ export async function evaluateLayers(e: LayersInput): Promise<{ results: LayerRe
   // repeat r has its own fold assignment (and its own shuffle / random-target seeds in the layer jobs)
   const folds = Array.from({ length: repeats }, (_, r) => kFolds(n, Math.min(cfg.folds, n), seed + 1009 * r));
   const all = Array.from({ length: n }, (_, i) => i);
-  const foldCats = folds.map((rf, r) => rf.map((test, f) => foldCategories(gold, norms.categories, cfg.controls.categoryClusters, seed + 10 * r + f, complement(all, test))));
   // the descriptive "neighbourhood among other categories" metric of sys: categories of all concepts
   const cats = categoryGroups(gold, norms.categories, cfg.controls.categoryClusters, seed);
-
-  const goldScores = goldControls(gold, norms.metric, folds, { k: cfg.metrics.k, oracleNeighbours: cfg.controls.oracleNeighbours, shuffleSeeds: cfg.controls.shuffleSeeds, seed });
+  // filled while the pool runs its first jobs (runLayerJobs sends no category control before); the jobs
+  // share this array, so a job posted later carries it filled
+  const foldCats: LayerJob['foldCats'] = [];
+  let goldScores: ReturnType<typeof goldControls> | undefined;
+  const prepare = (): void => {
+    foldCats.push(...folds.map((rf, r) => rf.map((test, f) => foldCategories(gold, norms.categories, cfg.controls.categoryClusters, seed + 10 * r + f, complement(all, test)))));
+    goldScores = goldControls(gold, norms.metric, folds, { k: cfg.metrics.k, oracleNeighbours: cfg.controls.oracleNeighbours, shuffleSeeds: cfg.controls.shuffleSeeds, seed });
+  };
   const jobs: LayerJob[] = e.layers.map(({ layer, X }) => ({
     layer, X, p: e.p, gold: norms.values, n, q, metric: norms.metric, binarize,
     mapper: e.mapper, cfg, seed, folds, foldCats, reportGroup: cats.group,
@@ -88,9 +93,10 @@ export async function evaluateLayers(e: LayersInput): Promise<{ results: LayerRe
   let done = 0;
   const tPool = performance.now();
   const cPool = process.cpuUsage();
-  const scores = await runLayerJobs(jobs, workers, (r) => e.progress?.(r, ++done));
+  const scores = await runLayerJobs(jobs, workers, (r) => e.progress?.(r, ++done), prepare);
   const poolS = (performance.now() - tPool) / 1000;
-  // the main thread only waits while the pool runs: CPU in that window is the workers' (the parallel part)
+  // CPU in the pool's window: the workers' and the preparation this thread did meanwhile (both spread
+  // over the cores); what this thread does after it is the serial part
   const cpu = process.cpuUsage(cPool);
   const poolCpuS = (cpu.user + cpu.system) / 1e6;
   const verdictSettings: VerdictSettings = {
@@ -98,7 +104,7 @@ export async function evaluateLayers(e: LayersInput): Promise<{ results: LayerRe
     bootstrapResamples: cfg.controls.bootstrapResamples, permutations: cfg.controls.permutations, seed,
   };
   const gridMax = e.mapper === 'plsr' && cfg.plsr.components === 'auto' ? Math.max(...cfg.plsr.componentGrid) : undefined;
-  const { results, family } = layerVerdicts(scores, goldScores, norms.metric, verdictSettings, gridMax);
+  const { results, family } = layerVerdicts(scores, goldScores!, norms.metric, verdictSettings, gridMax);
   return { results, family, scores, folds, repeats, seed, cats, workers, verdictSettings, poolS, poolCpuS, jobsS: scores.reduce((a, x) => a + x.seconds, 0) };
 }
 
