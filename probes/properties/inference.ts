@@ -1,6 +1,6 @@
 import { quantileSorted } from 'simple-statistics';
-import { SeededRandom } from '../../core/numeric/seeded-random.ts';
 import type { ConfidenceInterval } from '../../core/numeric/stats.ts';
+import { twoWayBootstrapMeansMany } from './two-way-bootstrap.ts';
 
 /**
  * Per-concept scores of one control under repeated cross-validation: rows = repeats (each its own fold
@@ -25,34 +25,33 @@ const identity = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i
  * replacement (Owen's 2007 "pigeonhole" bootstrap for crossed random effects). Resampling concepts alone
  * treats the fold assignment and the shuffle seed as fixed; they are random too (three Binder shuffle seeds
  * spread wider than a concept-only CI), so the repeats are resampled as a second factor. With one repeat
- * this is the ordinary concept bootstrap.
+ * this is the ordinary concept bootstrap. The batched form, for several matrices at once, is
+ * twoWayBootstrapMeansMany; this is its one-matrix case.
  */
 export function twoWayBootstrapMeans(m: RepeatScores, B: number, seed: number): number[] {
-  const R = m.length;
-  const n = m[0]?.length ?? 0;
-  const rng = new SeededRandom(seed);
-  const reps = new Int32Array(R);
-  const items = new Int32Array(n);
-  const out: number[] = [];
-  for (let b = 0; b < B; b++) {
-    for (let r = 0; r < R; r++) reps[r] = rng.int(R);
-    for (let i = 0; i < n; i++) items[i] = rng.int(n);
-    out.push(cellMean(m, reps, items));
-  }
-  return out;
+  return twoWayBootstrapMeansMany([m], B, seed)[0];
 }
 
 export function meanOf(m: RepeatScores): number {
   return cellMean(m, identity(m.length), identity(m[0]?.length ?? 0));
 }
 
+const ascending = (xs: readonly number[]): number[] => xs.filter(Number.isFinite).sort((a, b) => a - b);
+
 /** Percentile CI of the mean from the two-way bootstrap. */
 export function repeatMeanCI(m: RepeatScores, o: { resamples: number; seed: number; level?: number }): ConfidenceInterval {
+  return repeatMeanCIs([m], o)[0];
+}
+
+/** repeatMeanCI of each matrix, all from the same resample draws (each CI is the one repeatMeanCI gives). */
+export function repeatMeanCIs(ms: readonly RepeatScores[], o: { resamples: number; seed: number; level?: number }): ConfidenceInterval[] {
   const level = o.level ?? 0.95;
-  const means = twoWayBootstrapMeans(m, o.resamples, o.seed).filter(Number.isFinite).sort((a, b) => a - b);
-  if (means.length === 0) return { estimate: NaN, low: NaN, high: NaN, level };
   const a = (1 - level) / 2;
-  return { estimate: meanOf(m), low: quantileSorted(means, a), high: quantileSorted(means, 1 - a), level };
+  return twoWayBootstrapMeansMany(ms, o.resamples, o.seed).map((draws, k) => {
+    const means = ascending(draws);
+    if (means.length === 0) return { estimate: NaN, low: NaN, high: NaN, level };
+    return { estimate: meanOf(ms[k]), low: quantileSorted(means, a), high: quantileSorted(means, 1 - a), level };
+  });
 }
 
 export interface PairedTest {
@@ -73,12 +72,26 @@ export interface PairedTest {
  * centred on 0 (the null), and p = (1 + #{centred mean >= observed}) / (1 + B).
  */
 export function pairedRepeatTest(sys: RepeatScores, control: RepeatScores, o: { resamples: number; seed: number }): PairedTest {
-  const D = sys.map((row, r) => row.map((v, i) => v - control[r][i]));
+  return pairedRepeatTests([[sys, control]], o)[0];
+}
+
+/**
+ * pairedRepeatTest of each (sys, control) pair, with common random numbers: every test resamples the
+ * same (repeat, concept) draws, so each p keeps its meaning (it is the p pairedRepeatTest gives with this
+ * seed) and the draws are paid once. The tests become dependent (as they already were through shared sys
+ * scores); Holm over them holds under any dependence.
+ */
+export function pairedRepeatTests(pairs: readonly (readonly [sys: RepeatScores, control: RepeatScores])[], o: { resamples: number; seed: number }): PairedTest[] {
+  const Ds = pairs.map(([sys, control]) => sys.map((row, r) => row.map((v, i) => v - control[r][i])));
+  const draws = twoWayBootstrapMeansMany(Ds, o.resamples, o.seed);
+  return Ds.map((D, k) => pairedSummary(D, draws[k]));
+}
+
+function pairedSummary(D: RepeatScores, draws: readonly number[]): PairedTest {
   const observed = meanOf(D);
-  const means = twoWayBootstrapMeans(D, o.resamples, o.seed).filter(Number.isFinite);
+  const sorted = ascending(draws);
   let atLeast = 0;
-  for (const m of means) if (m - observed >= observed - 1e-12) atLeast++;
-  const sorted = [...means].sort((a, b) => a - b);
+  for (const m of sorted) if (m - observed >= observed - 1e-12) atLeast++;
   // d_z from the per-concept differences averaged over repeats (the unit the effect is about)
   const n = D[0]?.length ?? 0;
   const perConcept: number[] = [];
@@ -95,7 +108,7 @@ export function pairedRepeatTest(sys: RepeatScores, control: RepeatScores, o: { 
     low: sorted.length ? quantileSorted(sorted, 0.025) : NaN,
     high: sorted.length ? quantileSorted(sorted, 0.975) : NaN,
     effectSize: sd > 0 ? mu / sd : mu > 0 ? Infinity : 0,
-    p: means.length ? (1 + atLeast) / (1 + means.length) : NaN,
+    p: sorted.length ? (1 + atLeast) / (1 + sorted.length) : NaN,
   };
 }
 

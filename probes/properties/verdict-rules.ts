@@ -1,6 +1,7 @@
 import type { GoldScores } from './gold-controls.ts';
-import { holmAdjust, pairedRepeatTest, repeatMeanCI, type PairedTest, type RepeatScores } from './inference.ts';
-import type { LayerScores } from './layer-suite.ts';
+import type { ConfidenceInterval } from '../../core/numeric/stats.ts';
+import { holmAdjust, pairedRepeatTests, repeatMeanCIs, type PairedTest, type RepeatScores } from './inference.ts';
+import { EMBEDDING_CONTROLS, type LayerScores } from './layer-suite.ts';
 import type { HeadlineMetric } from './norm-set.ts';
 import type { ControlScore, ControlTest, LayerResult } from './schema.ts';
 
@@ -41,8 +42,17 @@ interface Pending { layer: string; scores: LayerScores; tests: Partial<Record<Ve
 const fmt = (x: number): string => x.toFixed(3);
 const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
 
-function controlScore(m: RepeatScores, s: VerdictSettings, extra: Partial<ControlScore> = {}): ControlScore {
-  const headline = repeatMeanCI(m, { resamples: s.bootstrapResamples, seed: s.seed });
+/** Every CI of the record, by matrix: one batch of resamples (all with the seed the per-matrix CIs had). */
+type CITable = (m: RepeatScores) => ConfidenceInterval;
+function ciTable(ms: readonly RepeatScores[], s: VerdictSettings): CITable {
+  const unique = [...new Set(ms)];
+  const cis = repeatMeanCIs(unique, { resamples: s.bootstrapResamples, seed: s.seed });
+  const byMatrix = new Map(unique.map((m, k) => [m, cis[k]]));
+  return (m) => byMatrix.get(m)!;
+}
+
+function controlScore(m: RepeatScores, ci: CITable, extra: Partial<ControlScore> = {}): ControlScore {
+  const headline = ci(m);
   const seeds = m.map((row) => { const f = row.filter(Number.isFinite); return f.reduce((a, b) => a + b, 0) / f.length; });
   return { headline, seeds, ...extra };
 }
@@ -63,14 +73,18 @@ function chosenScore(perRepeat: number[][] | undefined, gridMax: number | undefi
 export function layerVerdicts(layers: readonly LayerScores[], gold: GoldScores, metric: HeadlineMetric, s: VerdictSettings, gridMax?: number): { results: LayerResult[]; family: number } {
   const controlMatrix = (l: LayerScores, c: VerdictControl): RepeatScores | undefined =>
     c === 'prior' || c === 'prior-frequency' ? gold.headline[c] : l.headline[c];
-  const pending: Pending[] = layers.map((l) => {
-    const tests: Partial<Record<VerdictControl, PairedTest>> = {};
-    VERDICT_CONTROLS.forEach((c, ci) => {
-      const m = controlMatrix(l, c);
-      if (m) tests[c] = pairedRepeatTest(l.headline.sys, m, { resamples: s.permutations, seed: s.seed + 31 * ci });
-    });
+  // one set of resample draws for every test of the record (common random numbers): see pairedRepeatTests
+  const present = layers.map((l) => VERDICT_CONTROLS.filter((c) => controlMatrix(l, c)));
+  const pairs = layers.flatMap((l, j) => present[j].map((c) => [l.headline.sys, controlMatrix(l, c)!] as const));
+  const all = pairedRepeatTests(pairs, { resamples: s.permutations, seed: s.seed });
+  let next = 0;
+  const pending: Pending[] = layers.map((l, j) => {
+    const tests: Partial<Record<VerdictControl, PairedTest>> = Object.fromEntries(present[j].map((c) => [c, all[next++]]));
     return { layer: l.layer, scores: l, tests };
   });
+  const goldCI = [gold.headline.prior!, gold.headline['prior-frequency'], gold.headline.upper!, gold.headline['shuffle-upper']!];
+  const layerCI = (l: LayerScores): (RepeatScores | undefined)[] => [l.sysNeighbourhood, l.sysNeighbourhoodOther, ...EMBEDDING_CONTROLS.map((c) => l.headline[c])];
+  const ci = ciTable([...goldCI, ...layers.flatMap(layerCI)].filter((m) => m !== undefined), s);
   const flat = pending.flatMap((p) => VERDICT_CONTROLS.filter((c) => p.tests[c]).map((c) => ({ p, c })));
   const adjusted = holmAdjust(flat.map(({ p, c }) => p.tests[c]!.p));
   const adj = new Map(flat.map(({ p, c }, i) => [`${p.layer}\u0000${c}`, adjusted[i]]));
@@ -85,21 +99,21 @@ export function layerVerdicts(layers: readonly LayerScores[], gold: GoldScores, 
       ct[c] = { ...t, pHolm, beaten: pHolm < s.alpha && t.difference >= min };
     }
     const controls: LayerResult['controls'] = {
-      sys: controlScore(l.headline.sys, s, {
-        neighbourhood: repeatMeanCI(l.sysNeighbourhood, { resamples: s.bootstrapResamples, seed: s.seed }),
-        ...(l.sysNeighbourhoodOther ? { neighbourhoodOtherCategory: repeatMeanCI(l.sysNeighbourhoodOther, { resamples: s.bootstrapResamples, seed: s.seed }) } : {}),
+      sys: controlScore(l.headline.sys, ci, {
+        neighbourhood: ci(l.sysNeighbourhood),
+        ...(l.sysNeighbourhoodOther ? { neighbourhoodOtherCategory: ci(l.sysNeighbourhoodOther) } : {}),
         ...(l.sysPerAttributeMean !== undefined ? { perAttributeMean: l.sysPerAttributeMean } : {}),
         ...chosenScore(l.chosen.sys, gridMax),
       }),
-      prior: controlScore(gold.headline.prior!, s),
-      ...(gold.headline['prior-frequency'] ? { 'prior-frequency': controlScore(gold.headline['prior-frequency'], s) } : {}),
-      upper: controlScore(gold.headline.upper!, s),
-      shuffle: { ...controlScore(l.headline.shuffle, s, chosenScore(l.chosen.shuffle, gridMax)), seeds: l.shuffleSeedMeans },
-      'shuffle-upper': controlScore(gold.headline['shuffle-upper']!, s),
-      rand: controlScore(l.headline.rand, s, chosenScore(l.chosen.rand, gridMax)),
-      'rand-marginal': controlScore(l.headline['rand-marginal'], s, chosenScore(l.chosen['rand-marginal'], gridMax)),
-      'category-shuffle': controlScore(l.headline['category-shuffle'], s, chosenScore(l.chosen['category-shuffle'], gridMax)),
-      'category-destroyed': controlScore(l.headline['category-destroyed'], s, chosenScore(l.chosen['category-destroyed'], gridMax)),
+      prior: controlScore(gold.headline.prior!, ci),
+      ...(gold.headline['prior-frequency'] ? { 'prior-frequency': controlScore(gold.headline['prior-frequency'], ci) } : {}),
+      upper: controlScore(gold.headline.upper!, ci),
+      shuffle: { ...controlScore(l.headline.shuffle, ci, chosenScore(l.chosen.shuffle, gridMax)), seeds: l.shuffleSeedMeans },
+      'shuffle-upper': controlScore(gold.headline['shuffle-upper']!, ci),
+      rand: controlScore(l.headline.rand, ci, chosenScore(l.chosen.rand, gridMax)),
+      'rand-marginal': controlScore(l.headline['rand-marginal'], ci, chosenScore(l.chosen['rand-marginal'], gridMax)),
+      'category-shuffle': controlScore(l.headline['category-shuffle'], ci, chosenScore(l.chosen['category-shuffle'], gridMax)),
+      'category-destroyed': controlScore(l.headline['category-destroyed'], ci, chosenScore(l.chosen['category-destroyed'], gridMax)),
     };
     const sys = controls.sys.headline.estimate;
     const explainedBy = Object.keys(ct).filter((c) => !ct[c].beaten);
@@ -129,7 +143,7 @@ export function tiedWithBest(layers: readonly LayerScores[], best: string, s: Ve
   const b = layers.find((l) => l.layer === best);
   if (!b) return [];
   const others = layers.filter((l) => l.layer !== best);
-  const ps = others.map((l, i) => pairedRepeatTest(b.headline.sys, l.headline.sys, { resamples: s.permutations, seed: s.seed + 977 * (i + 1) }).p);
+  const ps = pairedRepeatTests(others.map((l) => [b.headline.sys, l.headline.sys] as const), { resamples: s.permutations, seed: s.seed }).map((t) => t.p);
   const adj = holmAdjust(ps);
   return others.filter((_, i) => !(adj[i] < s.alpha)).map((l) => l.layer);
 }
