@@ -113,7 +113,8 @@ function targetStats(Y: Targets, rows: readonly number[], cols: TargetColumns): 
 /**
  * The target statistics over the rows and S^T [q, p] = Y^T Xc (Xc: the centred rows, indexed like rows)
  * from the sparse part and the group centroids. Xc's columns sum to 0, so the target means drop out: this is
- * (Y - 1 m^T)^T Xc. Sums over a column's nonzeros four at a time (the order changes only rounding).
+ * (Y - 1 m^T)^T Xc. Sums over a column's nonzeros eight at a time (one load and store of the output row per
+ * eight rows; the order changes only rounding).
  */
 export function targetProducts(Xc: Float64Array, p: number, Y: Targets, rows: readonly number[]): { stats: ColumnStats; St: Float64Array } {
   const { q } = Y;
@@ -124,6 +125,11 @@ export function targetProducts(Xc: Float64Array, p: number, Y: Targets, rows: re
   for (let b = 0; b < q; b++) {
     const o = b * p, end = start[b + 1];
     let x = start[b];
+    for (; x + 7 < end; x += 8) {
+      const v0 = value[x], v1 = value[x + 1], v2 = value[x + 2], v3 = value[x + 3], v4 = value[x + 4], v5 = value[x + 5], v6 = value[x + 6], v7 = value[x + 7];
+      const x0 = row[x] * p, x1 = row[x + 1] * p, x2 = row[x + 2] * p, x3 = row[x + 3] * p, x4 = row[x + 4] * p, x5 = row[x + 5] * p, x6 = row[x + 6] * p, x7 = row[x + 7] * p;
+      for (let a = 0; a < p; a++) out[o + a] += v0 * Xc[x0 + a] + v1 * Xc[x1 + a] + v2 * Xc[x2 + a] + v3 * Xc[x3 + a] + v4 * Xc[x4 + a] + v5 * Xc[x5 + a] + v6 * Xc[x6 + a] + v7 * Xc[x7 + a];
+    }
     for (; x + 3 < end; x += 4) {
       const v0 = value[x], v1 = value[x + 1], v2 = value[x + 2], v3 = value[x + 3];
       const x0 = row[x] * p, x1 = row[x + 1] * p, x2 = row[x + 2] * p, x3 = row[x + 3] * p;
