@@ -261,7 +261,7 @@ test('held-out scorers equal metrics.ts f1AtK and conceptSpearman, ties included
   }
 });
 
-test('tridiagonal QL eigenpairs equal ml-matrix EigenvalueDecomposition', () => {
+test('tridiagonal QL eigenpairs equal ml-matrix EigenvalueDecomposition (and the last-component form the full one)', () => {
   const rng = new SeededRandom(3);
   for (const k of [1, 2, 5, 17]) {
     const d = Array.from({ length: k }, () => rng.normal());
@@ -276,6 +276,10 @@ test('tridiagonal QL eigenpairs equal ml-matrix EigenvalueDecomposition', () => 
       const sign = Math.sign(got.vectors[i * k] * ref.eigenvectorMatrix.get(0, i)) || 1;
       for (let j = 0; j < k; j++) assert.ok(Math.abs(got.vectors[i * k + j] - sign * ref.eigenvectorMatrix.get(j, i)) < 1e-10, `k ${k} vector ${i}`);
     }
+    // the last-component form (the Lanczos convergence test) gives exactly the full run's values and last components
+    const last = tridiagonalEigen(d, e, k, 1);
+    assert.deepEqual(Array.from(last.values), Array.from(got.values));
+    assert.deepEqual(Array.from(last.vectors), Array.from({ length: k }, (_, i) => got.vectors[i * k + k - 1]));
   }
 });
 
