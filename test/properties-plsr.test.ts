@@ -6,6 +6,7 @@ import { SeededRandom } from '../core/numeric/seeded-random.ts';
 import { fitPls, fitPlsOrt, KernelPls } from '../probes/properties/plsr.ts';
 import { plsErrorsByComponents, plsPredict, plsPredictByComponents } from '../probes/properties/plsr-predict.ts';
 import { denseTargets, type Targets } from '../probes/properties/targets.ts';
+import { residualiseTargets } from '../probes/properties/fold-categories.ts';
 import { f1OfTop, RowSpearman, searchComponents } from '../probes/properties/component-search.ts';
 import { topKPredictionsOnOrt } from '../probes/properties/ort-topk.ts';
 import { kFolds } from '../probes/properties/folds.ts';
@@ -266,7 +267,7 @@ test('held-out scorers equal metrics.ts f1AtK and conceptSpearman, ties included
   }
 });
 
-test('tridiagonal QL eigenpairs equal ml-matrix EigenvalueDecomposition', () => {
+test('tridiagonal QL eigenpairs equal ml-matrix EigenvalueDecomposition (and the last-component form the full one)', () => {
   const rng = new SeededRandom(3);
   for (const k of [1, 2, 5, 17]) {
     const d = Array.from({ length: k }, () => rng.normal());
@@ -280,6 +281,86 @@ test('tridiagonal QL eigenpairs equal ml-matrix EigenvalueDecomposition', () => 
       // eigenvector i (a row of got.vectors) equals column i of ml-matrix's, up to sign
       const sign = Math.sign(got.vectors[i * k] * ref.eigenvectorMatrix.get(0, i)) || 1;
       for (let j = 0; j < k; j++) assert.ok(Math.abs(got.vectors[i * k + j] - sign * ref.eigenvectorMatrix.get(j, i)) < 1e-10, `k ${k} vector ${i}`);
+    }
+    // the last-component form (the Lanczos convergence test) gives exactly the full run's values and last components
+    const last = tridiagonalEigen(d, e, k, 1);
+    assert.deepEqual(Array.from(last.values), Array.from(got.values));
+    assert.deepEqual(Array.from(last.vectors), Array.from({ length: k }, (_, i) => got.vectors[i * k + k - 1]));
+  }
+});
+
+/**
+ * The fit in its explicit form, as KernelPls computed it before the covariance form: standardised X and Y
+ * materialised, X deflated row by row, scores t = X_k w formed, p = X_k^T t / tt, c = Ys^T t / tt, and the
+ * weight w the exact top eigenvector of S_k S_k^T (ml-matrix), S_k = X_k^T Ys. Rotations and y loadings per component.
+ */
+function explicitFit(X: Float64Array, p: number, Y: Float64Array, q: number, train: number[], K: number): { R: number[][]; C: number[][] } {
+  const n = train.length;
+  const standardised = (data: Float64Array, w: number): number[][] => {
+    const m = Array.from({ length: w }, (_, j) => train.reduce((a, r) => a + data[r * w + j], 0) / n);
+    const s = m.map((mj, j) => { const v = Math.sqrt(train.reduce((a, r) => a + (data[r * w + j] - mj) ** 2, 0) / (n - 1)); return v > 1e-12 ? v : 1; });
+    return train.map((r) => Array.from({ length: w }, (_, j) => (data[r * w + j] - m[j]) / s[j]));
+  };
+  const Xk = new Matrix(standardised(X, p));
+  const Ys = new Matrix(standardised(Y, q));
+  const R: number[][] = [], P: number[][] = [], C: number[][] = [];
+  for (let k = 0; k < Math.min(K, p, n - 1); k++) {
+    const S = Xk.transpose().mmul(Ys);
+    const eig = new EigenvalueDecomposition(S.mmul(S.transpose()), { assumeSymmetric: true });
+    const w = eig.eigenvectorMatrix.getColumn(p - 1);
+    const t = Xk.mmul(Matrix.columnVector(w));
+    const tt = t.transpose().mmul(t).get(0, 0);
+    if (tt < 1e-12 * n) break;
+    const pk = Xk.transpose().mmul(t).div(tt).getColumn(0);
+    C.push(Ys.transpose().mmul(t).div(tt).getColumn(0));
+    const r = Array.from(w);
+    for (let j = 0; j < k; j++) { const pw = P[j].reduce((s, v, a) => s + v * w[a], 0); for (let a = 0; a < p; a++) r[a] -= R[j][a] * pw; }
+    R.push(r); P.push(pk);
+    Xk.sub(t.mmul(Matrix.rowVector(pk)));
+  }
+  return { R, C };
+}
+
+test('covariance-form KernelPls equals the explicit-score fit (rotations, y loadings, predictions; both kernel sides, shifted targets, rank-deficient X)', async () => {
+  const relDiff = (a: ArrayLike<number>, b: ArrayLike<number>, sign = 1): number => {
+    let d = 0, s = 0;
+    for (let i = 0; i < a.length; i++) { d += (a[i] - sign * b[i]) ** 2; s += b[i] ** 2; }
+    return Math.sqrt(d / s);
+  };
+  // [p, q, rank of X]: q >= p (p x p kernel), q < p (q x q kernel), each full rank and rank-deficient
+  for (const [p, q, rank] of [[6, 9, 6], [9, 4, 9], [8, 12, 5], [10, 4, 6]]) {
+    const n = 70;
+    const { X: X0, Y } = planted(p * 7 + q + rank, n, p, q);
+    // rank-deficient: the columns from `rank` on are combinations of the first ones
+    const X = Float64Array.from(X0, (v, i) => { const a = i % p, o = i - a; return a < rank ? v : X0[o + (a % rank)] - 0.5 * X0[o + ((a + 1) % rank)]; });
+    const train = rows(n).filter((i) => i % 6 !== 0), held = rows(n).filter((i) => i % 6 === 0);
+    const group = Int32Array.from({ length: n }, (_, i) => (i * 7) % 4);
+    for (const shifted of [false, true]) {
+      const T = shifted ? residualiseTargets(denseTargets(Y, n, q), { group, groups: 4 }, train) : denseTargets(Y, n, q);
+      const ref = explicitFit(X, p, T.values, q, train, p);
+      assert.equal(ref.R.length, rank, `reference components p ${p} q ${q} rank ${rank}`);
+      const fits = [new KernelPls(X, p, T, train, { tol: 1e-14, maxIter: 5000 }), await KernelPls.create(X, p, T, train, { tol: 1e-14, maxIter: 5000 })];
+      for (const fit of fits) {
+        const label = `p ${p} q ${q} rank ${rank} shifted ${shifted}`;
+        assert.equal(fit.extendTo(p), rank, label);
+        assert.equal(fit.exhausted, rank < p, label);
+        for (let j = 0; j < rank; j++) {
+          const sign = Math.sign(ref.R[j].reduce((s, v, a) => s + v * fit.R[j][a], 0));
+          assert.ok(relDiff(fit.R[j], ref.R[j], sign) < 1e-9, `${label} rotation ${j}: ${relDiff(fit.R[j], ref.R[j], sign)}`);
+          assert.ok(relDiff(fit.C[j], ref.C[j], sign) < 1e-9, `${label} y loading ${j}: ${relDiff(fit.C[j], ref.C[j], sign)}`);
+        }
+        // predictions of the held rows with every component count, against the reference's R and C
+        const m = fit.model();
+        for (let k = 1; k <= rank; k++) {
+          const got = plsPredict(m, X, held, k);
+          const want = new Float64Array(got.length);
+          held.forEach((r, i) => {
+            const t = ref.R.slice(0, k).map((rj) => rj.reduce((s, v, a) => s + v * (X[r * p + a] - m.xMean[a]) / m.xStd[a], 0));
+            for (let b = 0; b < q; b++) want[i * q + b] = m.yMean[b] + m.yStd[b] * t.reduce((s, tj, j) => s + tj * ref.C[j][b], 0);
+          });
+          assert.ok(relDiff(got, want) < 1e-9, `${label} predictions k ${k}: ${relDiff(got, want)}`);
+        }
+      }
     }
   }
 });

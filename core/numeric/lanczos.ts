@@ -4,16 +4,16 @@ import { dot } from './vectors.ts';
 // Lanczos for the dominant eigenvector of a symmetric PSD matrix: the PLS kernel fit's inner step (probes/properties/plsr.ts).
 // Hand-written: ml-matrix's general eigensolver was too slow for the thousands of small calls a suite makes.
 
-/** out = A v for a row-major [d, d] A (two rows per pass: v is read once per pair). */
+/** out = A v for a row-major [d, d] A (four rows per pass: v is read once per four; each row's sum in order). */
 export function symv(A: Float64Array, d: number, v: Float64Array, out: Float64Array): void {
   let a = 0;
-  for (; a + 1 < d; a += 2) {
-    const o0 = a * d, o1 = o0 + d;
-    let s0 = 0, s1 = 0;
-    for (let c = 0; c < d; c++) { const x = v[c]; s0 += A[o0 + c] * x; s1 += A[o1 + c] * x; }
-    out[a] = s0; out[a + 1] = s1;
+  for (; a + 3 < d; a += 4) {
+    const o0 = a * d, o1 = o0 + d, o2 = o1 + d, o3 = o2 + d;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let c = 0; c < d; c++) { const x = v[c]; s0 += A[o0 + c] * x; s1 += A[o1 + c] * x; s2 += A[o2 + c] * x; s3 += A[o3 + c] * x; }
+    out[a] = s0; out[a + 1] = s1; out[a + 2] = s2; out[a + 3] = s3;
   }
-  if (a < d) { let s = 0; const o = a * d; for (let c = 0; c < d; c++) s += A[o + c] * v[c]; out[a] = s; }
+  for (; a < d; a++) { let s = 0; const o = a * d; for (let c = 0; c < d; c++) s += A[o + c] * v[c]; out[a] = s; }
 }
 
 export interface LanczosWorkspace { d: number; m: number; V: Float64Array; gv: Float64Array; /** the last run's second Ritz vector: the next component's start */ second?: Float64Array; matvecs: number }
@@ -41,7 +41,7 @@ export function dominantEigenvector(A: Float64Array, d: number, start: Float64Ar
     V.set(w, 0);
     let k = 0;
     let lastBeta = 0;
-    let ritz: { y: Float64Array; y2?: Float64Array; converged: boolean } | undefined;
+    let ritz: { k: number; converged: boolean } | undefined;
     for (let j = 0; j < m && used < maxIter; j++) {
       const vj = V.subarray(j * d, (j + 1) * d);
       symv(A, d, vj, gv);
@@ -70,8 +70,11 @@ export function dominantEigenvector(A: Float64Array, d: number, start: Float64Ar
       for (let a = 0; a < d; a++) V[(j + 1) * d + a] = gv[a] / bn;
     }
     ritz ??= topRitz(alpha, beta, k, lastBeta, false, bound);
-    const next = combine(V, d, ritz.y, k);
-    ws.second = ritz.y2 ? normalise(combine(V, d, ritz.y2, k)) : undefined;
+    // the Ritz vectors of the last test: its tridiagonal (alpha, beta below ritz.k) is unchanged since
+    const { vectors } = tridiagonalEigen(alpha, beta, ritz.k);
+    const y = vectors.subarray((ritz.k - 1) * ritz.k, ritz.k * ritz.k);
+    const next = combine(V, d, y, k);
+    ws.second = ritz.k > 1 ? normalise(combine(V, d, vectors.subarray((ritz.k - 2) * ritz.k, (ritz.k - 1) * ritz.k), k)) : undefined;
     normalise(next);
     if (dot(next, w) < 0) for (let a = 0; a < d; a++) next[a] = -next[a];
     w = next;
@@ -87,16 +90,17 @@ function combine(V: Float64Array, d: number, y: Float64Array, k: number): Float6
   return out;
 }
 
-/** Top eigenpair of the Lanczos tridiagonal T_k, and whether its Ritz vector meets the error bound. */
-function topRitz(alpha: Float64Array, beta: Float64Array, k: number, lastBeta: number, exact: boolean, bound: number): { y: Float64Array; y2?: Float64Array; converged: boolean } {
-  const { values, vectors } = tridiagonalEigen(alpha, beta, k);
-  const y = vectors.slice((k - 1) * k, k * k);
-  const y2 = k > 1 ? vectors.slice((k - 2) * k, (k - 1) * k) : undefined;
-  if (exact || k === 1) return { y, y2, converged: exact };
+/**
+ * Whether the top Ritz vector of the Lanczos tridiagonal T_k meets the error bound. It needs the eigenvalues
+ * and the vector's last component only (tridiagonalEigen's O(k^2) form); the vectors are formed once, after the last test.
+ */
+function topRitz(alpha: Float64Array, beta: Float64Array, k: number, lastBeta: number, exact: boolean, bound: number): { k: number; converged: boolean } {
+  if (exact || k === 1) return { k, converged: exact };
+  const { values, vectors: lastComponents } = tridiagonalEigen(alpha, beta, k, 1);
   // Ritz residual |A y - theta y| = beta_k |s_k|; by the sin-theta theorem the vector's error is at most residual / gap
   const gap = values[k - 1] - values[k - 2];
-  const residual = lastBeta * Math.abs(y[k - 1]);
-  return { y, y2, converged: gap > 0 && (residual / gap) ** 2 < bound };
+  const residual = lastBeta * Math.abs(lastComponents[k - 1]);
+  return { k, converged: gap > 0 && (residual / gap) ** 2 < bound };
 }
 
 export function normalise(v: Float64Array): Float64Array {

@@ -6,14 +6,17 @@
  * Matrix methods, which cost more than the matrix-vector products the Lanczos steps save.
  * diag: n diagonal entries; off: n - 1 off-diagonal entries (off[i] couples i and i + 1).
  * Returns the eigenvalues in ascending order and the eigenvectors as rows of `vectors` ([n, n] row-major,
- * row i belongs to values[i]).
+ * row i belongs to values[i]). With `last` < n, only the eigenvectors' last `last` components ([n, last]):
+ * each component is rotated on its own, so they and the values are exactly those of the full run, at
+ * O(n^2) instead of O(n^3) (the Lanczos convergence test needs only the last component).
  */
-export function tridiagonalEigen(diag: ArrayLike<number>, off: ArrayLike<number>, n: number): { values: Float64Array; vectors: Float64Array } {
+export function tridiagonalEigen(diag: ArrayLike<number>, off: ArrayLike<number>, n: number, last = n): { values: Float64Array; vectors: Float64Array } {
   const d = Float64Array.from({ length: n }, (_, i) => diag[i]);
   // e[i] couples i and i + 1 (tql2's layout after its own shift), e[n - 1] = 0
   const e = Float64Array.from({ length: n }, (_, i) => (i < n - 1 ? off[i] : 0));
-  const V = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) V[i * n + i] = 1;
+  const w = Math.min(last, n), skip = n - w;
+  const V = new Float64Array(n * w);
+  for (let i = skip; i < n; i++) V[i * w + i - skip] = 1;
   let f = 0;
   let tst1 = 0;
   const eps = Number.EPSILON;
@@ -48,8 +51,8 @@ export function tridiagonalEigen(diag: ArrayLike<number>, off: ArrayLike<number>
           p = c * d[i] - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]);
           // rows i and i + 1 of V (eigenvectors as rows) rotate
-          const oi = i * n, oj = oi + n;
-          for (let k = 0; k < n; k++) { const hk = V[oj + k]; V[oj + k] = s * V[oi + k] + c * hk; V[oi + k] = c * V[oi + k] - s * hk; }
+          const oi = i * w, oj = oi + w;
+          for (let k = 0; k < w; k++) { const hk = V[oj + k]; V[oj + k] = s * V[oi + k] + c * hk; V[oi + k] = c * V[oi + k] - s * hk; }
         }
         p = (-s * s2 * c3 * el1 * e[l]) / dl1;
         e[l] = s * p;
@@ -66,7 +69,7 @@ export function tridiagonalEigen(diag: ArrayLike<number>, off: ArrayLike<number>
     for (let j = i + 1; j < n; j++) if (d[j] < p) { k = j; p = d[j]; }
     if (k !== i) {
       d[k] = d[i]; d[i] = p;
-      for (let j = 0; j < n; j++) { const t = V[i * n + j]; V[i * n + j] = V[k * n + j]; V[k * n + j] = t; }
+      for (let j = 0; j < w; j++) { const t = V[i * w + j]; V[i * w + j] = V[k * w + j]; V[k * w + j] = t; }
     }
   }
   return { values: d, vectors: V };

@@ -1,7 +1,8 @@
 // Using a fitted PLS model (plsr.ts): scores, predictions for one or several component counts, and the
 // held-out error per count that the nested component search ranks by. Apart from the fitting code.
 import { dot } from '../../core/numeric/vectors.ts';
-import { targetsTimes, type PlsModel } from './plsr.ts';
+import type { PlsModel } from './plsr.ts';
+import { targetsTimes } from './plsr-standardise.ts';
 import type { Targets } from './targets.ts';
 
 /** x scores T = Xs R [rows, K] of the given rows (standardised with the training statistics). */

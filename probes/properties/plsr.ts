@@ -1,7 +1,10 @@
 import { dot } from '../../core/numeric/vectors.ts';
 import { dominantEigenvector, lanczosWorkspace, normalise, symv, type LanczosWorkspace } from '../../core/numeric/lanczos.ts';
 import { gramOnOrt } from './ort-gram.ts';
+import { centreRows, lendRows, returnRows, targetProducts } from './plsr-standardise.ts';
 import type { Targets } from './targets.ts';
+
+export { targetsTimes } from './plsr-standardise.ts';
 
 export interface PlsOptions { maxComponents: number; maxIter?: number; tol?: number }
 
@@ -21,44 +24,16 @@ export interface PlsModel {
   yLoadings: Float64Array;
 }
 
-/** Column means and sample std (ddof 1, 0 -> 1) over the given rows, as sklearn's scale=True. */
-function columnStats(data: Float64Array, width: number, rows: readonly number[]): { mean: Float64Array; std: Float64Array } {
-  const mean = new Float64Array(width);
-  const sq = new Float64Array(width);
-  for (const r of rows) for (let j = 0, o = r * width; j < width; j++) mean[j] += data[o + j];
-  for (let j = 0; j < width; j++) mean[j] /= rows.length;
-  for (const r of rows) for (let j = 0, o = r * width; j < width; j++) { const d = data[o + j] - mean[j]; sq[j] += d * d; }
-  const std = sq.map((s) => { const v = Math.sqrt(s / Math.max(1, rows.length - 1)); return v > 1e-12 ? v : 1; });
-  return { mean, std };
-}
-
-/**
- * columnStats of the targets from their nonzeros when they have no shift (feature norms are > 95% zeros; the
- * dense two passes over [n, q] were 8% of a Buchanan layer): the mean is the same sum (zeros add nothing), the
- * variance sum_i (v_i - m)^2 = sum_nz (v - m)^2 + (n - nz) m^2 differs from the dense sum only by rounding.
- */
-function targetStats(Y: Targets, rows: readonly number[]): { mean: Float64Array; std: Float64Array } {
-  if (Y.shift) return columnStats(Y.values, Y.q, rows);
-  const { q, sparse, nonzero } = Y;
-  const mean = new Float64Array(q);
-  const count = new Float64Array(q);
-  for (const r of rows) { const nz = nonzero[r], o = r * q; for (let x = 0; x < nz.length; x++) { mean[nz[x]] += sparse[o + nz[x]]; count[nz[x]]++; } }
-  for (let b = 0; b < q; b++) mean[b] /= rows.length;
-  const sq = new Float64Array(q);
-  for (const r of rows) { const nz = nonzero[r], o = r * q; for (let x = 0; x < nz.length; x++) { const d = sparse[o + nz[x]] - mean[nz[x]]; sq[nz[x]] += d * d; } }
-  const std = new Float64Array(q);
-  for (let b = 0; b < q; b++) { const v = Math.sqrt((sq[b] + (rows.length - count[b]) * mean[b] * mean[b]) / Math.max(1, rows.length - 1)); std[b] = v > 1e-12 ? v : 1; }
-  return { mean, std };
-}
-
 /**
  * PLS2 regression as sklearn's PLSRegression(scale=True) (NIPALS), computed with the kernel form
  * (Dayal & MacGregor 1997): NIPALS's inner loop converges to the dominant eigenvector of
  * X_k^T Y Y^T X_k, and X_k^T Y = (I - p w^T) X_{k-1}^T Y, so the kernel is formed once and deflated in
  * its own space instead of deflating the n x q targets. The kernel lives on the smaller side: p x p
  * G = S S^T (S = Xs^T Ys) when q >= p, else q x q M = S^T S with S deflated (w = S c / |S c| for its
- * dominant eigenvector c). Components are nested, so a fit can be extended (`extendTo`): the staged
- * component search grows one fit instead of refitting per stage, and any k <= K reads off the first k.
+ * dominant eigenvector c). The scores are never formed either: everything a component needs of the n rows
+ * is in Cxx = Xs^T Xs (see extendTo), so the standardised rows exist only while the fit is created.
+ * Components are nested, so a fit can be extended (`extendTo`): the staged component search grows one fit
+ * instead of refitting per stage, and any k <= K reads off the first k.
  * X: row-major [n, p]; rows: the training rows.
  */
 export class KernelPls {
@@ -76,105 +51,128 @@ export class KernelPls {
   readonly cap: number;
   /** X ran out of informative directions before `cap` */
   exhausted = false;
-  private readonly Xs: Float64Array;
-  private readonly Y: Targets;
-  private readonly rows: readonly number[];
   private readonly side: 'p' | 'q';
+  /** Cxx = Xs^T Xs [p, p] (undeflated) */
+  private cxx: Float64Array;
   /** p-side: G [p, p]; q-side: M [q, q] (recomputed from the deflated S after each component) */
   private kernel: Float64Array;
-  /** S^T [q, p] = Ys^T Xs (q-side: deflated with the components) */
+  /** S^T [q, p] = Ys^T Xs (p-side: never deflated; q-side: deflated with the components) */
   private readonly St: Float64Array;
-  private readonly t: Float64Array;
-  private readonly eig: LanczosWorkspace;
+  /** the centred rows while create() forms Cxx on onnxruntime (a lent buffer, see plsr-standardise.ts) */
+  private lent?: Float64Array;
+  /** the last eigenvector search's second Ritz vector: the next one's start (the Lanczos basis itself is shared) */
+  private second?: Float64Array;
   private readonly maxIter: number;
   private readonly tol: number;
 
   constructor(X: Float64Array, p: number, Y: Targets, rows: readonly number[], opts: { maxIter?: number; tol?: number; deferKernel?: boolean } = {}) {
     const { q } = Y;
     const n = rows.length;
-    this.p = p; this.q = q; this.n = n; this.Y = Y; this.rows = rows;
+    this.p = p; this.q = q; this.n = n;
     this.maxIter = opts.maxIter ?? 500; this.tol = opts.tol ?? 1e-6;
-    const xs = columnStats(X, p, rows);
-    const ys = targetStats(Y, rows);
+    const Xc = lendRows(n * p);
+    const xs = centreRows(X, p, rows, Xc);
+    // S^T [q, p] = Ys^T Xs = D_y^-1 (Y^T Xc) D_x^-1 (the column-centred Xc makes the target mean drop out)
+    const { stats: ys, St } = targetProducts(Xc, p, Y, rows);
     this.xMean = xs.mean; this.xStd = xs.std; this.yMean = ys.mean; this.yStd = ys.std;
-    const Xs = new Float64Array(n * p);
-    for (let i = 0; i < n; i++) { const o = rows[i] * p; for (let a = 0; a < p; a++) Xs[i * p + a] = (X[o + a] - xs.mean[a]) / xs.std[a]; }
-    this.Xs = Xs;
-    // S^T [q, p] = Ys^T Xs; the column-centred Xs makes the target mean drop out: S = Xs^T Y / ys
-    const St = crossTargetsX(Xs, p, Y, rows);
-    for (let b = 0; b < q; b++) { const s = ys.std[b]; for (let a = 0; a < p; a++) St[b * p + a] /= s; }
+    const ix = xs.std.map((s) => 1 / s);
+    for (let b = 0; b < q; b++) { const iy = 1 / ys.std[b]; for (let a = 0, o = b * p; a < p; a++) St[o + a] *= iy * ix[a]; }
     this.St = St;
     this.side = q < p ? 'q' : 'p';
-    this.kernel = this.side === 'p' ? (opts.deferKernel ? new Float64Array(0) : gramOfColumns(St, q, p)) : gramOfRowsSym(St, q, p);
     this.cap = Math.min(p, n - 1);
-    this.t = new Float64Array(n);
-    this.eig = lanczosWorkspace(this.side === 'p' ? p : q);
+    if (opts.deferKernel) {
+      this.lent = Xc;
+      this.cxx = new Float64Array(0);
+      this.kernel = this.side === 'p' ? new Float64Array(0) : gramOfRowsSym(St, q, p);
+      return;
+    }
+    this.cxx = scaleGram(gramOfColumns(Xc, n, p), ix);
+    returnRows(Xc);
+    this.kernel = this.side === 'p' ? gramOfColumns(St, q, p) : gramOfRowsSym(St, q, p);
   }
 
   /**
-   * The same fit with the p x p kernel S S^T formed by onnxruntime's float64 GEMM (ort-gram.ts) instead of
-   * the JS loop: equal up to rounding, and the GEMM is ~10x faster. The q-side kernel (q < p, recomputed after
-   * every component from the deflated S) stays in JS: it is q^2 p / 2, small.
+   * The same fit with the p x p products Cxx = Xs^T Xs and S S^T formed by onnxruntime's float64 GEMM
+   * (ort-gram.ts) instead of the JS loop: equal up to rounding, and the GEMM is ~10x faster. The q-side
+   * kernel (q < p, recomputed after every component from the deflated S) stays in JS: it is q^2 p / 2, small.
    */
   static async create(X: Float64Array, p: number, Y: Targets, rows: readonly number[], opts: { maxIter?: number; tol?: number } = {}): Promise<KernelPls> {
     const fit = new KernelPls(X, p, Y, rows, { ...opts, deferKernel: true });
+    const Xc = fit.lent!;
+    fit.lent = undefined;
+    try {
+      fit.cxx = scaleGram(await gramOnOrt(Xc, fit.n, p), fit.xStd.map((s) => 1 / s));
+    } finally {
+      returnRows(Xc);
+    }
     if (fit.side === 'p') fit.kernel = await gramOnOrt(fit.St, fit.q, p);
     return fit;
   }
 
   get components(): number { return this.W.length; }
 
-  /** Adds components up to K (or until X is exhausted); returns the number available. */
+  /**
+   * Adds components up to K (or until X is exhausted); returns the number available.
+   *
+   * Covariance form (no pass over the n rows): with the rotation r_k = w_k - sum_j r_j (p_j . w_k), NIPALS's
+   * score is t_k = X_k w_k = Xs r_k, so
+   *   tt  = t_k^T t_k = r_k^T Cxx r_k;
+   *   p_k = X_k^T t_k / tt = Xs^T t_k / tt = Cxx r_k / tt (X_k = Xs - sum_j<k t_j p_j^T and t_j^T t_k = 0);
+   *   c_k = Y_k^T t_k / tt with standardised Y: Y_k^T t_k = Ys^T t_k (the same orthogonality), and
+   *         Ys^T t_k = Ys^T Xs r_k = S^T r_k for the undeflated S^T = Ys^T Xs (p-side: St as formed), or
+   *         equally S_k^T w_k with S_k = X_k^T Ys the deflated one (q-side: St before its k-th deflation, whose
+   *         row dot products w_k . St_b that deflation computes anyway).
+   * Equal to the explicit scores up to rounding (test/properties-plsr.test.ts checks against that form).
+   */
   extendTo(K: number): number {
-    const { p, q, n, Xs, t } = this;
+    const { p, q, n, St, cxx } = this;
     const target = Math.min(K, this.cap);
+    const d = this.side === 'p' ? p : q;
+    const eig = sharedWorkspace(d);
+    const first = this.W.length;
+    /** p-side: tt per new component, for its y loadings after the loop */
+    const tts: number[] = [];
     while (!this.exhausted && this.W.length < target) {
       const k = this.W.length;
+      eig.second = this.second;
       let w: Float64Array;
       if (this.side === 'p') {
         // after deflation the previous weight vector is in G's null space: restart from G's largest column
-        const start = k === 0 ? largestRowStart(this.St, q, p) : warmStart(this.eig, this.kernel, p);
-        w = dominantEigenvector(this.kernel, p, start, this.maxIter, this.tol, this.eig);
+        const start = k === 0 ? largestRowStart(St, q, p) : warmStart(eig, this.kernel, p);
+        w = dominantEigenvector(this.kernel, p, start, this.maxIter, this.tol, eig);
       } else {
-        const c = dominantEigenvector(this.kernel, q, k === 0 ? largestColumn(this.kernel, q) : warmStart(this.eig, this.kernel, q), this.maxIter, this.tol, this.eig);
+        const c = dominantEigenvector(this.kernel, q, k === 0 ? largestColumn(this.kernel, q) : warmStart(eig, this.kernel, q), this.maxIter, this.tol, eig);
         // w = S c / |S c| is the dominant eigenvector of S S^T
         w = new Float64Array(p);
-        for (let b = 0; b < q; b++) { const cb = c[b]; if (cb !== 0) for (let a = 0, o = b * p; a < p; a++) w[a] += this.St[o + a] * cb; }
+        for (let b = 0; b < q; b++) { const cb = c[b]; if (cb !== 0) for (let a = 0, o = b * p; a < p; a++) w[a] += St[o + a] * cb; }
         normalise(w);
       }
-      // t = X_k w = Xs r_k with the rotation r_k = w - sum_j r_j (p_j . w)
+      this.second = eig.second;
       const r = Float64Array.from(w);
       for (let j = 0; j < k; j++) { const pw = dot(this.P[j], w); const rj = this.R[j]; for (let a = 0; a < p; a++) r[a] -= rj[a] * pw; }
-      let tt = 0;
-      for (let i = 0; i < n; i++) {
-        const o = i * p;
-        let s0 = 0, s1 = 0;
-        let a = 0;
-        for (; a + 1 < p; a += 2) { s0 += Xs[o + a] * r[a]; s1 += Xs[o + a + 1] * r[a + 1]; }
-        if (a < p) s0 += Xs[o + a] * r[a];
-        const s = s0 + s1;
-        t[i] = s; tt += s * s;
-      }
-      if (tt < 1e-12 * n) { this.exhausted = true; break; } // fewer informative components than asked
       const pk = new Float64Array(p);
-      for (let i = 0; i < n; i++) { const ti = t[i]; if (ti !== 0) for (let a = 0, o = i * p; a < p; a++) pk[a] += Xs[o + a] * ti; }
+      symv(cxx, p, r, pk);
+      const tt = dot(r, pk);
+      if (tt < 1e-12 * n) { this.exhausted = true; break; } // fewer informative components than asked
       for (let a = 0; a < p; a++) pk[a] /= tt;
-      const ck = targetsTimes(this.Y, this.rows, t, this.yStd);
-      for (let b = 0; b < q; b++) ck[b] /= tt;
-      this.W.push(w); this.P.push(pk); this.R.push(r); this.C.push(ck);
-      if (this.side === 'p') deflateKernel(this.kernel, p, pk, w);
-      else {
+      const ck = new Float64Array(q);
+      if (this.side === 'p') {
+        tts.push(tt);
+        deflateKernel(this.kernel, p, pk, w);
+      } else {
         // S <- (I - p w^T) S, then M = S^T S again
-        const St = this.St;
         for (let b = 0; b < q; b++) {
           const o = b * p;
-          let ws = 0;
-          for (let a = 0; a < p; a++) ws += w[a] * St[o + a];
+          const ws = dotRow(St, o, w, p);
+          ck[b] = ws / tt;
           if (ws !== 0) for (let a = 0; a < p; a++) St[o + a] -= pk[a] * ws;
         }
-        this.kernel.set(gramOfRowsSym(St, q, p));
+        gramOfRowsSym(St, q, p, this.kernel);
       }
+      this.W.push(w); this.P.push(pk); this.R.push(r); this.C.push(ck);
     }
+    // p-side y loadings c_j = S^T r_j / tt_j: no later component needs them, so all of this call's in one pass over S^T
+    if (this.side === 'p') rowDots(St, q, p, this.R.slice(first), this.C.slice(first), tts);
     return this.W.length;
   }
 
@@ -207,54 +205,6 @@ export function fitPls(X: Float64Array, p: number, Y: Targets, rows: readonly nu
   return fit.model();
 }
 
-/** [q, p] = Y^T Xs over the training rows, from the sparse part and the group centroids. */
-function crossTargetsX(Xs: Float64Array, p: number, Y: Targets, rows: readonly number[]): Float64Array {
-  const { q } = Y;
-  const out = new Float64Array(q * p);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
-    const xo = i * p;
-    const nz = Y.nonzero[r];
-    for (let x = 0; x < nz.length; x++) {
-      const b = nz[x];
-      const v = Y.sparse[r * q + b];
-      const o = b * p;
-      for (let a = 0; a < p; a++) out[o + a] += v * Xs[xo + a];
-    }
-  }
-  if (Y.shift) {
-    const { group, groups, centroids } = Y.shift;
-    const gsum = new Float64Array(groups * p);
-    for (let i = 0; i < rows.length; i++) { const g = group[rows[i]]; for (let a = 0; a < p; a++) gsum[g * p + a] += Xs[i * p + a]; }
-    for (let g = 0; g < groups; g++) for (let b = 0; b < q; b++) {
-      const c = centroids[g * q + b];
-      if (c !== 0) for (let a = 0; a < p; a++) out[b * p + a] -= c * gsum[g * p + a];
-    }
-  }
-  return out;
-}
-
-/** (Y^T v) / std over the rows (v indexed like rows), from the sparse part and the centroids. */
-export function targetsTimes(Y: Targets, rows: readonly number[], v: Float64Array, std: Float64Array): Float64Array {
-  const { q } = Y;
-  const out = new Float64Array(q);
-  for (let i = 0; i < rows.length; i++) {
-    const vi = v[i];
-    if (vi === 0) continue;
-    const r = rows[i];
-    const nz = Y.nonzero[r];
-    for (let x = 0; x < nz.length; x++) out[nz[x]] += Y.sparse[r * q + nz[x]] * vi;
-  }
-  if (Y.shift) {
-    const { group, groups, centroids } = Y.shift;
-    const gs = new Float64Array(groups);
-    for (let i = 0; i < rows.length; i++) gs[group[rows[i]]] += v[i];
-    for (let g = 0; g < groups; g++) if (gs[g] !== 0) for (let b = 0; b < q; b++) out[b] -= centroids[g * q + b] * gs[g];
-  }
-  for (let b = 0; b < q; b++) out[b] /= std[b];
-  return out;
-}
-
 /**
  * G = A^T A of a row-major [rows, width] matrix A (here S^T [q, p] -> S S^T [p, p]): sum of the rows'
  * outer products, 4 x 2 register-blocked over the upper triangle (the hot loop of a fit: p^2 q / 2).
@@ -269,9 +219,8 @@ function gramOfColumns(A: Float64Array, rows: number, width: number): Float64Arr
   return gramOfRowsSym(At, width, m);
 }
 
-/** G = A A^T of a row-major [rows, width] matrix: row dot products, 4 x 2 blocked (each row pair read once per block). */
-function gramOfRowsSym(A: Float64Array, rows: number, width: number): Float64Array {
-  const G = new Float64Array(rows * rows);
+/** G = A A^T of a row-major [rows, width] matrix (into `G` if given): row dot products, 4 x 2 blocked (each row pair read once per block). */
+function gramOfRowsSym(A: Float64Array, rows: number, width: number, G: Float64Array = new Float64Array(rows * rows)): Float64Array {
   let a = 0;
   for (; a + 3 < rows; a += 4) {
     const o0 = a * width, o1 = o0 + width, o2 = o1 + width, o3 = o2 + width;
@@ -301,14 +250,61 @@ function dotRows(A: Float64Array, u: number, v: number, width: number): number {
   return s;
 }
 
+/** A[o..o+width) . v */
+function dotRow(A: Float64Array, o: number, v: Float64Array, width: number): number {
+  let s = 0;
+  for (let j = 0; j < width; j++) s += A[o + j] * v[j];
+  return s;
+}
+
+/**
+ * out[j][b] = (A_b . v[j]) / div[j] for the rows A_b of A [rows, width]: four vectors per pass over a row
+ * (A, 2.4 MB on Buchanan, is read once per four instead of once per vector; each sum in dotRow's order).
+ */
+function rowDots(A: Float64Array, rows: number, width: number, v: Float64Array[], out: Float64Array[], div: number[]): void {
+  for (let j = 0; j < v.length; j += 4) {
+    const m = Math.min(4, v.length - j);
+    const v0 = v[j], v1 = v[j + Math.min(1, m - 1)], v2 = v[j + Math.min(2, m - 1)], v3 = v[j + m - 1];
+    for (let b = 0; b < rows; b++) {
+      const o = b * width;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let a = 0; a < width; a++) { const x = A[o + a]; s0 += x * v0[a]; s1 += x * v1[a]; s2 += x * v2[a]; s3 += x * v3[a]; }
+      out[j][b] = s0 / div[j];
+      if (m > 1) out[j + 1][b] = s1 / div[j + 1];
+      if (m > 2) out[j + 2][b] = s2 / div[j + 2];
+      if (m > 3) out[j + 3][b] = s3 / div[j + 3];
+    }
+  }
+}
+
+/** G <- D G D in place for D = diag(scale): the Gram of the centred rows in standardised units. */
+function scaleGram(G: Float64Array, scale: Float64Array): Float64Array {
+  const d = scale.length;
+  for (let a = 0; a < d; a++) { const s = scale[a]; for (let c = 0, o = a * d; c < d; c++) G[o + c] *= s * scale[c]; }
+  return G;
+}
+
+/**
+ * Lanczos bases per dimension, shared by the fits of this thread (extendTo runs to completion, so no two
+ * searches overlap): 80 x d doubles that were allocated per fit. A fit keeps only its warm start.
+ */
+const workspaces = new Map<number, LanczosWorkspace>();
+
+function sharedWorkspace(d: number): LanczosWorkspace {
+  let ws = workspaces.get(d);
+  if (!ws) { ws = lanczosWorkspace(d); workspaces.set(d, ws); }
+  return ws;
+}
+
 /** G <- (I - p w^T) G (I - w p^T), in place: G - p g^T - g p^T + (w.g) p p^T with g = G w. */
 function deflateKernel(G: Float64Array, p: number, pk: Float64Array, w: Float64Array): void {
   const gw = new Float64Array(p);
   symv(G, p, w, gw);
   const wgw = dot(w, gw);
   for (let a = 0; a < p; a++) {
-    const pa = pk[a], ga = gw[a], o = a * p;
-    for (let c = 0; c < p; c++) G[o + c] += -pa * gw[c] - ga * pk[c] + wgw * pa * pk[c];
+    // (w.g p_a - g_a) p_c - p_a g_c: two multiplications per entry instead of five
+    const pa = pk[a], e = wgw * pa - gw[a], o = a * p;
+    for (let c = 0; c < p; c++) G[o + c] += e * pk[c] - pa * gw[c];
   }
 }
 
