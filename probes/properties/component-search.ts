@@ -1,5 +1,6 @@
 import { kFolds } from './folds.ts';
 import { KernelPls } from './plsr.ts';
+import { lendRows, returnRows } from './plsr-standardise.ts';
 import { plsErrorsByComponents } from './plsr-predict.ts';
 import { topKPredictionsOnOrt } from './ort-topk.ts';
 import type { Targets } from './targets.ts';
@@ -84,6 +85,8 @@ export class RowSpearman {
 interface InnerFold {
   fit: KernelPls;
   held: number[];
+  /** the lent buffer Xh is a view of */
+  XhBuffer: Float64Array;
   /** held rows standardised with the fit's statistics [held, p] */
   Xh: Float64Array;
   /** held-out x scores per component [held] */
@@ -121,14 +124,27 @@ export async function searchComponents(s: PlsrSettings, headline: HeadlineSpec, 
     const held = inner.map((i) => train[i]);
     const hs = new Set(held);
     const fit = await KernelPls.create(X, p, Y, train.filter((r) => !hs.has(r)), { maxIter: s.maxIter, tol: s.tol });
-    const Xh = new Float64Array(held.length * p);
+    // lent (plsr-standardise.ts), given back with the fit's buffers when the search ends
+    const XhBuffer = lendRows(held.length * p);
+    const Xh = XhBuffer.subarray(0, held.length * p);
     const inv = fit.xStd.map((v) => 1 / v);
     for (let i = 0; i < held.length; i++) { const o = held[i] * p, w = i * p; for (let a = 0; a < p; a++) Xh[w + a] = (X[o + a] - fit.xMean[a]) * inv[a]; }
     // running predictions for the JS (Spearman) scorer only: the F1 scorer's stay inside onnxruntime
     const acc = new Float64Array(f1 ? 0 : held.length * q);
     if (!f1) for (let i = 0; i < held.length; i++) acc.set(fit.yMean, i * q);
-    return { fit, held, Xh, scores: [], acc, accK: 0, cs: [], Rt: new Float64Array(0), Cs: new Float64Array(0), packed: 0 };
+    return { fit, held, Xh, XhBuffer, scores: [], acc, accK: 0, cs: [], Rt: new Float64Array(0), Cs: new Float64Array(0), packed: 0 };
   }));
+  try {
+    return await searchStages(s, headline, X, p, Y, train, folds, grid, caps, tie);
+  } finally {
+    for (const f of folds) { f.fit.dispose(); returnRows(f.XhBuffer); }
+  }
+}
+
+/** The staged search over the inner folds' fits (see searchComponents). */
+async function searchStages(s: PlsrSettings, headline: HeadlineSpec, X: Float64Array, p: number, Y: Targets, train: number[], folds: InnerFold[], grid: number[], caps: number[], tie: number): Promise<number> {
+  const { q } = Y;
+  const f1 = headline.metric === 'f1';
   const rho = headline.metric === 'spearman' ? new RowSpearman(gatherRows(Y.values, q, train), train.length, q) : undefined;
   const goldSizes = f1 ? positiveCounts(Y) : undefined;
   const trainPos = new Map(train.map((r, i) => [r, i]));

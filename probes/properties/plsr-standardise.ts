@@ -5,20 +5,26 @@ import type { Targets } from './targets.ts';
 export interface ColumnStats { mean: Float64Array; std: Float64Array }
 
 /**
- * Lent buffers for the centred training rows [n, p] (3-7 MB a fit on Buchanan): a fit needs them only while it
- * is created, so they are reused instead of allocated per fit (large allocations were ~10% of main-thread CPU
- * in GC, more on V8's concurrent GC threads). A pool, not one buffer: KernelPls.create awaits the onnxruntime
- * GEMM with the rows as its input, and the component search creates its inner fits concurrently. Grow-only.
+ * Lent buffers for a fit's large temporaries: the centred training rows [n, p] (3-7 MB a fit on Buchanan),
+ * the cross product S^T [q, p] (2.4 MB Buchanan, 5 MB McRae) and the search's held-out rows. They were
+ * allocated per fit, ~75 MB/s of ArrayBuffers whose GC was ~10% of a worker's CPU (more on V8's concurrent
+ * GC threads). A pool, not one buffer: KernelPls.create awaits the onnxruntime GEMM with the rows as its
+ * input, and the component search holds two inner fits at once. Grow-only; the smallest buffer that fits is
+ * lent, so buffers of the three sizes are not traded for new ones. Contents are stale: the borrower fills it.
  */
 const pool: Float64Array[] = [];
 
 export function lendRows(length: number): Float64Array {
-  const b = pool.pop();
-  return b && b.length >= length ? b : new Float64Array(length);
+  let best = -1;
+  for (let i = 0; i < pool.length; i++) if (pool[i].length >= length && (best < 0 || pool[i].length < pool[best].length)) best = i;
+  if (best < 0) return new Float64Array(length);
+  const [b] = pool.splice(best, 1);
+  return b;
 }
 
 export function returnRows(b: Float64Array): void {
-  pool.push(b);
+  // a buffer lent twice would be shared by two fits
+  if (!pool.includes(b)) pool.push(b);
 }
 
 /**
@@ -116,12 +122,13 @@ function targetStats(Y: Targets, rows: readonly number[], cols: TargetColumns): 
  * (Y - 1 m^T)^T Xc. Sums over a column's nonzeros eight at a time (one load and store of the output row per
  * eight rows; the order changes only rounding).
  */
-export function targetProducts(Xc: Float64Array, p: number, Y: Targets, rows: readonly number[]): { stats: ColumnStats; St: Float64Array } {
+export function targetProducts(Xc: Float64Array, p: number, Y: Targets, rows: readonly number[], into?: Float64Array): { stats: ColumnStats; St: Float64Array } {
   const { q } = Y;
   const cols = targetColumns(Y, rows);
   const stats = targetStats(Y, rows, cols);
   const { start, row, value } = cols;
-  const out = new Float64Array(q * p);
+  // `into`: a (lent) buffer of at least q * p, whose first q * p values become the product
+  const out = into ? into.subarray(0, q * p).fill(0) : new Float64Array(q * p);
   for (let b = 0; b < q; b++) {
     const o = b * p, end = start[b + 1];
     let x = start[b];

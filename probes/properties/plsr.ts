@@ -60,6 +60,9 @@ export class KernelPls {
   private readonly St: Float64Array;
   /** the centred rows while create() forms Cxx on onnxruntime (a lent buffer, see plsr-standardise.ts) */
   private lent?: Float64Array;
+  /** the lent buffer St lives in, until dispose() */
+  private stBuffer?: Float64Array;
+  private disposed = false;
   /** the last eigenvector search's second Ritz vector: the next one's start (the Lanczos basis itself is shared) */
   private second?: Float64Array;
   private readonly maxIter: number;
@@ -73,7 +76,8 @@ export class KernelPls {
     const Xc = lendRows(n * p);
     const xs = centreRows(X, p, rows, Xc);
     // S^T [q, p] = Ys^T Xs = D_y^-1 (Y^T Xc) D_x^-1 (the column-centred Xc makes the target mean drop out)
-    const { stats: ys, St } = targetProducts(Xc, p, Y, rows);
+    this.stBuffer = lendRows(q * p);
+    const { stats: ys, St } = targetProducts(Xc, p, Y, rows, this.stBuffer);
     this.xMean = xs.mean; this.xStd = xs.std; this.yMean = ys.mean; this.yStd = ys.std;
     const ix = xs.std.map((s) => 1 / s);
     for (let b = 0; b < q; b++) { const iy = 1 / ys.std[b]; for (let a = 0, o = b * p; a < p; a++) St[o + a] *= iy * ix[a]; }
@@ -111,6 +115,13 @@ export class KernelPls {
 
   get components(): number { return this.W.length; }
 
+  /** Gives the fit's lent buffer back (its S^T): no more components can be added; model() and the loadings stay valid. */
+  dispose(): void {
+    if (this.stBuffer) returnRows(this.stBuffer);
+    this.stBuffer = undefined;
+    this.disposed = true;
+  }
+
   /**
    * Adds components up to K (or until X is exhausted); returns the number available.
    *
@@ -125,6 +136,7 @@ export class KernelPls {
    * Equal to the explicit scores up to rounding (test/properties-plsr.test.ts checks against that form).
    */
   extendTo(K: number): number {
+    if (this.disposed && K > this.W.length) throw new Error('KernelPls.extendTo after dispose(): its S^T buffer was given back');
     const { p, q, n, St, cxx } = this;
     const target = Math.min(K, this.cap);
     const d = this.side === 'p' ? p : q;
@@ -195,6 +207,7 @@ export class KernelPls {
 export async function fitPlsOrt(X: Float64Array, p: number, Y: Targets, rows: readonly number[], opts: PlsOptions): Promise<PlsModel> {
   const fit = await KernelPls.create(X, p, Y, rows, opts);
   fit.extendTo(opts.maxComponents);
+  fit.dispose();
   return fit.model();
 }
 
@@ -202,6 +215,7 @@ export async function fitPlsOrt(X: Float64Array, p: number, Y: Targets, rows: re
 export function fitPls(X: Float64Array, p: number, Y: Targets, rows: readonly number[], opts: PlsOptions): PlsModel {
   const fit = new KernelPls(X, p, Y, rows, opts);
   fit.extendTo(opts.maxComponents);
+  fit.dispose();
   return fit.model();
 }
 
