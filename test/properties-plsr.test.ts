@@ -267,6 +267,27 @@ test('held-out scorers equal metrics.ts f1AtK and conceptSpearman, ties included
   }
 });
 
+test('onnxruntime top-k over row blocks: every row of yMean + Xh R C has the top-k a plain sort gives', async () => {
+  // 600 rows: three blocks of the scorer, the last one partial; continuous values (no ties), so the
+  // expected set is the first k of a sort by value
+  const rng = new SeededRandom(5);
+  const h = 600, p = 7, q = 30, c = 3, k = 4;
+  const Xh = Float64Array.from({ length: h * p }, () => rng.normal());
+  const Rt = Float64Array.from({ length: c * p }, () => rng.normal());
+  const C = Float64Array.from({ length: c * q }, () => rng.normal());
+  const yMean = Float64Array.from({ length: q }, () => rng.next());
+  const top = await topKPredictionsOnOrt(Xh, Rt, C, yMean, c, h, k);
+  for (let i = 0; i < h; i++) {
+    const pred = Array.from(yMean, (m, b) => {
+      let v = m;
+      for (let j = 0; j < c; j++) { let t = 0; for (let a = 0; a < p; a++) t += Xh[i * p + a] * Rt[j * p + a]; v += t * C[j * q + b]; }
+      return v;
+    });
+    const want = pred.map((v, b) => [v, b]).sort((x, y) => y[0] - x[0]).slice(0, k).map(([, b]) => b);
+    assert.deepEqual(Array.from(top.subarray(i * k, (i + 1) * k)), want, `row ${i}`);
+  }
+});
+
 test('tridiagonal QL eigenpairs equal ml-matrix EigenvalueDecomposition (and the last-component form the full one)', () => {
   const rng = new SeededRandom(3);
   for (const k of [1, 2, 5, 17]) {
