@@ -288,6 +288,36 @@ test('onnxruntime top-k over row blocks: every row of yMean + Xh R C has the top
   }
 });
 
+test('a fit joined from two fits on disjoint halves equals the fit on their union (KernelPls.join)', async () => {
+  const rng = new SeededRandom(17);
+  const n = 80, p = 6, q = 11;
+  // columns with large means (the pairwise update must not cancel) and binary targets, target 0 present only
+  // in the second half (its std is clamped to 1 in the first) and an X column constant in the first half
+  const X = Float64Array.from({ length: n * p }, (_, i) => 5 * ((i % p) - 2) + rng.normal());
+  for (let i = 0; i < n / 2; i++) X[i * p + 3] = 2.5;
+  const Y = Float64Array.from({ length: n * q }, (_, i) => (rng.next() < 0.3 ? 1 : 0));
+  for (let i = 0; i < n / 2; i++) Y[i * q] = 0;
+  const A = rows(n / 2), B = rows(n / 2).map((i) => i + n / 2);
+  const group = Int32Array.from({ length: n }, (_, i) => i % 3);
+  for (const shifted of [false, true]) {
+    const T = shifted ? residualiseTargets(denseTargets(Y, n, q), { group, groups: 3 }, rows(n)) : denseTargets(Y, n, q);
+    const a = await KernelPls.create(X, p, T, A), b = await KernelPls.create(X, p, T, B);
+    const joined = await KernelPls.join(a, b, T, [...B, ...A]);
+    const direct = await KernelPls.create(X, p, T, rows(n));
+    joined.extendTo(5); direct.extendTo(5);
+    const [mj, md] = [joined.model(), direct.model()];
+    assert.equal(mj.components, md.components);
+    const close = (x: ArrayLike<number>, y: ArrayLike<number>, what: string): void => {
+      for (let i = 0; i < x.length; i++) assert.ok(Math.abs(x[i] - y[i]) <= 1e-9 * Math.max(1, Math.abs(y[i])), `${what} ${i} (shifted ${shifted}): ${x[i]} vs ${y[i]}`);
+    };
+    close(mj.xMean, md.xMean, 'x mean'); close(mj.xStd, md.xStd, 'x std'); close(mj.yStd, md.yStd, 'y std');
+    close(mj.rotations, md.rotations, 'rotation'); close(mj.yLoadings, md.yLoadings, 'y loading');
+    close(plsPredict(mj, X, rows(n)), plsPredict(md, X, rows(n)), 'prediction');
+    for (const f of [a, b, joined, direct]) f.dispose();
+    await assert.rejects(KernelPls.join(a, b, T, rows(n)), /undisposed/);
+  }
+});
+
 test('tridiagonal QL eigenpairs equal ml-matrix EigenvalueDecomposition (and the last-component form the full one)', () => {
   const rng = new SeededRandom(3);
   for (const k of [1, 2, 5, 17]) {

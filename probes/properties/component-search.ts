@@ -113,6 +113,16 @@ interface InnerFold {
  * fold up to the last stage's cap, and one pass of held-out scoring per count.
  */
 export async function searchComponents(s: PlsrSettings, headline: HeadlineSpec, X: Float64Array, p: number, Y: Targets, train: number[], seed: number): Promise<number> {
+  const { k, fit } = await searchComponentsAndFit(s, headline, X, p, Y, train, seed, false);
+  fit?.dispose();
+  return k;
+}
+
+/**
+ * searchComponents, and with `join` the fit on all of `train` (not yet extended) when the two inner fits
+ * can make it (KernelPls.join: two inner folds, p-side kernel), else undefined: the caller fits it itself.
+ */
+export async function searchComponentsAndFit(s: PlsrSettings, headline: HeadlineSpec, X: Float64Array, p: number, Y: Targets, train: number[], seed: number, join = true): Promise<{ k: number; fit?: KernelPls }> {
   const grid = [...new Set(s.componentGrid)].sort((a, b) => a - b);
   const top = grid[grid.length - 1];
   const caps = [...(s.stageCaps ?? [8, 16, 32]).filter((c) => c < top), top];
@@ -135,7 +145,9 @@ export async function searchComponents(s: PlsrSettings, headline: HeadlineSpec, 
     return { fit, held, Xh, XhBuffer, scores: [], acc, accK: 0, cs: [], Rt: new Float64Array(0), Cs: new Float64Array(0), packed: 0 };
   }));
   try {
-    return await searchStages(s, headline, X, p, Y, train, folds, grid, caps, tie);
+    const k = await searchStages(s, headline, X, p, Y, train, folds, grid, caps, tie);
+    const joinable = join && folds.length === 2 && folds.every((f) => f.fit.joinable);
+    return { k, fit: joinable ? await KernelPls.join(folds[0].fit, folds[1].fit, Y, train, { maxIter: s.maxIter, tol: s.tol }) : undefined };
   } finally {
     for (const f of folds) { f.fit.dispose(); returnRows(f.XhBuffer); }
   }

@@ -1,5 +1,5 @@
-import { searchComponents, type PlsrSettings } from './component-search.ts';
-import { fitPlsOrt } from './plsr.ts';
+import { searchComponents, searchComponentsAndFit, type PlsrSettings } from './component-search.ts';
+import { KernelPls } from './plsr.ts';
 import { plsPredict } from './plsr-predict.ts';
 import { fitFfnn, type FfnnOptions } from './ffnn.ts';
 import type { Targets } from './targets.ts';
@@ -24,8 +24,13 @@ export function plsrMapper(s: PlsrSettings, headline: { metric: 'f1' | 'spearman
     name: 'plsr',
     async fitPredict(X, p, Y, train, test, seed, fixed) {
       let k = fixed ?? (typeof s.components === 'number' ? s.components : 0);
-      if (fixed === undefined && s.components === 'auto') k = await searchComponents(s, headline, X, p, Y, train, seed);
-      const m = await fitPlsOrt(X, p, Y, train, { ...fitOpts, maxComponents: k });
+      let fit: KernelPls | undefined;
+      // the search's two inner fits also make the fit on all training rows (KernelPls.join)
+      if (fixed === undefined && s.components === 'auto') ({ k, fit } = await searchComponentsAndFit(s, headline, X, p, Y, train, seed));
+      fit ??= await KernelPls.create(X, p, Y, train, fitOpts);
+      fit.extendTo(k);
+      fit.dispose();
+      const m = fit.model();
       return { predictions: plsPredict(m, X, test), chosen: m.components };
     },
   };

@@ -2,7 +2,8 @@
 // statistics, the centred rows, and the targets' cross products from their sparse form. Apart from the fit.
 import type { Targets } from './targets.ts';
 
-export interface ColumnStats { mean: Float64Array; std: Float64Array }
+/** ss: the sums of squared deviations (unclamped), which joining two fits' statistics needs */
+export interface ColumnStats { mean: Float64Array; std: Float64Array; ss: Float64Array }
 
 /**
  * Lent buffers for a fit's large temporaries: the centred training rows [n, p] (3-7 MB a fit on Buchanan),
@@ -43,10 +44,10 @@ export function centreRows(X: Float64Array, p: number, rows: readonly number[], 
   for (let a = 0; a < p; a++) mean[a] /= n;
   const sq = new Float64Array(p);
   for (let i = 0; i < n; i++) for (let a = 0, d = i * p; a < p; a++) { const v = out[d + a] - mean[a]; out[d + a] = v; sq[a] += v * v; }
-  return { mean, std: stdOf(sq, n) };
+  return { mean, std: stdOf(sq, n), ss: sq };
 }
 
-function stdOf(sq: Float64Array, n: number): Float64Array {
+export function stdOf(sq: Float64Array, n: number): Float64Array {
   return sq.map((s) => { const v = Math.sqrt(s / Math.max(1, n - 1)); return v > 1e-12 ? v : 1; });
 }
 
@@ -113,7 +114,7 @@ function targetStats(Y: Targets, rows: readonly number[], cols: TargetColumns): 
       sq[b] = s + (n - (start[b + 1] - start[b])) * m * m;
     }
   }
-  return { mean, std: stdOf(sq, n) };
+  return { mean, std: stdOf(sq, n), ss: sq };
 }
 
 /**
