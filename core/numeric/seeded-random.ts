@@ -47,16 +47,26 @@ export class SeededRandom {
 
   /** Fisher-Yates shuffle of a copy. */
   shuffle<T>(items: readonly T[]): T[] {
-    const a = [...items];
-    for (let i = a.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      [a[i], a[j]] = [a[j], a[i]];
-    }
-    return a;
+    return this.shuffleInPlace(items.slice());
   }
 
-  /** A random permutation of 0..n-1. */
+  /**
+   * A random permutation of 0..n-1: the same draws as shuffle() of [0..n) (the properties controls make
+   * ~10^7 of them a layer; a destructuring swap over a spread copy was ~75 ns an element, this ~10).
+   */
   permutation(n: number): number[] {
-    return this.shuffle(Array.from({ length: n }, (_, i) => i));
+    const a = new Array<number>(n);
+    for (let i = 0; i < n; i++) a[i] = i;
+    return this.shuffleInPlace(a);
+  }
+
+  private shuffleInPlace<T>(a: T[]): T[] {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+    return a;
   }
 }
