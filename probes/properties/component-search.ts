@@ -159,7 +159,7 @@ async function searchStages(s: PlsrSettings, headline: HeadlineSpec, X: Float64A
   const f1 = headline.metric === 'f1';
   const rho = headline.metric === 'spearman' ? new RowSpearman(gatherRows(Y.values, q, train), train.length, q) : undefined;
   const goldSizes = f1 ? positiveCounts(Y) : undefined;
-  const trainPos = new Map(train.map((r, i) => [r, i]));
+  const trainPos = f1 ? new Map<number, number>() : new Map(train.map((r, i) => [r, i]));
   /** summed inner-fold loss per count (divided by the fold count when compared) */
   const loss = new Map<number, number>();
   let best = grid[0];

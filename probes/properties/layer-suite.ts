@@ -2,7 +2,7 @@ import { SeededRandom } from '../../core/numeric/seeded-random.ts';
 import type { PropertiesConfig } from './config.ts';
 import { columnPermutedTargets, randomTargets } from './controls.ts';
 import { scoreConcepts } from './evaluate.ts';
-import { residualiseFold, residualiseTargets, shuffleWithinCategories, type FoldCategories } from './fold-categories.ts';
+import { residualiseFold, shuffleWithinCategories, trainCentroids, type FoldCategories } from './fold-categories.ts';
 import { ffnnMapper, plsrMapper, type Mapper, type MapperName } from './mappers.ts';
 import { conceptSpearman, f1AtK } from './metrics.ts';
 import type { HeadlineMetric } from './norm-set.ts';
@@ -90,7 +90,8 @@ export async function runLayerJob(job: LayerJob): Promise<LayerScores> {
   const want = (c: EmbeddingControl): boolean => !job.controls || job.controls.includes(c);
 
   /** One mapper per fold on (Xf, Yf) -> headline of the test rows against `score` (per fold), capacity per fold. */
-  const foldwise = async (folds: number[][], seed: number, input: (f: number, train: number[]) => { X: Float64Array; Y: Targets; score: Float64Array }): Promise<{ scores: number[]; chosen: number[]; predictions: Float64Array }> => {
+  /** `score`: the scored targets [n, q], or the scored row of a test concept (computed for the test rows only) */
+  const foldwise = async (folds: number[][], seed: number, input: (f: number, train: number[]) => { X: Float64Array; Y: Targets; score: Float64Array | ((row: number) => Float64Array) }): Promise<{ scores: number[]; chosen: number[]; predictions: Float64Array }> => {
     const scores = new Array<number>(n).fill(NaN);
     const ch: number[] = [];
     const predictions = new Float64Array(n * q);
@@ -104,7 +105,7 @@ export async function runLayerJob(job: LayerJob): Promise<LayerScores> {
       test.forEach((row, t) => {
         const pr = r.predictions.subarray(t * q, (t + 1) * q);
         predictions.set(pr, row * q);
-        scores[row] = headlineOf(pr, d.score.subarray(row * q, (row + 1) * q), metric, k);
+        scores[row] = headlineOf(pr, typeof d.score === 'function' ? d.score(row) : d.score.subarray(row * q, (row + 1) * q), metric, k);
       });
     }
     return { scores, chosen: ch, predictions };
@@ -141,14 +142,17 @@ export async function runLayerJob(job: LayerJob): Promise<LayerScores> {
 
     if (want('rand')) {
       const randGold = denseTargets(randomTargets(job.gold, n, q, job.seed + 2000 + r), n, q);
-      const rand = await foldwise(folds, seed, () => ({ X, Y: trainOf(randGold), score: randGold.values }));
+      // binarised once per repeat, not per fold (a 35 MB array each on Buchanan)
+      const randTrain = trainOf(randGold);
+      const rand = await foldwise(folds, seed, () => ({ X, Y: randTrain, score: randGold.values }));
       headline.rand.push(rand.scores);
       chosen.rand.push(rand.chosen);
     }
 
     if (want('rand-marginal')) {
       const margGold = denseTargets(columnPermutedTargets(job.gold, n, q, job.seed + 2500 + r), n, q);
-      const marg = await foldwise(folds, seed, () => ({ X, Y: trainOf(margGold), score: margGold.values }));
+      const margTrain = trainOf(margGold);
+      const marg = await foldwise(folds, seed, () => ({ X, Y: margTrain, score: margGold.values }));
       headline['rand-marginal'].push(marg.scores);
       chosen['rand-marginal'].push(marg.chosen);
     }
@@ -163,8 +167,15 @@ export async function runLayerJob(job: LayerJob): Promise<LayerScores> {
       const catDestroyed = await foldwise(folds, seed, (f, train) => {
         const cats = job.foldCats[r][f];
         const resid = residualiseFold(X, p, trainGold, cats, train);
-        // the scored targets: the gold itself residualised (the embeddings' residual is the same, not recomputed)
-        return { X: resid.X, Y: resid.Y, score: job.binarize ? residualiseTargets(gold, cats, train).values : resid.Y.values };
+        if (!job.binarize) return { X: resid.X, Y: resid.Y, score: resid.Y.values };
+        // the scored targets: the gold itself residualised, for the fold's test rows only (the dense [n, q]
+        // residual was a 35 MB array per fold on Buchanan, of which a tenth is read)
+        const cy = trainCentroids(gold.values, q, cats, train);
+        const scoreRow = (row: number): Float64Array => {
+          const o = row * q, g = cats.group[row] * q;
+          return Float64Array.from(gold.values.subarray(o, o + q), (v, j) => v - cy[g + j]);
+        };
+        return { X: resid.X, Y: resid.Y, score: scoreRow };
       });
       headline['category-destroyed'].push(catDestroyed.scores);
       chosen['category-destroyed'].push(catDestroyed.chosen);
