@@ -1,12 +1,8 @@
 import { quantileSorted } from 'simple-statistics';
 import type { ConfidenceInterval } from '../../core/numeric/stats.ts';
-import { twoWayBootstrapMeansMany } from './two-way-bootstrap.ts';
+import { twoWayBootstrapMeansMany, type RepeatScores } from './two-way-bootstrap.ts';
 
-/**
- * Per-concept scores of one control under repeated cross-validation: rows = repeats (each its own fold
- * assignment and shuffle/random seed), columns = concepts. NaN cells (e.g. F1 of an empty gold set) are skipped.
- */
-export type RepeatScores = number[][];
+export type { RepeatScores };
 
 function cellMean(m: RepeatScores, reps: ArrayLike<number>, items: ArrayLike<number>): number {
   let s = 0;

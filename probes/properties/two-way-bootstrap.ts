@@ -1,5 +1,10 @@
 import { SeededRandom } from '../../core/numeric/seeded-random.ts';
-import type { RepeatScores } from './inference.ts';
+
+/**
+ * Per-concept scores of one control under repeated cross-validation: rows = repeats (each its own fold
+ * assignment and shuffle/random seed), columns = concepts. NaN cells (e.g. F1 of an empty gold set) are skipped.
+ */
+export type RepeatScores = number[][];
 
 /** Doubles of repeat-weighted tables kept across resamples (64 MB); past it a table is rebuilt per resample (option: tests). */
 const CACHE_DOUBLES = 1 << 23;
