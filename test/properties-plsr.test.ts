@@ -295,7 +295,7 @@ test('a fit joined from two fits on disjoint halves equals the fit on their unio
   // in the second half (its std is clamped to 1 in the first) and an X column constant in the first half
   const X = Float64Array.from({ length: n * p }, (_, i) => 5 * ((i % p) - 2) + rng.normal());
   for (let i = 0; i < n / 2; i++) X[i * p + 3] = 2.5;
-  const Y = Float64Array.from({ length: n * q }, (_, i) => (rng.next() < 0.3 ? 1 : 0));
+  const Y = Float64Array.from({ length: n * q }, () => (rng.next() < 0.3 ? 1 : 0));
   for (let i = 0; i < n / 2; i++) Y[i * q] = 0;
   const A = rows(n / 2), B = rows(n / 2).map((i) => i + n / 2);
   const group = Int32Array.from({ length: n }, (_, i) => i % 3);
