@@ -79,7 +79,14 @@ export function residualiseTargets(Y: Targets, cats: FoldCategories, train: read
 function residualiseRowsWith(data: Float64Array, width: number, cats: FoldCategories, c: Float64Array): Float64Array {
   const out = new Float64Array(data.length);
   const rows = data.length / width;
-  for (let i = 0; i < rows; i++) { const o = i * width, g = cats.group[i] * width; for (let j = 0; j < width; j++) out[o + j] = data[o + j] - c[g + j]; }
+  for (let i = 0; i < rows; i++) residualRowInto(data, width, cats, c, i, out.subarray(i * width, (i + 1) * width));
+  return out;
+}
+
+/** Row `row` of `data` minus its category's centroid (centroids `c` from trainCentroids), into `out` [width]. */
+export function residualRowInto(data: Float64Array, width: number, cats: FoldCategories, c: Float64Array, row: number, out: Float64Array = new Float64Array(width)): Float64Array {
+  const o = row * width, g = cats.group[row] * width;
+  for (let j = 0; j < width; j++) out[j] = data[o + j] - c[g + j];
   return out;
 }
 

@@ -2,7 +2,7 @@ import { SeededRandom } from '../../core/numeric/seeded-random.ts';
 import type { PropertiesConfig } from './config.ts';
 import { columnPermutedTargets, randomTargets } from './controls.ts';
 import { scoreConcepts } from './evaluate.ts';
-import { residualiseFold, shuffleWithinCategories, trainCentroids, type FoldCategories } from './fold-categories.ts';
+import { residualiseFold, residualRowInto, shuffleWithinCategories, trainCentroids, type FoldCategories } from './fold-categories.ts';
 import { ffnnMapper, plsrMapper, type Mapper, type MapperName } from './mappers.ts';
 import { conceptSpearman, f1AtK } from './metrics.ts';
 import type { HeadlineMetric } from './norm-set.ts';
@@ -171,11 +171,7 @@ export async function runLayerJob(job: LayerJob): Promise<LayerScores> {
         // the scored targets: the gold itself residualised, for the fold's test rows only (the dense [n, q]
         // residual was a 35 MB array per fold on Buchanan, of which a tenth is read)
         const cy = trainCentroids(gold.values, q, cats, train);
-        const scoreRow = (row: number): Float64Array => {
-          const o = row * q, g = cats.group[row] * q;
-          return Float64Array.from(gold.values.subarray(o, o + q), (v, j) => v - cy[g + j]);
-        };
-        return { X: resid.X, Y: resid.Y, score: scoreRow };
+        return { X: resid.X, Y: resid.Y, score: (row: number) => residualRowInto(gold.values, q, cats, cy, row) };
       });
       headline['category-destroyed'].push(catDestroyed.scores);
       chosen['category-destroyed'].push(catDestroyed.chosen);
