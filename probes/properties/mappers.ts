@@ -27,10 +27,7 @@ export function plsrMapper(s: PlsrSettings, headline: { metric: 'f1' | 'spearman
       let fit: KernelPls | undefined;
       // the search's two inner fits also make the fit on all training rows (KernelPls.join)
       if (fixed === undefined && s.components === 'auto') ({ k, fit } = await searchComponentsAndFit(s, headline, X, p, Y, train, seed));
-      fit ??= await KernelPls.create(X, p, Y, train, fitOpts);
-      fit.extendTo(k);
-      fit.dispose();
-      const m = fit.model();
+      const m = (fit ?? await KernelPls.create(X, p, Y, train, fitOpts)).finish(k);
       return { predictions: plsPredict(m, X, test), chosen: m.components };
     },
   };

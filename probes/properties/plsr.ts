@@ -133,6 +133,13 @@ export class KernelPls {
 
   get components(): number { return this.W.length; }
 
+  /** Extends to K components, gives the lent buffer back and returns the model: the end of every fit. */
+  finish(K: number): PlsModel {
+    this.extendTo(K);
+    this.dispose();
+    return this.model();
+  }
+
   /** Whether join() can use this fit: a p-side fit (its S^T and Cxx are never deflated) not yet disposed. */
   get joinable(): boolean { return this.side === 'p' && !this.disposed; }
 
@@ -262,18 +269,12 @@ export class KernelPls {
 
 /** fitPls with the kernel formed on onnxruntime (KernelPls.create): what the probe runs. */
 export async function fitPlsOrt(X: Float64Array, p: number, Y: Targets, rows: readonly number[], opts: PlsOptions): Promise<PlsModel> {
-  const fit = await KernelPls.create(X, p, Y, rows, opts);
-  fit.extendTo(opts.maxComponents);
-  fit.dispose();
-  return fit.model();
+  return (await KernelPls.create(X, p, Y, rows, opts)).finish(opts.maxComponents);
 }
 
 /** A PLS fit with up to opts.maxComponents components (see KernelPls). */
 export function fitPls(X: Float64Array, p: number, Y: Targets, rows: readonly number[], opts: PlsOptions): PlsModel {
-  const fit = new KernelPls(X, p, Y, rows, opts);
-  fit.extendTo(opts.maxComponents);
-  fit.dispose();
-  return fit.model();
+  return new KernelPls(X, p, Y, rows, opts).finish(opts.maxComponents);
 }
 
 /**
