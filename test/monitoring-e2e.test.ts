@@ -231,23 +231,29 @@ test('real agents: a variant whose weights change between runs raises exactly on
   await checkQuotaAlerts();
 });
 
-// The CPU quota: 1 ms of CPU per 10 ms period (10% of one core) from run 7 of 10. A demo-model query at seq 128
-// on one thread takes about 1.3 ms of CPU, so under the quota each query spans two periods or more: about 10x
-// slower, far beyond what neighbours on a shared host do to a baseline in a high-share CPU group (a few %). The
-// slowed runs also pay the benchmark worker's start-up at 10% (about 8 s each), hence the quota only on the last
-// 4 runs: run 7 raises the alert, 8 and 9 refill the baseline, and run 10 is tested against the slowed runs.
+// The CPU quota: 1 ms of CPU per 10 ms period (10% of one core) from run 7 of 10. A query must cost well over
+// the 1 ms quota, or most queries fit between two throttles and the p50 barely moves: a demo-model query (seq
+// 128, one thread) costs 0.7-1.4 ms with the host's phases, and under the quota its p50 stayed there for one to
+// three runs before it rose 10x (the alert came late: one CI failure, two reruns). The quota agent's model is
+// the demo twice as wide (hidden 128): a query costs 2.2-3.0 ms (measured here), so under the quota every query
+// spans two throttles or more: ~15x slower from the first quota run (three runs of three), far beyond what
+// neighbours on a shared host do to a baseline in a high-share CPU group (a few %). The slowed runs also pay the
+// benchmark worker's start-up at 10% (about 8 s each), hence the quota only on the last 4 runs: run 7 raises
+// the alert, 8 and 9 refill the baseline, and run 10 is tested against the slowed runs.
 const QUOTA_FROM = 6;
 const QUOTA_MS = 1;
 const QUOTA_PERIOD_MS = 10;
 const QUOTA_PLAN = {
-  models: [{ name: 'demo' }], variants: ['fp32'], probes: ['benchmark'],
+  models: [{ name: 'wide' }], variants: ['fp32'], probes: ['benchmark'],
   settings: { benchmark: { minQueries: 20, minDurationS: 0.1, warmup: 2, batchSizes: [1], seqLen: 128, threads: 1 } },
 } as unknown as JobPlan;
 
-/** The quota agent on the demo model, in its own CPU group (high shares until the quota is set). */
+/** The quota agent on the wide demo model (a local model directory), in its own CPU group (high shares until the quota is set). */
 async function startQuotaAgent(): Promise<{ limit: CpuLimit }> {
   const cfg = join(work, 'agent-quota.json');
-  writeFileSync(cfg, JSON.stringify({ configVersion: 1, models: [{ name: 'demo', generated: 'demo' }], probes: ['benchmark'], heartbeatIntervalS: 1 }));
+  const wide = ensureGeneratedModel('demo', { dir: join(work, 'wide-demo'), overrides: { hidden: 128, intermediate: 512, name: 'edgeprobe-demo-wide' } });
+  const sha256 = loadOnnxFile(join(wide, 'model.onnx')).sha256;
+  writeFileSync(cfg, JSON.stringify({ configVersion: 1, models: [{ name: 'wide', path: wide, sha256 }], probes: ['benchmark'], heartbeatIntervalS: 1 }));
   const agent = new CliProcess('mon-q', ['agent', '--broker', broker.url, '--device-id', 'mon-q', '--config', cfg, '--state-dir', join(work, 'mon-q')]);
   const limit = new CpuLimit('mon-q');
   limits.push(limit);
@@ -264,7 +270,7 @@ async function startQuotaAgent(): Promise<{ limit: CpuLimit }> {
 async function checkQuotaAlerts(): Promise<void> {
   const { timeline } = await import('../coordinator/monitoring/timeline.ts');
   const { latencyChanges, DEFAULT_DETECT } = await import('../coordinator/monitoring/regressions.ts');
-  const q = await timeline(store, { deviceId: 'mon-q', model: 'demo', variant: 'fp32' });
+  const q = await timeline(store, { deviceId: 'mon-q', model: 'wide', variant: 'fp32' });
   const a = await timeline(store, { deviceId: 'mon-a', model: 'tiny', variant: 'fp32' });
   const p50 = (t: typeof q) => t.runs.map((r) => Number(r.latency?.p50.toFixed(2)));
   const geo = (xs: number[]) => Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
