@@ -6,7 +6,7 @@ import { SeededRandom } from '../core/numeric/seeded-random.ts';
 import { fitPls, fitPlsOrt, KernelPls } from '../probes/properties/plsr.ts';
 import { plsErrorsByComponents, plsPredict, plsPredictByComponents } from '../probes/properties/plsr-predict.ts';
 import { denseTargets, type Targets } from '../probes/properties/targets.ts';
-import { residualiseTargets } from '../probes/properties/fold-categories.ts';
+import { residualiseTargets, trainCentroids, trainCentroidsOfTargets } from '../probes/properties/fold-categories.ts';
 import { f1OfTop, RowSpearman, searchComponents } from '../probes/properties/component-search.ts';
 import { topKPredictionsOnOrt } from '../probes/properties/ort-topk.ts';
 import { kFolds } from '../probes/properties/folds.ts';
@@ -265,6 +265,28 @@ test('held-out scorers equal metrics.ts f1AtK and conceptSpearman, ties included
     const got = f1OfTop(top, 0, Math.min(5, q), gold, 0, gold.filter((v) => v > 0).length);
     assert.ok(Object.is(want, got) || Math.abs(want - got) < 1e-15, `trial ${trial}: ${got} vs ${want} (top ${Array.from(top)})`);
   }
+});
+
+test('residualised targets: centroids from the nonzeros equal the dense ones; the lazy dense residual and the shift-aware F1 match the dense form', () => {
+  // 7 concepts x 5 features, 2 categories, training rows 0-4: category 0 = rows 0, 2, 4; category 1 = rows 1, 3
+  // feature 2 of category 0: (1 + 0 + 1) / 3 = 2/3; feature 0 of category 1: (0 + 1) / 2 = 1/2
+  const values = Float64Array.from([
+    1, 0, 1, 0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 1, 0, 1, 1, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 1, 0, 0, 1, 0, 0, 0, 1,
+  ]);
+  const Y = denseTargets(values, 7, 5);
+  const cats = { group: Int32Array.from([0, 1, 0, 1, 0, 1, 0]), groups: 2 };
+  const train = [0, 1, 2, 3, 4];
+  const cy = trainCentroidsOfTargets(Y, cats, train);
+  assert.deepEqual(cy, trainCentroids(values, 5, cats, train));
+  assert.ok(Math.abs(cy[2] - 2 / 3) < 1e-15 && cy[5] === 0.5);
+  const R = residualiseTargets(Y, cats, train);
+  // read lazily, the same as subtracting by hand: row 5 (category 1) feature 0 = 0 - 1/2
+  assert.equal(R.values[5 * 5], -0.5);
+  for (let i = 0; i < 7; i++) for (let b = 0; b < 5; b++) assert.equal(R.values[i * 5 + b], values[i * 5 + b] - cy[cats.group[i] * 5 + b]);
+  // f1OfTop with the shift = f1OfTop on the dense residual row (top-2 = features 0 and 2 of row 0)
+  const top = Int32Array.of(0, 2);
+  const size = [0, 1, 2, 3, 4].filter((b) => R.values[b] > 0).length;
+  assert.equal(f1OfTop(top, 0, 2, Y.sparse, 0, size, R.shift!.centroids, 0), f1OfTop(top, 0, 2, R.values, 0, size));
 });
 
 test('onnxruntime top-k over row blocks: every row of yMean + Xh R C has the top-k a plain sort gives', async () => {

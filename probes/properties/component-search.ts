@@ -225,10 +225,13 @@ async function scoreF1OnOrt(fold: InnerFold, pending: readonly number[], k: numb
     const comps = Math.min(c, K);
     // no component at all (X exhausted at once): every row's prediction is yMean
     const top = comps > 0 ? await topKPredictionsOnOrt(fold.Xh, fold.Rt, fold.Cs, fit.yMean, comps, h, k) : meanTopK(fit.yMean, kk, h);
+    const shift = Y.shift;
     for (let i = 0; i < h; i++) {
       const g = goldSizes[held[i]];
       if (g === 0) continue; // NaN, as f1AtK of an empty gold set: not counted
-      sums[x] += f1OfTop(top, i * kk, kk, Y.values, held[i] * q, g); counts[x]++;
+      // residualised targets: the gold is sparse - centroid (Targets.shift), not read from the dense values
+      sums[x] += shift ? f1OfTop(top, i * kk, kk, Y.sparse, held[i] * q, g, shift.centroids, shift.group[held[i]] * q) : f1OfTop(top, i * kk, kk, Y.values, held[i] * q, g);
+      counts[x]++;
     }
   }
 }
@@ -237,14 +240,22 @@ async function scoreF1OnOrt(fold: InnerFold, pending: readonly number[], k: numb
  * Gold set sizes (values > 0) of every row of Y, kept per target matrix: every control of a layer searches
  * ~30 times on the same targets, and counting over [n, q] per search was 2% of a Buchanan layer.
  */
-const positiveCountCache = new WeakMap<Float64Array, Int32Array>();
+const positiveCountCache = new WeakMap<object, Int32Array>();
 function positiveCounts(Y: Targets): Int32Array {
-  let out = positiveCountCache.get(Y.values);
+  // residualised targets: one shift object per fold, and their dense values are never formed (see Targets)
+  const key = Y.shift ?? Y.values;
+  let out = positiveCountCache.get(key);
   if (!out) {
-    const { q, values } = Y;
-    out = new Int32Array(values.length / q);
-    for (let r = 0; r < out.length; r++) { let g = 0; for (let b = r * q; b < (r + 1) * q; b++) if (values[b] > 0) g++; out[r] = g; }
-    positiveCountCache.set(Y.values, out);
+    const { n, q, shift } = Y;
+    out = new Int32Array(n);
+    const v = shift ? Y.sparse : Y.values;
+    for (let r = 0; r < n; r++) {
+      let g = 0;
+      if (shift) { const c = shift.centroids, co = shift.group[r] * q - r * q; for (let b = r * q; b < (r + 1) * q; b++) if (v[b] - c[co + b] > 0) g++; }
+      else for (let b = r * q; b < (r + 1) * q; b++) if (v[b] > 0) g++;
+      out[r] = g;
+    }
+    positiveCountCache.set(key, out);
   }
   return out;
 }
@@ -270,11 +281,12 @@ function heldScores(fold: InnerFold, p: number): void {
 /**
  * F1@k of a row from its top-k indices top[off..off+kk) (kk = min(k, q)) against gold[goldOff + b] > 0,
  * with goldSize values > 0 in the gold row: metrics.ts f1AtK's formula (NaN for an empty gold set).
+ * With `centre`, the gold row is gold - centre[centreOff..) (residualised targets, Targets.shift).
  */
-export function f1OfTop(top: Int32Array, off: number, kk: number, gold: Float64Array, goldOff: number, goldSize: number): number {
+export function f1OfTop(top: Int32Array, off: number, kk: number, gold: Float64Array, goldOff: number, goldSize: number, centre?: Float64Array, centreOff = 0): number {
   if (goldSize === 0) return NaN;
   let hits = 0;
-  for (let t = off; t < off + kk; t++) if (gold[goldOff + top[t]] > 0) hits++;
+  for (let t = off; t < off + kk; t++) if (gold[goldOff + top[t]] - (centre ? centre[centreOff + top[t]] : 0) > 0) hits++;
   if (hits === 0) return 0;
   const precision = hits / kk, recall = hits / goldSize;
   return (2 * precision * recall) / (precision + recall);

@@ -2,7 +2,7 @@ import { SeededRandom } from '../../core/numeric/seeded-random.ts';
 import type { PropertiesConfig } from './config.ts';
 import { columnPermutedTargets, randomTargets } from './controls.ts';
 import { scoreConcepts } from './evaluate.ts';
-import { residualiseFold, residualRowInto, shuffleWithinCategories, trainCentroids, type FoldCategories } from './fold-categories.ts';
+import { residualiseFold, residualRowInto, shuffleWithinCategories, trainCentroidsOfTargets, type FoldCategories } from './fold-categories.ts';
 import { ffnnMapper, plsrMapper, type Mapper, type MapperName } from './mappers.ts';
 import { conceptSpearman, f1AtK } from './metrics.ts';
 import type { HeadlineMetric } from './norm-set.ts';
@@ -91,10 +91,11 @@ export async function runLayerJob(job: LayerJob): Promise<LayerScores> {
 
   /** One mapper per fold on (Xf, Yf) -> headline of the test rows against `score` (per fold), capacity per fold. */
   /** `score`: the scored targets [n, q], or the scored row of a test concept (computed for the test rows only) */
-  const foldwise = async (folds: number[][], seed: number, input: (f: number, train: number[]) => { X: Float64Array; Y: Targets; score: Float64Array | ((row: number) => Float64Array) }): Promise<{ scores: number[]; chosen: number[]; predictions: Float64Array }> => {
+  /** `keep`: also return every concept's prediction [n, q] (sys only: 31 MB on Buchanan, unread by the controls) */
+  const foldwise = async (folds: number[][], seed: number, input: (f: number, train: number[]) => { X: Float64Array; Y: Targets; score: Float64Array | ((row: number) => Float64Array) }, keep = false): Promise<{ scores: number[]; chosen: number[]; predictions?: Float64Array }> => {
     const scores = new Array<number>(n).fill(NaN);
     const ch: number[] = [];
-    const predictions = new Float64Array(n * q);
+    const predictions = keep ? new Float64Array(n * q) : undefined;
     const all = Array.from({ length: n }, (_, i) => i);
     for (const [f, test] of folds.entries()) {
       const held = new Set(test);
@@ -104,22 +105,23 @@ export async function runLayerJob(job: LayerJob): Promise<LayerScores> {
       ch.push(r.chosen);
       test.forEach((row, t) => {
         const pr = r.predictions.subarray(t * q, (t + 1) * q);
-        predictions.set(pr, row * q);
+        predictions?.set(pr, row * q);
         scores[row] = headlineOf(pr, typeof d.score === 'function' ? d.score(row) : d.score.subarray(row * q, (row + 1) * q), metric, k);
       });
     }
     return { scores, chosen: ch, predictions };
   };
 
+  // the training targets of sys, shuffle and the category controls: the same in every repeat (rand's are its own)
+  const trainGold = want('sys') || want('shuffle') || want('category-shuffle') || want('category-destroyed') ? trainOf(gold) : gold;
   for (let r = 0; r < R; r++) {
     const folds = job.folds[r];
     const seed = job.seed + 1000 * r;
-    const trainGold = trainOf(gold);
     if (want('sys')) {
-      const sys = await foldwise(folds, seed, () => ({ X, Y: trainGold, score: gold.values }));
+      const sys = await foldwise(folds, seed, () => ({ X, Y: trainGold, score: gold.values }), true);
       headline.sys.push(sys.scores);
       chosen.sys.push(sys.chosen);
-      const full = scoreConcepts(sys.predictions, gold, { metric, k, neighbourhoodK: cfg.metrics.neighbourhoodK, group: job.reportGroup });
+      const full = scoreConcepts(sys.predictions!, gold, { metric, k, neighbourhoodK: cfg.metrics.neighbourhoodK, group: job.reportGroup });
       sysNeighbourhood.push(full.neighbourhood);
       if (full.neighbourhoodOtherCategory) sysNeighbourhoodOther.push(full.neighbourhoodOtherCategory);
       for (const v of full.perAttribute ?? []) if (Number.isFinite(v)) { perAttr += v; perAttrCount++; }
@@ -170,7 +172,7 @@ export async function runLayerJob(job: LayerJob): Promise<LayerScores> {
         if (!job.binarize) return { X: resid.X, Y: resid.Y, score: resid.Y.values };
         // the scored targets: the gold itself residualised, for the fold's test rows only (the dense [n, q]
         // residual was a 35 MB array per fold on Buchanan, of which a tenth is read)
-        const cy = trainCentroids(gold.values, q, cats, train);
+        const cy = trainCentroidsOfTargets(gold, cats, train);
         return { X: resid.X, Y: resid.Y, score: (row: number) => residualRowInto(gold.values, q, cats, cy, row) };
       });
       headline['category-destroyed'].push(catDestroyed.scores);
