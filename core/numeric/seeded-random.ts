@@ -60,6 +60,21 @@ export class SeededRandom {
     return this.shuffleInPlace(a);
   }
 
+  /**
+   * permutation(n) written into a reused buffer (its first n entries): the same draws and the same
+   * order, without an allocation per call (the properties `shuffle-upper` control draws one per concept).
+   */
+  permutationInto(a: Int32Array, n = a.length): Int32Array {
+    for (let i = 0; i < n; i++) a[i] = i;
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+    return a;
+  }
+
   private shuffleInPlace<T>(a: T[]): T[] {
     for (let i = a.length - 1; i > 0; i--) {
       const j = this.int(i + 1);

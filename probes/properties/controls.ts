@@ -1,6 +1,5 @@
 import { kMeans } from '../../core/numeric/kmeans.ts';
 import { SeededRandom } from '../../core/numeric/seeded-random.ts';
-import { topK } from '../../core/numeric/vectors.ts';
 import type { Targets } from './targets.ts';
 
 export const CONTROL_NAMES = ['sys', 'prior', 'prior-frequency', 'upper', 'shuffle', 'shuffle-upper', 'rand', 'rand-marginal', 'category-shuffle', 'category-destroyed'] as const;
@@ -29,32 +28,67 @@ export function goldGram(gold: Targets): Float32Array {
  * neighbours give: a noisy frequency prior.
  */
 export function oraclePredict(gold: Targets, gram: Float32Array, train: readonly number[], test: readonly number[], k: number, random?: SeededRandom): Float64Array {
-  const { n, q } = gold;
+  const { n, q, values } = gold;
+  const m = train.length;
   const out = new Float64Array(test.length * q);
-  const sims = new Float64Array(train.length);
-  test.forEach((i, t) => {
-    if (random) {
-      for (const x of random.shuffle(train.map((_, x) => x)).slice(0, k)) {
-        const j = train[x];
-        for (let b = 0; b < q; b++) out[t * q + b] += gold.values[j * q + b] / Math.min(k, train.length);
-      }
-      return;
+  // only the nonzeros of a neighbour add to `out` (adding w * 0 changes no sum that starts at +0); with a
+  // shift the values are dense, so every column is added
+  const nz = gold.sparse === values ? gold.nonzero : undefined;
+  const add = (t: number, j: number, w: number, divide: boolean): void => {
+    const o = t * q, r = j * q;
+    if (nz) {
+      const idx = nz[j];
+      for (let x = 0; x < idx.length; x++) { const b = idx[x]; out[o + b] += divide ? values[r + b] / w : w * values[r + b]; }
+    } else {
+      for (let b = 0; b < q; b++) out[o + b] += divide ? values[r + b] / w : w * values[r + b];
     }
-    train.forEach((j, x) => {
-      const d = Math.sqrt(gram[i * n + i] * gram[j * n + j]);
-      sims[x] = d > 0 ? gram[i * n + j] / d : 0;
-    });
-    const picks = topK(sims, k);
+  };
+  if (random) {
+    // the first k of a shuffle of [0..m): permutationInto makes the same draws into one reused buffer
+    const perm = new Int32Array(m);
+    const kk = Math.min(k, m);
+    for (let t = 0; t < test.length; t++) {
+      random.permutationInto(perm);
+      for (let x = 0; x < kk; x++) add(t, train[perm[x]], kk, true);
+    }
+    return out;
+  }
+  // the diagonal read once (the same float32 values), not once per test concept and neighbour
+  const diag = new Float64Array(m);
+  for (let x = 0; x < m; x++) diag[x] = gram[train[x] * n + train[x]];
+  const sims = new Float64Array(m);
+  const best = new Int32Array(Math.max(0, k));
+  for (let t = 0; t < test.length; t++) {
+    const i = test[t], row = i * n, gii = gram[row + i];
+    for (let x = 0; x < m; x++) {
+      const d = Math.sqrt(gii * diag[x]);
+      sims[x] = d > 0 ? gram[row + train[x]] / d : 0;
+    }
+    const picks = topKInto(sims, k, best);
     let wsum = 0;
-    for (const x of picks) wsum += Math.max(0, sims[x]);
-    for (const x of picks) {
-      const w = wsum > 0 ? Math.max(0, sims[x]) / wsum : 1 / picks.length;
+    for (let p = 0; p < picks; p++) wsum += Math.max(0, sims[best[p]]);
+    for (let p = 0; p < picks; p++) {
+      const w = wsum > 0 ? Math.max(0, sims[best[p]]) / wsum : 1 / picks;
       if (w === 0) continue;
-      const j = train[x];
-      for (let b = 0; b < q; b++) out[t * q + b] += w * gold.values[j * q + b];
+      add(t, train[best[p]], w, false);
     }
-  });
+  }
   return out;
+}
+
+/** topK (vectors.ts) into `best` [k]: the same indices in the same order (ties: the earlier first); returns their count. */
+function topKInto(values: Float64Array, k: number, best: Int32Array): number {
+  let cnt = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (cnt === k && v <= values[best[k - 1]]) continue;
+    let pos = cnt;
+    while (pos > 0 && values[best[pos - 1]] < v) pos--;
+    for (let s = cnt < k ? cnt : k - 1; s > pos; s--) best[s] = best[s - 1];
+    if (pos < k) best[pos] = i;
+    if (cnt < k) cnt++;
+  }
+  return cnt;
 }
 
 /**

@@ -4,20 +4,27 @@
  * frequency (the share of training concepts that have it), so F1@10 of the prior = F1 of "the 10 most
  * frequent features" for every concept: what a mapper learns from the targets alone.
  */
-export function trainingMean(values: Float64Array, q: number, train: readonly number[]): Float64Array {
+export function trainingMean(values: Float64Array, q: number, train: readonly number[], nonzero?: readonly ArrayLike<number>[]): Float64Array {
   const mean = new Float64Array(q);
-  for (const r of train) for (let b = 0; b < q; b++) mean[b] += values[r * q + b];
+  // with the rows' nonzero columns (a superset will do), only those are added: a sum that starts at +0
+  // is not changed by adding a zero, so the means are the same numbers
+  if (nonzero) {
+    for (const r of train) { const idx = nonzero[r], o = r * q; for (let x = 0; x < idx.length; x++) mean[idx[x]] += values[o + idx[x]]; }
+  } else {
+    for (const r of train) for (let b = 0; b < q; b++) mean[b] += values[r * q + b];
+  }
   for (let b = 0; b < q; b++) mean[b] /= train.length || 1;
   return mean;
 }
 
-/** Each concept's prediction by the training-fold mean of its fold ([n, q]). */
+/** Each concept's prediction by the training-fold mean of its fold ([n, q]); the nonzeros are found once for all folds. */
 export function priorPredictions(values: Float64Array, n: number, q: number, folds: readonly number[][]): Float64Array {
   const out = new Float64Array(n * q);
   const all = Array.from({ length: n }, (_, i) => i);
+  const nonzero = all.map((i) => { const idx: number[] = []; for (let b = 0; b < q; b++) if (values[i * q + b] !== 0) idx.push(b); return Int32Array.from(idx); });
   for (const test of folds) {
     const held = new Set(test);
-    const mean = trainingMean(values, q, all.filter((i) => !held.has(i)));
+    const mean = trainingMean(values, q, all.filter((i) => !held.has(i)), nonzero);
     for (const r of test) out.set(mean, r * q);
   }
   return out;
