@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { IS_BUILD, workerScript } from '../../core/build-layout.ts';
-import { EMBEDDING_CONTROLS, mergeLayerScores, runLayerJob, type LayerJob, type LayerScores } from './layer-suite.ts';
+import { EMBEDDING_CONTROLS, mergeLayerScores, runLayerJob, type EmbeddingControl, type LayerJob, type LayerScores } from './layer-suite.ts';
 
 /** Worker threads for `workers: 'auto'`: one per core the OS gives this process. */
 export function workerCount(setting: number | 'auto' | undefined): number {
@@ -24,7 +24,7 @@ export async function runLayerJobs(jobs: readonly LayerJob[], workers: number, o
     for (const j of jobs) { const r = await runLayerJob(j); onDone?.(r); out.push(r); }
     return out;
   }
-  const parts = firstWithoutCategories(jobs.flatMap((j, layer) => EMBEDDING_CONTROLS.map((c) => ({ layer, job: { ...j, controls: [c] } }))), workers);
+  const parts = firstWithoutCategories(jobs.flatMap((j, layer) => LONGEST_FIRST.map((c) => ({ layer, job: { ...j, controls: [c] } }))), workers);
   const got = jobs.map(() => [] as LayerScores[]);
   const merged = new Array<LayerScores>(jobs.length);
   await runOnWorkers(parts.map((x) => x.job), workers, whileRunning, (r, i) => {
@@ -40,6 +40,15 @@ export async function runLayerJobs(jobs: readonly LayerJob[], workers: number, o
  * its own module loader), from the shipped build dist/layer-worker.js (scripts/build.ts WORKERS).
  */
 const LAYER_WORKER = IS_BUILD ? pathToFileURL(workerScript(new URL('./layer-worker.ts', import.meta.url)).path) : new URL('./layer-worker-boot.mjs', import.meta.url);
+
+/**
+ * A layer's controls, the longest job first (Buchanan, one layer-repeat on one thread: category-destroyed
+ * 3.7 s, sys 2.6, the others ~1.7: they search 12-16 components, the controls 1-2), so the pool's last jobs
+ * are short ones and the worker that runs out of jobs first waits less for the other. Layers stay in order,
+ * so the progress lines still come layer by layer.
+ */
+const LONGEST_FIRST: readonly EmbeddingControl[] = ['category-destroyed', 'sys', 'shuffle', 'category-shuffle', 'rand', 'rand-marginal'];
+if (EMBEDDING_CONTROLS.some((c) => !LONGEST_FIRST.includes(c))) throw new Error('layer-pool.ts LONGEST_FIRST must list every embedding control');
 
 /** The category controls read `foldCats`, which `whileRunning` may still be filling: none of them is among the first jobs sent. */
 function firstWithoutCategories<T extends { job: LayerJob }>(parts: T[], first: number): T[] {
