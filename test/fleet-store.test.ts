@@ -257,3 +257,25 @@ describe('store engines share one schema', () => {
     await assert.rejects(openFleetStore('postgres://u:secret@127.0.0.1:1/none'), (e: Error) => coded('EP_POSTGRES_UNAVAILABLE', { url: /^postgres:\/\/u:\*\*\*@/ })(e) && !e.message.includes('secret'));
   });
 });
+
+test('SQLite: two processes writing one store at once (a coordinator and fleet submit) never fail with "database is locked"; each job is claimed once', async () => {
+  // each writer creates 300 jobs and claims what is queued right after, so both read-then-write at the same
+  // time all along; a deferred transaction fails there at once (WAL's snapshot rule), BEGIN IMMEDIATE waits
+  const file = join(tmp, 'contention.sqlite');
+  const s = new SqliteStore(file);
+  for (const d of ['c-a', 'c-b']) { s.registerDevice(d, { profile, allowed: { models: [], probes: ['benchmark'] } }, 'allow-list', 1); s.setOnline(d, true, 1); }
+  s.close();
+  const { spawn } = await import('node:child_process');
+  const writer = (tag: string, device: string) => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    const c = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'helpers', 'store-contention.ts'), file, tag, device, '300']);
+    let out = '', err = '';
+    c.stdout.on('data', (b: Buffer) => { out += b; });
+    c.stderr.on('data', (b: Buffer) => { err += b; });
+    c.on('close', (code) => resolve({ code, out, err }));
+  });
+  const runs = await Promise.all([writer('a', 'c-a'), writer('b', 'c-b')]);
+  for (const r of runs) assert.equal(r.code, 0, r.err.slice(-1500));
+  const claimed = runs.flatMap((r) => JSON.parse(r.out) as string[]);
+  assert.equal(claimed.length, 600, 'every job claimed');
+  assert.equal(new Set(claimed).size, 600, 'no job claimed twice');
+});

@@ -23,6 +23,10 @@ export class SqliteStore implements FleetStore {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    // the coordinator and CLI commands (fleet submit, jobs) share the file: every write transaction below is
+    // BEGIN IMMEDIATE, so a second writer waits up to the busy timeout at BEGIN. A deferred transaction that
+    // reads, then writes, fails at once with "database is locked" when another connection committed in
+    // between (WAL's snapshot rule: the busy handler cannot help there; seen in CI from fleet submit)
     this.db.pragma('busy_timeout = 5000');
     repairDivergedSchema(this.db);
     migrate(this.db, migrationsFor('sqlite'));
@@ -55,7 +59,7 @@ export class SqliteStore implements FleetStore {
         this.stmts.touchDevice.run(nowMs, deviceId);
       }
       return { inserted, duplicates: rows.length - inserted };
-    })();
+    }).immediate();
   }
 
   isJobTarget(jobId: string, deviceId: string): boolean {
@@ -92,7 +96,7 @@ export class SqliteStore implements FleetStore {
         latest.run(payload, nowMs, r.deviceId);
         if (r.heartbeat.activeJobId) this.stmts.touchTarget.run(nowMs, r.heartbeat.activeJobId, r.deviceId);
       }
-    })();
+    }).immediate();
   }
 
   pruneHeartbeats(beforeMs: number): number {
@@ -124,7 +128,7 @@ export class SqliteStore implements FleetStore {
     const insert = this.db.prepare('INSERT INTO rejected_messages (topic, device_id, message_id, reason, received_ms) VALUES (?, ?, ?, ?, ?)');
     this.db.transaction(() => {
       for (const r of rows) insert.run(r.topic, r.deviceId, r.messageId, r.reason.slice(0, 2000), nowMs);
-    })();
+    }).immediate();
   }
 
   createJob(job: NewJob, nowMs: number): void {
@@ -138,7 +142,7 @@ export class SqliteStore implements FleetStore {
         this.db.prepare("INSERT INTO rollouts (job_id, spec, waves, wave, state, wave_started_ms, updated_ms) VALUES (?, ?, ?, 0, 'running', ?, ?)")
           .run(job.jobId, JSON.stringify(job.rollout.spec), Math.max(0, ...job.rollout.waves) + 1, nowMs, nowMs);
       }
-    })();
+    }).immediate();
   }
 
   claimDispatches(nowMs: number): Dispatch[] {
@@ -153,7 +157,7 @@ export class SqliteStore implements FleetStore {
         mark.run(r.attempt + 1, nowMs, r.jobId, r.deviceId);
         return { jobId: r.jobId, deviceId: r.deviceId, attempt: r.attempt + 1, plan: normalizePlan(JSON.parse(r.plan)) as JobPlan, seq: seq.get(r.deviceId)!.out_seq };
       });
-    })();
+    }).immediate();
   }
 
   refuseDispatch(jobId: string, deviceId: string, reason: string, nowMs: number): void {
@@ -169,7 +173,7 @@ export class SqliteStore implements FleetStore {
       const retried = this.db.prepare(`UPDATE job_targets SET state = 'queued'
         WHERE rowid IN (SELECT t.rowid ${silent} AND t.attempt < j.max_attempts)`).run({ now: nowMs }).changes;
       return { retried, timedOut };
-    })();
+    }).immediate();
   }
 
   cancelJob(jobId: string, nowMs: number): Array<{ deviceId: string; seq: number }> {
@@ -178,7 +182,7 @@ export class SqliteStore implements FleetStore {
       this.db.prepare(`UPDATE job_targets SET state = 'cancelled', detail = 'cancelled by the operator', activity_ms = ? WHERE job_id = ? AND state NOT IN (${FINAL_SQL})`).run(nowMs, jobId);
       const seq = this.db.prepare<[string], { out_seq: number }>('UPDATE devices SET out_seq = out_seq + 1 WHERE device_id = ? RETURNING out_seq');
       return open.map((o) => ({ deviceId: o.deviceId, seq: seq.get(o.deviceId)!.out_seq }));
-    })();
+    }).immediate();
   }
 
   devices(): DeviceRow[] {
@@ -246,7 +250,7 @@ function repairDivergedSchema(db: Database.Database): void {
   db.transaction(() => {
     db.exec(r.sql);
     db.pragma(`user_version = ${r.toVersion}`);
-  })();
+  }).immediate();
 }
 
 export function openStore(path: string): SqliteStore {
