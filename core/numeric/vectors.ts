@@ -51,16 +51,23 @@ export function meanRows(data: Vec, width: number, start: number, end: number): 
  * lower index first. One pass with a small sorted buffer: k is small (1-10) and n can be a 30k vocabulary.
  */
 export function topK(values: Vec, k: number, n = values.length, off = 0): number[] {
-  const best: number[] = [];
+  const best = new Int32Array(Math.max(0, k));
+  return Array.from(best.subarray(0, topKInto(values, k, best, n, off)));
+}
+
+/** topK written into `best` (length >= k), for callers that select per row in a loop; returns how many (min(k, n)). */
+export function topKInto(values: Vec, k: number, best: Int32Array, n = values.length, off = 0): number {
+  let cnt = 0;
   for (let i = 0; i < n; i++) {
     const v = values[off + i];
-    if (best.length === k && v <= values[off + best[k - 1]]) continue;
-    let pos = best.length;
+    if (cnt === k && v <= values[off + best[k - 1]]) continue;
+    let pos = cnt;
     while (pos > 0 && values[off + best[pos - 1]] < v) pos--;
-    best.splice(pos, 0, i);
-    if (best.length > k) best.pop();
+    for (let s = cnt < k ? cnt : k - 1; s > pos; s--) best[s] = best[s - 1];
+    if (pos < k) best[pos] = i;
+    if (cnt < k) cnt++;
   }
-  return best;
+  return cnt;
 }
 
 /** |topK(a) ∩ topK(b)| / k over `n` values at offsets: 1 when both rank the same k items highest, in any order. */

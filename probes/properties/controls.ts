@@ -1,5 +1,6 @@
 import { kMeans } from '../../core/numeric/kmeans.ts';
 import { SeededRandom } from '../../core/numeric/seeded-random.ts';
+import { topKInto } from '../../core/numeric/vectors.ts';
 import type { Targets } from './targets.ts';
 
 export const CONTROL_NAMES = ['sys', 'prior', 'prior-frequency', 'upper', 'shuffle', 'shuffle-upper', 'rand', 'rand-marginal', 'category-shuffle', 'category-destroyed'] as const;
@@ -74,21 +75,6 @@ export function oraclePredict(gold: Targets, gram: Float32Array, train: readonly
     }
   }
   return out;
-}
-
-/** topK (vectors.ts) into `best` [k]: the same indices in the same order (ties: the earlier first); returns their count. */
-function topKInto(values: Float64Array, k: number, best: Int32Array): number {
-  let cnt = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (cnt === k && v <= values[best[k - 1]]) continue;
-    let pos = cnt;
-    while (pos > 0 && values[best[pos - 1]] < v) pos--;
-    for (let s = cnt < k ? cnt : k - 1; s > pos; s--) best[s] = best[s - 1];
-    if (pos < k) best[pos] = i;
-    if (cnt < k) cnt++;
-  }
-  return cnt;
 }
 
 /**
