@@ -6,7 +6,7 @@ import { SeededRandom } from '../core/numeric/seeded-random.ts';
 import { fitPls, fitPlsOrt, KernelPls } from '../probes/properties/plsr.ts';
 import { plsErrorsByComponents, plsPredict, plsPredictByComponents } from '../probes/properties/plsr-predict.ts';
 import { denseTargets, type Targets } from '../probes/properties/targets.ts';
-import { residualiseTargets, trainCentroids, trainCentroidsOfTargets } from '../probes/properties/fold-categories.ts';
+import { residualiseTargets, trainCentroids } from '../probes/properties/fold-categories.ts';
 import { f1OfTop, RowSpearman, searchComponents } from '../probes/properties/component-search.ts';
 import { topKPredictionsOnOrt } from '../probes/properties/ort-topk.ts';
 import { kFolds } from '../probes/properties/folds.ts';
@@ -276,7 +276,7 @@ test('residualised targets: centroids from the nonzeros equal the dense ones; th
   const Y = denseTargets(values, 7, 5);
   const cats = { group: Int32Array.from([0, 1, 0, 1, 0, 1, 0]), groups: 2 };
   const train = [0, 1, 2, 3, 4];
-  const cy = trainCentroidsOfTargets(Y, cats, train);
+  const cy = trainCentroids(values, 5, cats, train, Y.nonzero);
   assert.deepEqual(cy, trainCentroids(values, 5, cats, train));
   assert.ok(Math.abs(cy[2] - 2 / 3) < 1e-15 && cy[5] === 0.5);
   const R = residualiseTargets(Y, cats, train);

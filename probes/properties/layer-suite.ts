@@ -2,7 +2,7 @@ import { SeededRandom } from '../../core/numeric/seeded-random.ts';
 import type { PropertiesConfig } from './config.ts';
 import { columnPermutedTargets, randomTargets } from './controls.ts';
 import { scoreConcepts } from './evaluate.ts';
-import { residualiseFold, residualRowInto, shuffleWithinCategories, trainCentroidsOfTargets, type FoldCategories } from './fold-categories.ts';
+import { residualiseFold, residualRowInto, shuffleWithinCategories, trainCentroids, type FoldCategories } from './fold-categories.ts';
 import { ffnnMapper, plsrMapper, type Mapper, type MapperName } from './mappers.ts';
 import { conceptSpearman, f1AtK } from './metrics.ts';
 import type { HeadlineMetric } from './norm-set.ts';
@@ -172,7 +172,7 @@ export async function runLayerJob(job: LayerJob): Promise<LayerScores> {
         if (!job.binarize) return { X: resid.X, Y: resid.Y, score: resid.Y.values };
         // the scored targets: the gold itself residualised, for the fold's test rows only (the dense [n, q]
         // residual was a 35 MB array per fold on Buchanan, of which a tenth is read)
-        const cy = trainCentroidsOfTargets(gold, cats, train);
+        const cy = trainCentroids(gold.values, q, cats, train, gold.nonzero);
         return { X: resid.X, Y: resid.Y, score: (row: number) => residualRowInto(gold.values, q, cats, cy, row) };
       });
       headline['category-destroyed'].push(catDestroyed.scores);
