@@ -89,6 +89,10 @@ test('the prior control is the training-fold mean, computed by hand', () => {
   assert.deepEqual(Array.from(pred), [1, 5, 1, 5, 2, 1, 2, 1]);
   // frequency form: share of training concepts with value > 0: rows 0,1 <- (0+1)/2, (1+1)/2; rows 2,3 <- (1+1)/2, (0+1)/2
   assert.deepEqual(Array.from(priorPredictions(presence(values), 4, 2, [[0, 1], [2, 3]])), [0.5, 1, 0.5, 1, 1, 0.5, 1, 0.5]);
+  // with the rows' nonzero columns (how the probe calls it), the same numbers from the nonzeros only
+  const nonzero = denseTargets(values, 4, 2).nonzero;
+  assert.deepEqual(Array.from(priorPredictions(values, 4, 2, [[0, 1], [2, 3]], nonzero)), [1, 5, 1, 5, 2, 1, 2, 1]);
+  assert.deepEqual(Array.from(priorPredictions(presence(values), 4, 2, [[0, 1], [2, 3]], nonzero)), [0.5, 1, 0.5, 1, 1, 0.5, 1, 0.5]);
 });
 
 test('shuffle-upper never reads the held-out gold vector; column-permuted rand keeps every feature marginal', () => {

@@ -30,8 +30,9 @@ export function goldControls(gold: Targets, metric: HeadlineMetric, folds: numbe
   if (metric === 'f1') headline['prior-frequency'] = [];
   const pres = metric === 'f1' ? presence(gold.values) : undefined;
   folds.forEach((rf, r) => {
-    headline.prior!.push(score(priorPredictions(gold.values, n, q, rf), gold, metric, o.k));
-    if (pres) headline['prior-frequency']!.push(score(priorPredictions(pres, n, q, rf), gold, metric, o.k));
+    // the gold's nonzeros cover presence's too (value > 0 implies value !== 0)
+    headline.prior!.push(score(priorPredictions(gold.values, n, q, rf, gold.nonzero), gold, metric, o.k));
+    if (pres) headline['prior-frequency']!.push(score(priorPredictions(pres, n, q, rf, gold.nonzero), gold, metric, o.k));
     const oracle = (random?: SeededRandom): Float64Array => {
       const pred = new Float64Array(n * q);
       for (const test of rf) {

@@ -17,11 +17,13 @@ export function trainingMean(values: Float64Array, q: number, train: readonly nu
   return mean;
 }
 
-/** Each concept's prediction by the training-fold mean of its fold ([n, q]); the nonzeros are found once for all folds. */
-export function priorPredictions(values: Float64Array, n: number, q: number, folds: readonly number[][]): Float64Array {
+/**
+ * Each concept's prediction by the training-fold mean of its fold ([n, q]). `nonzero`: each row's nonzero
+ * columns (a superset will do: the targets' own, Targets.nonzero), so the means add only those.
+ */
+export function priorPredictions(values: Float64Array, n: number, q: number, folds: readonly number[][], nonzero?: readonly ArrayLike<number>[]): Float64Array {
   const out = new Float64Array(n * q);
   const all = Array.from({ length: n }, (_, i) => i);
-  const nonzero = all.map((i) => { const idx: number[] = []; for (let b = 0; b < q; b++) if (values[i * q + b] !== 0) idx.push(b); return Int32Array.from(idx); });
   for (const test of folds) {
     const held = new Set(test);
     const mean = trainingMean(values, q, all.filter((i) => !held.has(i)), nonzero);
