@@ -35,3 +35,35 @@ test('variant comparison reports verdict changes and layer-ranking changes again
   const failing = data([{ ...layer('L1', 0.1, false), explanation: 'the frequency prior' }]);
   assert.deepEqual(compareToFp32(failing, failing).reference, { layer: 'L1', passes: false, explanation: 'the frequency prior' });
 });
+
+// Planted margins for layerVerdicts: every control scores 0.30 per concept (rand 0.01) and sys 0.30 + 0.028 +
+// noise, 1,000 concepts x 2 repeats. The margin's point estimate (+0.028) is above minEffect 0.02 in both cases
+// and highly significant (z = 0.028 / (0.15 / sqrt(2000)) ~ 8 with wide noise); its CI half-width is ~1.96 x
+// 0.15 / sqrt(1000) ~ 0.009 with sd 0.15 (low ~ +0.019 < 0.02: not shown to reach the margin) and ~0.0006 with
+// sd 0.01 (low ~ +0.027: shown).
+test('a layer passes only when the margin CI, not just its estimate, is above minEffect', async () => {
+  const { layerVerdicts } = await import('../probes/properties/verdict-rules.ts');
+  const { EMBEDDING_CONTROLS } = await import('../probes/properties/layer-suite.ts');
+  const { SeededRandom } = await import('../core/numeric/seeded-random.ts');
+  const n = 1000;
+  const planted = (sd: number) => {
+    const rng = new SeededRandom(7);
+    const flat = (x: number) => [0, 1].map(() => Array.from({ length: n }, () => x));
+    const sys = [0, 1].map(() => Array.from({ length: n }, () => 0.328 + sd * rng.normal()));
+    const headline = Object.fromEntries(EMBEDDING_CONTROLS.map((c) => [c, c === 'sys' ? sys : flat(c === 'rand' ? 0.01 : 0.3)]));
+    const chosen = Object.fromEntries(EMBEDDING_CONTROLS.map((c) => [c, [[1], [1]]]));
+    const layer = { layer: 'L0', headline, shuffleSeedMeans: [0.3], sysNeighbourhood: flat(0), chosen, seconds: 0 };
+    const gold = { headline: { prior: flat(0.3), 'prior-frequency': flat(0.3), upper: flat(0.9), 'shuffle-upper': flat(0.1) } };
+    const s = { alpha: 0.05, minEffect: { f1: 0.02, spearman: 0.05 }, bootstrapResamples: 500, permutations: 1000, seed: 1 };
+    return layerVerdicts([layer] as never, gold as never, 'f1', s).results[0];
+  };
+  const tight = planted(0.01);
+  assert.equal(tight.passes, true, tight.summary);
+  assert.match(tight.summary, /95% CI above it/);
+  const wide = planted(0.15);
+  const t = wide.tests.prior!;
+  assert.ok(t.difference > 0.02 && t.low < 0.02 && t.pHolm < 0.05, JSON.stringify(t));
+  assert.equal(wide.passes, false, wide.summary);
+  assert.ok(!t.beaten);
+  assert.match(wide.summary, /prior 0\.300 \(\+0\.02\d, CI \+0\.01\d\.\.\+0\.0\d\d: not shown to reach \+0\.02/);
+});

@@ -32,7 +32,7 @@ export const ControlTestSchema = Type.Object({
   p: Type.Number(),
   /** Holm-adjusted over every test of the record (all layers x all verdict controls) */
   pHolm: Type.Number(),
-  /** pHolm < alpha and difference >= the stated minimum effect */
+  /** pHolm < alpha and the difference's 95% CI low >= the stated minimum effect */
   beaten: Type.Boolean(),
 });
 export type ControlTest = Static<typeof ControlTestSchema>;

@@ -65,7 +65,7 @@ function chosenScore(perRepeat: number[][] | undefined, gridMax: number | undefi
 
 /**
  * Verdicts for every layer of one record. A layer passes only if sys beats every verdict control by at
- * least `minEffect` (headline units) AND with a Holm-adjusted p < alpha, where the Holm family is every
+ * least `minEffect` (headline units: the difference's 95% CI above it) AND with a Holm-adjusted p < alpha, where the Holm family is every
  * (layer, control) test of the record: everything the record's verdict summarises, including the choice
  * of the best layer. Otherwise the layer is explained by the control closest to sys among those it does not
  * beat, named by what that control carries ('the frequency prior', 'category structure', 'chance').
@@ -96,7 +96,10 @@ export function layerVerdicts(layers: readonly LayerScores[], gold: GoldScores, 
       const t = tests[c];
       if (!t) continue;
       const pHolm = adj.get(`${layer}\u0000${c}`)!;
-      ct[c] = { ...t, pHolm, beaten: pHolm < s.alpha && t.difference >= min };
+      // a margin counts only when its 95% CI lies above minEffect, not just its point estimate: a difference
+      // of +0.0200 with CI +0.018..+0.022 is not shown to be non-trivial, and re-measuring it (a compressed
+      // variant moved sys by 0.0004) flipped such a layer between "passes" and "explained by"
+      ct[c] = { ...t, pHolm, beaten: pHolm < s.alpha && t.low >= min };
     }
     const controls: LayerResult['controls'] = {
       sys: controlScore(l.headline.sys, ci, {
@@ -123,13 +126,15 @@ export function layerVerdicts(layers: readonly LayerScores[], gold: GoldScores, 
       const weakest = Object.keys(ct).reduce((a, c) => (ct[c].difference < ct[a].difference ? c : a));
       return {
         layer, controls, pValues, tests: ct, passes: true, explainedBy,
-        summary: `${layer}: sys ${m} ${fmt(sys)} beats every control by >= ${min} with Holm p < ${s.alpha}; the closest is ${weakest} ${fmt(score(weakest))} (${signed(ct[weakest].difference)}, CI ${signed(ct[weakest].low)}..${signed(ct[weakest].high)}, d_z ${ct[weakest].effectSize.toFixed(2)}, Holm p ${ct[weakest].pHolm.toPrecision(2)})`,
+        summary: `${layer}: sys ${m} ${fmt(sys)} beats every control by >= ${min} (95% CI above it) with Holm p < ${s.alpha}; the closest is ${weakest} ${fmt(score(weakest))} (${signed(ct[weakest].difference)}, CI ${signed(ct[weakest].low)}..${signed(ct[weakest].high)}, d_z ${ct[weakest].effectSize.toFixed(2)}, Holm p ${ct[weakest].pHolm.toPrecision(2)})`,
       };
     }
     // the explanation is the control closest to (or above) sys among those not beaten
     const closest = explainedBy.reduce((a, c) => (ct[c].difference < ct[a].difference ? c : a)) as VerdictControl;
     const explanation = EXPLANATION[closest];
-    const parts = explainedBy.map((c) => `${c} ${fmt(score(c))} (${signed(ct[c].difference)}${ct[c].difference < min ? `, needs >= +${min}` : ''}, Holm p ${ct[c].pHolm.toPrecision(2)}): ${WHAT[c as VerdictControl]}`);
+    const margin = (t: ControlTest): string =>
+      t.difference < min ? `, needs >= +${min}` : t.low < min ? `, CI ${signed(t.low)}..${signed(t.high)}: not shown to reach +${min}` : '';
+    const parts = explainedBy.map((c) => `${c} ${fmt(score(c))} (${signed(ct[c].difference)}${margin(ct[c])}, Holm p ${ct[c].pHolm.toPrecision(2)}): ${WHAT[c as VerdictControl]}`);
     return {
       layer, controls, pValues, tests: ct, passes: false, explainedBy, explanation,
       summary: `${layer}: sys ${m} ${fmt(sys)} is explained by ${explanation}: it does not beat ${parts.join('; ')}`,
