@@ -63,19 +63,19 @@ const rows = ['fp32', ...VARIANTS].map((v) => {
     sizeRatio: b?.sizeRatio ?? null,
     attention: a ? a.verdict.status : null,
     properties: properties.filter((r) => r.variant.name === v).map((r) => `${(r.data as { normSet: { name: string } }).normSet.name} ${r.verdict.status}`).join(', ') || null,
-    health: c ? (c.numericGate?.ok ? 'ok' : 'invalid') : 'ok',
+    numericGate: c ? (c.numericGate?.ok ? 'ok' : 'invalid') : 'ok',
   };
 });
 
 const f = (x: number | null, d = 3): string => (x === null ? '-' : x.toFixed(d));
 const table = [
-  '| variant | fill-mask top-1 acc | top-1 agree | top-5 agree | worst layer | jump layer | last-layer cos | latency vs fp32 | size vs fp32 | attention | properties | health |',
+  '| variant | fill-mask top-1 acc | top-1 agree | top-5 agree | worst layer | jump layer | last-layer cos | latency vs fp32 | size vs fp32 | attention | properties | numeric gate |',
   '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|',
-  ...rows.map((r) => `| ${r.variant} | ${f(r.top1Accuracy)} | ${f(r.top1Agreement)} | ${f(r.top5Agreement)} | ${r.worstLayer ?? '-'} | ${r.jumpLayer ?? 'none'} | ${f(r.lastLayerCosine, 4)} | ${f(r.latencyRatio, 2)}x | ${f(r.sizeRatio, 2)}x | ${r.attention ?? '-'} | ${r.properties ?? '-'} | ${r.health} |`),
+  ...rows.map((r) => `| ${r.variant} | ${f(r.top1Accuracy)} | ${f(r.top1Agreement)} | ${f(r.top5Agreement)} | ${r.worstLayer ?? '-'} | ${r.jumpLayer ?? 'none'} | ${f(r.lastLayerCosine, 4)} | ${f(r.latencyRatio, 2)}x | ${f(r.sizeRatio, 2)}x | ${r.attention ?? '-'} | ${r.properties ?? '-'} | ${r.numericGate} |`),
 ].join('\n');
 const docPath = join(PROJECT_ROOT, 'docs', 'compare.md');
 const doc = readFileSync(docPath, 'utf8');
-writeFileSync(docPath, doc.replace(/<!-- table:start -->[\s\S]*<!-- table:end -->/, `<!-- table:start -->\n${table}\n\n_${new Date().toISOString().slice(0, 10)}, ${task[0]?.items ?? 0} fill-mask items, 64 sentences for divergence, 100 for attention (fp32: token-relation verdict with sanity checks; variants: survival against fp32), properties on McRae and Binder with static embeddings and layer 6; written by \`npm run bench -- compare\`._\n<!-- table:end -->`));
+writeFileSync(docPath, doc.replace(/<!-- table:start -->[\s\S]*<!-- table:end -->/, `<!-- table:start -->\n${table}\n\n_${new Date().toISOString().slice(0, 10)}, ${task[0]?.items ?? 0} fill-mask items, 64 sentences for divergence, 100 for attention (fp32: token-relation verdict with sanity checks; variants: survival against fp32), properties on McRae and Binder with static embeddings and layer 6; written by \`npm run bench -- variant-matrix\`._\n<!-- table:end -->`));
 
 const int8 = rows.find((r) => r.variant === 'int8-dynamic')!;
 const benchRows: BenchRow[] = [

@@ -65,5 +65,5 @@ test('a layer passes only when the margin CI, not just its estimate, is above mi
   assert.ok(t.difference > 0.02 && t.low < 0.02 && t.pHolm < 0.05, JSON.stringify(t));
   assert.equal(wide.passes, false, wide.summary);
   assert.ok(!t.beaten);
-  assert.match(wide.summary, /prior 0\.300 \(\+0\.02\d, CI \+0\.01\d\.\.\+0\.0\d\d: not shown to reach \+0\.02/);
+  assert.match(wide.summary, /prior 0\.300 \(\+0\.02\d\d, CI \+0\.01\d\.\.\+0\.0\d\d: not shown to reach \+0\.02/);
 });

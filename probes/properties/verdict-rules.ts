@@ -40,7 +40,7 @@ export interface VerdictSettings {
 interface Pending { layer: string; scores: LayerScores; tests: Partial<Record<VerdictControl, PairedTest>> }
 
 const fmt = (x: number): string => x.toFixed(3);
-const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
+const signed = (x: number, digits = 3): string => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
 
 /** Every CI of the record, by matrix: one batch of resamples (all with the seed the per-matrix CIs had). */
 type CITable = (m: RepeatScores) => ConfidenceInterval;
@@ -134,7 +134,8 @@ export function layerVerdicts(layers: readonly LayerScores[], gold: GoldScores, 
     const explanation = EXPLANATION[closest];
     const margin = (t: ControlTest): string =>
       t.difference < min ? `, needs >= +${min}` : t.low < min ? `, CI ${signed(t.low)}..${signed(t.high)}: not shown to reach +${min}` : '';
-    const parts = explainedBy.map((c) => `${c} ${fmt(score(c))} (${signed(ct[c].difference)}${margin(ct[c])}, Holm p ${ct[c].pHolm.toPrecision(2)}): ${WHAT[c as VerdictControl]}`);
+    // four decimals: at three, a +0.0196 that misses the 0.02 margin would read "+0.020, needs >= +0.02"
+    const parts = explainedBy.map((c) => `${c} ${fmt(score(c))} (${signed(ct[c].difference, 4)}${margin(ct[c])}, Holm p ${ct[c].pHolm.toPrecision(2)}): ${WHAT[c as VerdictControl]}`);
     return {
       layer, controls, pValues, tests: ct, passes: false, explainedBy, explanation,
       summary: `${layer}: sys ${m} ${fmt(sys)} is explained by ${explanation}: it does not beat ${parts.join('; ')}`,
