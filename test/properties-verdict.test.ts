@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compareToFp32, rankLayers } from '../probes/properties/verdict.ts';
 import type { LayerResult, PropertiesData } from '../probes/properties/schema.ts';
+import { layerVerdicts } from '../probes/properties/verdict-rules.ts';
+import { EMBEDDING_CONTROLS } from '../probes/properties/layer-suite.ts';
+import { SeededRandom } from '../core/numeric/seeded-random.ts';
 
 const ci = (x: number) => ({ estimate: x, low: x, high: x, level: 0.95 });
 const score = (x: number) => ({ headline: ci(x), neighbourhood: ci(0) });
@@ -43,10 +46,7 @@ test('variant comparison reports verdict changes and layer-ranking changes again
 // little more with the two repeats resampled too (measured: +0.0278, CI +0.027..+0.029, shown); with sd 0.15,
 // ~0.0066 from the concepts and about twice that once a resample can draw one repeat twice (measured: +0.0248,
 // CI +0.011..+0.040: not shown to reach +0.02, though the estimate passes the old estimate-only rule).
-test('a layer passes only when the margin CI, not just its estimate, is above minEffect', async () => {
-  const { layerVerdicts } = await import('../probes/properties/verdict-rules.ts');
-  const { EMBEDDING_CONTROLS } = await import('../probes/properties/layer-suite.ts');
-  const { SeededRandom } = await import('../core/numeric/seeded-random.ts');
+test('a layer passes only when the margin CI, not just its estimate, is above minEffect', () => {
   const n = 1000;
   const planted = (sd: number) => {
     const rng = new SeededRandom(7);
